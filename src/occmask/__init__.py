@@ -1,0 +1,56 @@
+"""occmask: occlusion masks of different geometry at exactly matched coverage.
+
+>>> import occmask as om
+>>> m = om.generate("cgol", (8, 32, 32), coverage=0.3, rng=0)
+>>> d = om.describe(m)
+>>> float(d.coverage[0])
+0.2998046875
+"""
+
+from __future__ import annotations
+
+from .apply import occlude
+from .calibrate import cut
+from .describe import Descriptors, describe, label
+from .families import FAMILIES, generate
+from .families.bernoulli import bernoulli
+from .families.cgol import cgol
+from .families.perlin import perlin
+from .families.triangles import triangles
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FAMILIES",
+    "Descriptors",
+    "bernoulli",
+    "cgol",
+    "cut",
+    "describe",
+    "generate",
+    "label",
+    "occlude",
+    "perlin",
+    "triangles",
+    "warmup",
+]
+
+
+def warmup() -> None:
+    """Compile (or load from the on-disk cache) every Numba kernel of occmask.
+
+    Call it once in the parent process before forking data-loader workers, so
+    that no worker pays the compilation time.
+
+    Examples
+    --------
+    >>> import occmask as om
+    >>> om.warmup()
+    """
+    import numpy as np
+
+    for name in FAMILIES:
+        for temporal in ("evolving", "independent"):
+            generate(name, (2, 8, 8), 0.5, rng=0, temporal=temporal)
+    for connectivity in (4, 8):
+        describe(np.zeros((2, 4, 4), dtype=bool), connectivity=connectivity, spatiotemporal=True)

@@ -1,0 +1,154 @@
+"""Argument checks shared by every public function.
+
+Each check returns the normalised value or raises a ``ValueError``/``TypeError``
+that names the argument, shows the value and says what is allowed. Public
+functions call these before any kernel runs, so a kernel never sees an input that
+could make it read or write out of bounds.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "choice",
+    "coverage",
+    "integer",
+    "mask",
+    "number",
+    "number_range",
+    "rng",
+    "shape",
+]
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def number(
+    name: str,
+    value: Any,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Check a finite real number in an interval; return it as ``float``."""
+    if not _is_real(value):
+        raise TypeError(f"{name} must be a real number, got {_show(value)} of type {type(value).__name__}")
+    value = float(value)
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if math.isnan(value) or below or above or math.isinf(value):
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        raise ValueError(f"{name} must be a finite number in {left}{low:g}, {high:g}{right}, got {_show(value)}")
+    return value
+
+
+def integer(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
+    """Check an integer (not a bool, not a float) within ``[low, high]``."""
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an integer, got {_show(value)} of type {type(value).__name__}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value}")
+    return value
+
+
+def number_range(
+    name: str, value: Any, *, low: float = -math.inf, high: float = math.inf, low_open: bool = False
+) -> tuple[float, float]:
+    """Check a number or a ``(lo, hi)`` pair with ``lo <= hi``; a number ``v`` means ``(v, v)``."""
+    if _is_real(value):
+        v = number(name, value, low=low, high=high, low_open=low_open)
+        return (v, v)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a number or a (low, high) pair, got {_show(value)}")
+    pair = tuple(value)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be a number or a (low, high) pair, got {_show(value)}")
+    lo = number(f"{name}[0]", pair[0], low=low, high=high, low_open=low_open)
+    hi = number(f"{name}[1]", pair[1], low=low, high=high, low_open=low_open)
+    if lo > hi:
+        raise ValueError(f"{name} must satisfy low <= high, got {_show(value)}")
+    return (lo, hi)
+
+
+def coverage(value: Any, name: str = "coverage") -> float:
+    """Check a coverage: a real number in [0, 1]."""
+    return number(name, value, low=0.0, high=1.0)
+
+
+def choice(name: str, value: Any, allowed: Iterable[str] | Mapping[str, Any]) -> str:
+    """Check that ``value`` is one of the ``allowed`` strings."""
+    options = list(allowed)
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {_show(value)}")
+    return value
+
+
+def shape(value: Any, name: str = "shape") -> tuple[tuple[int, int, int], bool]:
+    """Check a mask shape ``(H, W)`` or ``(T, H, W)`` of positive integers.
+
+    Returns the shape as ``(T, H, W)`` and whether the caller asked for an image.
+    """
+    if _is_int(value) or isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a tuple (H, W) or (T, H, W) of positive integers, got {_show(value)}")
+    dims = tuple(value)
+    if len(dims) not in (2, 3):
+        raise ValueError(
+            f"{name} must have 2 dimensions (H, W) or 3 (T, H, W), got {len(dims)} dimensions: {_show(value)}"
+        )
+    for d in dims:
+        if not _is_int(d):
+            raise TypeError(f"{name} must contain integers, got {_show(d)} in {_show(value)}")
+        if d < 1:
+            raise ValueError(f"{name} must contain positive integers, got {_show(value)}")
+    dims = tuple(int(d) for d in dims)
+    if len(dims) == 2:
+        return (1, dims[0], dims[1]), True
+    return (dims[0], dims[1], dims[2]), False
+
+
+def rng(value: Any) -> np.random.Generator:
+    """Normalise ``rng`` once at a public boundary (SPEC 7)."""
+    if value is None or isinstance(value, (np.random.Generator, np.random.SeedSequence)):
+        return np.random.default_rng(value)
+    if _is_int(value):
+        if value < 0:
+            raise ValueError(f"rng must be a non-negative integer seed, got {value}")
+        return np.random.default_rng(int(value))
+    raise TypeError(
+        "rng must be None, a non-negative int, a numpy.random.SeedSequence or a numpy.random.Generator, "
+        f"got {_show(value)} of type {type(value).__name__}"
+    )
+
+
+def mask(value: Any, name: str = "mask", ndims: tuple[int, ...] = (2, 3)) -> np.ndarray:
+    """Check a boolean mask array with one of the allowed numbers of dimensions."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of bool, got {type(value).__name__}")
+    if value.dtype != np.bool_:
+        raise TypeError(f"{name} must have dtype bool, got dtype {value.dtype}; use mask.astype(bool) if intended")
+    if value.ndim not in ndims:
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions, got shape {value.shape}")
+    return value

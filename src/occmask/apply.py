@@ -1,0 +1,186 @@
+"""Apply masks to arrays: the numpy adapter (torch tensors are passed to ``occmask.torch``).
+
+A mask is (H, W), (T, H, W) or (B, T, H, W); the data may add a channel axis and
+leading axes, in any of the usual layouts: (H, W), (C, H, W), (H, W, C),
+(T, H, W), (T, C, H, W), (T, H, W, C), (B, T, C, H, W), ... The layout is found
+from the shapes when that is unambiguous, or given as a string of the letters
+``B``, ``T``, ``C``, ``H``, ``W`` (e.g. ``layout="THWC"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _validate
+
+__all__ = ["occlude"]
+
+_LETTERS = "BTCHW"
+
+
+def _resolve(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str | None) -> tuple[tuple[int, ...], int | None]:
+    """Shape to view the mask as so it broadcasts against ``x``, and the channel axis.
+
+    Shared by the numpy and torch adapters. Raises ``ValueError`` when the shapes
+    do not fit the layout, or when no layout is given and several would fit.
+    """
+    if layout is not None:
+        return _view_for_layout(x_shape, mask_shape, _check_layout(layout, len(x_shape)))
+    candidates = {}
+    for channel in (len(x_shape) - 3, len(x_shape) - 1, None):
+        if channel is not None and channel < 0:
+            continue
+        view = _view_for_channel(x_shape, mask_shape, channel)
+        if view is not None:
+            candidates.setdefault(view, channel)
+    if len(candidates) == 1:
+        view, channel = next(iter(candidates.items()))
+        return view, channel
+    if not candidates:
+        raise ValueError(
+            f"mask of shape {mask_shape} does not broadcast against x of shape {x_shape}: x must be the mask's "
+            "shape with optional leading axes and an optional channel axis before or after (H, W)"
+        )
+    raise ValueError(
+        f"the layout of x with shape {x_shape} is ambiguous for a mask of shape {mask_shape}; "
+        "pass layout=..., e.g. 'TCHW' or 'THWC'"
+    )
+
+
+def _view_for_channel(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], channel: int | None):
+    dims = [d for a, d in enumerate(x_shape) if a != channel]
+    if len(dims) < len(mask_shape) or tuple(dims[len(dims) - len(mask_shape):]) != tuple(mask_shape):
+        return None
+    view = [1] * (len(dims) - len(mask_shape)) + list(mask_shape)
+    if channel is not None:
+        view.insert(channel, 1)
+    return tuple(view)
+
+
+def _check_layout(layout: Any, ndim: int) -> str:
+    if not isinstance(layout, str):
+        raise TypeError(f"layout must be a string of the letters {_LETTERS!r}, got {layout!r}")
+    text = layout.upper()
+    if (len(set(text)) != len(text) or not set(text) <= set(_LETTERS) or not text.replace("C", "").endswith("HW")):
+        raise ValueError(
+            f"layout must use each of the letters B, T, C, H, W at most once and end in 'HW' "
+            f"(a channel 'C' may stand before or after them), got {layout!r}"
+        )
+    if len(text) != ndim:
+        raise ValueError(f"layout {layout!r} has {len(text)} axes but x has {ndim}")
+    return text
+
+
+def _view_for_layout(x_shape, mask_shape, layout: str) -> tuple[tuple[int, ...], int | None]:
+    spatial = [a for a, letter in enumerate(layout) if letter != "C"]
+    if len(mask_shape) > len(spatial):
+        raise ValueError(f"mask of shape {mask_shape} has more axes than layout {layout!r} has besides 'C'")
+    view = [1] * len(layout)
+    for axis, size in zip(spatial[len(spatial) - len(mask_shape):], mask_shape):
+        if size not in (1, x_shape[axis]):
+            raise ValueError(
+                f"mask of shape {mask_shape} does not fit x of shape {x_shape} with layout {layout!r}: "
+                f"axis {layout[axis]!r} has {x_shape[axis]} elements, the mask {size}"
+            )
+        view[axis] = size
+    return tuple(view), (layout.index("C") if "C" in layout else None)
+
+
+def _fill_shape(fill_shape: tuple[int, ...], x_shape: tuple[int, ...], channel: int | None) -> tuple[int, ...]:
+    """Shape to view ``fill`` as: a 1-D fill of length C runs along the channel axis."""
+    if len(fill_shape) == 1 and channel is not None and fill_shape[0] == x_shape[channel] and len(x_shape) > 1:
+        shape = [1] * len(x_shape)
+        shape[channel] = fill_shape[0]
+        return tuple(shape)
+    try:
+        if np.broadcast_shapes(fill_shape, x_shape) != tuple(x_shape):
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"fill of shape {fill_shape} must be a scalar, one value per channel, or broadcast to x of shape {x_shape}"
+        ) from None
+    return fill_shape
+
+
+def _fill_array(fill: Any, dtype: np.dtype) -> np.ndarray:
+    """``fill`` as an array of ``dtype``; refuses values the dtype cannot hold exactly."""
+    values = np.asarray(fill)
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"fill must be numeric, got {fill!r}")
+    with np.errstate(invalid="ignore", over="ignore"):
+        cast = values.astype(dtype)
+    same = (cast == values) | (np.isnan(values) & np.isnan(cast) if values.dtype.kind == "f" and dtype.kind == "f"
+                                else False)
+    if not np.all(same):
+        raise ValueError(f"fill {fill!r} cannot be represented exactly in the data's dtype {dtype}")
+    return cast
+
+
+def occlude(
+    x: Any,
+    mask: Any,
+    fill: Any = 0.0,
+    *,
+    layout: str | None = None,
+    out: np.ndarray | None = None,
+) -> Any:
+    """Hide the masked pixels of an image, video or batch.
+
+    Parameters
+    ----------
+    x : ndarray or torch.Tensor
+        Data whose trailing spatial axes match the mask: (H, W), (C, H, W),
+        (H, W, C), (T, H, W), (T, C, H, W), (T, H, W, C), (B, T, C, H, W), ...
+        Torch tensors are handled by :func:`occmask.torch.occlude`.
+    mask : ndarray of bool, shape (H, W), (T, H, W) or (B, T, H, W)
+        True where a pixel is hidden; broadcast over channels and leading axes.
+    fill : scalar, sequence or ndarray, default 0.0
+        Value for hidden pixels: one number, one per channel (length C), or an
+        array that broadcasts to ``x`` (e.g. a background image). It must be
+        representable in ``x.dtype`` (no silent rounding or clipping).
+    layout : str, optional
+        Letters naming the axes of ``x`` (``B``, ``T``, ``C``, ``H``, ``W``), e.g.
+        ``"THWC"``. Needed only when the shapes leave the layout ambiguous.
+    out : ndarray, optional
+        Where to write the result (same shape and dtype as ``x``); pass ``out=x``
+        to occlude in place. By default a new array is returned.
+
+    Returns
+    -------
+    ndarray
+        ``x`` with hidden pixels set to ``fill``, same shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import occmask as om
+    >>> video = np.ones((8, 3, 32, 32), dtype=np.float32)           # (T, C, H, W)
+    >>> mask = om.perlin((8, 32, 32), coverage=0.25, rng=0)
+    >>> hidden = om.occlude(video, mask, fill=[0.5, 0.4, 0.3])      # one value per channel
+    >>> float((hidden[:, 0] == 0.5).mean())
+    0.25
+    """
+    if type(x).__module__.split(".")[0] == "torch":
+        from .torch import occlude as torch_occlude
+
+        return torch_occlude(x, mask, fill, layout=layout, out=out)
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}")
+    mask = _validate.mask(mask, ndims=(2, 3, 4))
+    view, channel = _resolve(x.shape, mask.shape, layout)
+    values = _fill_array(fill, x.dtype)
+    values = values.reshape(_fill_shape(values.shape, x.shape, channel))
+    if out is None:
+        out = x.copy()
+    else:
+        if not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype:
+            raise ValueError(
+                f"out must be a numpy.ndarray of shape {x.shape} and dtype {x.dtype}, got "
+                f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}".rstrip()
+            )
+        if out is not x:
+            np.copyto(out, x)
+    np.copyto(out, values, where=mask.reshape(view))
+    return out

@@ -1,0 +1,215 @@
+"""Triangle masks: random triangles dropped one after another.
+
+Triangles are drawn in order with uniform random centroids on a torus (so no
+part of the frame is favoured), a circumradius in ``size`` and an elongation in
+``aspect``. The priority of a pixel is ``n + s``, where ``n`` is the index of the
+first triangle that covers it and ``s`` in [0, 1] the scale (about that
+triangle's centroid) at which it is covered. A cut is therefore "the first n
+triangles, plus triangle n+1 shrunk about its centroid". In a video every
+triangle translates with its own velocity and spins about its centroid.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from .. import _validate
+from . import Family, generate
+
+__all__ = ["triangles"]
+
+
+def triangles(
+    shape: tuple[int, ...],
+    coverage: float,
+    *,
+    rng: Any = None,
+    match: str = "frame",
+    temporal: str = "evolving",
+    size: float | tuple[float, float] = (8.0, 24.0),
+    aspect: float | tuple[float, float] = (1.0, 2.0),
+    speed: float = 1.0,
+    spin: float = 0.05,
+) -> np.ndarray:
+    """Random-triangle occlusion mask at an exact coverage.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(H, W)`` or ``(T, H, W)``.
+    coverage : float
+        Fraction of hidden pixels, in [0, 1].
+    rng : None, int, SeedSequence or Generator
+        Source of randomness (SPEC 7).
+    match : {"frame", "video", "expected"}
+        Coverage matching, see :func:`occmask.generate`.
+    temporal : {"evolving", "static", "independent"}
+        ``"evolving"``: triangles move and spin from frame to frame.
+    size : float or (float, float), default (8, 24)
+        Circumradius in pixels (centroid to farthest vertex), drawn uniformly from the range (> 0).
+    aspect : float or (float, float), default (1, 2)
+        Elongation (>= 1), drawn uniformly from the range: the triangle is stretched
+        by ``sqrt(aspect)`` along a random axis and squeezed across it.
+    speed : float, default 1.0
+        Largest speed in pixels per frame (>= 0); each triangle draws a speed in
+        ``[0, speed]`` and a uniform direction.
+    spin : float, default 0.05
+        Largest angular speed in radians per frame (>= 0), drawn in ``[-spin, spin]``.
+
+    Returns
+    -------
+    ndarray of bool, shape ``shape``
+
+    Examples
+    --------
+    >>> import occmask as om
+    >>> m = om.triangles((6, 64, 64), coverage=0.3, size=(10, 20), rng=0)
+    >>> m.shape, int(m[0].sum())
+    ((6, 64, 64), 1229)
+    """
+    return generate(
+        "triangles", shape, coverage, rng=rng, match=match, temporal=temporal, size=size,
+        aspect=aspect, speed=speed, spin=spin,
+    )
+
+
+def _check(params: dict[str, Any]) -> dict[str, Any]:
+    params["size"] = _validate.number_range("size", params["size"], low=0.0, low_open=True)
+    params["aspect"] = _validate.number_range("aspect", params["aspect"], low=1.0)
+    params["speed"] = _validate.number("speed", params["speed"], low=0.0)
+    params["spin"] = _validate.number("spin", params["spin"], low=0.0)
+    return params
+
+
+@njit(cache=True, nogil=True)
+def _span(center, reach, n):
+    """Pixel offsets a shape of radius ``reach`` at ``center`` can touch on a circle of ``n`` pixels.
+
+    Returns the first pixel and the count; when the shape spans the whole circle
+    every pixel is visited once, at its offset nearest to the centre.
+    """
+    if 2.0 * reach + 1.0 >= n:
+        return 0, n, True
+    first = math.ceil(center - reach)
+    return first, int(math.floor(center + reach)) - first + 1, False
+
+
+@njit(cache=True, nogil=True)
+def _wrap_offset(pixel, center, n):
+    d = pixel - center
+    return d - n * math.floor(d / n + 0.5)
+
+
+@njit(cache=True, nogil=True)
+def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving):
+    """Draw a batch of triangles into the uncovered pixels of ``out`` (T, H, W).
+
+    ``out`` holds ``inf`` where no earlier triangle covered the pixel. For frame
+    ``t`` the batch ``s = t`` (one batch per frame) or ``s = 0`` (shared, moving
+    with ``velocity`` and ``spin`` when ``moving``). A pixel at offset ``p`` from
+    the centroid, rotated into the triangle's frame, is covered at scale
+    ``max_k gauges[k] . p``. Returns the number of pixels still uncovered per frame.
+    """
+    n_t, n_h, n_w = out.shape
+    n_sets, n_tri = centers.shape[0], centers.shape[1]
+    remaining = np.zeros(n_t, np.int64)
+    for t in range(n_t):
+        s = t if n_sets > 1 else 0
+        time = float(t) if moving else 0.0
+        left = 0
+        for i in range(n_h):
+            for j in range(n_w):
+                if out[t, i, j] == np.inf:
+                    left += 1
+        for k in range(n_tri):
+            if left == 0:
+                break
+            cy = (centers[s, k, 0] + velocity[s, k, 0] * time) % n_h
+            cx = (centers[s, k, 1] + velocity[s, k, 1] * time) % n_w
+            angle = spin[s, k] * time
+            cos_a, sin_a = math.cos(angle), math.sin(angle)
+            g = gauges[s, k]
+            y_first, y_count, y_all = _span(cy, reach[s, k], n_h)
+            x_first, x_count, x_all = _span(cx, reach[s, k], n_w)
+            for a in range(y_count):
+                row = (y_first + a) % n_h
+                dy = _wrap_offset(row, cy, n_h) if y_all else y_first + a - cy
+                for b in range(x_count):
+                    col = (x_first + b) % n_w
+                    if out[t, row, col] != np.inf:
+                        continue
+                    dx = _wrap_offset(col, cx, n_w) if x_all else x_first + b - cx
+                    # rotate the offset by -angle into the triangle's own frame
+                    py = cos_a * dy - sin_a * dx
+                    px = sin_a * dy + cos_a * dx
+                    scale = max(g[0, 0] * py + g[0, 1] * px,
+                                max(g[1, 0] * py + g[1, 1] * px, g[2, 0] * py + g[2, 1] * px))
+                    if scale <= 1.0:
+                        out[t, row, col] = first_index + k + max(scale, 0.0)
+                        left -= 1
+        remaining[t] = left
+    return remaining
+
+
+def _shapes(rng: np.random.Generator, n: tuple[int, int], size: tuple[float, float], aspect: tuple[float, float]):
+    """Random triangles about the origin: gauge rows (n, 3, 2) and circumradius (n)."""
+    radius = rng.uniform(size[0], size[1], n)
+    angles = rng.uniform(0.0, 2.0 * np.pi, n)[..., None] + 2.0 * np.pi / 3.0 * np.arange(3)
+    angles = angles + rng.uniform(-0.5, 0.5, (*n, 3))
+    stretch = np.sqrt(rng.uniform(aspect[0], aspect[1], n))[..., None]
+    axis = rng.uniform(0.0, np.pi, n)[..., None]
+    # vertices as (y, x): unit circle, stretched along x, rotated by axis
+    ux, uy = np.cos(angles) * stretch, np.sin(angles) / stretch
+    verts = np.stack([uy * np.cos(axis) + ux * np.sin(axis), ux * np.cos(axis) - uy * np.sin(axis)], axis=-1)
+    verts -= verts.mean(axis=-2, keepdims=True)
+    verts *= (radius / np.linalg.norm(verts, axis=-1).max(axis=-1))[..., None, None]
+    edges = np.roll(verts, -1, axis=-2) - verts
+    normals = np.stack([edges[..., 1], -edges[..., 0]], axis=-1)  # perpendicular to each edge
+    height = np.sum(normals * verts, axis=-1, keepdims=True)  # normal . vertex on that edge
+    # orient each normal away from the centroid: the centroid is strictly inside
+    normals = np.where(height < 0, -normals, normals)
+    return normals / np.abs(height), radius
+
+
+def _field(
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    *,
+    size: tuple[float, float],
+    aspect: tuple[float, float],
+    speed: float,
+    spin: float,
+) -> np.ndarray:
+    n_t, n_h, n_w = shape
+    n_sets = n_t if temporal == "independent" else 1
+    moving = temporal == "evolving"
+    lo, hi = size
+    mean_area = 1.0 * (lo * lo + lo * hi + hi * hi) / 3.0  # a jittered triangle is ~1.0-1.3 r^2
+    batch = max(8, math.ceil(n_h * n_w / mean_area * (math.log(n_h * n_w) + 1.0)))
+    out = np.full(shape, np.inf, dtype=np.float32)
+    drawn = 0
+    while True:
+        centers = rng.random((n_sets, batch, 2)) * np.array([n_h, n_w])
+        gauges, reach = _shapes(rng, (n_sets, batch), size, aspect)
+        heading = rng.uniform(0.0, 2.0 * np.pi, (n_sets, batch))
+        velocity = rng.uniform(0.0, speed, (n_sets, batch))[..., None] * np.stack(
+            [np.sin(heading), np.cos(heading)], axis=-1)
+        spins = rng.uniform(-spin, spin, (n_sets, batch))
+        remaining = _draw(out, centers, gauges, reach, velocity, spins, float(drawn), moving)
+        drawn += batch
+        if not remaining.any():
+            return out
+
+
+FAMILY = Family(
+    name="triangles",
+    summary="random triangles in draw order: large convex occluders that move and spin",
+    defaults={"size": (8.0, 24.0), "aspect": (1.0, 2.0), "speed": 1.0, "spin": 0.05},
+    check=_check,
+    field=_field,
+)
