@@ -105,16 +105,22 @@ def _fill_shape(fill_shape: tuple[int, ...], x_shape: tuple[int, ...], channel: 
 
 
 def _fill_array(fill: Any, dtype: np.dtype) -> np.ndarray:
-    """``fill`` as an array of ``dtype``; refuses values the dtype cannot hold exactly."""
+    """``fill`` as an array of ``dtype``; refuses values the dtype cannot hold.
+
+    Floats may round to the nearest representable value but not overflow;
+    integers and booleans must be represented exactly (no rounding, no wrapping).
+    """
     values = np.asarray(fill)
     if values.dtype.kind not in "biuf":
         raise TypeError(f"fill must be numeric, got {fill!r}")
     with np.errstate(invalid="ignore", over="ignore"):
         cast = values.astype(dtype)
-    same = (cast == values) | (np.isnan(values) & np.isnan(cast) if values.dtype.kind == "f" and dtype.kind == "f"
-                                else False)
-    if not np.all(same):
-        raise ValueError(f"fill {fill!r} cannot be represented exactly in the data's dtype {dtype}")
+    if dtype.kind == "f":
+        bad = np.isfinite(values) & ~np.isfinite(cast)
+    else:
+        bad = cast != values
+    if np.any(bad):
+        raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}")
     return cast
 
 

@@ -22,6 +22,8 @@ from . import Family, generate
 
 __all__ = ["triangles"]
 
+_MAX_BATCH = 4096  # triangles drawn per pattern set at a time; more batches follow until all is covered
+
 
 def triangles(
     shape: tuple[int, ...],
@@ -50,7 +52,8 @@ def triangles(
     temporal : {"evolving", "static", "independent"}
         ``"evolving"``: triangles move and spin from frame to frame.
     size : float or (float, float), default (8, 24)
-        Circumradius in pixels (centroid to farthest vertex), drawn uniformly from the range (> 0).
+        Circumradius in pixels (centroid to farthest vertex), drawn uniformly from
+        the range (>= 1).
     aspect : float or (float, float), default (1, 2)
         Elongation (>= 1), drawn uniformly from the range: the triangle is stretched
         by ``sqrt(aspect)`` along a random axis and squeezed across it.
@@ -78,7 +81,7 @@ def triangles(
 
 
 def _check(params: dict[str, Any]) -> dict[str, Any]:
-    params["size"] = _validate.number_range("size", params["size"], low=0.0, low_open=True)
+    params["size"] = _validate.number_range("size", params["size"], low=1.0)
     params["aspect"] = _validate.number_range("aspect", params["aspect"], low=1.0)
     params["speed"] = _validate.number("speed", params["speed"], low=0.0)
     params["spin"] = _validate.number("spin", params["spin"], low=0.0)
@@ -190,7 +193,7 @@ def _field(
     moving = temporal == "evolving"
     lo, hi = size
     mean_area = 1.0 * (lo * lo + lo * hi + hi * hi) / 3.0  # a jittered triangle is ~1.0-1.3 r^2
-    batch = max(8, math.ceil(n_h * n_w / mean_area * (math.log(n_h * n_w) + 1.0)))
+    batch = min(_MAX_BATCH, max(8, math.ceil(n_h * n_w / mean_area * (math.log(n_h * n_w) + 1.0))))
     out = np.full(shape, np.inf, dtype=np.float32)
     drawn = 0
     while True:

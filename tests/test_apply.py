@@ -1,0 +1,98 @@
+"""The numpy adapter: layouts, fills, output arrays and dtypes."""
+
+import numpy as np
+import pytest
+
+import occmask as om
+
+RNG = np.random.default_rng(0)
+MASK = RNG.random((4, 6, 5)) < 0.4  # (T, H, W)
+
+
+def reference(x, mask_view, fill):
+    """np.where on an explicitly broadcast mask."""
+    return np.where(mask_view, fill, x).astype(x.dtype)
+
+
+@pytest.mark.parametrize(
+    ("layout", "shape", "mask", "view"),
+    [
+        ("HW", (6, 5), MASK[0], MASK[0]),
+        ("CHW", (3, 6, 5), MASK[0], MASK[0][None]),
+        ("HWC", (6, 5, 3), MASK[0], MASK[0][..., None]),
+        ("THW", (4, 6, 5), MASK, MASK),
+        ("TCHW", (4, 3, 6, 5), MASK, MASK[:, None]),
+        ("THWC", (4, 6, 5, 3), MASK, MASK[..., None]),
+        ("BTCHW", (2, 4, 3, 6, 5), MASK, MASK[None, :, None]),
+        ("BTCHW", (2, 4, 3, 6, 5), np.stack([MASK, ~MASK]), np.stack([MASK, ~MASK])[:, :, None]),
+    ],
+)
+@pytest.mark.parametrize("explicit", [False, True])
+def test_layouts(layout, shape, mask, view, explicit):
+    x = RNG.random(shape).astype(np.float32)
+    out = om.occlude(x, mask, fill=-1.0, layout=layout if explicit else None)
+    np.testing.assert_array_equal(out, reference(x, view, -1.0))
+    assert out.dtype == x.dtype and out is not x
+
+
+def test_per_channel_and_array_fill():
+    x = RNG.integers(0, 255, (4, 6, 5, 3), dtype=np.uint8)
+    out = om.occlude(x, MASK, fill=[10, 20, 30])
+    np.testing.assert_array_equal(out, np.where(MASK[..., None], np.array([10, 20, 30], np.uint8), x))
+    background = RNG.integers(0, 255, (6, 5, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(om.occlude(x, MASK, fill=background), np.where(MASK[..., None], background, x))
+    chw = RNG.random((3, 6, 5))
+    np.testing.assert_array_equal(om.occlude(chw, MASK[0], fill=np.array([1.0, 2.0, 3.0])),
+                                  np.where(MASK[0], np.array([1.0, 2.0, 3.0])[:, None, None], chw))
+
+
+def test_out_and_in_place():
+    x = RNG.random((4, 6, 5))
+    original = x.copy()
+    out = np.empty_like(x)
+    assert om.occlude(x, MASK, 7.0, out=out) is out
+    np.testing.assert_array_equal(x, original)
+    assert om.occlude(x, MASK, 7.0, out=x) is x
+    np.testing.assert_array_equal(x, out)
+    with pytest.raises(ValueError, match="out"):
+        om.occlude(x, MASK, out=np.empty((4, 6, 5), np.float32))
+
+
+def test_nan_fill_for_floats_and_exact_integers():
+    x = RNG.random((6, 5)).astype(np.float16)
+    assert np.isnan(om.occlude(x, MASK[0], np.nan)[MASK[0]]).all()
+    with pytest.raises(ValueError, match="fill"):
+        om.occlude(np.zeros((6, 5), np.uint8), MASK[0], fill=0.5)
+    with pytest.raises(ValueError, match="fill"):
+        om.occlude(np.zeros((6, 5), np.uint8), MASK[0], fill=256)
+    with pytest.raises(ValueError, match="fill"):
+        om.occlude(np.zeros((6, 5), np.float32), MASK[0], fill=1e40)
+    with pytest.raises(ValueError, match="fill"):
+        om.occlude(np.zeros((6, 5), bool), MASK[0], fill=2)
+    assert om.occlude(np.zeros((6, 5), np.float32), MASK[0], fill=0.1)[MASK[0]][0] == np.float32(0.1)
+
+
+@pytest.mark.parametrize(
+    ("x", "mask", "kwargs", "error", "words"),
+    [
+        (np.zeros((4, 3, 6, 5)), MASK[:, :5], {}, ValueError, "broadcast"),
+        (np.zeros((4, 4, 6, 5)), MASK, {}, ValueError, "ambiguous"),
+        (np.zeros((4, 6, 5, 3)), MASK, {"layout": "TCHW"}, ValueError, "layout"),
+        (np.zeros((4, 6, 5)), MASK, {"layout": "TXW"}, ValueError, "layout"),
+        (np.zeros((4, 6, 5)), MASK, {"layout": 3}, TypeError, "layout"),
+        (np.zeros((4, 6, 5)), MASK.astype(np.uint8), {}, TypeError, "mask"),
+        (np.zeros((4, 6, 5)), MASK[0, 0], {}, ValueError, "mask"),
+        ([[0.0]], MASK[0], {}, TypeError, "x"),
+        (np.zeros((4, 6, 5)), MASK, {"fill": [1, 2]}, ValueError, "fill"),
+        (np.zeros((4, 6, 5)), MASK, {"fill": "red"}, TypeError, "fill"),
+    ],
+)
+def test_bad_input(x, mask, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        om.occlude(x, mask, **kwargs)
+
+
+def test_ambiguity_resolved_by_layout():
+    x = RNG.random((4, 4, 6, 5))
+    np.testing.assert_array_equal(om.occlude(x, MASK, layout="TCHW"), reference(x, MASK[:, None], 0.0))
+    np.testing.assert_array_equal(om.occlude(x, MASK, layout="CTHW"), reference(x, MASK[None], 0.0))

@@ -1,0 +1,88 @@
+"""The calibrator cuts exactly, as a stable sort would, in every match mode."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from occmask import calibrate
+
+
+def reference_cut(field, k):
+    """Slow and obvious: the first k pixels of a stable argsort, frame by frame."""
+    rows = field.reshape(field.shape[0], -1)
+    out = np.zeros(rows.shape, dtype=bool)
+    for r, row in enumerate(rows):
+        out[r, np.argsort(row, kind="stable")[:k]] = True
+    return out.reshape(field.shape)
+
+
+# values with many ties, signed zeros and wide ranges
+values = st.one_of(
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 1e-30, -1e30, 3.0e38]),
+    st.floats(-1e6, 1e6, width=32, allow_nan=False, allow_infinity=False),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    field=hnp.arrays(np.float32, hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=12), elements=values),
+    coverage=st.floats(0.0, 1.0),
+)
+def test_frame_cut_equals_stable_sort(field, coverage):
+    k = calibrate.target_count(coverage, field.shape[1] * field.shape[2])
+    mask = calibrate.cut(field, coverage)
+    np.testing.assert_array_equal(mask, reference_cut(field, k))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    field=hnp.arrays(np.float32, hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=10), elements=values),
+    coverage=st.floats(0.0, 1.0),
+)
+def test_video_cut_equals_stable_sort(field, coverage):
+    k = calibrate.target_count(coverage, field.size)
+    mask = calibrate.cut(field, coverage, match="video")
+    np.testing.assert_array_equal(mask.ravel(), reference_cut(field.reshape(1, 1, -1), k).ravel())
+
+
+def test_image_cut_and_ends():
+    field = np.random.default_rng(0).random((9, 7), dtype=np.float32)
+    assert calibrate.cut(field, 0.0).sum() == 0
+    assert calibrate.cut(field, 1.0).all()
+    assert calibrate.cut(field, 0.5).sum() == 32  # floor(31.5 + 0.5)
+
+
+def test_target_count_rounds_half_up():
+    assert [calibrate.target_count(c, 10) for c in (0.0, 0.04, 0.05, 0.15, 0.999, 1.0)] == [0, 0, 1, 2, 10, 10]
+
+
+def test_expected_cut_uses_the_quantile_curve():
+    rng = np.random.default_rng(1)
+    curve = calibrate.quantile_curve(rng.random(200_000))
+    field = rng.random((50, 32, 32), dtype=np.float32)
+    for coverage in (0.1, 0.5, 0.9):
+        mask = calibrate.cut(field, coverage, match="expected", reference=curve)
+        assert mask.mean() == pytest.approx(coverage, abs=0.01)
+        np.testing.assert_array_equal(mask, field < calibrate.expected_threshold(curve, coverage))
+    assert not calibrate.cut(field, 0.0, match="expected", reference=curve).any()
+    assert calibrate.cut(field, 1.0, match="expected", reference=curve).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"field": np.zeros((4, 4))}, TypeError, "field"),
+        ({"field": np.zeros((4,), np.float32)}, ValueError, "field"),
+        ({"field": np.full((2, 2), np.nan, np.float32)}, ValueError, "finite"),
+        ({"coverage": 1.5}, ValueError, "coverage"),
+        ({"coverage": float("nan")}, ValueError, "coverage"),
+        ({"match": "pixel"}, ValueError, "match"),
+        ({"match": "expected"}, ValueError, "reference"),
+    ],
+)
+def test_cut_rejects_bad_input(kwargs, error, words):
+    args = {"field": np.zeros((3, 3), np.float32), "coverage": 0.5, **kwargs}
+    field, coverage = args.pop("field"), args.pop("coverage")
+    with pytest.raises(error, match=words):
+        calibrate.cut(field, coverage, **args)

@@ -1,0 +1,98 @@
+"""Labelling and descriptors against scipy.ndimage."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy import ndimage
+
+import occmask as om
+
+STRUCTURE = {4: ndimage.generate_binary_structure(2, 1), 8: ndimage.generate_binary_structure(2, 2)}
+
+
+def scipy_labels(mask, connectivity):
+    return np.stack([ndimage.label(frame, STRUCTURE[connectivity])[0] for frame in mask])
+
+
+masks = hnp.arrays(np.bool_, hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=20))
+
+
+@settings(max_examples=150, deadline=None)
+@given(mask=masks, connectivity=st.sampled_from([4, 8]))
+def test_labels_equal_scipy_on_random_masks(mask, connectivity):
+    labels, counts = om.label(mask, connectivity)
+    expected = scipy_labels(mask, connectivity)
+    np.testing.assert_array_equal(labels, expected)  # same numbering: raster order of first pixel
+    np.testing.assert_array_equal(counts, expected.reshape(len(mask), -1).max(axis=1))
+
+
+@pytest.mark.parametrize("family", sorted(om.FAMILIES))
+@pytest.mark.parametrize("connectivity", [4, 8])
+@pytest.mark.parametrize("coverage", [0.2, 0.5, 0.8])
+def test_labels_equal_scipy_on_family_masks(family, connectivity, coverage):
+    mask = om.generate(family, (4, 64, 48), coverage, rng=1)
+    np.testing.assert_array_equal(om.label(mask, connectivity)[0], scipy_labels(mask, connectivity))
+
+
+@settings(max_examples=80, deadline=None)
+@given(mask=masks, connectivity=st.sampled_from([4, 8]))
+def test_spatiotemporal_labels_equal_scipy_3d(mask, connectivity):
+    structure = np.zeros((3, 3, 3), bool)
+    structure[1] = STRUCTURE[connectivity]
+    structure[0, 1, 1] = structure[2, 1, 1] = True  # the same pixel in the adjacent frames
+    expected, n = ndimage.label(mask, structure)
+    labels, count = om.label(mask, connectivity, spatiotemporal=True)
+    np.testing.assert_array_equal(labels, expected)
+    assert count == n
+
+
+def test_image_label_returns_an_int():
+    labels, count = om.label(np.eye(4, dtype=bool), 8)
+    assert count == 1 and labels.shape == (4, 4)
+    assert om.label(np.eye(4, dtype=bool), 4)[1] == 4
+
+
+@settings(max_examples=80, deadline=None)
+@given(mask=masks, connectivity=st.sampled_from([4, 8]))
+def test_descriptors_equal_reference(mask, connectivity):
+    d = om.describe(mask, connectivity, spatiotemporal=True)
+    n_h, n_w = mask.shape[1:]
+    for t, frame in enumerate(mask):
+        labels, n = ndimage.label(frame, STRUCTURE[connectivity])
+        sizes = np.bincount(labels.ravel())[1:]
+        assert d.coverage[t] == frame.mean()
+        assert d.n_components[t] == n
+        assert d.largest_component[t] == (sizes.max() if n else 0)
+        assert d.largest_fraction[t] == d.largest_component[t] / (n_h * n_w)
+        edges = sum(a != b for a, b in zip(frame[1:].ravel(), frame[:-1].ravel()))
+        edges += sum(a != b for a, b in zip(frame[:, 1:].ravel(), frame[:, :-1].ravel()))
+        assert d.boundary[t] == edges
+    structure = np.zeros((3, 3, 3), bool)
+    structure[1] = STRUCTURE[connectivity]
+    structure[0, 1, 1] = structure[2, 1, 1] = True
+    labels3, n3 = ndimage.label(mask, structure)
+    assert d.n_components_3d == n3
+    assert d.largest_component_3d == (np.bincount(labels3.ravel())[1:].max() if n3 else 0)
+
+
+def test_summary_and_image_input():
+    mask = np.zeros((10, 10), bool)
+    mask[2:4, 2:4] = True
+    mask[7, 7] = True
+    d = om.describe(mask)
+    assert d.coverage.tolist() == [0.05]
+    assert d.n_components.tolist() == [2]
+    assert d.largest_component.tolist() == [4]
+    assert d.boundary.tolist() == [8 + 4]
+    summary = d.summary()
+    assert summary["n_components"] == 2.0 and "n_components_3d" not in summary
+    assert om.describe(mask[None], spatiotemporal=True).summary()["n_components_3d"] == 2.0
+
+
+def test_empty_and_full_masks():
+    empty = om.describe(np.zeros((2, 5, 5), bool))
+    assert empty.n_components.tolist() == [0, 0] and empty.largest_component.tolist() == [0, 0]
+    full = om.describe(np.ones((2, 5, 5), bool))
+    assert full.n_components.tolist() == [1, 1] and full.largest_fraction.tolist() == [1.0, 1.0]
+    assert full.boundary.tolist() == [0, 0]

@@ -1,0 +1,140 @@
+"""Public behaviour of the four families: exactness, time, geometry, stationarity, determinism."""
+
+import hashlib
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import occmask as om
+
+FAMILIES = sorted(om.FAMILIES)
+
+
+def digest(mask):
+    return hashlib.sha256(np.packbits(mask).tobytes() + str(mask.shape).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("temporal", ["evolving", "static", "independent"])
+def test_exact_coverage_per_frame_and_video(family, temporal):
+    mask = om.generate(family, (5, 23, 31), 0.37, rng=3, temporal=temporal)
+    assert mask.dtype == np.bool_ and mask.shape == (5, 23, 31)
+    assert (mask.sum(axis=(1, 2)) == round(0.37 * 23 * 31)).all()
+    video = om.generate(family, (5, 23, 31), 0.37, rng=3, temporal=temporal, match="video")
+    expected = 5 * round(0.37 * 23 * 31) if temporal == "static" else round(0.37 * 5 * 23 * 31)
+    assert video.sum() == expected
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_function_equals_generate(family):
+    function = getattr(om, family)
+    np.testing.assert_array_equal(function((4, 16, 16), 0.3, rng=5), om.generate(family, (4, 16, 16), 0.3, rng=5))
+    assert function((16, 12), 0.5, rng=1).shape == (16, 12)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_temporal_modes(family):
+    static = om.generate(family, (6, 32, 32), 0.4, rng=0, temporal="static")
+    assert all((frame == static[0]).all() for frame in static)
+
+    def mean_overlap(mask):  # intersection over union of consecutive frames
+        inter = (mask[1:] & mask[:-1]).sum(axis=(1, 2))
+        union = (mask[1:] | mask[:-1]).sum(axis=(1, 2))
+        return float((inter / union).mean())
+
+    independent = mean_overlap(om.generate(family, (12, 48, 48), 0.4, rng=0, temporal="independent"))
+    evolving = mean_overlap(om.generate(family, (12, 48, 48), 0.4, rng=0, temporal="evolving"))
+    assert independent < 0.4, f"independent frames overlap like coherent ones: IoU {independent:.3f}"
+    if family == "bernoulli":
+        assert evolving < 0.4
+    else:
+        assert evolving > independent + 0.2, f"evolving IoU {evolving:.3f} vs independent {independent:.3f}"
+
+
+def test_geometry_differs_at_matched_coverage():
+    """At coverage 0.3 on 64x64: component counts bernoulli > cgol > perlin, triangles; largest the reverse."""
+    count, largest = {}, {}
+    for family in FAMILIES:
+        d = [om.describe(om.generate(family, (64, 64), 0.3, rng=seed)) for seed in range(8)]
+        count[family] = np.mean([x.n_components[0] for x in d])
+        largest[family] = np.mean([x.largest_component[0] for x in d])
+    message = f"mean components {count}, mean largest component {largest}"
+    assert count["bernoulli"] > count["cgol"] > max(count["perlin"], count["triangles"]), message
+    assert largest["bernoulli"] < largest["cgol"] < min(largest["perlin"], largest["triangles"]), message
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_stationary_no_centre_or_border_bias(family):
+    """Over 1,000 independent masks, border and centre pixels are hidden equally often."""
+    masks = om.generate(family, (1000, 40, 40), 0.4, rng=11, temporal="independent")
+    frequency = masks.mean(axis=0)
+    border = np.ones((40, 40), bool)
+    border[3:-3, 3:-3] = False
+    centre, edge = frequency[14:26, 14:26].mean(), frequency[border].mean()
+    assert abs(centre - 0.4) < 0.03 and abs(edge - 0.4) < 0.03, f"centre {centre:.4f}, border {edge:.4f}"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_expected_matching_is_right_on_average(family):
+    masks = om.generate(family, (1000, 32, 32), 0.3, rng=2, temporal="independent", match="expected")
+    per_mask = masks.mean(axis=(1, 2))
+    assert abs(per_mask.mean() - 0.3) < 0.01, f"mean coverage {per_mask.mean():.4f}"
+    assert per_mask.std() > 0.005  # realised coverage varies around the target
+    assert not om.generate(family, (3, 8, 8), 0.0, rng=0, match="expected").any()
+    assert om.generate(family, (3, 8, 8), 1.0, rng=0, match="expected").all()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_reproducible_across_processes(family):
+    here = digest(om.generate(family, (6, 20, 30), 0.45, rng=1234))
+    code = (
+        "import hashlib, numpy as np, occmask as om;"
+        f"m = om.generate({family!r}, (6, 20, 30), 0.45, rng=1234);"
+        "print(hashlib.sha256(np.packbits(m).tobytes() + str(m.shape).encode()).hexdigest())"
+    )
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert here == there
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_reproducible_across_threads_and_seed_types(family):
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(lambda _: om.generate(family, (8, 40, 40), 0.3, rng=99), range(2))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, om.generate(family, (8, 40, 40), 0.3, rng=np.random.SeedSequence(99)))
+    np.testing.assert_array_equal(a, om.generate(family, (8, 40, 40), 0.3, rng=np.random.default_rng(99)))
+    assert not np.array_equal(a, om.generate(family, (8, 40, 40), 0.3, rng=100))
+
+
+def test_generator_is_advanced_not_reset():
+    rng = np.random.default_rng(0)
+    first, second = om.perlin((16, 16), 0.5, rng=rng), om.perlin((16, 16), 0.5, rng=rng)
+    assert not np.array_equal(first, second)
+
+
+@pytest.mark.parametrize(
+    ("family", "params"),
+    [
+        ("perlin", {"scale": 4.0, "octaves": 1, "persistence": 1.0, "time_scale": 2.0}),
+        ("perlin", {"basis": "simplex"}),
+        ("perlin", {"periodic": True}),
+        ("cgol", {"density": 0.1, "burn_in": 0, "step": 3, "memory": 1, "decay": 0.0}),
+        ("triangles", {"size": 5.0, "aspect": (2.0, 4.0), "speed": 0.0, "spin": 0.0}),
+    ],
+)
+def test_parameters_change_the_mask_and_keep_it_exact(family, params):
+    mask = om.generate(family, (3, 30, 30), 0.5, rng=0, **params)
+    assert (mask.sum(axis=(1, 2)) == 450).all()
+    assert not np.array_equal(mask, om.generate(family, (3, 30, 30), 0.5, rng=0))
+
+
+def test_tiny_and_degenerate_canvases():
+    for family in FAMILIES:
+        for shape in [(1, 1), (1, 7), (7, 1), (3, 1, 1), (2, 2, 9)]:
+            for coverage in (0.0, 0.5, 1.0):
+                mask = om.generate(family, shape, coverage, rng=0)
+                frame = mask.reshape(-1, shape[-2] * shape[-1])
+                assert (frame.sum(axis=1) == int(np.floor(coverage * shape[-2] * shape[-1] + 0.5))).all()

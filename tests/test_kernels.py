@@ -1,0 +1,199 @@
+"""Every family kernel against a slow, obvious reference."""
+
+import math
+
+import numpy as np
+import opensimplex
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+from opensimplex.internals import _init as opensimplex_perm
+
+from occmask.families import cgol, perlin, triangles
+
+# --- Game of Life ---------------------------------------------------------------------------
+
+
+def life_step_reference(state):
+    """B3/S23 on a torus with numpy rolls."""
+    neighbours = sum(
+        np.roll(np.roll(state, dy, axis=0), dx, axis=1)
+        for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)
+    )
+    return ((neighbours == 3) | ((neighbours == 2) & (state == 1))).astype(np.uint8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.uint8, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=24), elements=st.integers(0, 1)))
+def test_life_step_equals_numpy_rolls(state):
+    nxt = np.empty_like(state)
+    current = state.copy()
+    expected = state.copy()
+    for _ in range(5):
+        cgol._life_step(current, nxt)
+        current, nxt = nxt, current
+        expected = life_step_reference(expected)
+        np.testing.assert_array_equal(current, expected)
+
+
+def test_life_glider_travels_on_the_torus():
+    state = np.zeros((8, 8), np.uint8)
+    state[0, 1] = state[1, 2] = state[2, 0] = state[2, 1] = state[2, 2] = 1
+    nxt = np.empty_like(state)
+    current = state.copy()
+    for _ in range(32):  # a glider moves one cell diagonally every 4 generations
+        cgol._life_step(current, nxt)
+        current, nxt = nxt, current
+    np.testing.assert_array_equal(current, np.roll(state, (8, 8), axis=(0, 1)))
+
+
+def distance_reference(age, memory, decay, cap):
+    """Brute force: squared torus distance to every trail cell plus its squared age cost."""
+    n_h, n_w = age.shape
+    ii, jj = np.mgrid[:n_h, :n_w]
+    out = np.full(age.shape, np.inf)
+    for (y, x), a in np.ndenumerate(age):
+        if a >= memory:
+            continue
+        dy = np.minimum(np.abs(ii - y), n_h - np.abs(ii - y))
+        dx = np.minimum(np.abs(jj - x), n_w - np.abs(jj - x))
+        out = np.minimum(out, dy**2 + dx**2 + (decay * a) ** 2)
+    return np.minimum(cap, np.floor(out))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    age=hnp.arrays(np.int64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=20), elements=st.integers(0, 9)),
+    decay=st.sampled_from([0.0, 0.5, 1.0, 2.5]),
+)
+def test_distance_transform_equals_brute_force(age, decay):
+    memory, cap = 6, 1e6
+    out = np.empty(age.shape, np.float32)
+    cgol._distance_field(age, memory, decay, cap, out)
+    np.testing.assert_allclose(out, distance_reference(age, memory, decay, cap), rtol=0, atol=1e-3)
+
+
+# --- Perlin ---------------------------------------------------------------------------------
+
+
+def perlin_reference(x, y, z, p):
+    """Ken Perlin's reference improved noise (2002), transcribed literally."""
+    def fade(t):
+        return t * t * t * (t * (t * 6 - 15) + 10)
+
+    def lerp(t, a, b):
+        return a + t * (b - a)
+
+    def grad(h, x, y, z):
+        h &= 15
+        u = x if h < 8 else y
+        v = y if h < 4 else (x if h in (12, 14) else z)
+        return (u if h & 1 == 0 else -u) + (v if h & 2 == 0 else -v)
+
+    X, Y, Z = math.floor(x) & 255, math.floor(y) & 255, math.floor(z) & 255
+    x, y, z = x - math.floor(x), y - math.floor(y), z - math.floor(z)
+    u, v, w = fade(x), fade(y), fade(z)
+    A, B = p[X] + Y, p[X + 1] + Y
+    AA, AB, BA, BB = p[A] + Z, p[A + 1] + Z, p[B] + Z, p[B + 1] + Z
+    return lerp(w, lerp(v, lerp(u, grad(p[AA], x, y, z), grad(p[BA], x - 1, y, z)),
+                        lerp(u, grad(p[AB], x, y - 1, z), grad(p[BB], x - 1, y - 1, z))),
+                lerp(v, lerp(u, grad(p[AA + 1], x, y, z - 1), grad(p[BA + 1], x - 1, y, z - 1)),
+                     lerp(u, grad(p[AB + 1], x, y - 1, z - 1), grad(p[BB + 1], x - 1, y - 1, z - 1))))
+
+
+def noise_on_grid(xs, ys, zs, perm, simplex=False, amps=(1.0,)):
+    """Call the field kernel on explicit lattice coordinates (one pattern set)."""
+    octaves = len(amps)
+    out = np.empty((len(zs), len(ys), len(xs)), np.float32)
+    perms = np.concatenate([perm, perm])[None].astype(np.int64)
+    grads = ((perm % 24) * 3)[None].astype(np.int64)
+    return perlin._noise_field(
+        out, np.tile(xs, (1, octaves, 1)), np.tile(ys, (1, octaves, 1)), np.tile(zs, (octaves, 1)),
+        perms, grads, np.array(amps), np.zeros((octaves, 2), np.int64), simplex,
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_perlin_equals_reference_implementation(seed):
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(256)
+    xs, ys, zs = rng.uniform(0, 300, 7), rng.uniform(-40, 40, 5), rng.uniform(0, 260, 3)
+    out = noise_on_grid(xs, ys, zs, perm)
+    p = list(perm) * 2
+    expected = np.array([[[perlin_reference(x, y, z, p) for x in xs] for y in ys] for z in zs])
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 12345])
+def test_simplex_basis_equals_opensimplex(seed):
+    rng = np.random.default_rng(seed)
+    xs, ys, zs = rng.uniform(-50, 50, 9), rng.uniform(-50, 50, 6), rng.uniform(-5, 5, 3)
+    perm, _ = opensimplex_perm(seed)
+    out = noise_on_grid(xs, ys, zs, perm, simplex=True)
+    opensimplex.seed(seed)
+    np.testing.assert_allclose(out, opensimplex.noise3array(xs, ys, zs), atol=1e-6)
+
+
+def test_perlin_fractal_sums_octaves():
+    perm = np.random.default_rng(3).permutation(256)
+    xs, ys, zs = np.linspace(0.1, 5, 6), np.linspace(0.2, 3, 4), np.array([0.7])
+    both = noise_on_grid(xs, ys, zs, perm, amps=(1.0, 0.5))
+    single = noise_on_grid(xs, ys, zs, perm)
+    np.testing.assert_allclose(both, 1.5 * single, atol=1e-6)  # same coordinates: amplitudes add
+
+
+def test_periodic_perlin_tiles_the_canvas():
+    def seam_ratio(periodic):
+        field = perlin._field((1, 48, 40), np.random.default_rng(0), "evolving", scale=10.0, octaves=2,
+                              persistence=0.5, time_scale=8.0, basis="perlin", periodic=periodic)[0]
+        inside = np.abs(np.diff(field, axis=1)).mean()
+        return np.abs(field[:, 0] - field[:, -1]).mean() / inside
+
+    assert seam_ratio(True) < 1.5 < 3.0 < seam_ratio(False)
+
+
+# --- Triangles ------------------------------------------------------------------------------
+
+
+def triangle_field_reference(shape, centers, gauges, reach, velocity, spin):
+    """Pixel by pixel: the first triangle (in draw order) whose scaled copy covers the pixel."""
+    n_t, n_h, n_w = shape
+    out = np.full(shape, np.inf)
+    for t, i, j in np.ndindex(*shape):
+        for k in range(centers.shape[1]):
+            cy = (centers[0, k, 0] + velocity[0, k, 0] * t) % n_h
+            cx = (centers[0, k, 1] + velocity[0, k, 1] * t) % n_w
+            dy = (i - cy + n_h / 2) % n_h - n_h / 2
+            dx = (j - cx + n_w / 2) % n_w - n_w / 2
+            a = spin[0, k] * t
+            py, px = math.cos(a) * dy - math.sin(a) * dx, math.sin(a) * dy + math.cos(a) * dx
+            scale = max(g[0] * py + g[1] * px for g in gauges[0, k])
+            if scale <= 1.0:
+                out[t, i, j] = k + max(scale, 0.0)
+                break
+    return out
+
+
+@pytest.mark.parametrize(("shape", "size"), [((3, 17, 23), (3.0, 9.0)), ((2, 9, 7), (4.0, 12.0)), ((1, 5, 40), (1.0, 3.0))])
+def test_triangle_kernel_equals_pixel_reference(shape, size):
+    rng = np.random.default_rng(sum(shape))
+    n = 25
+    centers = rng.random((1, n, 2)) * np.array(shape[1:])
+    gauges, reach = triangles._shapes(rng, (1, n), size, (1.0, 3.0))
+    velocity = rng.normal(0, 1.5, (1, n, 2))
+    spin = rng.normal(0, 0.2, (1, n))
+    out = np.full(shape, np.inf, np.float32)
+    triangles._draw(out, centers, gauges, reach, velocity, spin, 0.0, True)
+    expected = triangle_field_reference(shape, centers, gauges, reach, velocity, spin)
+    np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+def test_triangle_shapes_are_triangles_of_the_requested_size():
+    rng = np.random.default_rng(0)
+    gauges, reach = triangles._shapes(rng, (1, 200), (5.0, 10.0), (1.0, 1.0))
+    assert reach.min() >= 5.0 and reach.max() <= 10.0
+    # the centroid is inside (every gauge row is a finite outward normal) and the three
+    # edges bound a triangle whose farthest vertex is at distance `reach`
+    for g, r in zip(gauges[0], reach[0]):
+        vertices = [np.linalg.solve(np.stack([g[a], g[b]]), np.ones(2)) for a, b in ((2, 0), (0, 1), (1, 2))]
+        assert max(np.hypot(*v) for v in vertices) == pytest.approx(r)

@@ -1,0 +1,84 @@
+"""Bad input is refused with a clear error, before any kernel runs."""
+
+import dataclasses
+import importlib
+
+import numpy as np
+import pytest
+
+import occmask as om
+from occmask import calibrate, families
+
+describe_module = importlib.import_module("occmask.describe")
+
+
+@pytest.fixture(autouse=True)
+def kernels_must_not_run(monkeypatch):
+    """Replace every field and labelling kernel with one that fails the test if called."""
+    def boom(*args, **kwargs):
+        raise AssertionError("a kernel ran before the input was validated")
+
+    monkeypatch.setattr(families, "FAMILIES", {k: dataclasses.replace(f, field=boom) for k, f in families.FAMILIES.items()})
+    monkeypatch.setattr(calibrate, "_cut_rows", boom)
+    monkeypatch.setattr(describe_module, "_label", boom)
+
+
+MASK = np.zeros((2, 4, 4), bool)
+
+CASES = [
+    # (call, error, words that the message must contain)
+    (lambda: om.generate("perlin", (8, 8), 1.5), ValueError, ["coverage", "1.5", "[0, 1]"]),
+    (lambda: om.generate("perlin", (8, 8), -0.1), ValueError, ["coverage", "-0.1"]),
+    (lambda: om.generate("perlin", (8, 8), float("nan")), ValueError, ["coverage", "nan"]),
+    (lambda: om.generate("perlin", (8, 8), "half"), TypeError, ["coverage", "'half'"]),
+    (lambda: om.generate("perlin", (8, 8), True), TypeError, ["coverage", "True"]),
+    (lambda: om.generate("perlin", (8.0, 8), 0.5), TypeError, ["shape", "8.0"]),
+    (lambda: om.generate("perlin", (0, 8), 0.5), ValueError, ["shape", "positive", "(0, 8)"]),
+    (lambda: om.generate("perlin", (-3, 8, 8), 0.5), ValueError, ["shape", "(-3, 8, 8)"]),
+    (lambda: om.generate("perlin", (8,), 0.5), ValueError, ["shape", "dimensions", "(8,)"]),
+    (lambda: om.generate("perlin", (2, 2, 8, 8), 0.5), ValueError, ["shape", "dimensions"]),
+    (lambda: om.generate("perlin", 64, 0.5), TypeError, ["shape", "64"]),
+    (lambda: om.generate("voronoi", (8, 8), 0.5), ValueError, ["family", "'voronoi'", "perlin"]),
+    (lambda: om.generate("perlin", (8, 8), 0.5, sigma=2), TypeError, ["sigma", "perlin", "scale"]),
+    (lambda: om.generate("perlin", (8, 8), 0.5, match="pixel"), ValueError, ["match", "'pixel'", "frame"]),
+    (lambda: om.generate("perlin", (8, 8), 0.5, temporal="frozen"), ValueError, ["temporal", "'frozen'"]),
+    (lambda: om.generate("perlin", (8, 8), 0.5, rng=-1), ValueError, ["rng", "-1"]),
+    (lambda: om.generate("perlin", (8, 8), 0.5, rng=1.5), TypeError, ["rng", "1.5"]),
+    (lambda: om.generate("perlin", (8, 8), 0.5, rng="seed"), TypeError, ["rng", "'seed'"]),
+    (lambda: om.perlin((8, 8), 0.5, scale=0), ValueError, ["scale", "0"]),
+    (lambda: om.perlin((8, 8), 0.5, octaves=2.5), TypeError, ["octaves", "2.5"]),
+    (lambda: om.perlin((8, 8), 0.5, octaves=0), ValueError, ["octaves", "0"]),
+    (lambda: om.perlin((8, 8), 0.5, persistence=1.5), ValueError, ["persistence", "1.5"]),
+    (lambda: om.perlin((8, 8), 0.5, time_scale=-1), ValueError, ["time_scale", "-1"]),
+    (lambda: om.perlin((8, 8), 0.5, basis="value"), ValueError, ["basis", "'value'", "simplex"]),
+    (lambda: om.perlin((8, 8), 0.5, periodic="yes"), TypeError, ["periodic", "'yes'"]),
+    (lambda: om.perlin((8, 8), 0.5, periodic=True, basis="simplex"), ValueError, ["periodic", "simplex"]),
+    (lambda: om.cgol((8, 8), 0.5, density=1.0), ValueError, ["density", "1"]),
+    (lambda: om.cgol((8, 8), 0.5, burn_in=-1), ValueError, ["burn_in", "-1"]),
+    (lambda: om.cgol((8, 8), 0.5, step=0), ValueError, ["step", "0"]),
+    (lambda: om.cgol((8, 8), 0.5, memory=0), ValueError, ["memory", "0"]),
+    (lambda: om.cgol((8, 8), 0.5, decay=-0.5), ValueError, ["decay", "-0.5"]),
+    (lambda: om.triangles((8, 8), 0.5, size=(10, 5)), ValueError, ["size", "(10, 5)"]),
+    (lambda: om.triangles((8, 8), 0.5, size=0.5), ValueError, ["size", "0.5"]),
+    (lambda: om.triangles((8, 8), 0.5, size=(1, 2, 3)), ValueError, ["size", "(1, 2, 3)"]),
+    (lambda: om.triangles((8, 8), 0.5, aspect=0.5), ValueError, ["aspect", "0.5"]),
+    (lambda: om.triangles((8, 8), 0.5, speed=-1), ValueError, ["speed", "-1"]),
+    (lambda: om.triangles((8, 8), 0.5, spin=float("inf")), ValueError, ["spin", "inf"]),
+    (lambda: om.describe(MASK, connectivity=6), ValueError, ["connectivity", "6", "4 or 8"]),
+    (lambda: om.describe(MASK, connectivity=True), ValueError, ["connectivity", "True"]),
+    (lambda: om.describe(MASK.astype(np.uint8)), TypeError, ["mask", "uint8"]),
+    (lambda: om.describe(MASK.tolist()), TypeError, ["mask", "list"]),
+    (lambda: om.describe(np.zeros(4, bool)), ValueError, ["mask", "(4,)"]),
+    (lambda: om.label(np.zeros((1, 1, 2, 2), bool)), ValueError, ["mask", "(1, 1, 2, 2)"]),
+    (lambda: om.occlude(np.zeros((3, 5, 5)), MASK), ValueError, ["mask", "(2, 4, 4)", "(3, 5, 5)"]),
+    (lambda: om.occlude(np.zeros((2, 4, 4)), MASK.astype(float)), TypeError, ["mask", "float64"]),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "words"), CASES)
+def test_bad_input_is_named(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    for word in words:
+        assert word in message, f"{word!r} missing from the message: {message}"
