@@ -1,0 +1,354 @@
+"""The torch adapter and the Occlude transform: layouts, fills, autograd, devices, validation."""
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import occmask as om  # noqa: E402
+from occmask.calibrate import target_count  # noqa: E402
+from occmask.torch import Occlude, occlude  # noqa: E402
+
+RNG = np.random.default_rng(0)
+MASK = RNG.random((4, 6, 5)) < 0.4  # (T, H, W)
+MASKS = np.stack([MASK, ~MASK])  # (B, T, H, W): one mask per sample
+
+LAYOUTS = [
+    ("HW", (6, 5), MASK[0]),
+    ("CHW", (3, 6, 5), MASK[0]),
+    ("HWC", (6, 5, 3), MASK[0]),
+    ("THW", (4, 6, 5), MASK),
+    ("TCHW", (4, 3, 6, 5), MASK),
+    ("THWC", (4, 6, 5, 3), MASK),
+    ("BTCHW", (2, 4, 3, 6, 5), MASK),
+    ("BTCHW", (2, 4, 3, 6, 5), MASKS),
+    ("BTHWC", (2, 4, 6, 5, 3), MASKS),
+]
+
+
+def test_import_occmask_does_not_import_torch():
+    code = ("import sys, occmask, occmask.testing; "
+            "print(sorted(m for m in ('torch', 'hypothesis') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- occlude
+
+
+@pytest.mark.parametrize(("layout", "shape", "mask"), LAYOUTS, ids=[f"{lay}-{m.ndim}d" for lay, _, m in LAYOUTS])
+@pytest.mark.parametrize("explicit", [False, True])
+@pytest.mark.parametrize("mask_kind", ["numpy", "torch"])
+def test_occlude_equals_numpy_adapter(layout, shape, mask, explicit, mask_kind):
+    x = RNG.random(shape).astype(np.float32)
+    kwargs = {"layout": layout if explicit else None}
+    channels = shape[layout.index("C")] if "C" in layout else None
+    fills = [-1.0, np.float32(2.5)]
+    if channels:
+        fills += [[0.1, 0.2, 0.3], RNG.random(shape[-3:])]
+    for fill in fills:
+        expected = om.occlude(x, mask, fill, **kwargs)
+        got = occlude(torch.from_numpy(x), mask if mask_kind == "numpy" else torch.from_numpy(mask), fill, **kwargs)
+        assert got.dtype == torch.float32 and tuple(got.shape) == shape
+        np.testing.assert_array_equal(got.numpy(), expected)
+        # the numpy entry point hands tensors over to the torch adapter
+        np.testing.assert_array_equal(om.occlude(torch.from_numpy(x), mask, fill, **kwargs).numpy(), expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int16, torch.int64, torch.float16, torch.float64, torch.bool])
+def test_dtype_is_kept_and_matches_numpy(dtype):
+    x = torch.from_numpy(RNG.integers(0, 2, (4, 3, 6, 5))).to(dtype)
+    fill = 1 if dtype != torch.bool else True
+    got = occlude(x, MASK, fill)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got.numpy(), om.occlude(x.numpy(), MASK, fill))
+    tensor_fill = torch.tensor([1, 0, 1], dtype=torch.int64)
+    np.testing.assert_array_equal(occlude(x, MASK, tensor_fill).numpy(), om.occlude(x.numpy(), MASK, [1, 0, 1]))
+
+
+def test_bfloat16_without_a_numpy_dtype():
+    x = torch.rand(4, 3, 6, 5)
+    got = occlude(x.bfloat16(), MASK, 0.5)
+    assert got.dtype == torch.bfloat16
+    torch.testing.assert_close(got.float(), occlude(x.bfloat16().float(), MASK, 0.5), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="fill"):
+        occlude(x.bfloat16(), MASK, 1e40)
+
+
+def test_fill_rules_follow_the_numpy_adapter():
+    x8 = torch.zeros(6, 5, dtype=torch.uint8)
+    for bad in (0.5, 256, -1):
+        with pytest.raises(ValueError, match="fill"):
+            occlude(x8, MASK[0], bad)
+    with pytest.raises(ValueError, match="fill"):
+        occlude(x8, MASK[0], torch.tensor(300))
+    with pytest.raises(ValueError, match="fill"):
+        occlude(torch.zeros(6, 5, dtype=torch.float16), MASK[0], torch.tensor(1e10, dtype=torch.float64))
+    with pytest.raises(TypeError, match="fill"):
+        occlude(torch.zeros(6, 5), MASK[0], "red")
+    with pytest.raises(ValueError, match="fill"):
+        occlude(torch.zeros(4, 6, 5), MASK, [1.0, 2.0])
+    assert torch.isnan(occlude(torch.zeros(6, 5), MASK[0], float("nan"))[torch.from_numpy(MASK[0])]).all()
+    assert occlude(torch.zeros(6, 5), MASK[0], 0.1)[torch.from_numpy(MASK[0])][0] == torch.tensor(0.1)
+
+
+def test_autograd_reaches_visible_pixels_and_tensor_fill():
+    x = torch.rand(4, 3, 6, 5, requires_grad=True)
+    fill = torch.zeros(3, requires_grad=True)
+    (occlude(x, MASK, fill) * 2).sum().backward()
+    visible = torch.from_numpy(~MASK)[:, None].expand(4, 3, 6, 5)
+    assert torch.equal(x.grad, 2.0 * visible.float())
+    assert torch.equal(fill.grad, torch.full((3,), 2.0 * MASK.sum()))
+    y = torch.rand(4, 6, 5, requires_grad=True)
+    occlude(y, MASK, 0.0).sum().backward()
+    assert torch.equal(y.grad, torch.from_numpy(~MASK).float())
+
+
+@pytest.mark.parametrize("fill", [7.0, [7.0, 8.0, 9.0], torch.tensor([7.0, 8.0, 9.0])])
+def test_out_and_in_place(fill):
+    x = torch.rand(4, 3, 6, 5)
+    original = x.clone()
+    expected = occlude(x, MASK, fill)
+    out = torch.empty_like(x)
+    assert occlude(x, MASK, fill, out=out) is out
+    assert torch.equal(out, expected) and torch.equal(x, original)
+    assert occlude(x, MASK, fill, out=x) is x
+    assert torch.equal(x, expected)
+
+
+@pytest.mark.parametrize(
+    ("x", "mask", "kwargs", "error", "words"),
+    [
+        (np.zeros((4, 6, 5)), torch.from_numpy(MASK), {}, TypeError, "mask"),  # numpy x: numpy adapter
+        ([[0.0]], MASK[0], {}, TypeError, "x"),
+        (torch.zeros(4, 6, 5), MASK.astype(np.uint8), {}, TypeError, "mask"),
+        (torch.zeros(4, 6, 5), torch.from_numpy(MASK).int(), {}, TypeError, "mask"),
+        (torch.zeros(4, 6, 5), torch.from_numpy(MASK[0, 0]), {}, ValueError, "mask"),
+        (torch.zeros(4, 6, 5), MASK.tolist(), {}, TypeError, "mask"),
+        (torch.zeros(4, 4, 6, 5), MASK, {}, ValueError, "ambiguous"),
+        (torch.zeros(4, 3, 6, 5), MASK[:, :5], {}, ValueError, "broadcast"),
+        (torch.zeros(4, 6, 5, 3), MASK, {"layout": "TCHW"}, ValueError, "layout"),
+        (torch.zeros(4, 6, 5), MASK, {"out": torch.zeros(4, 6, 5, dtype=torch.float64)}, ValueError, "out"),
+        (torch.zeros(4, 6, 5), MASK, {"out": np.zeros((4, 6, 5), np.float32)}, ValueError, "out"),
+    ],
+)
+def test_occlude_bad_input(x, mask, kwargs, error, words):
+    function = om.occlude if isinstance(x, np.ndarray) else occlude
+    with pytest.raises(error, match=words):
+        function(x, mask, **kwargs)
+
+
+def test_read_only_and_strided_numpy_masks():
+    x = torch.rand(4, 6, 5)
+    view = np.broadcast_to(MASK[0], (4, 6, 5))
+    np.testing.assert_array_equal(occlude(x, view).numpy(), om.occlude(x.numpy(), view))
+    flipped = MASK[:, ::-1]
+    np.testing.assert_array_equal(occlude(x, flipped).numpy(), om.occlude(x.numpy(), flipped))
+
+
+# --------------------------------------------------------------------------- Occlude
+
+
+@pytest.mark.parametrize(
+    ("shape", "layout", "mask_shape"),
+    [
+        ((6, 20), None, (6, 20)),
+        ((3, 6, 20), None, (6, 20)),
+        ((5, 1, 6, 20), None, (5, 6, 20)),
+        ((2, 5, 3, 6, 20), None, (2, 5, 6, 20)),
+        ((5, 6, 20), "THW", (5, 6, 20)),
+        ((5, 6, 20, 3), "THWC", (5, 6, 20)),
+        ((3, 2, 6, 20), "BCHW", (3, 6, 20)),
+        ((5, 2, 6, 20), "TBHW", (5, 2, 6, 20)),
+    ],
+)
+@pytest.mark.parametrize("family", sorted(om.FAMILIES))
+def test_transform_shapes_and_exact_coverage(shape, layout, mask_shape, family):
+    x = torch.rand(shape) + 1.0  # no zeros before occlusion
+    y, mask = Occlude(family, 0.3, layout=layout, return_mask=True)(x)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    assert mask.shape == mask_shape and mask.dtype == torch.bool and mask.device == x.device
+    counts = mask.reshape(-1, mask_shape[-2] * mask_shape[-1]).sum(dim=1)
+    assert (counts == target_count(0.3, 6 * 20)).all()
+    np.testing.assert_array_equal(y.numpy(), om.occlude(x.numpy(), mask.numpy(), 0.0, layout=layout or None))
+
+
+def test_every_sample_of_a_batch_has_its_own_exact_mask():
+    t = Occlude("perlin", 0.45, return_mask=True)
+    _, mask = t(torch.rand(6, 4, 1, 32, 32))
+    assert (mask.sum(dim=(2, 3)) == target_count(0.45, 32 * 32)).all()
+    flat = mask.reshape(6, -1)
+    assert len({bytes(row.numpy()) for row in flat}) == 6
+    assert len(set(t.last_seeds)) == 6
+    for sample, seed in zip(mask, t.last_seeds):
+        np.testing.assert_array_equal(sample.numpy(), t.make_mask((4, 32, 32), seed))
+        np.testing.assert_array_equal(sample.numpy(), om.generate("perlin", (4, 32, 32), 0.45, rng=seed))
+
+
+def test_coverage_range_spans_the_range():
+    t = Occlude("bernoulli", (0.1, 0.7), return_mask=True)
+    _, mask = t(torch.zeros(400, 1, 1, 10, 10))
+    counts = mask.sum(dim=(1, 2, 3)).numpy()  # 100 pixels per sample
+    assert counts.min() <= 12 and counts.max() >= 68
+    assert 10 <= counts.min() and counts.max() <= 70
+    assert np.histogram(counts, bins=6, range=(10, 70))[0].min() > 30  # roughly uniform
+    targets = [t.sample_coverage(seed) for seed in t.last_seeds]
+    np.testing.assert_array_equal(counts, [target_count(c, 100) for c in targets])
+
+
+def test_p_decides_per_sample():
+    x = torch.ones(200, 1, 1, 8, 8)
+    t = Occlude("bernoulli", 0.5, p=0.3, return_mask=True)
+    y, mask = t(x)
+    hit = mask.any(dim=(1, 2, 3))
+    assert 30 < int(hit.sum()) < 90
+    assert [s is not None for s in t.last_seeds] == hit.tolist()
+    assert torch.equal(y[~hit], x[~hit])
+    never = Occlude("bernoulli", 0.5, p=0.0)
+    assert never(x) is x
+
+
+def test_seeds_follow_torch_manual_seed_and_generator():
+    x = torch.rand(3, 4, 1, 16, 16)
+    t = Occlude("cgol", (0.2, 0.6), return_mask=True)
+    torch.manual_seed(5)
+    first = t(x)[1]
+    torch.manual_seed(5)
+    again = t(x)[1]
+    assert torch.equal(first, again)
+    assert not torch.equal(first, t(x)[1])
+    g = Occlude("cgol", 0.4, generator=torch.Generator().manual_seed(1), return_mask=True)
+    h = Occlude("cgol", 0.4, generator=torch.Generator().manual_seed(1), return_mask=True)
+    torch.manual_seed(0)
+    a = g(x)[1]
+    torch.manual_seed(1)
+    assert torch.equal(a, h(x)[1])  # own generator: the global seed does not matter
+    assert not any(isinstance(v, np.random.Generator) for v in vars(t).values())
+
+
+def test_pickle_round_trip_and_repr():
+    t = Occlude("perlin", (0.2, 0.5), match="video", temporal="static", fill=[0.1, 0.2, 0.3], p=0.8,
+                layout="tchw", return_mask=True, generator=torch.Generator().manual_seed(3), scale=6.0, octaves=2)
+    text = repr(t)
+    for part in ("'perlin'", "coverage=(0.2, 0.5)", "match='video'", "temporal='static'", "fill=(0.1, 0.2, 0.3)",
+                 "p=0.8", "layout='TCHW'", "return_mask=True", "generator=", "scale=6.0", "octaves=2"):
+        assert part in text, text
+    assert repr(Occlude("cgol", 0.3)) == (
+        "Occlude('cgol', coverage=0.3, match='frame', temporal='evolving', fill=0.0, p=1.0)")
+    clone = pickle.loads(pickle.dumps(t))
+    assert repr(clone) == text
+    x = torch.rand(4, 3, 16, 16)
+    y1, m1 = t(x)
+    y2, m2 = clone(x)
+    assert torch.equal(m1, m2) and torch.equal(y1, y2)  # the generator state travels too
+    tensor_fill = Occlude("bernoulli", 0.5, fill=torch.zeros(3, 16, 16))
+    assert "fill=<tensor of shape (3, 16, 16)>" in repr(tensor_fill)
+    assert torch.equal(pickle.loads(pickle.dumps(tensor_fill)).fill, torch.zeros(3, 16, 16))
+
+
+def test_composes_like_a_torchvision_transform():
+    pipeline = [lambda v: v * 2.0, Occlude("triangles", 0.25, fill=-1.0), lambda v: v + 1.0]
+    x = torch.ones(4, 1, 24, 24)
+    y = x
+    for transform in pipeline:  # what torchvision's Compose does
+        y = transform(y)
+    assert ((y == 0.0).sum(dim=(1, 2, 3)) == target_count(0.25, 24 * 24)).all()
+    sequential = torch.nn.Sequential(Occlude("bernoulli", 0.5), torch.nn.Identity())
+    assert (sequential(x) == 0).float().mean().item() == 0.5
+
+
+def test_torchvision_compose():
+    transforms = pytest.importorskip("torchvision.transforms")
+    x = torch.ones(3, 4, 1, 16, 16)
+    for compose in (transforms.Compose, transforms.v2.Compose):
+        y = compose([Occlude("perlin", 0.5)])(x)
+        assert (y == 0).float().mean().item() == 0.5
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "words"),
+    [
+        (("voronoi", 0.3), {}, ValueError, "family"),
+        (("perlin", 1.5), {}, ValueError, "coverage"),
+        (("perlin", -0.1), {}, ValueError, "coverage"),
+        (("perlin", (0.6, 0.2)), {}, ValueError, "coverage"),
+        (("perlin", (0.2, 1.2)), {}, ValueError, "coverage"),
+        (("perlin", (0.2,)), {}, ValueError, "coverage"),
+        (("perlin", "half"), {}, TypeError, "coverage"),
+        (("perlin", float("nan")), {}, ValueError, "coverage"),
+        (("perlin", 0.3), {"p": 1.5}, ValueError, "p must"),
+        (("perlin", 0.3), {"p": -0.5}, ValueError, "p must"),
+        (("perlin", 0.3), {"match": "pixel"}, ValueError, "match"),
+        (("perlin", 0.3), {"temporal": "frozen"}, ValueError, "temporal"),
+        (("perlin", 0.3), {"fill": "black"}, TypeError, "fill"),
+        (("perlin", 0.3), {"layout": "TXHW"}, ValueError, "layout"),
+        (("perlin", 0.3), {"layout": 4}, TypeError, "layout"),
+        (("perlin", 0.3), {"return_mask": "yes"}, TypeError, "return_mask"),
+        (("perlin", 0.3), {"generator": 0}, TypeError, "generator"),
+        (("perlin", 0.3), {"scale": -2.0}, ValueError, "scale"),
+        (("perlin", 0.3), {"density": 0.5}, TypeError, "density"),
+        (("cgol", 0.3), {"density": 1.5}, ValueError, "density"),
+    ],
+)
+def test_construction_rejects_bad_arguments(args, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        Occlude(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("x", "kwargs", "error", "words"),
+    [
+        (np.zeros((3, 8, 8), np.float32), {}, TypeError, "x must be a torch.Tensor"),
+        (torch.zeros(8), {}, ValueError, "dimensions"),
+        (torch.zeros(1, 2, 3, 1, 8, 8), {}, ValueError, "dimensions"),
+        (torch.zeros(4, 8, 8), {"layout": "TCHW"}, ValueError, "layout"),
+        (torch.zeros(3, 0, 8), {}, ValueError, "empty"),
+        (torch.zeros(4, 8, 8, 3), {"fill": [1.0, 2.0]}, ValueError, "fill"),
+        (torch.zeros(4, 3, 8, 8, dtype=torch.uint8), {"fill": 0.5}, ValueError, "fill"),
+    ],
+)
+def test_call_rejects_bad_input(x, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        Occlude("bernoulli", 0.5, **kwargs)(x)
+
+
+def test_empty_batch():
+    y, mask = Occlude("bernoulli", 0.5, return_mask=True)(torch.zeros(0, 3, 1, 8, 8))
+    assert y.shape == (0, 3, 1, 8, 8) and mask.shape == (0, 3, 8, 8)
+
+
+def test_make_mask_checks_its_seed():
+    t = Occlude("bernoulli", 0.5)
+    with pytest.raises(ValueError, match="seed"):
+        t.make_mask((8, 8), -1)
+    with pytest.raises(TypeError, match="seed"):
+        t.make_mask((8, 8), 1.5)
+
+
+# --------------------------------------------------------------------------- CUDA
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_stays_on_the_device():
+    device = torch.device("cuda")
+    x = torch.rand(2, 4, 3, 32, 32, device=device, requires_grad=True)
+    mask = om.generate("cgol", (4, 32, 32), 0.4, rng=0)
+    y = occlude(x, mask, [0.1, 0.2, 0.3])
+    assert y.device.type == "cuda" and y.dtype == x.dtype
+    np.testing.assert_array_equal(y.detach().cpu().numpy(), occlude(x.detach().cpu(), mask, [0.1, 0.2, 0.3]).numpy())
+    y.sum().backward()
+    assert torch.equal(x.grad, torch.from_numpy(~mask)[None, :, None].expand_as(x).float().to(device))
+    half = occlude(x.detach().half(), torch.from_numpy(mask).to(device), torch.tensor(0.5, device=device))
+    assert half.dtype == torch.float16 and half.device.type == "cuda"
+    t = Occlude("perlin", (0.2, 0.6), fill=torch.zeros(3, 32, 32), return_mask=True).to(device)
+    assert t.fill.device.type == "cuda"
+    z, m = t(x.detach())
+    assert z.device.type == "cuda" and m.device.type == "cuda"
+    for sample, seed in zip(m.cpu().numpy(), t.last_seeds):
+        np.testing.assert_array_equal(sample, t.make_mask((4, 32, 32), seed))
+    g = Occlude("bernoulli", 0.5, generator=torch.Generator(device=device).manual_seed(0))
+    assert g(x.detach()).device.type == "cuda"
