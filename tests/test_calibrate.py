@@ -19,7 +19,7 @@ def reference_cut(field, k):
 
 # values with many ties, signed zeros and wide ranges
 values = st.one_of(
-    st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 1e-30, -1e30, 3.0e38]),
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 1e-30, -1e30, 3.0e38, np.inf]),
     st.floats(-1e6, 1e6, width=32, allow_nan=False, allow_infinity=False),
 )
 
@@ -74,7 +74,8 @@ def test_expected_cut_uses_the_quantile_curve():
     [
         ({"field": np.zeros((4, 4))}, TypeError, "field"),
         ({"field": np.zeros((4,), np.float32)}, ValueError, "field"),
-        ({"field": np.full((2, 2), np.nan, np.float32)}, ValueError, "finite"),
+        ({"field": np.full((2, 2), np.nan, np.float32)}, ValueError, "NaN"),
+        ({"field": np.full((2, 2), -np.inf, np.float32)}, ValueError, "inf"),
         ({"coverage": 1.5}, ValueError, "coverage"),
         ({"coverage": float("nan")}, ValueError, "coverage"),
         ({"match": "pixel"}, ValueError, "match"),

@@ -44,60 +44,88 @@ def target_count(coverage: float, n: int) -> int:
     return min(n, int(math.floor(coverage * n + 0.5)))
 
 
+_BINS = 2048
+_SAMPLE = 256
+
+
 @njit(cache=True, nogil=True)
-def _sort_key(value):
-    """Map float32 bits to uint32 keys that sort like the floats (with -0.0 == 0.0)."""
-    b = np.uint32(value)
-    if b == np.uint32(0x80000000):
-        b = np.uint32(0)
-    if b & np.uint32(0x80000000):
-        return ~b
-    return b | np.uint32(0x80000000)
+def _sample_range(row):
+    """Smallest and largest finite values of an evenly spaced sample of ``row``."""
+    step = max(1, row.size // _SAMPLE)
+    lo, hi = np.inf, -np.inf
+    for i in range(0, row.size, step):
+        v = row[i]
+        if v != np.inf:
+            lo = min(lo, v)
+            hi = max(hi, v)
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _stable_select(row, candidates, m, need, out_row):
+    """Mark the ``need`` smallest of ``row[candidates[:m]]`` (ties in index order)."""
+    if need == m:
+        for c in range(m):
+            out_row[candidates[c]] = True
+        return
+    if m <= 64:  # insertion sort in place: stable, no allocation
+        for a in range(1, m):
+            item = candidates[a]
+            b = a - 1
+            while b >= 0 and row[candidates[b]] > row[item]:
+                candidates[b + 1] = candidates[b]
+                b -= 1
+            candidates[b + 1] = item
+        chosen = candidates[:need]
+    else:
+        chosen = candidates[:m][np.argsort(row[candidates[:m]], kind="mergesort")[:need]]
+    for i in chosen:
+        out_row[i] = True
 
 
 @njit(cache=True, nogil=True)
 def _cut_rows(field, k, out):
     """Mark the ``k`` lowest values of every row of ``field`` (F, N) in ``out``.
 
-    A three-pass radix select on the float bits finds the k-th smallest key in
-    O(N) per row; equal keys are taken in index order.
+    Per row: a histogram over the range of a sample of the row (values outside
+    it fall in the end bins, ``+inf`` in the last), then only the bin that holds
+    rank ``k`` is sorted, stably, so equal values go in index order. The field
+    must hold no NaN or ``-inf``.
     """
     n_rows, n = field.shape
-    bits = field.view(np.uint32)
-    keys = np.empty(n, np.uint32)
-    hist = np.empty(2048, np.int64)
+    bins = np.empty(n, np.int32)
+    hist = np.empty(_BINS, np.int32)
+    candidates = np.empty(n, np.int64)
+    top = _BINS - 0.5
     for r in range(n_rows):
+        row = field[r]
         if k <= 0 or k >= n:
-            out[r, :] = k >= n and k > 0
+            out[r, :] = k > 0
             continue
+        lo, hi = _sample_range(row)
+        if not hi > lo:  # a constant (or all +inf) sample: any positive scale will do
+            lo, hi = (0.0, 1.0) if lo == np.inf else (lo, lo + max(1.0, abs(lo)))
+        # bin 0 holds values below the sample's range; a finite positive scale keeps NaN out
+        scale = min((_BINS - 2) / (hi - lo), 1e30)
+        base = 1.0 - lo * scale
+        hist[:] = 0
         for i in range(n):
-            keys[i] = _sort_key(bits[r, i])
-        # Radix select: 11 + 11 + 10 bits, narrowing on the bucket that holds rank k-1.
-        rank = k - 1
-        prefix = np.uint32(0)
+            b = np.int32(min(max(row[i] * scale + base, 0.0), top))
+            bins[i] = b
+            hist[b] += 1
+        target = 0
         below = 0
-        for shift, width, pshift in ((21, 2048, 32), (10, 2048, 21), (0, 1024, 10)):
-            hist[:width] = 0
-            for i in range(n):
-                key = keys[i]
-                if pshift == 32 or (key >> np.uint32(pshift)) == (prefix >> np.uint32(pshift)):
-                    hist[(key >> np.uint32(shift)) & np.uint32(width - 1)] += 1
-            b = 0
-            while rank >= hist[b]:
-                rank -= hist[b]
-                below += hist[b]
-                b += 1
-            prefix |= np.uint32(b) << np.uint32(shift)
-        equal_needed = k - below
+        while below + hist[target] < k:
+            below += hist[target]
+            target += 1
+        m = 0
         for i in range(n):
-            key = keys[i]
-            if key < prefix:
-                out[r, i] = True
-            elif key == prefix and equal_needed > 0:
-                out[r, i] = True
-                equal_needed -= 1
-            else:
-                out[r, i] = False
+            b = bins[i]
+            out[r, i] = b < target
+            if b == target:
+                candidates[m] = i
+                m += 1
+        _stable_select(row, candidates, m, k - below, out[r])
     return out
 
 
@@ -140,7 +168,8 @@ def cut(
     Parameters
     ----------
     field : ndarray of float32, shape (H, W) or (T, H, W)
-        Priorities: low values are masked first. Must be finite.
+        Priorities: low values are masked first. ``+inf`` marks pixels that are
+        never needed (they sort last); NaN and ``-inf`` are refused.
     coverage : float
         Target fraction of masked pixels, in [0, 1].
     match : {"frame", "video", "expected"}
@@ -174,11 +203,12 @@ def cut(
         if reference is None:
             raise ValueError("reference must be given for match='expected' (see quantile_curve)")
         return field < expected_threshold(np.asarray(reference, dtype=np.float64), coverage)
-    if not np.all(np.isfinite(field)):
-        raise ValueError("field must contain only finite values")
     field = np.ascontiguousarray(field)
     rows = field.reshape(1, -1) if match == "video" or field.ndim == 2 else field.reshape(field.shape[0], -1)
     out = np.empty(rows.shape, dtype=np.bool_)
+    lowest = field.min()
+    if np.isnan(lowest) or lowest == -np.inf:
+        raise ValueError("field must not contain NaN or -inf (+inf marks pixels that are never needed)")
     _cut_rows(rows, target_count(coverage, rows.shape[1]), out)
     return out.reshape(field.shape)
 

@@ -105,18 +105,20 @@ def _fade(t):
     return t * t * t * (t * (t * 6.0 - 15.0) + 10.0)
 
 
-@njit(cache=True, nogil=True)
-def _grad(h, x, y, z):
-    """Dot product with one of Perlin's 12 edge gradients (reference implementation)."""
-    h &= 15
-    u = x if h < 8 else y
-    if h < 4:
-        v = y
-    elif h == 12 or h == 14:
-        v = x
-    else:
-        v = z
-    return (u if (h & 1) == 0 else -u) + (v if (h & 2) == 0 else -v)
+def _gradient_table() -> np.ndarray:
+    """Perlin's 16 hashed gradients (12 cube edges, 4 repeated) as rows (gx, gy, gz).
+
+    ``grad(h, x, y, z)`` of the reference implementation equals ``table[h & 15] . (x, y, z)``.
+    """
+    table = np.zeros((16, 3))
+    for h in range(16):
+        u, v = (0 if h < 8 else 1), (1 if h < 4 else (0 if h in (12, 14) else 2))
+        table[h, u] += 1.0 if h & 1 == 0 else -1.0
+        table[h, v] += 1.0 if h & 2 == 0 else -1.0
+    return table
+
+
+_GRADIENTS = _gradient_table()
 
 
 @njit(cache=True, nogil=True)
@@ -133,25 +135,47 @@ def _lattice(coord, period):
 
 
 @njit(cache=True, nogil=True)
-def _perlin3(p, x0, x1, xf, y0, y1, yf, z0, z1, zf):
-    u, v, w = _fade(xf), _fade(yf), _fade(zf)
-    a0, a1 = p[p[x0] + y0], p[p[x0] + y1]
-    b0, b1 = p[p[x1] + y0], p[p[x1] + y1]
-    g000 = _grad(p[a0 + z0], xf, yf, zf)
-    g100 = _grad(p[b0 + z0], xf - 1.0, yf, zf)
-    g010 = _grad(p[a1 + z0], xf, yf - 1.0, zf)
-    g110 = _grad(p[b1 + z0], xf - 1.0, yf - 1.0, zf)
-    g001 = _grad(p[a0 + z1], xf, yf, zf - 1.0)
-    g101 = _grad(p[b0 + z1], xf - 1.0, yf, zf - 1.0)
-    g011 = _grad(p[a1 + z1], xf, yf - 1.0, zf - 1.0)
-    g111 = _grad(p[b1 + z1], xf - 1.0, yf - 1.0, zf - 1.0)
-    x00 = g000 + u * (g100 - g000)
-    x10 = g010 + u * (g110 - g010)
-    x01 = g001 + u * (g101 - g001)
-    x11 = g011 + u * (g111 - g011)
-    y0v = x00 + v * (x10 - x00)
-    y1v = x01 + v * (x11 - x01)
-    return y0v + w * (y1v - y0v)
+def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
+    """Add ``amp`` times one plane of improved Perlin noise to ``out`` (H, W).
+
+    Along a row, y and z are fixed, so at each lattice corner the gradient dot
+    product is linear in the x offset; the trilinear blend over y and z is then
+    two lines per lattice cell, ``A(xf)`` on the left face and ``B(xf)`` on the
+    right, and each pixel costs a fade and ``A + fade(xf) * (B - A)``.
+    """
+    z0, z1, zf = _lattice(z, 0)
+    w = _fade(zf)
+    g = _GRADIENTS
+    n_h, n_w = out.shape
+    cells = np.floor(xs)
+    offsets = xs - cells
+    fades = np.empty(n_w)
+    for j in range(n_w):
+        fades[j] = _fade(offsets[j])
+    for i in range(n_h):
+        y0, y1, yf = _lattice(ys[i], period_y)
+        v = _fade(yf)
+        cell = np.inf
+        a_slope = a_const = b_slope = b_const = 0.0
+        for j in range(n_w):
+            if cells[j] != cell:
+                cell = cells[j]
+                x0, x1, _ = _lattice(xs[j], period_x)
+                a_slope = a_const = b_slope = b_const = 0.0
+                for corner in range(4):
+                    dy, dz = corner & 1, corner >> 1
+                    weight = (v if dy else 1.0 - v) * (w if dz else 1.0 - w)
+                    yy, zz = (y1 if dy else y0), (z1 if dz else z0)
+                    ha = p[p[p[x0] + yy] + zz] & 15
+                    hb = p[p[p[x1] + yy] + zz] & 15
+                    a_slope += weight * g[ha, 0]
+                    a_const += weight * (g[ha, 1] * (yf - dy) + g[ha, 2] * (zf - dz))
+                    b_slope += weight * g[hb, 0]
+                    b_const += weight * (g[hb, 1] * (yf - dy) + g[hb, 2] * (zf - dz))
+                b_const -= b_slope  # the right face is linear in (xf - 1)
+            left = a_slope * offsets[j] + a_const
+            right = b_slope * offsets[j] + b_const
+            out[i, j] += amp * (left + fades[j] * (right - left))
 
 
 @njit(cache=True, nogil=True)
@@ -161,25 +185,20 @@ def _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex):
     ``xs[s, o, j]``, ``ys[s, o, i]`` are lattice coordinates of column ``j`` / row
     ``i`` at octave ``o`` for pattern set ``s`` (one set shared by all frames, or
     one per frame); ``zs[o, t]`` is the time coordinate of frame ``t``;
-    ``periods[o]`` the lattice period in x and y (0: not periodic).
+    ``periods[o]`` the lattice period in y and x (0: not periodic).
     """
     n_t, n_h, n_w = out.shape
     n_sets = perms.shape[0]
     for t in range(n_t):
         s = t if n_sets > 1 else 0
-        p = perms[s]
         out[t] = 0.0
         for o in range(amps.shape[0]):
-            z0, z1, zf = _lattice(zs[o, t], 0)
+            if not simplex:
+                _perlin_plane(out[t], amps[o], xs[s, o], ys[s, o], zs[o, t], perms[s], periods[o, 0], periods[o, 1])
+                continue
             for i in range(n_h):
-                y0, y1, yf = _lattice(ys[s, o, i], periods[o, 0])
                 for j in range(n_w):
-                    if simplex:
-                        value = _simplex3(xs[s, o, j], ys[s, o, i], zs[o, t], p, simplex_grads[s])
-                    else:
-                        x0, x1, xf = _lattice(xs[s, o, j], periods[o, 1])
-                        value = _perlin3(p, x0, x1, xf, y0, y1, yf, z0, z1, zf)
-                    out[t, i, j] += amps[o] * value
+                    out[t, i, j] += amps[o] * _simplex3(xs[s, o, j], ys[s, o, i], zs[o, t], perms[s], simplex_grads[s])
     return out
 
 
