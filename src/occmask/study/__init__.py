@@ -1,0 +1,30 @@
+"""The occlusion-geometry study: a CNN on Moving MNIST under matched-coverage masks.
+
+Run it from the shell with ``occmask study`` or from Python::
+
+    from occmask.study import make_config, run_study
+    run_study(make_config("quick", out="results"))
+
+Modules: :mod:`~occmask.study.data` (MNIST loading), :mod:`~occmask.study.moving`
+(Moving MNIST), :mod:`~occmask.study.model` (the CNN), :mod:`~occmask.study.metrics`
+(scores and intervals), :mod:`~occmask.study.evaluate` (the grid),
+:mod:`~occmask.study.analysis` (tables), :mod:`~occmask.study.plots` and
+:mod:`~occmask.study.report` (outputs), :mod:`~occmask.study.run` (the pipeline).
+Torch, matplotlib and Pillow are imported only when a run starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import PRESETS, StudyConfig, make_config
+
+__all__ = ["PRESETS", "StudyConfig", "make_config", "run_study"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run_study":
+        from .run import run_study
+
+        return run_study
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
