@@ -29,11 +29,16 @@ def test_life_step_equals_numpy_rolls(state):
     nxt = np.empty_like(state)
     current = state.copy()
     expected = state.copy()
+    memory = 3
+    age = np.where(state == 1, 0, memory).astype(np.int64)
+    expected_age = age.copy()
     for _ in range(5):
-        cgol._life_step(current, nxt)
+        cgol._life_step(current, nxt, age, memory)
         current, nxt = nxt, current
         expected = life_step_reference(expected)
+        expected_age = np.where(expected == 1, 0, np.minimum(expected_age + 1, memory))
         np.testing.assert_array_equal(current, expected)
+        np.testing.assert_array_equal(age, expected_age)
 
 
 def test_life_glider_travels_on_the_torus():
@@ -41,8 +46,9 @@ def test_life_glider_travels_on_the_torus():
     state[0, 1] = state[1, 2] = state[2, 0] = state[2, 1] = state[2, 2] = 1
     nxt = np.empty_like(state)
     current = state.copy()
+    age = np.zeros(state.shape, np.int64)
     for _ in range(32):  # a glider moves one cell diagonally every 4 generations
-        cgol._life_step(current, nxt)
+        cgol._life_step(current, nxt, age, 1)
         current, nxt = nxt, current
     np.testing.assert_array_equal(current, np.roll(state, (8, 8), axis=(0, 1)))
 

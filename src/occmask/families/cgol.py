@@ -11,8 +11,8 @@ generations ago, where each generation of age counts as ``decay`` pixels,
 
 Its sublevel sets are unions of discs around live cells, larger around cells
 that are alive now: Life's clusters, grown until they hide the target fraction.
-Integer levels are ordered within by a smooth Perlin field (never by i.i.d.
-pixels), so a partially filled level keeps the clustered look. The distance is
+Pixels at the same integer level are ordered by a smooth Perlin field, one per
+soup (never by i.i.d. pixels), so a partially filled level keeps the clustered look. The distance is
 computed exactly with the separable transform of Felzenszwalb & Huttenlocher
 (2012) on the torus.
 """
@@ -99,80 +99,110 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @njit(cache=True, nogil=True)
-def _life_step(state, nxt):
-    """One generation of B3/S23 on a torus: ``state`` -> ``nxt`` (uint8, H x W)."""
+def _life_step(state, nxt, age, memory):
+    """One generation of B3/S23 on a torus, ``state`` -> ``nxt`` (uint8, H x W).
+
+    ``age`` (generations since each cell was last alive, capped at ``memory``) is
+    updated in the same pass. Neighbour counts come from column sums of the three rows.
+    """
     n_h, n_w = state.shape
+    columns = np.empty(n_w + 2, np.int32)  # column sums, padded with the wrapped ends
     for i in range(n_h):
-        up, down = (i - 1) % n_h, (i + 1) % n_h
+        up, mid, down = state[(i - 1) % n_h], state[i], state[(i + 1) % n_h]
         for j in range(n_w):
-            left, right = (j - 1) % n_w, (j + 1) % n_w
-            count = (state[up, left] + state[up, j] + state[up, right] + state[i, left]
-                     + state[i, right] + state[down, left] + state[down, j] + state[down, right])
-            nxt[i, j] = 1 if count == 3 or (count == 2 and state[i, j]) else 0
+            columns[j + 1] = np.int32(up[j]) + mid[j] + down[j]
+        columns[0], columns[n_w + 1] = columns[n_w], columns[1]
+        for j in range(n_w):
+            count = columns[j] + columns[j + 1] + columns[j + 2] - mid[j]
+            alive = count == 3 or (count == 2 and mid[j] == 1)
+            nxt[i, j] = alive
+            older = min(age[i, j] + 1, memory)
+            age[i, j] = 0 if alive else older
 
 
 @njit(cache=True, nogil=True)
-def _envelope_1d(f, n, d, v, z):
-    """Squared-distance transform of one periodic line (Felzenszwalb & Huttenlocher).
+def _envelope(line, n, out, ext, v, z, half_inverse):
+    """Squared-distance transform of one periodic line (Felzenszwalb & Huttenlocher 2012).
 
-    ``d[i] = min_q ((i - q) mod± n)^2 + f[q]``, computed on the line repeated three
-    times (a sample's nearest copy is then always present) for ``i`` in the middle copy.
+    ``out[i] = min_q ((i - q) mod± n)^2 + line[q]`` for ``i < n``. The line is laid
+    out over ``[-h, n + h)`` with ``h = n // 2 + 1`` so that the nearest copy of
+    every sample is present; ``+inf`` samples are skipped. ``half_inverse[d]`` is
+    ``1 / (2 d)``: a product instead of a division where parabolas intersect.
     """
-    m = 3 * n
+    h = n // 2 + 1
+    size = n + 2 * h
+    for q in range(size):
+        src = q - h
+        while src < 0:  # no modulo in the loop: it is slow, and n < h only when n <= 2
+            src += n
+        while src >= n:
+            src -= n
+        ext[q] = line[src]
     k = -1
-    for q in range(m):
-        fq = f[q % n]
+    for q in range(size):  # lower envelope of the parabolas (x - q)^2 + ext[q]
+        fq = ext[q]
         if fq == np.inf:
             continue
+        fq += q * q
+        ext[q] = fq  # from here on ext holds line + q^2
         if k < 0:
             k = 0
             v[0] = q
             z[0] = -np.inf
             z[1] = np.inf
             continue
-        s = ((fq + q * q) - (f[v[k] % n] + v[k] * v[k])) / (2.0 * (q - v[k]))
-        while s <= z[k]:
+        while True:
+            p = v[k]
+            s = (fq - ext[p]) * half_inverse[q - p]
+            if s > z[k]:
+                break
             k -= 1
-            s = ((fq + q * q) - (f[v[k] % n] + v[k] * v[k])) / (2.0 * (q - v[k]))
         k += 1
         v[k] = q
         z[k] = s
         z[k + 1] = np.inf
     if k < 0:
-        d[:n] = np.inf
+        out[:n] = np.inf
         return
     k = 0
-    for q in range(n, 2 * n):
+    for q in range(h, h + n):
         while z[k + 1] < q:
             k += 1
-        d[q - n] = (q - v[k]) * (q - v[k]) + f[v[k] % n]
+        p = v[k]
+        out[q - h] = ext[p] - 2.0 * p * q + q * q
 
 
 @njit(cache=True, nogil=True)
 def _distance_field(age, memory, decay, cap, out):
-    """``out = min(cap, min_{y: age[y] < memory} |x - y|^2 + (decay * age[y])^2)`` on a torus."""
+    """``out = min(cap, floor(min_{y: age[y] < memory} |x - y|^2 + (decay * age[y])^2))`` on a torus."""
     n_h, n_w = age.shape
     size = max(n_h, n_w)
     line = np.empty(size)
-    d = np.empty(size)
-    v = np.empty(3 * size + 1, np.int64)
-    z = np.empty(3 * size + 2)
+    result = np.empty(size)
+    ext = np.empty(2 * size + 4)
+    v = np.empty(2 * size + 4, np.int64)
+    z = np.empty(2 * size + 5)
+    half_inverse = 0.5 / np.maximum(np.arange(2 * size + 4), 1)
     rows = np.empty((n_h, n_w))
     for i in range(n_h):
         for j in range(n_w):
             a = age[i, j]
-            line[j] = (decay * a) ** 2 if a < memory else np.inf
-        _envelope_1d(line, n_w, d, v, z)
-        rows[i, :] = d[:n_w]
+            line[j] = (decay * a) * (decay * a) if a < memory else np.inf
+        _envelope(line, n_w, rows[i], ext, v, z, half_inverse)
     for j in range(n_w):
-        _envelope_1d(rows[:, j].copy(), n_h, d, v, z)
         for i in range(n_h):
-            out[i, j] = min(cap, np.floor(d[i]))
+            line[i] = rows[i, j]
+        _envelope(line, n_h, result, ext, v, z, half_inverse)
+        for i in range(n_h):
+            out[i, j] = min(cap, np.floor(result[i]))
 
 
 @njit(cache=True, nogil=True)
-def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, out):
-    """Run every soup (S, H, W) and write the distance field of each recorded frame."""
+def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, tie, out):
+    """Run every soup (S, H, W); write each recorded frame's distance plus its tie-break.
+
+    ``tie[s]`` (values in [0, 1)) orders pixels at the same integer distance.
+    """
     n_soups, n_h, n_w = soup.shape
     nxt = np.empty((n_h, n_w), np.uint8)
     age = np.empty((n_h, n_w), np.int64)
@@ -182,14 +212,14 @@ def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, out):
             for j in range(n_w):
                 age[i, j] = 0 if state[i, j] else memory
         for f in range(frames_per_soup):
-            n_steps = burn_in if f == 0 else step
-            for _ in range(n_steps):
-                _life_step(state, nxt)
+            for _ in range(burn_in if f == 0 else step):
+                _life_step(state, nxt, age, memory)
                 state, nxt = nxt, state
-                for i in range(n_h):
-                    for j in range(n_w):
-                        age[i, j] = 0 if state[i, j] else min(age[i, j] + 1, memory)
-            _distance_field(age, memory, decay, cap, out[s * frames_per_soup + f])
+            frame = out[s * frames_per_soup + f]
+            _distance_field(age, memory, decay, cap, frame)
+            for i in range(n_h):
+                for j in range(n_w):
+                    frame[i, j] += tie[s, i, j]
     return out
 
 
@@ -208,12 +238,11 @@ def _field(
     n_soups = n_t if temporal == "independent" else 1
     soup = (rng.random((n_soups, n_h, n_w)) < density).astype(np.uint8)
     cap = math.floor((n_h // 2 + 1) ** 2 + (n_w // 2 + 1) ** 2 + (decay * memory) ** 2) + 1.0
+    tie = perlin._field((n_soups, n_h, n_w), rng, temporal, scale=_TIE_SCALE, octaves=1, persistence=1.0,
+                        time_scale=1.0, basis="perlin", periodic=True)
+    tie = 0.4995 + 0.4995 * tie / (1.0 + np.abs(tie))  # squashed into [0, 0.999), order kept
     out = np.empty(shape, dtype=np.float32)
-    _life_fields(soup, burn_in, step, n_t // n_soups, memory, decay, cap, out)
-    tie = perlin._field(shape, rng, temporal, scale=_TIE_SCALE, octaves=2, persistence=0.5,
-                        time_scale=4.0, basis="perlin", periodic=True)
-    out += np.float32(0.999) / (1.0 + np.exp(-4.0 * tie))
-    return out
+    return _life_fields(soup, burn_in, step, n_t // n_soups, memory, decay, cap, tie, out)
 
 
 FAMILY = Family(
