@@ -166,8 +166,13 @@ def plt_setup():
 
 def field(name: str, shape: tuple[int, int, int], seed: int, temporal: str = "evolving", **params) -> np.ndarray:
     """The priority field that ``om.generate(name, shape, ..., rng=seed)`` cuts."""
+    import inspect
+
     fam = om.FAMILIES[name]
-    return fam.field(shape, np.random.default_rng(seed), temporal, **fam.params(params))
+    args = [shape, np.random.default_rng(seed), temporal]
+    if "need" in inspect.signature(fam.field).parameters:
+        args.append(None)  # the whole field, finite everywhere
+    return fam.field(*args, **fam.params(params))
 
 
 def ranks(values: np.ndarray) -> np.ndarray:
