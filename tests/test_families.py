@@ -29,6 +29,25 @@ def test_exact_coverage_per_frame_and_video(family, temporal):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("temporal", ["evolving", "independent"])
+@pytest.mark.parametrize("coverage", [0.0, 0.05, 0.5, 0.97, 1.0])
+def test_early_stopping_does_not_change_the_mask(family, temporal, coverage):
+    """A family may stop once a frame's lowest pixels are known; the mask equals the full field's cut."""
+    fam = om.FAMILIES[family]
+    full = fam.field((4, 40, 36), np.random.default_rng(8), temporal, None, **fam.params({}))
+    assert np.isfinite(full).all()
+    expected = om.cut(full, coverage)
+    np.testing.assert_array_equal(om.generate(family, (4, 40, 36), coverage, rng=8, temporal=temporal), expected)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_masks_are_nested_across_coverages(family):
+    """The same seed gives the same field, so a lower coverage hides a subset of a higher one."""
+    low, high = (om.generate(family, (3, 32, 32), c, rng=4) for c in (0.2, 0.6))
+    assert not (low & ~high).any()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 def test_family_function_equals_generate(family):
     function = getattr(om, family)
     np.testing.assert_array_equal(function((4, 16, 16), 0.3, rng=5), om.generate(family, (4, 16, 16), 0.3, rng=5))

@@ -150,7 +150,7 @@ def test_perlin_fractal_sums_octaves():
 
 def test_periodic_perlin_tiles_the_canvas():
     def seam_ratio(periodic):
-        field = perlin._field((1, 48, 40), np.random.default_rng(0), "evolving", scale=10.0, octaves=2,
+        field = perlin._field((1, 48, 40), np.random.default_rng(0), "evolving", None, scale=10.0, octaves=2,
                               persistence=0.5, time_scale=8.0, basis="perlin", periodic=periodic)[0]
         inside = np.abs(np.diff(field, axis=1)).mean()
         return np.abs(field[:, 0] - field[:, -1]).mean() / inside
@@ -185,18 +185,18 @@ def test_triangle_kernel_equals_pixel_reference(shape, size):
     rng = np.random.default_rng(sum(shape))
     n = 25
     centers = rng.random((1, n, 2)) * np.array(shape[1:])
-    gauges, reach = triangles._shapes(rng, (1, n), size, (1.0, 3.0))
+    gauges, reach = triangles._shapes(rng.random((1, n, triangles._UNIFORMS)), size, (1.0, 3.0))
     velocity = rng.normal(0, 1.5, (1, n, 2))
     spin = rng.normal(0, 0.2, (1, n))
     out = np.full(shape, np.inf, np.float32)
-    triangles._draw(out, centers, gauges, reach, velocity, spin, 0.0, True)
+    triangles._draw(out, centers, gauges, reach, velocity, spin, 0.0, True, 0)
     expected = triangle_field_reference(shape, centers, gauges, reach, velocity, spin)
     np.testing.assert_allclose(out, expected, atol=1e-4)
 
 
 def test_triangle_shapes_are_triangles_of_the_requested_size():
     rng = np.random.default_rng(0)
-    gauges, reach = triangles._shapes(rng, (1, 200), (5.0, 10.0), (1.0, 1.0))
+    gauges, reach = triangles._shapes(rng.random((1, 200, triangles._UNIFORMS)), (5.0, 10.0), (1.0, 1.0))
     assert reach.min() >= 5.0 and reach.max() <= 10.0
     # the centroid is inside (every gauge row is a finite outward normal) and the three
     # edges bound a triangle whose farthest vertex is at distance `reach`

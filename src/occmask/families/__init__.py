@@ -45,8 +45,11 @@ class Family:
         ``check(params) -> params``: validates a complete parameter dict and
         returns it normalised (raises ``ValueError``/``TypeError`` naming the parameter).
     field : callable
-        ``field(shape, rng, temporal, **params) -> ndarray`` with ``shape=(T, H, W)``,
-        returning the float32 priority field, finite everywhere.
+        ``field(shape, rng, temporal, need, **params) -> ndarray`` with ``shape=(T, H, W)``,
+        returning the float32 priority field. With ``need=None`` it is finite
+        everywhere; with an integer ``need`` only the ``need`` lowest values of each
+        frame must be exact and the others may be ``+inf`` (a family may stop early).
+        The result must not depend on ``need`` otherwise.
     """
 
     name: str
@@ -126,7 +129,8 @@ def generate(
 
     frames = 1 if temporal == "static" else shape3[0]
     field_shape = (frames, shape3[1], shape3[2])
-    field = fam.field(field_shape, gen, temporal, **checked)
+    need = calibrate.target_count(coverage, shape3[1] * shape3[2]) if match == "frame" else None
+    field = fam.field(field_shape, gen, temporal, need, **checked)
     reference = None
     if match == "expected":
         reference = _curve(fam.name, field_shape, temporal, tuple(sorted(checked.items())))
@@ -149,7 +153,7 @@ def _curve(name: str, shape: tuple[int, int, int], temporal: str, params: tuple)
     seeds = np.random.SeedSequence([_CALIBRATION_SEED, *name.encode()]).spawn(n_fields)
     kwargs = dict(params)
     samples = np.concatenate(
-        [fam.field(shape, np.random.default_rng(s), temporal, **kwargs).ravel() for s in seeds]
+        [fam.field(shape, np.random.default_rng(s), temporal, None, **kwargs).ravel() for s in seeds]
     )
     return calibrate.quantile_curve(samples)
 

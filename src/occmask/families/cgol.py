@@ -227,6 +227,7 @@ def _field(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
     temporal: str,
+    need: int | None,
     *,
     density: float,
     burn_in: int,
@@ -238,7 +239,7 @@ def _field(
     n_soups = n_t if temporal == "independent" else 1
     soup = (rng.random((n_soups, n_h, n_w)) < density).astype(np.uint8)
     cap = math.floor((n_h // 2 + 1) ** 2 + (n_w // 2 + 1) ** 2 + (decay * memory) ** 2) + 1.0
-    tie = perlin._field((n_soups, n_h, n_w), rng, temporal, scale=_TIE_SCALE, octaves=1, persistence=1.0,
+    tie = perlin._field((n_soups, n_h, n_w), rng, temporal, None, scale=_TIE_SCALE, octaves=1, persistence=1.0,
                         time_scale=1.0, basis="perlin", periodic=True)
     tie = 0.4995 + 0.4995 * tie / (1.0 + np.abs(tie))  # squashed into [0, 0.999), order kept
     out = np.empty(shape, dtype=np.float32)

@@ -206,6 +206,7 @@ def _field(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
     temporal: str,
+    need: int | None,
     *,
     scale: float,
     octaves: int,

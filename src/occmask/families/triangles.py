@@ -108,14 +108,15 @@ def _wrap_offset(pixel, center, n):
 
 
 @njit(cache=True, nogil=True)
-def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving):
+def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop):
     """Draw a batch of triangles into the uncovered pixels of ``out`` (T, H, W).
 
     ``out`` holds ``inf`` where no earlier triangle covered the pixel. For frame
     ``t`` the batch ``s = t`` (one batch per frame) or ``s = 0`` (shared, moving
     with ``velocity`` and ``spin`` when ``moving``). A pixel at offset ``p`` from
     the centroid, rotated into the triangle's frame, is covered at scale
-    ``max_k gauges[k] . p``. Returns the number of pixels still uncovered per frame.
+    ``max_k gauges[k] . p``. A frame is done once at most ``stop`` pixels are
+    uncovered. Returns the number of pixels still uncovered per frame.
     """
     n_t, n_h, n_w = out.shape
     n_sets, n_tri = centers.shape[0], centers.shape[1]
@@ -129,7 +130,7 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving):
                 if out[t, i, j] == np.inf:
                     left += 1
         for k in range(n_tri):
-            if left == 0:
+            if left <= stop:
                 break
             cy = (centers[s, k, 0] + velocity[s, k, 0] * time) % n_h
             cx = (centers[s, k, 1] + velocity[s, k, 1] * time) % n_w
@@ -158,13 +159,17 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving):
     return remaining
 
 
-def _shapes(rng: np.random.Generator, n: tuple[int, int], size: tuple[float, float], aspect: tuple[float, float]):
-    """Random triangles about the origin: gauge rows (n, 3, 2) and circumradius (n)."""
-    radius = rng.uniform(size[0], size[1], n)
-    angles = rng.uniform(0.0, 2.0 * np.pi, n)[..., None] + 2.0 * np.pi / 3.0 * np.arange(3)
-    angles = angles + rng.uniform(-0.5, 0.5, (*n, 3))
-    stretch = np.sqrt(rng.uniform(aspect[0], aspect[1], n))[..., None]
-    axis = rng.uniform(0.0, np.pi, n)[..., None]
+#: Uniform numbers per triangle: centre (2), radius, orientation, 3 angle jitters,
+#: elongation, its axis, heading, speed, spin.
+_UNIFORMS = 12
+
+
+def _shapes(u: np.ndarray, size: tuple[float, float], aspect: tuple[float, float]):
+    """Triangles about the origin from uniforms ``u`` (..., 12): gauge rows (..., 3, 2) and circumradius."""
+    radius = size[0] + (size[1] - size[0]) * u[..., 2]
+    angles = 2.0 * np.pi * u[..., 3, None] + 2.0 * np.pi / 3.0 * np.arange(3) + (u[..., 4:7] - 0.5)
+    stretch = np.sqrt(aspect[0] + (aspect[1] - aspect[0]) * u[..., 7])[..., None]
+    axis = np.pi * u[..., 8, None]
     # vertices as (y, x): unit circle, stretched along x, rotated by axis
     ux, uy = np.cos(angles) * stretch, np.sin(angles) / stretch
     verts = np.stack([uy * np.cos(axis) + ux * np.sin(axis), ux * np.cos(axis) - uy * np.sin(axis)], axis=-1)
@@ -182,6 +187,7 @@ def _field(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
     temporal: str,
+    need: int | None,
     *,
     size: tuple[float, float],
     aspect: tuple[float, float],
@@ -190,22 +196,26 @@ def _field(
 ) -> np.ndarray:
     n_t, n_h, n_w = shape
     n_sets = n_t if temporal == "independent" else 1
-    moving = temporal == "evolving"
+    area = n_h * n_w
     lo, hi = size
-    mean_area = 1.0 * (lo * lo + lo * hi + hi * hi) / 3.0  # a jittered triangle is ~1.0-1.3 r^2
-    batch = min(_MAX_BATCH, max(8, math.ceil(n_h * n_w / mean_area * (math.log(n_h * n_w) + 1.0))))
+    mean_area = (lo * lo + lo * hi + hi * hi) / 3.0  # a jittered triangle covers ~1.0-1.3 r^2
+    stop = 0 if need is None else area - need
+    # expected triangles to leave at most `stop` pixels uncovered, with some margin
+    batch = area / mean_area * (math.log(area / (stop + 0.5)) + 0.5)
+    batch = min(_MAX_BATCH, max(8, math.ceil(batch)))
     out = np.full(shape, np.inf, dtype=np.float32)
     drawn = 0
     while True:
-        centers = rng.random((n_sets, batch, 2)) * np.array([n_h, n_w])
-        gauges, reach = _shapes(rng, (n_sets, batch), size, aspect)
-        heading = rng.uniform(0.0, 2.0 * np.pi, (n_sets, batch))
-        velocity = rng.uniform(0.0, speed, (n_sets, batch))[..., None] * np.stack(
-            [np.sin(heading), np.cos(heading)], axis=-1)
-        spins = rng.uniform(-spin, spin, (n_sets, batch))
-        remaining = _draw(out, centers, gauges, reach, velocity, spins, float(drawn), moving)
+        # triangle-major uniforms: the sequence of triangles does not depend on the batch size
+        u = np.ascontiguousarray(rng.random((batch, n_sets, _UNIFORMS)).transpose(1, 0, 2))
+        gauges, reach = _shapes(u, size, aspect)
+        heading = 2.0 * np.pi * u[..., 9]
+        velocity = (speed * u[..., 10])[..., None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
+        spins = spin * (2.0 * u[..., 11] - 1.0)
+        centers = u[..., 0:2] * np.array([n_h, n_w])
+        remaining = _draw(out, centers, gauges, reach, velocity, spins, float(drawn), temporal == "evolving", stop)
         drawn += batch
-        if not remaining.any():
+        if (remaining <= stop).all():
             return out
 
 
