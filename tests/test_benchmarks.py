@@ -1,0 +1,69 @@
+"""The benchmark harness (benchmarks/run.py) runs and checks its outputs, on tiny sizes.
+
+No timing is asserted: each row function validates both sides (exact coverage,
+labels against scipy, occlusion against np.where) before it measures, so
+running it with one short repetition exercises those checks.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+spec = importlib.util.spec_from_file_location("occmask_benchmarks", PATH)
+bench = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = bench
+spec.loader.exec_module(bench)
+
+TINY = bench.Config(repeat=1, min_time=0.0, cold_repeat=1, loader_samples=bench.LOADER_BATCH)
+SHAPES = [(3, 16, 16), (24, 24)]
+NEEDS = {"perlin_rows": "pyfastnoiselite", "triangles_rows": "skimage", "describe_rows": "cc3d"}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("measure", bench.SHAPED_ROWS, ids=lambda f: f.__name__)
+def test_row_checks_outputs_and_measures(measure, shape):
+    if measure.__name__ in NEEDS:
+        pytest.importorskip(NEEDS[measure.__name__])
+    rows = measure(shape, TINY)
+    assert rows
+    for row in rows:
+        assert row.occmask_s > 0 and row.baseline_s > 0 and row.speedup > 0
+        assert row.workload == bench._workload(shape)
+    assert bench.table(rows).count("\n") == len(rows) + 1
+
+
+def test_numpy_cut_is_exact_with_ties():
+    field = np.zeros((2, 4, 4), dtype=np.float32)
+    field[1, 0, :2] = -1.0
+    mask = bench.numpy_cut(field, 5)
+    assert mask.reshape(2, -1).sum(axis=1).tolist() == [5, 5]
+    assert mask[0].ravel()[:5].all() and mask[1, 0, :2].all()
+
+
+def test_life_baseline_moves_a_glider():
+    bench.check_life()
+
+
+def test_cold_start_and_transform_rows():
+    rows = bench.cold_start_rows(TINY, families=["bernoulli"])
+    assert [row.target.kind for row in rows] == ["speedup", "seconds"]
+    assert all(row.occmask_s > 0 for row in rows)
+    rows = bench.transform_rows(TINY, families=["bernoulli"])
+    assert len(rows) == 1
+    assert rows[0].note.startswith("not available") or rows[0].occmask_s > 0
+
+
+def test_report_names_missed_rows():
+    rows = [bench.Row("a", "V", "b", 2.0, 1.0, bench.Target.faster(2)),
+            bench.Row("c", "-", "-", 0.5, None, bench.Target.at_most(0.4)),
+            bench.Row("d", "V", "e", 1.0, 1.0, None)]
+    assert [row.met for row in rows] == [False, False, None]
+    info = {"mode": "quick", "date": "today", "config": {"repeat": 1}, "machine": bench.machine(),
+            "versions": {"occmask": "0"}}
+    text = bench.report(rows, info)
+    assert "a (V) vs b: 0.50x, target >= 2x faster" in text
+    assert "c (-) vs -: 500 ms" in text
