@@ -1,8 +1,9 @@
 """The documentation works: its examples run, its images exist, its API reference is complete.
 
 - every ```python block of every page under docs/ runs, the blocks of one page in
-  order in one fresh namespace, inside a temporary folder (pages whose examples need
-  torch are skipped where torch is missing);
+  order in one fresh namespace, inside a temporary folder; a block that is a complete
+  script (``if __name__ == "__main__":``) runs as one, in a fresh interpreter (pages
+  whose examples need torch are skipped where torch is missing);
 - every image a page references exists;
 - every public name of occmask, occmask.calibrate, occmask.torch and
   occmask.testing is in the API reference;
@@ -18,6 +19,8 @@ import importlib
 import importlib.util
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,7 @@ SRC = Path(occmask.__file__).resolve().parent
 _BLOCK = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
                     re.MULTILINE | re.DOTALL)
 _IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|<img\b[^>]*\bsrc=\"([^\"]+)\"")
+_SCRIPT = re.compile(r"^if __name__ == [\"']__main__[\"']:", re.MULTILINE)
 _TORCH = re.compile(r"^\s*(?:import torch|from torch\b|from occmask\.torch\b|import occmask\.torch\b)", re.MULTILINE)
 
 
@@ -72,8 +76,17 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
     if any("hypothesis" in b for b in blocks):
         pytest.importorskip("hypothesis")
     monkeypatch.chdir(tmp_path)
-    namespace: dict = {"__name__": "__main__"}
+    namespace: dict = {"__name__": "docs_example"}
     for i, block in enumerate(blocks):
+        if _SCRIPT.search(block):
+            # A complete script (e.g. DataLoader workers started with spawn need an importable
+            # __main__): run it as one, in a fresh interpreter.
+            script = tmp_path / f"block_{i}.py"
+            script.write_text(block)
+            done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+                                  timeout=300)
+            assert done.returncode == 0, f"{_page_id(page)} block {i} failed:\n{done.stdout}\n{done.stderr}"
+            continue
         code = compile(block, f"{_page_id(page)}[block {i}]", "exec")
         exec(code, namespace)  # noqa: S102 - the docs' own examples
     capsys.readouterr()
