@@ -40,69 +40,143 @@ def _union(parent, a, b):
 
 
 @njit(cache=True, nogil=True)
-def _label(mask, eight, across_time, labels, counts):
-    """Label connected components of ``mask`` (T, H, W) into ``labels`` (int32).
-
-    In-plane 4- or 8-connectivity; with ``across_time`` a pixel also touches the
-    same pixel in the previous frame. Labels count from 1 in raster order of each
-    component's first pixel, per frame (``counts[t]``) or over the video (``counts[0]``).
-    """
+def _find_runs(mask):
+    """Runs of hidden pixels in raster order: ``starts``, ``ends`` (exclusive) and, for
+    each of the T*H rows, the index of its first run (``first``, length T*H + 1)."""
     n_t, n_h, n_w = mask.shape
-    plane = n_h * n_w
-    flat = labels.reshape(-1)
-    parent = np.empty(n_t * plane, np.int64)
+    capacity = n_t * n_h * ((n_w + 1) // 2) + 1  # + 1: the branch-free loop writes one past the last run
+    starts = np.empty(capacity, np.int32)
+    ends = np.empty(capacity, np.int32)
+    first = np.empty(n_t * n_h + 1, np.int64)
+    n = 0
     for t in range(n_t):
         for i in range(n_h):
+            first[t * n_h + i] = n
+            row = mask[t, i]
+            # branch-free: write every position, advance a counter only at a run's edge
+            before = False
+            n_end = n
             for j in range(n_w):
-                if not mask[t, i, j]:
-                    continue
-                idx = t * plane + i * n_w + j
-                parent[idx] = idx
-                if j > 0 and mask[t, i, j - 1]:
-                    _union(parent, idx, idx - 1)
-                if i > 0:
-                    if mask[t, i - 1, j]:
-                        _union(parent, idx, idx - n_w)
-                    if eight:
-                        if j > 0 and mask[t, i - 1, j - 1]:
-                            _union(parent, idx, idx - n_w - 1)
-                        if j < n_w - 1 and mask[t, i - 1, j + 1]:
-                            _union(parent, idx, idx - n_w + 1)
-                if across_time and t > 0 and mask[t - 1, i, j]:
-                    _union(parent, idx, idx - plane)
-    counts[:] = 0
-    flat_mask = mask.reshape(-1)
-    for t in range(n_t):
-        slot = 0 if across_time else t
-        for idx in range(t * plane, (t + 1) * plane):
-            if not flat_mask[idx]:
-                flat[idx] = 0
-                continue
-            root = _find(parent, idx)
-            if root == idx:
-                counts[slot] += 1
-                flat[idx] = counts[slot]
-            else:
-                flat[idx] = flat[root]
-    return labels
+                here = row[j]
+                starts[n] = j
+                n += here and not before
+                ends[n_end] = j
+                n_end += before and not here
+                before = here
+            ends[n_end] = n_w  # closes a run that reaches the right edge (no-op otherwise)
+    first[n_t * n_h] = n
+    return starts[:n], ends[:n], first
 
 
 @njit(cache=True, nogil=True)
-def _largest(labels, counts, across_time):
-    """Size of the largest component per frame (or of the video, in ``out[0]``)."""
-    n_t = labels.shape[0]
-    n_slots = 1 if across_time else n_t
-    out = np.zeros(n_slots, np.int64)
-    sizes = np.zeros(counts.max() + 1, np.int64)
-    for s in range(n_slots):
-        sizes[:] = 0
-        frames = range(n_t) if across_time else range(s, s + 1)
-        for t in frames:
-            for v in labels[t].ravel():
-                sizes[v] += 1
-        sizes[0] = 0
-        out[s] = sizes.max()
-    return out
+def _link(starts, ends, first, row_a, row_b, slack, parent):
+    """Union the touching runs of two rows; return how many columns both rows hide.
+
+    Runs touch when they share a column (``slack=0``) or also a corner (``slack=1``).
+    """
+    a, a_end, b, b_end = first[row_a], first[row_a + 1], first[row_b], first[row_b + 1]
+    shared = 0
+    while a < a_end and b < b_end:
+        if starts[a] < ends[b] + slack and starts[b] < ends[a] + slack:
+            _union(parent, a, b)
+        shared += max(0, min(ends[a], ends[b]) - max(starts[a], starts[b]))
+        if ends[a] < ends[b]:
+            a += 1
+        elif ends[b] < ends[a]:
+            b += 1
+        else:
+            a += 1
+            b += 1
+    return shared
+
+
+@njit(cache=True, nogil=True)
+def _connect(mask, eight, starts, ends, first):
+    """Union-find over runs, frame by frame. Returns the parents and, per frame, the
+    number of edges between a hidden pixel and the visible pixel above or below it."""
+    n_t, n_h, n_w = mask.shape
+    parent = np.arange(starts.size)
+    row_hidden = np.zeros(n_t * n_h, np.int64)
+    for row in range(n_t * n_h):
+        for r in range(first[row], first[row + 1]):
+            row_hidden[row] += ends[r] - starts[r]
+    vertical = np.zeros(n_t, np.int64)
+    for t in range(n_t):
+        for i in range(1, n_h):
+            row = t * n_h + i
+            shared = _link(starts, ends, first, row - 1, row, 1 if eight else 0, parent)
+            vertical[t] += row_hidden[row - 1] + row_hidden[row] - 2 * shared
+    return parent, vertical
+
+
+@njit(cache=True, nogil=True)
+def _link_time(n_t, n_h, first, starts, ends, parent):
+    """Also union runs that hide the same pixel in consecutive frames."""
+    for t in range(1, n_t):
+        for i in range(n_h):
+            _link(starts, ends, first, (t - 1) * n_h + i, t * n_h + i, 0, parent)
+
+
+@njit(cache=True, nogil=True)
+def _components(parent, starts, ends, lo, hi):
+    """Number of components and size of the largest among runs ``lo:hi``."""
+    sizes = np.zeros(hi - lo, np.int64)
+    count = 0
+    for r in range(lo, hi):
+        root = _find(parent, r)
+        count += root == r
+        sizes[root - lo] += ends[r] - starts[r]
+    return count, (sizes.max() if hi > lo else 0)
+
+
+@njit(cache=True, nogil=True)
+def _measure(mask, eight, spatiotemporal):
+    """Per-frame hidden pixels, component count, largest component and boundary
+    length, and (optionally) the 3-D component count and largest 3-D component."""
+    n_t, n_h, n_w = mask.shape
+    starts, ends, first = _find_runs(mask)
+    parent, boundary = _connect(mask, eight, starts, ends, first)
+    hidden = np.zeros(n_t, np.int64)
+    counts = np.zeros(n_t, np.int64)
+    largest = np.zeros(n_t, np.int64)
+    for t in range(n_t):
+        lo, hi = first[t * n_h], first[(t + 1) * n_h]
+        counts[t], largest[t] = _components(parent, starts, ends, lo, hi)
+        for r in range(lo, hi):
+            hidden[t] += ends[r] - starts[r]
+            boundary[t] += (starts[r] > 0) + (ends[r] < n_w)
+    count_3d = largest_3d = 0
+    if spatiotemporal:
+        _link_time(n_t, n_h, first, starts, ends, parent)
+        count_3d, largest_3d = _components(parent, starts, ends, 0, starts.size)
+    return hidden, counts, largest, boundary, count_3d, largest_3d
+
+
+@njit(cache=True, nogil=True)
+def _label(mask, eight, spatiotemporal, labels, counts):
+    """Label components into ``labels`` (T, H, W), numbered from 1 in raster order of
+    their first pixel, per frame (``counts[t]``) or over the video (``counts[0]``)."""
+    n_t, n_h, n_w = mask.shape
+    starts, ends, first = _find_runs(mask)
+    parent, _ = _connect(mask, eight, starts, ends, first)
+    if spatiotemporal:
+        _link_time(n_t, n_h, first, starts, ends, parent)
+    run_label = np.empty(starts.size, np.int32)
+    labels[:] = 0
+    counts[:] = 0
+    for t in range(n_t):
+        slot = 0 if spatiotemporal else t
+        for i in range(n_h):
+            row = t * n_h + i
+            for r in range(first[row], first[row + 1]):
+                root = _find(parent, r)
+                if root == r:
+                    counts[slot] += 1
+                    run_label[r] = counts[slot]
+                else:
+                    run_label[r] = run_label[root]
+                labels[t, i, starts[r]:ends[r]] = run_label[r]
+    return labels
 
 
 def _check_connectivity(connectivity: object) -> int:
@@ -240,25 +314,15 @@ def describe(mask: np.ndarray, connectivity: int = 4, *, spatiotemporal: bool = 
     mask = _validate.mask(mask)
     connectivity = _check_connectivity(connectivity)
     video = np.ascontiguousarray(mask if mask.ndim == 3 else mask[None])
-    n_t, n_h, n_w = video.shape
-    labels = np.empty(video.shape, dtype=np.int32)
-    counts = np.empty(n_t, dtype=np.int64)
-    _label(video, connectivity == 8, False, labels, counts)
-    largest = _largest(labels, counts, False)
-    n_components = counts.copy()
-    boundary = (np.count_nonzero(video[:, 1:, :] != video[:, :-1, :], axis=(1, 2))
-                + np.count_nonzero(video[:, :, 1:] != video[:, :, :-1], axis=(1, 2)))
-    extra = {}
-    if spatiotemporal:
-        _label(video, connectivity == 8, True, labels, counts)
-        extra = {"n_components_3d": int(counts[0]),
-                 "largest_component_3d": int(_largest(labels, counts[:1], True)[0])}
+    n_h, n_w = video.shape[1:]
+    hidden, counts, largest, boundary, count_3d, largest_3d = _measure(video, connectivity == 8, bool(spatiotemporal))
+    extra = {"n_components_3d": int(count_3d), "largest_component_3d": int(largest_3d)} if spatiotemporal else {}
     return Descriptors(
         connectivity=connectivity,
-        coverage=np.count_nonzero(video, axis=(1, 2)) / (n_h * n_w),
-        n_components=n_components,
+        coverage=hidden / (n_h * n_w),
+        n_components=counts,
         largest_component=largest,
         largest_fraction=largest / (n_h * n_w),
-        boundary=boundary.astype(np.int64),
+        boundary=boundary,
         **extra,
     )
