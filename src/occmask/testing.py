@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import _validate
@@ -111,7 +112,7 @@ def coverages(*, min_value: float = 0.0, max_value: float = 1.0, include_ends: b
     include_ends : bool, default True
         True: the bounds themselves are drawn often (coverage 0 and 1 are edge
         cases worth testing); False: they are never drawn (then
-        ``min_value < max_value`` is required).
+        a float strictly between them is required).
 
     Returns
     -------
@@ -136,8 +137,9 @@ def coverages(*, min_value: float = 0.0, max_value: float = 1.0, include_ends: b
         if low == high:
             return st.just(low)
         return st.one_of(st.sampled_from([low, high]), st.floats(low, high))
-    if low == high:
-        raise ValueError(f"include_ends=False needs min_value < max_value, got both {low!r}")
+    if math.nextafter(low, math.inf) >= high:
+        raise ValueError(f"include_ends=False needs a float strictly between min_value={low!r} and "
+                         f"max_value={high!r}")
     return st.floats(low, high, exclude_min=True, exclude_max=True)
 
 
