@@ -35,7 +35,7 @@ def test_kernels_are_cached_nogil_and_serial():
         assert type(kernel._cache).__name__ != "NullCache", f"{name} is not cache=True"
 
 
-ENTRY_KERNELS = {"occmask.calibrate._cut_rows", "occmask.describe._label", "occmask.describe._largest",
+ENTRY_KERNELS = {"occmask.calibrate._cut_rows", "occmask.describe._label", "occmask.describe._measure",
                  "occmask.families.perlin._noise_field", "occmask.families.cgol._life_fields",
                  "occmask.families.triangles._draw"}
 
@@ -68,7 +68,7 @@ def test_works_from_a_read_only_install(tmp_path):
         path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
     code = textwrap.dedent("""
         import occmask as om
-        m = om.generate("cgol", (3, 16, 16), 0.4, rng=0)
+        m = om.generate("bernoulli", (3, 16, 16), 0.4, rng=0)
         assert m.sum() == 3 * 102, m.sum()
         print(om.describe(m).n_components.tolist(), om.__file__)
     """)

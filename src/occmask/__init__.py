@@ -52,5 +52,6 @@ def warmup() -> None:
     for name in FAMILIES:
         for temporal in ("evolving", "independent"):
             generate(name, (2, 8, 8), 0.5, rng=0, temporal=temporal)
-    for connectivity in (4, 8):
-        describe(np.zeros((2, 4, 4), dtype=bool), connectivity=connectivity, spatiotemporal=True)
+    mask = np.zeros((2, 4, 4), dtype=bool)
+    describe(mask, spatiotemporal=True)
+    label(mask, spatiotemporal=True)

@@ -25,7 +25,7 @@ TEMPORAL = ("evolving", "static", "independent")
 
 #: Reference pixels used to estimate a family's field distribution for ``match="expected"``.
 _CALIBRATION_PIXELS = 1 << 20
-_CALIBRATION_MIN_FIELDS, _CALIBRATION_MAX_FIELDS = 32, 4096
+_CALIBRATION_MIN_FIELDS, _CALIBRATION_MAX_FIELDS = 8, 4096
 _CALIBRATION_SEED = 20260905
 
 
@@ -133,7 +133,9 @@ def generate(
     field = fam.field(field_shape, gen, temporal, need, **checked)
     reference = None
     if match == "expected":
-        reference = _curve(fam.name, field_shape, temporal, tuple(sorted(checked.items())))
+        # frames of an independent video are independent draws: calibrate on one frame
+        calibration_shape = field_shape if temporal == "evolving" else (1, *field_shape[1:])
+        reference = _curve(fam.name, calibration_shape, temporal, tuple(sorted(checked.items())))
     mask = calibrate.cut(field, coverage, match=match, reference=reference)
     if frames != shape3[0]:
         mask = np.repeat(mask, shape3[0], axis=0)
