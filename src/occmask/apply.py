@@ -178,15 +178,15 @@ def occlude(
     view, channel = _resolve(x.shape, mask.shape, layout)
     values = _fill_array(fill, x.dtype)
     values = values.reshape(_fill_shape(values.shape, x.shape, channel))
+    hidden = mask.reshape(view)
     if out is None:
-        out = x.copy()
-    else:
-        if not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype:
-            raise ValueError(
-                f"out must be a numpy.ndarray of shape {x.shape} and dtype {x.dtype}, got "
-                f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}".rstrip()
-            )
-        if out is not x:
-            np.copyto(out, x)
-    np.copyto(out, values, where=mask.reshape(view))
+        return np.where(hidden, values, x)  # one pass; same dtype, since values has x's dtype
+    if not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype:
+        raise ValueError(
+            f"out must be a numpy.ndarray of shape {x.shape} and dtype {x.dtype}, got "
+            f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}".rstrip()
+        )
+    if out is not x:
+        np.copyto(out, x)
+    np.copyto(out, values, where=hidden)
     return out
