@@ -131,9 +131,9 @@ def occlude(
     The torch twin of :func:`occmask.occlude` (which calls it for tensors): the
     same layouts, broadcasting and fill rules. The result keeps ``x``'s dtype and
     device; a numpy mask is moved to the device once, and ``x`` never leaves it.
-    Without ``out`` the operation is out of place and differentiable: gradients
-    flow to the visible pixels of ``x`` (and to ``fill`` if it is a tensor that
-    requires them).
+    Without ``out`` the operation is out of place (``torch.where``) and
+    differentiable: gradients flow to the visible pixels of ``x`` (and to
+    ``fill`` if it is a tensor that requires them).
 
     Parameters
     ----------
@@ -193,7 +193,7 @@ def occlude(
         if array.ndim == 0:  # one number: no tensor to build or move
             scalar = array.item()
             if out is None:
-                return x.masked_fill(mask, scalar)
+                return torch.where(mask, scalar, x)  # (faster than masked_fill on scattered masks)
             if out is not x:
                 out.copy_(x)
             return out.masked_fill_(mask, scalar)
