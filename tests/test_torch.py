@@ -190,6 +190,7 @@ def test_every_sample_of_a_batch_has_its_own_exact_mask():
 
 
 def test_coverage_range_spans_the_range():
+    torch.manual_seed(0)
     t = Occlude("bernoulli", (0.1, 0.7), return_mask=True)
     _, mask = t(torch.zeros(400, 1, 1, 10, 10))
     counts = mask.sum(dim=(1, 2, 3)).numpy()  # 100 pixels per sample
@@ -201,6 +202,7 @@ def test_coverage_range_spans_the_range():
 
 
 def test_p_decides_per_sample():
+    torch.manual_seed(0)
     x = torch.ones(200, 1, 1, 8, 8)
     t = Occlude("bernoulli", 0.5, p=0.3, return_mask=True)
     y, mask = t(x)
