@@ -67,7 +67,7 @@ def _is_float(dtype: torch.dtype) -> bool:
     return dtype.is_floating_point or dtype.is_complex
 
 
-def _fill_values(fill: Any, dtype: torch.dtype) -> np.ndarray | None:
+def _fill_values(fill: Any, dtype: torch.dtype) -> np.ndarray:
     """A non-tensor ``fill`` checked against ``dtype`` with the numpy adapter's rules.
 
     Returns the values as a numpy array of the matching dtype, or of float64 when
@@ -79,7 +79,8 @@ def _fill_values(fill: Any, dtype: torch.dtype) -> np.ndarray | None:
     values = _fill_array(fill, np.dtype(np.float64))
     if _is_float(dtype):
         wide = torch.as_tensor(values)
-        if bool((torch.isfinite(wide) & ~torch.isfinite(wide.to(dtype))).any()):
+        narrow = wide.to(dtype).double()  # float8 formats may saturate or turn to NaN instead of inf
+        if bool((torch.isfinite(wide) & (~torch.isfinite(narrow) | (wide.abs() > torch.finfo(dtype).max))).any()):
             raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}")
         return values
     raise TypeError(f"x has dtype {dtype}, which occlude does not support")
