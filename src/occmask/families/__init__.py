@@ -127,6 +127,8 @@ def generate(
     checked = fam.params(params)
     gen = _validate.rng(rng)
 
+    if match == "expected" and coverage in (0.0, 1.0):
+        match = "frame"  # nothing or everything is hidden: the same mask, without a calibration
     frames = 1 if temporal == "static" else shape3[0]
     field_shape = (frames, shape3[1], shape3[2])
     need = calibrate.target_count(coverage, shape3[1] * shape3[2]) if match == "frame" else None
