@@ -198,6 +198,8 @@ def make_config(preset: str = "quick", **overrides: Any) -> StudyConfig:
     for name in ("out", "mnist_dir"):
         if settings.get(name) is not None:
             settings[name] = Path(settings[name])
+    if settings["mnist_dir"] is not None and not settings["mnist_dir"].is_dir():
+        raise ValueError(f"mnist_dir {str(settings['mnist_dir'])!r} is not a folder")
     return StudyConfig(preset=preset, **settings)
 
 

@@ -85,7 +85,7 @@ def log_probs(
     *,
     mask: np.ndarray | None = None,
     device: str | torch.device = "cpu",
-    batch_size: int = 256,
+    batch_size: int = 128,
 ) -> np.ndarray:
     """Per-frame class log-probabilities, occluding pixels first when a mask is given.
 
@@ -144,7 +144,7 @@ def train(
     epochs: int,
     seed: int,
     device: str | torch.device = "cpu",
-    batch_size: int = 128,
+    batch_size: int = 64,
     lr: float = 2e-3,
     progress: bool = True,
 ) -> History:
