@@ -60,6 +60,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
+import itertools
 import json
 import math
 import os
@@ -97,16 +98,22 @@ BENCH_MODULES = {"pyfastnoiselite": "pyfastnoiselite", "cc3d": "connected-compon
 
 @dataclass(frozen=True)
 class Config:
-    """How long to measure: repetitions per row and the least time per repetition."""
+    """How long to measure.
+
+    ``repeat`` timed repetitions per row, each lasting at least ``min_time``
+    seconds; ``cold_repeat`` fresh interpreters per cold-start row;
+    ``loader_repeat`` DataLoader epochs of ``loader_samples`` clips each.
+    """
 
     repeat: int = 15
     min_time: float = 0.1
-    cold_repeat: int = 10
-    loader_samples: int = 16 * LOADER_BATCH
+    cold_repeat: int = 7
+    loader_repeat: int = 5
+    loader_samples: int = 8 * LOADER_BATCH
 
 
 FULL = Config()
-QUICK = Config(repeat=5, min_time=0.01, cold_repeat=3, loader_samples=4 * LOADER_BATCH)
+QUICK = Config(repeat=5, min_time=0.01, cold_repeat=3, loader_repeat=2, loader_samples=4 * LOADER_BATCH)
 
 
 def _clock(fn: Callable[[], object], loops: int) -> float:
@@ -123,12 +130,12 @@ def _clock(fn: Callable[[], object], loops: int) -> float:
             gc.enable()
 
 
-def compare(fns: Mapping[str, Callable[[], object]], cfg: Config) -> dict[str, float]:
+def compare(fns: Mapping[str, Callable[[], object]], cfg: Config, repeat: int | None = None) -> dict[str, float]:
     """Median seconds per call of each function.
 
     Each function is called once to warm up (compilation, caches, page faults),
-    then timed ``cfg.repeat`` times over enough calls to last ``cfg.min_time``;
-    the functions take turns within each repetition.
+    then timed ``repeat`` times (default ``cfg.repeat``) over enough calls to last
+    ``cfg.min_time``; the functions take turns within each repetition.
     """
     loops = {}
     for name, fn in fns.items():
@@ -136,7 +143,7 @@ def compare(fns: Mapping[str, Callable[[], object]], cfg: Config) -> dict[str, f
         once = _clock(fn, 1)
         loops[name] = max(1, math.ceil(cfg.min_time / max(once, 1e-7)))
     samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(cfg.repeat):
+    for _ in range(repeat or cfg.repeat):
         for name, fn in fns.items():
             samples[name].append(_clock(fn, loops[name]) / loops[name])
     return {name: statistics.median(values) for name, values in samples.items()}
@@ -612,7 +619,12 @@ class _Occluded:
 
 
 def transform_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) -> list[Row]:
-    """``occmask.torch.Occlude`` on (T, C, H, W) clips in one DataLoader worker vs mask generation alone."""
+    """``occmask.torch.Occlude`` on (T, C, H, W) clips in one DataLoader worker vs mask generation alone.
+
+    A timed call is one epoch of ``cfg.loader_samples`` clips in batches of
+    ``LOADER_BATCH`` from a persistent worker; generation alone draws a new seed
+    per mask, as the transform does.
+    """
     task = "Occlude transform in 1 DataLoader worker"
     try:
         from occmask.torch import Occlude
@@ -631,12 +643,13 @@ def transform_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) ->
         check_exact((sample == 0)[:, 0].numpy(), VIDEO, f"Occlude({family!r})")
         loader = DataLoader(_Occluded(clip, transform, cfg.loader_samples), batch_size=LOADER_BATCH,
                             num_workers=1, persistent_workers=True)
-        epochs = [_clock(lambda: sum(1 for _ in loader), 1) for _ in range(1 + max(1, cfg.repeat // 3))][1:]
+        seeds = itertools.count()
+        times = compare({"epoch": lambda: sum(len(batch) for batch in loader),
+                         "alone": lambda: om.generate(family, VIDEO, COVERAGE, rng=next(seeds))},
+                        cfg, repeat=cfg.loader_repeat)
         del loader
-        alone = compare({"alone": lambda family=family: om.generate(family, VIDEO, COVERAGE, rng=SEED)}, cfg)
         rows.append(Row(f"{task}, {family}", _workload(VIDEO), "mask generation alone",
-                        statistics.median(epochs) / cfg.loader_samples, alone["alone"], Target.rate(500),
-                        rate=True))
+                        times["epoch"] / cfg.loader_samples, times["alone"], Target.rate(500), rate=True))
     return rows
 
 
