@@ -13,14 +13,17 @@ import pytest
 from numba.core.registry import CPUDispatcher
 
 import occmask as om
+from occmask import _jit
 
 MODULES = ["occmask.calibrate", "occmask.describe", "occmask.families.perlin", "occmask.families.cgol",
            "occmask.families.triangles"]
 
 
-def dispatchers():
+def dispatchers(compile_first=True):
     for name in MODULES:
         module = importlib.import_module(name)
+        if compile_first:
+            _jit.compile_module(name)
         for attr, value in vars(module).items():
             if isinstance(value, CPUDispatcher) and value.__module__ == name:
                 yield f"{name}.{attr}", value
@@ -29,6 +32,9 @@ def dispatchers():
 def test_kernels_are_cached_nogil_and_serial():
     found = dict(dispatchers())
     assert len(found) >= 15, sorted(found)
+    for name in MODULES:  # no kernel is left uncompiled once its module is
+        stubs = [attr for attr, value in vars(importlib.import_module(name)).items() if isinstance(value, _jit._Kernel)]
+        assert not stubs, f"{name}: {stubs}"
     for name, kernel in found.items():
         assert kernel.targetoptions.get("nogil") is True, name
         assert not kernel.targetoptions.get("parallel"), name
@@ -43,15 +49,41 @@ ENTRY_KERNELS = {"occmask.calibrate._cut_rows", "occmask.describe._label", "occm
 def test_warmup_compiles_every_entry_kernel():
     """The kernels called from Python are compiled by warmup (the others are inlined into them)."""
     om.warmup()
-    compiled = {name for name, kernel in dispatchers() if kernel.signatures}
+    compiled = {name for name, kernel in dispatchers(compile_first=False) if kernel.signatures}
     missing = ENTRY_KERNELS - compiled
     assert not missing, f"not compiled by warmup(): {missing}"
 
 
-def test_import_does_not_load_torch_or_plotting():
-    code = "import sys, occmask; print(sorted(m for m in ('torch', 'matplotlib', 'hypothesis') if m in sys.modules))"
+def test_import_does_not_load_numba_torch_or_plotting():
+    heavy = ("numba", "opensimplex", "torch", "matplotlib", "hypothesis", "scipy")
+    code = f"import sys, occmask; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_first_kernel_call_compiles_its_module_only():
+    """In a fresh process, the first call of a kernel swaps every kernel of its module for a
+    Numba dispatcher (kernels calling kernels included) and leaves other modules alone."""
+    code = textwrap.dedent("""
+        import importlib, sys
+        import numpy as np
+        from occmask import _jit, calibrate
+        from occmask.families import perlin
+        assert isinstance(calibrate._cut_rows, _jit._Kernel) and "numba" not in sys.modules
+        field = np.arange(12, 0, -1, dtype=np.float32).reshape(2, 6)
+        out = np.empty(field.shape, bool)
+        calibrate._cut_rows(field, 2, out)
+        assert out.tolist() == [[False] * 4 + [True] * 2] * 2, out
+        from numba.core.registry import CPUDispatcher
+        kernels = [v for v in vars(calibrate).values() if isinstance(v, (CPUDispatcher, _jit._Kernel))]
+        assert len(kernels) >= 3 and all(isinstance(v, CPUDispatcher) for v in kernels), kernels
+        describe = importlib.import_module("occmask.describe")  # the module, not the function
+        assert isinstance(describe._measure, _jit._Kernel) and isinstance(perlin._simplex3, _jit._Imported)
+        perlin._field((1, 4, 4), np.random.default_rng(0), "evolving", None, scale=2.0, octaves=1,
+                      persistence=1.0, time_scale=1.0, basis="simplex", periodic=False)
+        assert isinstance(perlin._simplex3, CPUDispatcher)
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_works_from_a_read_only_install(tmp_path):

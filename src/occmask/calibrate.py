@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from . import _validate
+from ._jit import kernel
 
 __all__ = ["MATCHES", "cut", "quantile_curve", "target_count"]
 
@@ -48,7 +48,7 @@ _BINS = 2048
 _SAMPLE = 256
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _sample_range(row):
     """Smallest and largest finite values of an evenly spaced sample of ``row``."""
     step = max(1, row.size // _SAMPLE)
@@ -61,7 +61,7 @@ def _sample_range(row):
     return lo, hi
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _stable_select(row, candidates, m, need, out_row):
     """Mark the ``need`` smallest of ``row[candidates[:m]]`` (ties in index order)."""
     if need == m:
@@ -83,7 +83,7 @@ def _stable_select(row, candidates, m, need, out_row):
         out_row[i] = True
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _cut_rows(field, k, out):
     """Mark the ``k`` lowest values of every row of ``field`` (F, N) in ``out``.
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from . import _validate
+from ._jit import kernel
 
 __all__ = ["Descriptors", "describe", "label"]
 
 _CONNECTIVITY = (4, 8)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _find(parent, i):
     while parent[i] != i:
         parent[i] = parent[parent[i]]
@@ -29,7 +29,7 @@ def _find(parent, i):
     return i
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _union(parent, a, b):
     """Link the two roots; the smaller index becomes the root (first in raster order)."""
     ra, rb = _find(parent, a), _find(parent, b)
@@ -39,7 +39,7 @@ def _union(parent, a, b):
         parent[ra] = rb
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _find_runs(mask):
     """Runs of hidden pixels in raster order: ``starts``, ``ends`` (exclusive) and, for
     each of the T*H rows, the index of its first run (``first``, length T*H + 1)."""
@@ -68,7 +68,7 @@ def _find_runs(mask):
     return starts[:n], ends[:n], first
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _link(starts, ends, first, row_a, row_b, slack, parent):
     """Union the touching runs of two rows; return how many columns both rows hide.
 
@@ -90,7 +90,7 @@ def _link(starts, ends, first, row_a, row_b, slack, parent):
     return shared
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _connect(mask, eight, starts, ends, first):
     """Union-find over runs, frame by frame. Returns the parents and, per frame, the
     number of edges between a hidden pixel and the visible pixel above or below it."""
@@ -109,7 +109,7 @@ def _connect(mask, eight, starts, ends, first):
     return parent, vertical
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _link_time(n_t, n_h, first, starts, ends, parent):
     """Also union runs that hide the same pixel in consecutive frames."""
     for t in range(1, n_t):
@@ -117,7 +117,7 @@ def _link_time(n_t, n_h, first, starts, ends, parent):
             _link(starts, ends, first, (t - 1) * n_h + i, t * n_h + i, 0, parent)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _components(parent, starts, ends, lo, hi):
     """Number of components and size of the largest among runs ``lo:hi``."""
     sizes = np.zeros(hi - lo, np.int64)
@@ -129,7 +129,7 @@ def _components(parent, starts, ends, lo, hi):
     return count, (sizes.max() if hi > lo else 0)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _measure(mask, eight, spatiotemporal):
     """Per-frame hidden pixels, component count, largest component and boundary
     length, and (optionally) the 3-D component count and largest 3-D component."""
@@ -152,7 +152,7 @@ def _measure(mask, eight, spatiotemporal):
     return hidden, counts, largest, boundary, count_3d, largest_3d
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _label(mask, eight, spatiotemporal, labels, counts):
     """Label components into ``labels`` (T, H, W), numbered from 1 in raster order of
     their first pixel, per frame (``counts[t]``) or over the video (``counts[0]``)."""

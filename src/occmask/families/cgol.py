@@ -23,9 +23,9 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from .. import _validate
+from .._jit import kernel
 from . import Family, generate, perlin
 
 __all__ = ["cgol"]
@@ -98,7 +98,7 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _life_step(state, nxt, age, memory):
     """One generation of B3/S23 on a torus, ``state`` -> ``nxt`` (uint8, H x W).
 
@@ -120,7 +120,7 @@ def _life_step(state, nxt, age, memory):
             age[i, j] = 0 if alive else older
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _envelope(line, n, out, ext, v, z, half_inverse):
     """Squared-distance transform of one periodic line (Felzenszwalb & Huttenlocher 2012).
 
@@ -172,7 +172,7 @@ def _envelope(line, n, out, ext, v, z, half_inverse):
         out[q - h] = ext[p] - 2.0 * p * q + q * q
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _distance_field(age, memory, decay, cap, out):
     """``out = min(cap, floor(min_{y: age[y] < memory} |x - y|^2 + (decay * age[y])^2))`` on a torus."""
     n_h, n_w = age.shape
@@ -197,7 +197,7 @@ def _distance_field(age, memory, decay, cap, out):
             out[i, j] = min(cap, np.floor(result[i]))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, tie, out):
     """Run every soup (S, H, W); write each recorded frame's distance plus its tie-break.
 

@@ -15,16 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
-from opensimplex.internals import _noise3 as _simplex3
 
 from .. import _validate
+from .._jit import imported, kernel
 from . import Family, generate
 
 __all__ = ["perlin"]
 
 _BASES = ("perlin", "simplex")
 _SIMPLEX_GRADIENTS = 24  # opensimplex: len(GRADIENTS3) // 3
+_simplex3 = imported("opensimplex.internals", "_noise3")  # imports Numba: only when the kernels compile
 
 
 def perlin(
@@ -100,7 +100,7 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _fade(t):
     return t * t * t * (t * (t * 6.0 - 15.0) + 10.0)
 
@@ -121,7 +121,7 @@ def _gradient_table() -> np.ndarray:
 _GRADIENTS = _gradient_table()
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _lattice(coord, period):
     """Lattice cell (both corners, wrapped to the period and the table) and offset in it."""
     cell = np.floor(coord)
@@ -134,7 +134,7 @@ def _lattice(coord, period):
     return i0 & 255, i1 & 255, frac
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
     """Add ``amp`` times one plane of improved Perlin noise to ``out`` (H, W).
 
@@ -178,7 +178,7 @@ def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
             out[i, j] += amp * (left + fades[j] * (right - left))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex):
     """Fractal noise on a grid, written into ``out`` (T, H, W).
 

@@ -15,9 +15,9 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from .. import _validate
+from .._jit import kernel
 from . import Family, generate
 
 __all__ = ["triangles"]
@@ -88,7 +88,7 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _span(center, reach, n):
     """Pixel offsets a shape of radius ``reach`` at ``center`` can touch on a circle of ``n`` pixels.
 
@@ -101,13 +101,13 @@ def _span(center, reach, n):
     return first, int(math.floor(center + reach)) - first + 1, False
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _wrap_offset(pixel, center, n):
     d = pixel - center
     return d - n * math.floor(d / n + 0.5)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop):
     """Draw a batch of triangles into the uncovered pixels of ``out`` (T, H, W).
 
