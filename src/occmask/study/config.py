@@ -34,9 +34,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         families=("bernoulli", "cgol", "perlin", "triangles"),
         coverages=tuple(round(0.1 * i, 1) for i in range(9)),
         temporal=("evolving", "static"),
-        videos=300,
+        videos=400,
         frames=8,
-        epochs=6,
+        epochs=8,
         n_boot=1000,
     ),
     "full": dict(
@@ -102,7 +102,7 @@ class StudyConfig:
     mnist_dir: Path | None = None
     out: Path = Path("results")
     rule: str = "mean_logprob"
-    focus: tuple[float, ...] = (0.3, 0.6)
+    focus: tuple[float, ...] = (0.3, 0.5)
     progress: bool = True
     reference: str = field(init=False)
 
@@ -152,7 +152,7 @@ def make_config(preset: str = "quick", **overrides: Any) -> StudyConfig:
     Parameters
     ----------
     preset : {"quick", "full"}
-        ``"quick"`` (the default, a few minutes on two CPU cores): 300 videos of
+        ``"quick"`` (the default, a few minutes on two CPU cores): 400 videos of
         8 frames, masks evolving and static. ``"full"``: 1000 videos of 10
         frames, all three temporal modes.
     **overrides

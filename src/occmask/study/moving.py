@@ -11,18 +11,54 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CANVAS", "DIGIT", "render", "trajectories"]
+__all__ = ["CANVAS", "DIGIT", "bounce", "render", "trajectories"]
 
 CANVAS = 64
 DIGIT = 28
 
 
-def _reflect(position: np.ndarray, velocity: np.ndarray, limit: float) -> None:
-    """Reflect positions that left ``[0, limit]`` back inside, flipping their velocity (in place)."""
-    low, high = position < 0, position > limit
-    position[low] = -position[low]
-    position[high] = 2 * limit - position[high]
-    velocity[low | high] *= -1
+def bounce(start: np.ndarray, velocity: np.ndarray, frames: int, limit: float) -> np.ndarray:
+    """Move points with constant velocity inside ``[0, limit]``, reflecting off the walls.
+
+    When a step carries a coordinate past a wall, it is mirrored back inside
+    and that velocity component changes sign, so the speed never changes.
+
+    Parameters
+    ----------
+    start : ndarray, shape (n, 2)
+        Positions at frame 0, inside ``[0, limit]``.
+    velocity : ndarray, shape (n, 2)
+        Displacement per frame; each component below ``limit`` in magnitude.
+    frames : int
+        Number of positions to return.
+    limit : float
+        Largest allowed coordinate.
+
+    Returns
+    -------
+    ndarray of float, shape (n, frames, 2)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bounce(np.array([[1.0, 34.0]]), np.array([[-3.0, 3.0]]), 3, 36.0)[0].tolist()
+    [[1.0, 34.0], [2.0, 35.0], [5.0, 32.0]]
+    """
+    position = np.array(start, dtype=np.float64)
+    velocity = np.array(velocity, dtype=np.float64)
+    if (position < 0).any() or (position > limit).any():
+        raise ValueError(f"start must lie in [0, {limit}]")
+    if (np.abs(velocity) >= limit).any():
+        raise ValueError(f"velocity components must be smaller than limit ({limit}) in magnitude")
+    out = np.empty((position.shape[0], frames, 2))
+    for t in range(frames):
+        out[:, t] = position
+        position += velocity
+        low, high = position < 0, position > limit
+        position[low] = -position[low]
+        position[high] = 2 * limit - position[high]
+        velocity[low | high] *= -1
+    return out
 
 
 def trajectories(
@@ -70,15 +106,10 @@ def trajectories(
         raise ValueError(f"frames must be at least 1, got {frames}")
     if not 0 <= speed[0] <= speed[1] < limit:
         raise ValueError(f"speed must be a range within [0, {limit}), got {speed}")
-    position = rng.uniform(0, limit, size=(n, 2))
+    start = rng.uniform(0, limit, size=(n, 2))
     angle = rng.uniform(0, 2 * np.pi, size=n)
     velocity = rng.uniform(*speed, size=n)[:, None] * np.stack([np.sin(angle), np.cos(angle)], axis=1)
-    out = np.empty((n, frames, 2), dtype=np.int64)
-    for t in range(frames):
-        out[:, t] = np.rint(position)
-        position += velocity
-        _reflect(position, velocity, limit)
-    return out
+    return np.rint(bounce(start, velocity, frames, limit)).astype(np.int64)
 
 
 def render(digits: np.ndarray, corners: np.ndarray, *, canvas: int = CANVAS) -> np.ndarray:

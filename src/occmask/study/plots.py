@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .report import Context
+    from .context import Context
 
 __all__ = ["FIGURES", "gif_families", "make_figures"]
 
@@ -86,8 +86,8 @@ def _reliability_panel(top: Axes, bottom: Axes, confidence: np.ndarray, correct:
     centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
     filled = count > 0
     top.bar(centres[filled], accuracy[filled], width=width, color=colour, edgecolor="black", linewidth=0.4, label="accuracy")
-    top.bar(centres[filled], (mean_conf - accuracy)[filled], bottom=accuracy[filled], width=width, color="red", alpha=0.3,
-            edgecolor="red", linewidth=0.4, hatch="//", label="gap to confidence")
+    top.bar(centres[filled], (mean_conf - accuracy)[filled], bottom=accuracy[filled], width=width, fill=False,
+            edgecolor="#D55E00", linewidth=0.6, hatch="///", label="gap to mean confidence")
     top.plot([0, 1], [0, 1], "k--", linewidth=0.8)
     top.set(xlim=(0, 1), ylim=(0, 1))
     top.text(0.03, 0.92, f"ECE {ece:.3f}", transform=top.transAxes, fontsize=8, va="top")
@@ -119,6 +119,15 @@ def reliability_diagrams(ctx: Context) -> Figure:
     return fig
 
 
+def _overlay(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """RGB view: hidden background dark blue, hidden ink orange, visible ink white."""
+    rgb = np.repeat(frame[..., None], 3, axis=-1).astype(np.float64)
+    hidden = mask[..., None]
+    ink = frame[..., None] / 255.0
+    hidden_colour = (1 - ink) * np.array([25, 45, 110]) + ink * np.array([255, 150, 0])
+    return np.where(hidden, hidden_colour, rgb).astype(np.uint8)
+
+
 def gallery(ctx: Context) -> Figure:
     """The four families at equal coverage on one test video: mask and what the model sees."""
     temporal, coverage = ctx.config.temporal[0], ctx.config.focus_coverages()[-1]
@@ -129,10 +138,10 @@ def gallery(ctx: Context) -> Figure:
     for i, family in enumerate(families):
         mask = mask_for(ctx.config, family, temporal, coverage, 0, video.shape)
         cell = ctx.cell(temporal, family, coverage)
-        panels = [(video[0], "clean, t=0"), (~mask[0], "mask, t=0 (black: hidden)")]
+        panels = [(video[0], "clean, t=0"), (_overlay(video[0], mask[0]), "mask over digit, t=0")]
         panels += [(np.where(mask[t], 0, video[t]), f"model input, t={t}") for t in times]
         for j, (image, title) in enumerate(panels):
-            axes[i, j].imshow(image, cmap="gray", vmin=0, vmax=255 if image.dtype == np.uint8 else 1, interpolation="nearest")
+            axes[i, j].imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
             axes[i, j].set_xticks([])
             axes[i, j].set_yticks([])
             if i == 0:
@@ -142,7 +151,8 @@ def gallery(ctx: Context) -> Figure:
             f"hides {cell.hidden_ink[0, 0]:.0%} of the ink",
             fontsize=8,
         )
-    fig.suptitle(f"Equal coverage {coverage:g}, masks {temporal}: the same number of hidden pixels per frame")
+    fig.suptitle(f"Equal coverage {coverage:g} (masks {temporal}): blue = hidden, orange = hidden ink; "
+                 "the model sees the last three columns")
     return fig
 
 
@@ -156,7 +166,8 @@ def training_curves(ctx: Context) -> Figure:
         ax.plot(epochs, val, "s-", label="validation")
         ax.set(xlabel="epoch", title=name)
         ax.legend(fontsize=8)
-    axes[0, 1].text(epochs[-1], h.val_acc[-1], f" {h.val_acc[-1]:.3f}", va="top", fontsize=8)
+    axes[0, 1].annotate(f"{h.val_acc[-1]:.3f}", (epochs[-1], h.val_acc[-1]), xytext=(0, -14), textcoords="offset points",
+                        ha="right", fontsize=8)
     fig.suptitle("Training on clean Moving MNIST frames")
     return fig
 
@@ -200,7 +211,7 @@ def hidden_ink(ctx: Context) -> Figure:
     right.set(xlabel="share of the digit's ink hidden (bins of 0.1)", ylabel="frame accuracy",
               title="frame accuracy at equal hidden ink (95% Wilson)", ylim=(0, 1))
     left.legend(fontsize=8)
-    fig.suptitle(f"The digit is ~4% of the canvas: how much of it a mask hides varies by family (masks {temporal}; bins with >= 30 frames)")
+    fig.suptitle(f"Share of the digit hidden, and accuracy at equal share (masks {temporal}; bins with at least 30 frames)")
     return fig
 
 

@@ -153,7 +153,9 @@ def run_study(config: StudyConfig) -> StudyResult:
     from .analysis import accuracy_by_hidden_ink, all_estimates, results_table
     from .metrics import bootstrap_indices
     from .plots import make_figures
-    from .report import Context, accuracy_table, write_outputs
+    from .context import Context
+    from .reading import accuracy_table
+    from .report import write_outputs
 
     _check_device(config.device)
     timings: dict[str, float] = {}

@@ -1,0 +1,96 @@
+"""The ``occmask`` command: a tiny end-to-end study, determinism and clear errors."""
+
+import csv
+import json
+
+import pytest
+
+from occmask.cli import main
+
+TINY = ["--videos", "8", "--frames", "2", "--epochs", "1", "--coverages", "0", "0.5", "--bootstrap", "20",
+        "--temporal", "evolving", "static", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    pytest.importorskip("torch")
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("mlxtend")
+    out = tmp_path_factory.mktemp("study")
+    assert main(["study", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_tiny_study_writes_every_output(tiny_run, capsys):
+    from occmask.study.plots import FIGURES
+
+    expected = {"results.csv", "run.json", "report.md", "video.gif", *(f"{name}.png" for name in FIGURES)}
+    assert expected <= {p.name for p in tiny_run.iterdir()}
+    assert all((tiny_run / name).stat().st_size > 0 for name in expected)
+    info = json.loads((tiny_run / "run.json").read_text())
+    assert info["config"]["videos"] == 8 and info["seeds"]["root"] == 0
+    assert set(info["outputs"]) == expected
+    assert info["environment"]["versions"]["torch"] and info["timings_s"]["total"] > 0
+    report = (tiny_run / "report.md").read_text()
+    assert "CC BY-SA 3.0" in report and "What the data says" in report
+    for name in expected - {"results.csv", "run.json", "report.md"}:
+        assert f"]({name})" in report
+
+
+def test_results_csv_has_one_row_per_condition(tiny_run):
+    with open(tiny_run / "results.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 * 4 * 2 * 4  # temporal x families x coverages x (frame + 3 rules)
+    for row in rows:
+        for metric in ("accuracy", "nll", "brier", "ece"):
+            assert float(row[f"{metric}_lo"]) <= float(row[f"{metric}_hi"])
+        for metric in ("accuracy", "nll", "brier"):  # means lie inside their percentile interval
+            assert float(row[f"{metric}_lo"]) - 1e-9 <= float(row[metric]) <= float(row[f"{metric}_hi"]) + 1e-9
+    clean = [r for r in rows if r["coverage"] == "0"]
+    assert len({r["accuracy"] for r in clean if r["level"] == "frame"}) == 1  # nothing hidden: identical
+
+
+def test_same_seed_same_numbers(tiny_run, tmp_path):
+    assert main(["study", "--out", str(tmp_path), *TINY]) == 0
+    assert (tmp_path / "results.csv").read_text() == (tiny_run / "results.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--families", "bernoulli", "blobs"], "families: unknown value"),
+        (["--coverages", "0.2", "1.5"], "coverages must be numbers in [0, 1], got 1.5"),
+        (["--coverages", "half"], "invalid float value: 'half'"),
+        (["--temporal", "sometimes"], "temporal: unknown value"),
+        (["--videos", "1"], "videos must be an integer >= 2"),
+        (["--mnist-dir", "/no/such/folder"], "mnist_dir '/no/such/folder' is not a folder"),
+        (["--preset", "huge"], "invalid choice: 'huge'"),
+    ],
+)
+def test_bad_arguments_exit_with_a_clear_message(args, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["study", *args])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_malformed_mnist_folder(tmp_path, capsys):
+    pytest.importorskip("torch")
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (tmp_path / name).write_bytes(b"\x00\x00\x08\x01garbage")
+    assert main(["study", "--out", str(tmp_path / "out"), "--mnist-dir", str(tmp_path), "--quiet"]) == 1
+    assert "is not a valid IDX file" in capsys.readouterr().err
+
+
+def test_cuda_without_a_gpu(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["study", "--out", str(tmp_path), "--device", "cuda", "--quiet"]) == 1
+    assert "torch.cuda.is_available() is False" in capsys.readouterr().err
+
+
+def test_a_subcommand_is_required(capsys):
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2 and "COMMAND" in capsys.readouterr().err

@@ -1,0 +1,63 @@
+"""Study settings: presets, overrides and clear errors that name the argument."""
+
+import pytest
+
+pytest.importorskip("occmask.study")
+from occmask.study.config import PRESETS, Stream, make_config, stream
+
+
+def test_presets_and_overrides():
+    quick = make_config()
+    assert quick.preset == "quick" and quick.families == ("bernoulli", "cgol", "perlin", "triangles")
+    assert quick.coverages[0] == 0.0 and quick.coverages[-1] == 0.8 and len(quick.coverages) == 9
+    full = make_config("full", videos=50, seed=3)
+    assert full.temporal == ("evolving", "static", "independent") and full.videos == 50 and full.seed == 3
+    assert set(PRESETS) == {"quick", "full"}
+
+
+def test_coverages_are_sorted_and_deduplicated_and_focus_snaps_to_grid():
+    c = make_config(coverages=[0.5, 0, 0.25, 0.5], focus=(0.3, 0.45))
+    assert c.coverages == (0.0, 0.25, 0.5)
+    assert c.focus_coverages() == (0.25, 0.5)
+
+
+def test_reference_is_bernoulli_when_present():
+    assert make_config(families=["perlin", "bernoulli"]).reference == "bernoulli"
+    assert make_config(families=["perlin", "cgol"]).reference == "perlin"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (dict(families=["perlin", "blobs"]), r"families: unknown value\(s\) \['blobs'\]"),
+        (dict(families=[]), "families must name at least one"),
+        (dict(coverages=[0.2, 1.5]), r"coverages must be numbers in \[0, 1\], got 1.5"),
+        (dict(coverages=[-0.1]), "coverages must be numbers"),
+        (dict(coverages=[float("nan")]), "coverages must be numbers"),
+        (dict(temporal=["sometimes"]), "temporal: unknown"),
+        (dict(videos=1), "videos must be an integer >= 2"),
+        (dict(frames=0), "frames must be an integer >= 1"),
+        (dict(epochs=2.5), "epochs must be an integer"),
+        (dict(seed=-1), "seed must be an integer >= 0"),
+        (dict(device="tpu"), "device: unknown"),
+        (dict(rule="max"), "rule: unknown"),
+        (dict(mnist_dir="/no/such/folder"), "mnist_dir '/no/such/folder' is not a folder"),
+        (dict(colour="red"), r"unknown setting\(s\) \['colour'\]"),
+    ],
+)
+def test_bad_settings_name_the_argument(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        make_config(**overrides)
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="preset must be one of"):
+        make_config("huge")
+
+
+def test_seed_streams_are_independent_of_the_grid():
+    a, b = make_config(coverages=[0.5]), make_config(coverages=[0.1, 0.5], families=["perlin"])
+    sa, sb = stream(a, Stream.MASK, 500000, 3), stream(b, Stream.MASK, 500000, 3)
+    assert (sa.generate_state(4) == sb.generate_state(4)).all()
+    assert (stream(a, Stream.MASK, 500000, 4).generate_state(4) != sa.generate_state(4)).any()
+    assert (stream(make_config(seed=1), Stream.MASK, 500000, 3).generate_state(4) != sa.generate_state(4)).any()
