@@ -45,7 +45,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         temporal=TEMPORAL,
         videos=1000,
         frames=10,
-        epochs=10,
+        epochs=12,
         n_boot=2000,
     ),
 }

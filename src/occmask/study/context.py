@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .analysis import Estimate, InkCurve, Key
 from .config import StudyConfig
 from .evaluate import Cell, VideoSet
+
+if TYPE_CHECKING:
+    from .model import History
 
 __all__ = ["Context"]
 
@@ -22,7 +26,7 @@ class Context:
         Where the digits came from.
     sizes : dict
         Number of training and validation digits and of test videos.
-    history : occmask.study.model.History
+    history : History
         Per-epoch training record.
     rows : list of dict
         Rows of ``results.csv``.
@@ -44,7 +48,7 @@ class Context:
     config: StudyConfig
     source: str
     sizes: dict[str, int]
-    history: object
+    history: History
     rows: list[dict]
     estimates: dict[Key, dict[str, Estimate]]
     ink: dict[str, dict[str, InkCurve]]

@@ -166,11 +166,11 @@ def evaluate_grid(model, test: VideoSet, config: StudyConfig) -> list[Cell]:
     ) as bar:
         pending = pool.submit(_prepare, test, config, grid[0])
         for k, key in enumerate(grid):
+            bar.set_postfix_str("{} {} {:g}".format(*key))
             masks, fields = pending.result()
             if k + 1 < len(grid):
                 pending = pool.submit(_prepare, test, config, grid[k + 1])
             logp = clean if not masks.any() else log_probs(model, test.frames, mask=masks, device=config.device)
             cells.append(Cell(logp=logp, **fields))
-            bar.set_postfix_str("{} {} {:g}".format(*key))
             bar.update()
     return cells

@@ -190,7 +190,7 @@ def descriptors(ctx: Context) -> Figure:
     return fig
 
 
-def hidden_ink(ctx: Context) -> Figure:
+def hidden_ink_analysis(ctx: Context) -> Figure:
     """Hidden-ink share vs coverage (spread per family) and frame accuracy vs hidden-ink share."""
     temporal = ctx.config.temporal[0]
     fig, axes = _figure(1, 2, width=4.6, height=3.4)
@@ -275,7 +275,7 @@ FIGURES: dict[str, Callable[[Context], Figure]] = {
     "gallery": gallery,
     "training": training_curves,
     "descriptors": descriptors,
-    "hidden_ink": hidden_ink,
+    "hidden_ink": hidden_ink_analysis,
     "temporal": temporal_modes,
     "rules": combination_rules,
     "paired": paired_differences,

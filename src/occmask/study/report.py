@@ -85,14 +85,18 @@ def _reading(ctx: Context) -> list[str]:
         f"Main setting: masks **{tm}**, video prediction **{ctx.config.rule}**. Differences are paired against "
         f"**{ref}** on the same videos; *below*/*above*/*worse*/*better* mean that the 95% paired bootstrap interval "
         "excludes zero.",
+        "**In short.**",
+        _bullets(rd.summary_points(ctx, tm)),
         "**Accuracy against the blog.** " + rd.blog_verdict(ctx, tm),
         f"Video accuracy against {ref}:",
         _bullets(rd.family_findings(ctx, tm, None)),
         f"Single-frame accuracy against {ref}:",
         _bullets(rd.family_findings(ctx, tm, "")),
         "**Frames vs videos.** " + frame_text,
-        "**Equal hidden ink.** Canvas coverage is not the share of the *digit* that is hidden. Pooling the frames of all "
-        "coverages and comparing them at equal hidden-ink share:",
+        "**Equal hidden ink.** Canvas coverage is not the share of the *digit* that is hidden. Hidden pixels take the "
+        "background value, so a mask changes the input only where it covers the digit: the hidden-ink share is the "
+        "occlusion the model actually experiences. Pooling the frames of all coverages and comparing them at equal "
+        "hidden-ink share:",
         _bullets(rd.ink_findings(ctx, tm)),
         f"**Probabilities.** The blog reports the worst NLL and Brier for Perlin and triangle masks. Here, against {ref} "
         "(video prediction):",
