@@ -320,6 +320,18 @@ def rule_table(ctx: Context, temporal: str) -> str:
 # --------------------------------------------------------------------------- summary
 
 
+def _other_modes(ctx: Context, temporal: str) -> str:
+    """How the blog's ordering fares under the other temporal modes."""
+    parts = []
+    for mode in ctx.config.temporal:
+        if mode != temporal:
+            holds, reverse, _ = _blog_split(ctx, mode)
+            part = f"with {mode} masks it holds at {_grid(holds) or 'no coverage'}"
+            parts.append(part + (f" and is reversed at {_grid(reverse)}" if reverse else ""))
+    text = "; ".join(parts)
+    return f" {text[:1].upper()}{text[1:]}." if parts else ""
+
+
 def _accuracy_summary(ctx: Context, temporal: str) -> str | None:
     structured = _structured(ctx)
     if not structured:
@@ -327,21 +339,20 @@ def _accuracy_summary(ctx: Context, temporal: str) -> str | None:
     holds, reverse, _ = _blog_split(ctx, temporal)
     names = " and ".join(structured)
     if not holds:
-        return f"At matched canvas coverage, {names} masks are at no coverage clearly more destructive than Bernoulli: the blog's ordering is not reproduced."
-    text = f"At matched canvas coverage, {names} masks cost more video accuracy than Bernoulli at {_grid(holds)}, as the blog reports"
-    if not reverse:
-        return text + "."
-    top = reverse[-1]
-    ref_lo, ref_hi = _spread(ctx, temporal, "bernoulli", top)
-    widths = {f: np.subtract(*_spread(ctx, temporal, f, top)[::-1]) for f in structured}
-    wider = all(w > ref_hi - ref_lo for w in widths.values())
-    why = (
-        f": there Bernoulli hides {ref_lo:.0%}–{ref_hi:.0%} of every digit (80% of frames), while blob-like masks hide "
-        "a far more variable share and sometimes leave much of the digit visible"
-        if wider
-        else ""
-    )
-    return text + f", but **less** at {_grid(reverse)}{why}."
+        text = f"With {temporal} masks, {names} are at no coverage clearly more destructive than Bernoulli: the blog's ordering is not reproduced"
+    else:
+        text = f"With {temporal} masks, {names} cost more video accuracy than Bernoulli at matched coverage {_grid(holds)}, as the blog reports"
+    if reverse:
+        top = reverse[-1]
+        ref_lo, ref_hi = _spread(ctx, temporal, "bernoulli", top)
+        wider = all(np.subtract(*_spread(ctx, temporal, f, top)[::-1]) > ref_hi - ref_lo for f in structured)
+        text += f", but **less** at {_grid(reverse)}"
+        if wider:
+            text += (
+                f": there Bernoulli hides {ref_lo:.0%}–{ref_hi:.0%} of every digit (80% of frames), while blob-like masks "
+                "hide a far more variable share and sometimes leave much of the digit visible"
+            )
+    return text + "." + _other_modes(ctx, temporal)
 
 
 def _ink_summary(ctx: Context, temporal: str) -> str | None:
