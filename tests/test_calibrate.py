@@ -46,6 +46,30 @@ def test_video_cut_equals_stable_sort(field, coverage):
     np.testing.assert_array_equal(mask.ravel(), reference_cut(field.reshape(1, 1, -1), k).ravel())
 
 
+def large_fields():
+    """Rows long enough for the histogram and its refinements: +inf tails, ties, outliers."""
+    rng = np.random.default_rng(5)
+    n = 64 * 64
+    ramp = np.arange(n, dtype=np.float32)
+    half_inf = np.where(rng.random(n) < 0.5, np.inf, ramp).astype(np.float32)  # k-th at the top of the finite values
+    levels = rng.integers(0, 3, n).astype(np.float32)  # thousands of ties per value
+    spikes = rng.random(n, dtype=np.float32)
+    spikes[rng.choice(n, 40, replace=False)] = rng.choice([-3e38, 3e38, 1e-30], 40)  # outside the sample's range
+    constant_and_inf = np.where(rng.random(n) < 0.7, np.float32(2.0), np.inf).astype(np.float32)
+    clustered = (1.0 + rng.random(n) * 1e-6).astype(np.float32)  # a narrow range inside a wide one
+    clustered[:3] = [-1e6, 1e6, np.inf]
+    return {"half_inf": half_inf, "levels": levels, "spikes": spikes, "constant_and_inf": constant_and_inf,
+            "clustered": clustered, "all_inf": np.full(n, np.inf, np.float32)}
+
+
+@pytest.mark.parametrize("name", sorted(large_fields()))
+@pytest.mark.parametrize("coverage", [0.01, 0.3, 0.5, 0.69, 0.7, 0.99])
+def test_large_rows_cut_equals_stable_sort(name, coverage):
+    field = large_fields()[name].reshape(1, 64, 64)
+    k = calibrate.target_count(coverage, field.size)
+    np.testing.assert_array_equal(calibrate.cut(field, coverage), reference_cut(field, k))
+
+
 def test_image_cut_and_ends():
     field = np.random.default_rng(0).random((9, 7), dtype=np.float32)
     assert calibrate.cut(field, 0.0).sum() == 0

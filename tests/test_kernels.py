@@ -30,7 +30,7 @@ def test_life_step_equals_numpy_rolls(state):
     current = state.copy()
     expected = state.copy()
     memory = 3
-    age = np.where(state == 1, 0, memory).astype(np.int64)
+    age = np.where(state == 1, 0, memory).astype(np.uint16)
     expected_age = age.copy()
     for _ in range(5):
         cgol._life_step(current, nxt, age, memory)
@@ -46,7 +46,7 @@ def test_life_glider_travels_on_the_torus():
     state[0, 1] = state[1, 2] = state[2, 0] = state[2, 1] = state[2, 2] = 1
     nxt = np.empty_like(state)
     current = state.copy()
-    age = np.zeros(state.shape, np.int64)
+    age = np.zeros(state.shape, np.uint16)
     for _ in range(32):  # a glider moves one cell diagonally every 4 generations
         cgol._life_step(current, nxt, age, 1)
         current, nxt = nxt, current
@@ -69,14 +69,50 @@ def distance_reference(age, memory, decay, cap):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    age=hnp.arrays(np.int64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=20), elements=st.integers(0, 9)),
+    age=hnp.arrays(np.uint16, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=20), elements=st.integers(0, 6)),
     decay=st.sampled_from([0.0, 0.5, 1.0, 2.5]),
 )
 def test_distance_transform_equals_brute_force(age, decay):
     memory, cap = 6, 1e6
     out = np.empty(age.shape, np.float32)
-    cgol._distance_field(age, memory, decay, cap, out)
+    cgol._exact_distance(age, memory, decay, cap, np.empty(age.shape), out)
     np.testing.assert_allclose(out, distance_reference(age, memory, decay, cap), rtol=0, atol=1e-3)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    age=hnp.arrays(np.uint16, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=24), elements=st.integers(0, 8)),
+    decay=st.sampled_from([0.0, 0.5, 1.0, 2.5]),
+    share=st.floats(0.0, 1.0),
+    radius=st.integers(1, 9),
+)
+def test_distance_field_is_exact_at_the_needed_values(age, decay, share, radius):
+    """Windows and the exact transform alike: every value at or below the ``need``-th
+    lowest level is exact (so ties at that level stay ordered by the tie-break),
+    the others exact or +inf."""
+    memory, cap = 6, 1e6
+    need = round(share * age.size)
+    expected = distance_reference(age, memory, decay, cap)
+    out = np.empty(age.shape, np.float32)
+    cgol._distance_field(age, memory, decay, need, cap, radius, np.empty(age.shape), out)
+    finite = np.isfinite(out)
+    np.testing.assert_array_equal(out[finite], expected[finite])
+    if need:
+        level = np.sort(expected.ravel())[need - 1]
+        assert finite[expected <= level].all()
+
+
+@pytest.mark.parametrize("radius", [1, 2, 5, 30])
+def test_window_distance_is_exact_below_its_bound(radius):
+    rng = np.random.default_rng(radius)
+    age = rng.integers(0, 12, (19, 26)).astype(np.uint16)
+    memory, decay, cap = 4, 1.5, 1e6
+    expected = distance_reference(age, memory, decay, cap)
+    out = np.empty(age.shape, np.float32)
+    found = cgol._window_distance(age, memory, decay, cap, radius, np.empty(age.shape), out)
+    inside = expected < (radius + 1) ** 2
+    np.testing.assert_array_equal(out[inside], expected[inside])
+    assert np.isinf(out[~inside]).all() and found == inside.sum()
 
 
 # --- Perlin ---------------------------------------------------------------------------------

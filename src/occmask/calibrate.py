@@ -44,8 +44,9 @@ def target_count(coverage: float, n: int) -> int:
     return min(n, int(math.floor(coverage * n + 0.5)))
 
 
-_BINS = 2048
-_SAMPLE = 256
+_BINS = 2048  # histogram bins for finite values; +inf has one more of its own
+_SAMPLE = 256  # values sampled per row to set the histogram's range
+_SMALL = 64  # candidates sorted directly
 
 
 @kernel
@@ -62,45 +63,85 @@ def _sample_range(row):
 
 
 @kernel
-def _stable_select(row, candidates, m, need, out_row):
-    """Mark the ``need`` smallest of ``row[candidates[:m]]`` (ties in index order)."""
-    if need == m:
+def _finite_range(row, candidates, m):
+    """Smallest and largest finite values of ``row[candidates[:m]]`` (``+inf``, ``-inf`` if none)."""
+    lo, hi = np.inf, -np.inf
+    for c in range(m):
+        v = row[candidates[c]]
+        lo = min(lo, v)
+        hi = max(hi, v if v != np.inf else -np.inf)
+    return lo, hi
+
+
+@kernel
+def _select(row, candidates, m, need, out_row, hist):
+    """Mark in ``out_row`` the ``need`` smallest of ``row[candidates[:m]]``, equal values in the
+    order of ``candidates`` (increasing indices).
+
+    While many candidates remain, a histogram over their finite range keeps only
+    the bin that holds rank ``need`` (``+inf`` has a bin of its own); the last few,
+    or equal values, are finished by a stable insertion sort.
+    """
+    while m > _SMALL and need < m:
+        lo, hi = _finite_range(row, candidates, m)
+        if lo == np.inf:  # all +inf: index order decides
+            break
+        scale = (_BINS - 1) / (hi - lo) if hi > lo else 0.0
+        hist[:] = 0
+        for c in range(m):
+            v = row[candidates[c]]
+            hist[_BINS if v == np.inf else min(np.int64((v - lo) * scale), _BINS - 1)] += 1
+        target, below = 0, 0
+        while below + hist[target] < need:
+            below += hist[target]
+            target += 1
+        if hist[target] == m:  # all equal: index order decides
+            break
+        kept = 0
+        for c in range(m):
+            i = candidates[c]
+            v = row[i]
+            b = _BINS if v == np.inf else min(np.int64((v - lo) * scale), _BINS - 1)
+            if b < target:
+                out_row[i] = True
+            elif b == target:
+                candidates[kept] = i
+                kept += 1
+        m, need = kept, need - below
+    if need >= m:
         for c in range(m):
             out_row[candidates[c]] = True
         return
-    if m <= 64:  # insertion sort in place: stable, no allocation
-        for a in range(1, m):
-            item = candidates[a]
-            b = a - 1
-            while b >= 0 and row[candidates[b]] > row[item]:
-                candidates[b + 1] = candidates[b]
-                b -= 1
-            candidates[b + 1] = item
-        chosen = candidates[:need]
-    else:
-        chosen = candidates[:m][np.argsort(row[candidates[:m]], kind="mergesort")[:need]]
-    for i in chosen:
-        out_row[i] = True
+    for a in range(1, m):  # insertion sort in place: stable, no allocation
+        item = candidates[a]
+        b = a - 1
+        while b >= 0 and row[candidates[b]] > row[item]:
+            candidates[b + 1] = candidates[b]
+            b -= 1
+        candidates[b + 1] = item
+    for c in range(need):
+        out_row[candidates[c]] = True
 
 
 @kernel
 def _cut_rows(field, k, out):
-    """Mark the ``k`` lowest values of every row of ``field`` (F, N) in ``out``.
+    """Mark the ``k`` lowest values of every row of ``field`` (F, N) in ``out``, equal values in
+    index order. The field must hold no NaN or ``-inf``; ``+inf`` sorts last.
 
-    Per row: a histogram over the range of a sample of the row (values outside
-    it fall in the end bins, ``+inf`` in the last), then only the bin that holds
-    rank ``k`` is sorted, stably, so equal values go in index order. The field
-    must hold no NaN or ``-inf``.
+    Per row: a histogram over the range of a sample of the row (values outside it
+    fall in the end bins, ``+inf`` in a bin of its own), then only the bin that
+    holds rank ``k`` is resolved, by :func:`_select`. The passes are kept simple
+    so that they vectorise.
     """
     n_rows, n = field.shape
-    bins = np.empty(n, np.int32)
-    hist = np.empty(_BINS, np.int32)
+    bins = np.empty(n, np.int16)
+    hist = np.empty(_BINS + 1, np.int64)
     candidates = np.empty(n, np.int64)
-    top = _BINS - 0.5
+    top = _BINS - 1.0
     for r in range(n_rows):
-        row = field[r]
+        row, out_row = field[r], out[r]
         if k <= 0 or k >= n:
-            out[r, :] = k > 0
+            out_row[:] = k > 0
             continue
         lo, hi = _sample_range(row)
         if not hi > lo:  # a constant (or all +inf) sample: any positive scale will do
@@ -108,24 +149,24 @@ def _cut_rows(field, k, out):
         # bin 0 holds values below the sample's range; a finite positive scale keeps NaN out
         scale = min((_BINS - 2) / (hi - lo), 1e30)
         base = 1.0 - lo * scale
+        for i in range(n):
+            v = row[i]
+            bins[i] = _BINS if v == np.inf else np.int16(min(max(v * scale + base, 0.0), top))
         hist[:] = 0
         for i in range(n):
-            b = np.int32(min(max(row[i] * scale + base, 0.0), top))
-            bins[i] = b
-            hist[b] += 1
-        target = 0
-        below = 0
+            hist[bins[i]] += 1
+        target, below = 0, 0
         while below + hist[target] < k:
             below += hist[target]
             target += 1
+        for i in range(n):
+            out_row[i] = bins[i] < target
         m = 0
         for i in range(n):
-            b = bins[i]
-            out[r, i] = b < target
-            if b == target:
+            if bins[i] == target:
                 candidates[m] = i
                 m += 1
-        _stable_select(row, candidates, m, k - below, out[r])
+        _select(row, candidates, m, k - below, out_row, hist)
     return out
 
 
@@ -202,13 +243,20 @@ def cut(
     if match == "expected":
         if reference is None:
             raise ValueError("reference must be given for match='expected' (see quantile_curve)")
+    else:
+        lowest = field.min()
+        if np.isnan(lowest) or lowest == -np.inf:
+            raise ValueError("field must not contain NaN or -inf (+inf marks pixels that are never needed)")
+    return _cut(field, coverage, match, reference)
+
+
+def _cut(field: np.ndarray, coverage: float, match: str, reference: np.ndarray | None) -> np.ndarray:
+    """:func:`cut` for arguments already checked (a family's own field): no pass over the field to check it."""
+    if match == "expected":
         return field < expected_threshold(np.asarray(reference, dtype=np.float64), coverage)
     field = np.ascontiguousarray(field)
     rows = field.reshape(1, -1) if match == "video" or field.ndim == 2 else field.reshape(field.shape[0], -1)
     out = np.empty(rows.shape, dtype=np.bool_)
-    lowest = field.min()
-    if np.isnan(lowest) or lowest == -np.inf:
-        raise ValueError("field must not contain NaN or -inf (+inf marks pixels that are never needed)")
     _cut_rows(rows, target_count(coverage, rows.shape[1]), out)
     return out.reshape(field.shape)
 

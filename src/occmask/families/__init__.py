@@ -138,7 +138,7 @@ def generate(
         # frames of an independent video are independent draws: calibrate on one frame
         calibration_shape = field_shape if temporal == "evolving" else (1, *field_shape[1:])
         reference = _curve(fam.name, calibration_shape, temporal, tuple(sorted(checked.items())))
-    mask = calibrate.cut(field, coverage, match=match, reference=reference)
+    mask = calibrate._cut(field, coverage, match, reference)  # the family's field needs no check
     if frames != shape3[0]:
         mask = np.repeat(mask, shape3[0], axis=0)
     return mask[0] if image else mask

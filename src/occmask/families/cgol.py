@@ -100,31 +100,42 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 
 @kernel
 def _life_step(state, nxt, age, memory):
-    """One generation of B3/S23 on a torus, ``state`` -> ``nxt`` (uint8, H x W).
+    """One generation of B3/S23 on a torus, ``state`` -> ``nxt`` (uint8 0/1, H x W).
 
     ``age`` (generations since each cell was last alive, capped at ``memory``) is
-    updated in the same pass. Neighbour counts come from column sums of the three rows.
+    updated in the same pass. Each row sums a cell's neighbours from the column
+    sums of three rows.
     """
     n_h, n_w = state.shape
-    columns = np.empty(n_w + 2, np.int32)  # column sums, padded with the wrapped ends
+    columns = np.empty(n_w + 2, np.uint8)  # column sums, padded with the wrapped ends
+    cap = np.uint16(memory)  # uint16 arithmetic throughout: it vectorises
     for i in range(n_h):
         up, mid, down = state[(i - 1) % n_h], state[i], state[(i + 1) % n_h]
         for j in range(n_w):
-            columns[j + 1] = np.int32(up[j]) + mid[j] + down[j]
+            columns[j + 1] = up[j] + mid[j] + down[j]
         columns[0], columns[n_w + 1] = columns[n_w], columns[1]
+        row_next, row_age = nxt[i], age[i]
         for j in range(n_w):
-            count = columns[j] + columns[j + 1] + columns[j + 2] - mid[j]
-            alive = count == 3 or (count == 2 and mid[j] == 1)
-            nxt[i, j] = alive
-            older = min(age[i, j] + 1, memory)
-            age[i, j] = 0 if alive else older
+            neighbours = np.uint8(columns[j] + columns[j + 1] + columns[j + 2] - mid[j])
+            alive = (neighbours | mid[j]) == 3  # 3 neighbours, or 2 and alive
+            row_next[j] = alive
+            a = row_age[j]
+            row_age[j] = np.uint16(0) if alive else np.uint16(a + np.uint16(a < cap))
 
 
 @kernel
-def _envelope(line, n, out, ext, v, z, half_inverse):
+def _row_cost(age_row, memory, decay, cost):
+    """``cost = (decay * age)^2`` where a cell was alive ``age < memory`` generations ago, else ``+inf``."""
+    for j in range(age_row.size):
+        a = age_row[j]
+        cost[j] = (decay * a) * (decay * a) if a < memory else np.inf
+
+
+@kernel
+def _envelope(line, n, out, ext, base, v, z, half_inverse):
     """Squared-distance transform of one periodic line (Felzenszwalb & Huttenlocher 2012).
 
-    ``out[i] = min_q ((i - q) mod± n)^2 + line[q]`` for ``i < n``. The line is laid
+    ``out[i] = min_q line[q] + ((i - q) mod± n)^2`` for ``i < n``. The line is laid
     out over ``[-h, n + h)`` with ``h = n // 2 + 1`` so that the nearest copy of
     every sample is present; ``+inf`` samples are skipped. ``half_inverse[d]`` is
     ``1 / (2 d)``: a product instead of a division where parabolas intersect.
@@ -137,14 +148,14 @@ def _envelope(line, n, out, ext, v, z, half_inverse):
             src += n
         while src >= n:
             src -= n
-        ext[q] = line[src]
+        base[q] = line[src]
     k = -1
-    for q in range(size):  # lower envelope of the parabolas (x - q)^2 + ext[q]
-        fq = ext[q]
+    for q in range(size):  # lower envelope of the parabolas (x - q)^2 + base[q]
+        fq = base[q]
         if fq == np.inf:
             continue
         fq += q * q
-        ext[q] = fq  # from here on ext holds line + q^2
+        ext[q] = fq
         if k < 0:
             k = 0
             v[0] = q
@@ -169,43 +180,106 @@ def _envelope(line, n, out, ext, v, z, half_inverse):
         while z[k + 1] < q:
             k += 1
         p = v[k]
-        out[q - h] = ext[p] - 2.0 * p * q + q * q
+        out[q - h] = base[p] + (q - p) * (q - p)  # the same sum, in the same order, as _window_distance
 
 
 @kernel
-def _distance_field(age, memory, decay, cap, out):
-    """``out = min(cap, floor(min_{y: age[y] < memory} |x - y|^2 + (decay * age[y])^2))`` on a torus."""
+def _exact_distance(age, memory, decay, cap, rows, out):
+    """``out[x] = min(cap, floor(min_y cost[y] + |x - y|^2))`` on the torus (costs from ``age``, see
+    _row_cost), exactly: one envelope per row into ``rows``, then one per column."""
     n_h, n_w = age.shape
     size = max(n_h, n_w)
     line = np.empty(size)
-    result = np.empty(size)
     ext = np.empty(2 * size + 4)
+    base = np.empty(2 * size + 4)
     v = np.empty(2 * size + 4, np.int64)
     z = np.empty(2 * size + 5)
     half_inverse = 0.5 / np.maximum(np.arange(2 * size + 4), 1)
-    rows = np.empty((n_h, n_w))
     for i in range(n_h):
-        for j in range(n_w):
-            a = age[i, j]
-            line[j] = (decay * a) * (decay * a) if a < memory else np.inf
-        _envelope(line, n_w, rows[i], ext, v, z, half_inverse)
+        _row_cost(age[i], memory, decay, line)
+        _envelope(line, n_w, rows[i], ext, base, v, z, half_inverse)
     for j in range(n_w):
         for i in range(n_h):
             line[i] = rows[i, j]
-        _envelope(line, n_h, result, ext, v, z, half_inverse)
+        _envelope(line, n_h, line, ext, base, v, z, half_inverse)
         for i in range(n_h):
-            out[i, j] = min(cap, np.floor(result[i]))
+            out[i, j] = min(cap, np.floor(line[i]))
 
 
 @kernel
-def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, tie, out):
+def _window_distance(age, memory, decay, cap, radius, rows, out):
+    """``out[x] = min(cap, floor(d))`` with ``d = min cost[y] + |x - y|^2`` over the ``y`` at most
+    ``radius`` away along each axis (torus), where ``d < (radius + 1)^2``, else ``+inf``.
+
+    ``d`` is exact there (a nearer minimum lies in the window). Returns how many
+    pixels are finite.
+    """
+    n_h, n_w = age.shape
+    cost = np.empty(n_w)
+    line = np.empty(n_w + 2 * radius)
+    for i in range(n_h):
+        _row_cost(age[i], memory, decay, cost)
+        src = (n_w - radius % n_w) % n_w  # column of line[0]; wraps by comparison, not modulo (slow)
+        for m in range(n_w + 2 * radius):
+            line[m] = cost[src]
+            src = src + 1 if src + 1 < n_w else 0
+        row = rows[i]
+        row[:] = cost
+        for o in range(1, radius + 1):
+            left, right = line[radius - o:radius - o + n_w], line[radius + o:radius + o + n_w]
+            for j in range(n_w):
+                row[j] = min(row[j], min(left[j], right[j]) + o * o)
+    bound = (radius + 1) * (radius + 1)
+    found = 0
+    for i in range(n_h):
+        cost[:] = rows[i]
+        for o in range(1, radius + 1):
+            above, below = rows[(i - o) % n_h], rows[(i + o) % n_h]
+            for j in range(n_w):
+                cost[j] = min(cost[j], min(above[j], below[j]) + o * o)
+        row = out[i]
+        for j in range(n_w):
+            d = cost[j]
+            found += d < bound
+            row[j] = min(cap, np.floor(d)) if d < bound else np.inf
+    return found
+
+
+#: Window radii tried before the exact transform (see _distance_field).
+_FIRST_RADIUS, _MAX_RADIUS = 2, 8
+
+
+@kernel
+def _distance_field(age, memory, decay, need, cap, radius, rows, out):
+    """``out = min(cap, floor(min_y cost[y] + |x - y|^2))`` on a torus (costs from ``age``, see
+    _row_cost), exact for at least the ``need`` lowest values; the others are exact or ``+inf``.
+
+    A window of radius ``r`` is exact at every value below ``(r + 1)^2`` and makes
+    the others ``+inf``; it is used when at least ``need`` values are finite. The
+    radius starts at ``radius`` and doubles up to ``_MAX_RADIUS``, then the exact
+    transform runs. Returns the radius that sufficed (0: the exact transform).
+    """
+    radius = max(radius, 1)
+    while radius <= _MAX_RADIUS:
+        if _window_distance(age, memory, decay, cap, radius, rows, out) >= need:
+            return radius
+        radius *= 2
+    _exact_distance(age, memory, decay, cap, rows, out)
+    return 0
+
+
+@kernel
+def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, need, tie, out):
     """Run every soup (S, H, W); write each recorded frame's distance plus its tie-break.
 
-    ``tie[s]`` (values in [0, 1)) orders pixels at the same integer distance.
+    ``tie[s]`` (values in [0, 1)) orders pixels at the same integer distance;
+    ``need`` values per frame must be exact (see _distance_field).
     """
     n_soups, n_h, n_w = soup.shape
     nxt = np.empty((n_h, n_w), np.uint8)
-    age = np.empty((n_h, n_w), np.int64)
+    age = np.empty((n_h, n_w), np.uint16)
+    rows = np.empty((n_h, n_w))
+    radius = _FIRST_RADIUS
     for s in range(n_soups):
         state = soup[s].copy()
         for i in range(n_h):
@@ -216,10 +290,10 @@ def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, tie, 
                 _life_step(state, nxt, age, memory)
                 state, nxt = nxt, state
             frame = out[s * frames_per_soup + f]
-            _distance_field(age, memory, decay, cap, frame)
+            radius = max(_FIRST_RADIUS, _distance_field(age, memory, decay, need, cap, radius, rows, frame))
             for i in range(n_h):
                 for j in range(n_w):
-                    frame[i, j] += tie[s, i, j]
+                    frame[i, j] += tie[s, i, j]  # in float32, as the tie-break field
     return out
 
 
@@ -243,7 +317,8 @@ def _field(
                         time_scale=1.0, basis="perlin", periodic=True)
     tie = 0.4995 + 0.4995 * tie / (1.0 + np.abs(tie))  # squashed into [0, 0.999), order kept
     out = np.empty(shape, dtype=np.float32)
-    return _life_fields(soup, burn_in, step, n_t // n_soups, memory, decay, cap, tie, out)
+    need = n_h * n_w if need is None else need
+    return _life_fields(soup, burn_in, step, n_t // n_soups, memory, decay, cap, need, tie, out)
 
 
 FAMILY = Family(
