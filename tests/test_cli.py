@@ -7,8 +7,8 @@ import pytest
 
 from occmask.cli import main
 
-TINY = ["--videos", "8", "--frames", "2", "--epochs", "1", "--coverages", "0", "0.5", "--bootstrap", "20",
-        "--temporal", "evolving", "static", "--quiet"]
+TINY = ["--videos", "8", "--frames", "2", "--epochs", "1", "--coverages", "0", "0.5", "--bootstrap", "20", "--quiet"]
+MODES = ["--temporal", "evolving", "static"]
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def tiny_run(tmp_path_factory):
     pytest.importorskip("matplotlib")
     pytest.importorskip("mlxtend")
     out = tmp_path_factory.mktemp("study")
-    assert main(["study", "--out", str(out), *TINY]) == 0
+    assert main(["study", "--out", str(out), *TINY, *MODES]) == 0
     return out
 
 
@@ -50,11 +50,6 @@ def test_results_csv_has_one_row_per_condition(tiny_run):
     assert len({r["accuracy"] for r in clean if r["level"] == "frame"}) == 1  # nothing hidden: identical
 
 
-def test_same_seed_same_numbers(tiny_run, tmp_path):
-    assert main(["study", "--out", str(tmp_path), *TINY]) == 0
-    assert (tmp_path / "results.csv").read_text() == (tiny_run / "results.csv").read_text()
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -80,6 +75,43 @@ def test_malformed_mnist_folder(tmp_path, capsys):
         (tmp_path / name).write_bytes(b"\x00\x00\x08\x01garbage")
     assert main(["study", "--out", str(tmp_path / "out"), "--mnist-dir", str(tmp_path), "--quiet"]) == 1
     assert "is not a valid IDX file" in capsys.readouterr().err
+
+
+def test_too_many_videos(tmp_path, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("mlxtend")
+    assert main(["study", "--out", str(tmp_path), "--videos", "5000", "--quiet"]) == 1
+    assert "videos must be at most 1000" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def idx_folder(tmp_path_factory):
+    """A small MNIST-like IDX folder: class k is a bar at row 4 + 2k, with noise."""
+    import numpy as np
+
+    from occmask.study.data import write_idx
+
+    folder = tmp_path_factory.mktemp("idx")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 200), ("t10k", 20)):
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 30, (n, 28, 28), dtype=np.uint8)
+        images[np.arange(n), 4 + 2 * labels, 4:24] = 255
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
+    return folder
+
+
+def test_study_on_an_idx_folder_is_reproducible(idx_folder, tmp_path):
+    pytest.importorskip("torch")
+    args = ["--mnist-dir", str(idx_folder), "--families", "bernoulli", "perlin", "--temporal", "static", *TINY]
+    assert main(["study", "--out", str(tmp_path / "a"), *args]) == 0
+    assert main(["study", "--out", str(tmp_path / "b"), *args]) == 0
+    info = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert info["data"] == {"source": f"MNIST IDX files in {idx_folder}", "train": 180, "validation": 20, "test_videos": 8}
+    assert (tmp_path / "a" / "results.csv").read_text() == (tmp_path / "b" / "results.csv").read_text()
+    assert main(["study", "--out", str(tmp_path / "c"), *args, "--seed", "1"]) == 0
+    assert (tmp_path / "c" / "results.csv").read_text() != (tmp_path / "a" / "results.csv").read_text()
 
 
 def test_cuda_without_a_gpu(tmp_path, capsys):

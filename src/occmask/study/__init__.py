@@ -8,8 +8,10 @@ Run it from the shell with ``occmask study`` or from Python::
 Modules: :mod:`~occmask.study.data` (MNIST loading), :mod:`~occmask.study.moving`
 (Moving MNIST), :mod:`~occmask.study.model` (the CNN), :mod:`~occmask.study.metrics`
 (scores and intervals), :mod:`~occmask.study.evaluate` (the grid),
-:mod:`~occmask.study.analysis` (tables), :mod:`~occmask.study.plots` and
-:mod:`~occmask.study.report` (outputs), :mod:`~occmask.study.run` (the pipeline).
+:mod:`~occmask.study.analysis` (estimates and tables), :mod:`~occmask.study.context`
+(what a run measured), :mod:`~occmask.study.reading` (data-driven sentences),
+:mod:`~occmask.study.plots` and :mod:`~occmask.study.report` (outputs),
+:mod:`~occmask.study.config` (presets, seeds) and :mod:`~occmask.study.run` (the pipeline).
 Torch, matplotlib and Pillow are imported only when a run starts.
 """
 

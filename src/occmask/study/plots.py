@@ -86,8 +86,8 @@ def _reliability_panel(top: Axes, bottom: Axes, confidence: np.ndarray, correct:
     centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
     filled = count > 0
     top.bar(centres[filled], accuracy[filled], width=width, color=colour, edgecolor="black", linewidth=0.4, label="accuracy")
-    top.bar(centres[filled], (mean_conf - accuracy)[filled], bottom=accuracy[filled], width=width, fill=False,
-            edgecolor="#D55E00", linewidth=0.6, hatch="///", label="gap to mean confidence")
+    top.hlines(mean_conf[filled], (centres - width / 2)[filled], (centres + width / 2)[filled], colors="#D55E00",
+               linewidth=2.0, label="mean confidence")
     top.plot([0, 1], [0, 1], "k--", linewidth=0.8)
     top.set(xlim=(0, 1), ylim=(0, 1))
     top.text(0.03, 0.92, f"ECE {ece:.3f}", transform=top.transAxes, fontsize=8, va="top")
@@ -115,7 +115,8 @@ def reliability_diagrams(ctx: Context) -> Figure:
                 top.set_ylabel("accuracy in bin")
                 bottom.set_ylabel("videos")
     fig.axes[0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Reliability of the video prediction ({ctx.config.rule}, masks {temporal}); dashed: perfect calibration")
+    fig.suptitle(f"Reliability of the video prediction ({ctx.config.rule}, masks {temporal}): bars below the red "
+                 "marks are overconfident; dashed: perfect calibration")
     return fig
 
 
