@@ -96,3 +96,33 @@ def test_ambiguity_resolved_by_layout():
     x = RNG.random((4, 4, 6, 5))
     np.testing.assert_array_equal(om.occlude(x, MASK, layout="TCHW"), reference(x, MASK[:, None], 0.0))
     np.testing.assert_array_equal(om.occlude(x, MASK, layout="CTHW"), reference(x, MASK[None], 0.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.uint8, np.int16, np.int64, np.bool_])
+@pytest.mark.parametrize(
+    ("layout", "shape", "view"),
+    [
+        ("TCHW", (4, 3, 6, 5), MASK[:, None]),
+        ("CTHW", (3, 4, 6, 5), MASK[None]),
+        ("BTCHW", (2, 4, 3, 6, 5), MASK[None, :, None]),
+        ("BCTHW", (2, 3, 4, 6, 5), MASK[None, None]),
+        ("CBTHW", (3, 2, 4, 6, 5), MASK[None, None]),
+        ("THWC", (4, 6, 5, 3), MASK[..., None]),
+        ("BTHW", (2, 4, 6, 5), MASK[None]),
+    ],
+)
+@pytest.mark.parametrize("fill", ["scalar", "channels"])
+@pytest.mark.parametrize("where", ["new", "out", "in_place", "strided"])
+def test_every_path_equals_np_where(dtype, layout, shape, view, fill, where):
+    """The one-pass kernel (contiguous data, scalar or per-channel fill) and the numpy fallback agree with np.where."""
+    x = (RNG.random(shape) * 100).astype(dtype)
+    if where == "strided":
+        x = np.repeat(x, 2, axis=-1)[..., ::2]
+    n_c = shape[layout.index("C")] if "C" in layout else 1
+    values = np.arange(1, n_c + 1).astype(dtype) if fill == "channels" and "C" in layout else np.array(1, dtype)
+    shaped = values.reshape([n_c if letter == "C" else 1 for letter in layout]) if values.ndim else values
+    expected = np.where(view, shaped, x)
+    out = {"new": None, "out": np.empty_like(x), "in_place": x, "strided": None}[where]
+    result = om.occlude(x, MASK, fill=values, layout=layout, out=out)
+    np.testing.assert_array_equal(result, expected)
+    assert result.dtype == x.dtype and (out is None or result is out)

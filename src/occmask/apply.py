@@ -9,15 +9,21 @@ from the shapes when that is unambiguous, or given as a string of the letters
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any
 
 import numpy as np
 
 from . import _validate
+from ._jit import kernel
 
 __all__ = ["occlude"]
 
 _LETTERS = "BTCHW"
+#: dtypes the one-pass kernel handles (others go through numpy)
+_KERNEL_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.uint8, np.int8, np.uint16, np.int16,
+                                                   np.uint32, np.int32, np.uint64, np.int64, np.bool_))
 
 
 def _resolve(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str | None) -> tuple[tuple[int, ...], int | None]:
@@ -26,6 +32,13 @@ def _resolve(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str 
     Shared by the numpy and torch adapters. Raises ``ValueError`` when the shapes
     do not fit the layout, or when no layout is given and several would fit.
     """
+    if layout is not None and not isinstance(layout, str):
+        _check_layout(layout, len(x_shape))  # raises TypeError
+    return _resolve_shapes(tuple(x_shape), tuple(mask_shape), layout)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve_shapes(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str | None):
     if layout is not None:
         return _view_for_layout(x_shape, mask_shape, _check_layout(layout, len(x_shape)))
     candidates = {}
@@ -88,6 +101,7 @@ def _view_for_layout(x_shape, mask_shape, layout: str) -> tuple[tuple[int, ...],
     return tuple(view), (layout.index("C") if "C" in layout else None)
 
 
+@functools.lru_cache(maxsize=256)
 def _fill_shape(fill_shape: tuple[int, ...], x_shape: tuple[int, ...], channel: int | None) -> tuple[int, ...]:
     """Shape to view ``fill`` as: a 1-D fill of length C runs along the channel axis."""
     if len(fill_shape) == 1 and channel is not None and fill_shape[0] == x_shape[channel] and len(x_shape) > 1:
@@ -110,6 +124,19 @@ def _fill_array(fill: Any, dtype: np.dtype) -> np.ndarray:
     Floats may round to the nearest representable value but not overflow;
     integers and booleans must be represented exactly (no rounding, no wrapping).
     """
+    if isinstance(fill, (bool, int, float)):  # the usual case, checked once per value and dtype
+        return _scalar_fill(fill, dtype)
+    return _cast_fill(fill, dtype)
+
+
+@functools.lru_cache(maxsize=64, typed=True)
+def _scalar_fill(fill: bool | int | float, dtype: np.dtype) -> np.ndarray:
+    values = _cast_fill(fill, dtype)
+    values.flags.writeable = False  # shared between calls
+    return values
+
+
+def _cast_fill(fill: Any, dtype: np.dtype) -> np.ndarray:
     values = np.asarray(fill)
     if values.dtype.kind not in "biuf":
         raise TypeError(f"fill must be numeric, got {fill!r}")
@@ -178,15 +205,63 @@ def occlude(
     view, channel = _resolve(x.shape, mask.shape, layout)
     values = _fill_array(fill, x.dtype)
     values = values.reshape(_fill_shape(values.shape, x.shape, channel))
-    hidden = mask.reshape(view)
-    if out is None:
-        return np.where(hidden, values, x)  # one pass; same dtype, since values has x's dtype
-    if not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype:
+    if out is not None and (not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype):
         raise ValueError(
             f"out must be a numpy.ndarray of shape {x.shape} and dtype {x.dtype}, got "
             f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}".rstrip()
         )
+    blocks = _blocks(x, out, view, channel, values)
+    if blocks is not None:  # the common case: one pass in a kernel
+        result = np.empty_like(x) if out is None else out
+        _fill_where(x.reshape(blocks), np.ascontiguousarray(mask).reshape(-1, blocks[2]), values.ravel(),
+                    result.reshape(blocks))
+        return result
+    hidden = mask.reshape(view)
+    if out is None:
+        return np.where(hidden, values, x)  # one pass; same dtype, since values has x's dtype
     if out is not x:
         np.copyto(out, x)
     np.copyto(out, values, where=hidden)
     return out
+
+
+def _blocks(x: np.ndarray, out: np.ndarray | None, view: tuple[int, ...], channel: int | None,
+            values: np.ndarray) -> tuple[int, int, int] | None:
+    """``x`` as ``(L, C, S)`` blocks for :func:`_fill_where`, or None when the kernel does not apply.
+
+    It applies to contiguous arrays of the usual dtypes, a scalar or per-channel
+    fill, and a mask that spans every axis after its first one (the leading axes
+    it repeats over excepted) but the channel.
+    """
+    if (x.dtype not in _KERNEL_DTYPES or not x.flags.c_contiguous or x.size == 0
+            or (out is not None and not out.flags.c_contiguous)):
+        return None
+    blocks = _block_shape(x.shape, view, channel)
+    return blocks if blocks is not None and values.size in (1, blocks[1]) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _block_shape(x_shape: tuple[int, ...], view: tuple[int, ...], channel: int | None) -> tuple[int, int, int] | None:
+    spanned = [a for a in range(len(x_shape)) if a != channel]
+    first = next((a for a in spanned if view[a] != 1), len(x_shape))  # the mask repeats over the axes before it
+    if any(view[a] != x_shape[a] for a in spanned if a >= first):
+        return None
+    if channel is None:
+        return math.prod(x_shape[:first]), 1, math.prod(x_shape[first:])
+    if any(channel < a < first for a in spanned):  # repeats after the channel
+        return None
+    return math.prod(x_shape[:channel]), x_shape[channel], math.prod(x_shape[channel + 1:])
+
+
+@kernel
+def _fill_where(x, mask, values, out):
+    """``out[l, c, s] = values[c]`` (or ``values[0]`` for all) where ``mask[l % M, s]``, else ``x[l, c, s]``
+    (``x``, ``out``: L, C, S)."""
+    n_l, n_c, n_s = x.shape
+    n_m = mask.shape[0]
+    for l in range(n_l):
+        hidden = mask[l % n_m]
+        for c in range(n_c):
+            value, source, target = values[c % values.size], x[l, c], out[l, c]
+            for s in range(n_s):
+                target[s] = value if hidden[s] else source[s]

@@ -150,32 +150,36 @@ def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
     cells = np.floor(xs)
     offsets = xs - cells
     fades = np.empty(n_w)
+    ends = np.empty(n_w, np.int64)  # ends[j]: first column after j's lattice cell (xs increases)
     for j in range(n_w):
         fades[j] = _fade(offsets[j])
+    for j in range(n_w - 1, -1, -1):
+        ends[j] = j + 1 if j == n_w - 1 or cells[j + 1] != cells[j] else ends[j + 1]
     for i in range(n_h):
         y0, y1, yf = _lattice(ys[i], period_y)
         v = _fade(yf)
-        cell = np.inf
-        a_slope = a_const = b_slope = b_const = 0.0
-        for j in range(n_w):
-            if cells[j] != cell:
-                cell = cells[j]
-                x0, x1, _ = _lattice(xs[j], period_x)
-                a_slope = a_const = b_slope = b_const = 0.0
-                for corner in range(4):
-                    dy, dz = corner & 1, corner >> 1
-                    weight = (v if dy else 1.0 - v) * (w if dz else 1.0 - w)
-                    yy, zz = (y1 if dy else y0), (z1 if dz else z0)
-                    ha = p[p[p[x0] + yy] + zz] & 15
-                    hb = p[p[p[x1] + yy] + zz] & 15
-                    a_slope += weight * g[ha, 0]
-                    a_const += weight * (g[ha, 1] * (yf - dy) + g[ha, 2] * (zf - dz))
-                    b_slope += weight * g[hb, 0]
-                    b_const += weight * (g[hb, 1] * (yf - dy) + g[hb, 2] * (zf - dz))
-                b_const -= b_slope  # the right face is linear in (xf - 1)
-            left = a_slope * offsets[j] + a_const
-            right = b_slope * offsets[j] + b_const
-            out[i, j] += amp * (left + fades[j] * (right - left))
+        row = out[i]
+        start = 0
+        while start < n_w:
+            x0, x1, _ = _lattice(xs[start], period_x)
+            a_slope = a_const = b_slope = b_const = 0.0
+            for corner in range(4):
+                dy, dz = corner & 1, corner >> 1
+                weight = (v if dy else 1.0 - v) * (w if dz else 1.0 - w)
+                yy, zz = (y1 if dy else y0), (z1 if dz else z0)
+                ha = p[p[p[x0] + yy] + zz] & 15
+                hb = p[p[p[x1] + yy] + zz] & 15
+                a_slope += weight * g[ha, 0]
+                a_const += weight * (g[ha, 1] * (yf - dy) + g[ha, 2] * (zf - dz))
+                b_slope += weight * g[hb, 0]
+                b_const += weight * (g[hb, 1] * (yf - dy) + g[hb, 2] * (zf - dz))
+            b_const -= b_slope  # the right face is linear in (xf - 1)
+            end = ends[start]
+            for j in range(start, end):  # one lattice cell: a loop without branches
+                left = a_slope * offsets[j] + a_const
+                right = b_slope * offsets[j] + b_const
+                row[j] += amp * (left + fades[j] * (right - left))
+            start = end
 
 
 @kernel
