@@ -500,20 +500,27 @@ def triangles_params() -> list[Path]:
 # --------------------------------------------------------------------------- study
 
 
-STUDY_FIGURES = ()  # filled in once the study writes its figures
+#: The figures of a study run that the docs show (names as ``occmask study`` writes them).
+STUDY_FIGURES = ("gallery.png", "video.gif", "training.png", "coverage_summary.png", "hidden_ink.png",
+                 "reliability.png", "temporal.png", "rules.png")
 
 
 def copy_study(results: Path) -> list[Path]:
-    """Copy the study figures the docs use from a real run's output folder."""
+    """Copy the study figures the docs use from a real run's output folder (PNGs as palette PNGs)."""
+    from PIL import Image
+
     out = []
     for name in STUDY_FIGURES:
         src = results / name
         if not src.exists():
             raise SystemExit(f"{src} is missing: run `occmask study --out {results}` first")
-        dst = OUT / "study" / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
-        out.append(dst)
+        if name.endswith(".png"):
+            out.append(save_png(Image.open(src), f"study/{name}", colors=96))
+        else:
+            dst = OUT / "study" / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            out.append(dst)
     return out
 
 
