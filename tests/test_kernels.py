@@ -216,7 +216,8 @@ def triangle_field_reference(shape, centers, gauges, reach, velocity, spin):
     return out
 
 
-@pytest.mark.parametrize(("shape", "size"), [((3, 17, 23), (3.0, 9.0)), ((2, 9, 7), (4.0, 12.0)), ((1, 5, 40), (1.0, 3.0))])
+@pytest.mark.parametrize(("shape", "size"), [((3, 17, 23), (3.0, 9.0)), ((2, 9, 7), (4.0, 12.0)), ((1, 5, 40), (1.0, 3.0)),
+                                             ((2, 38, 45), (5.0, 16.0))])
 def test_triangle_kernel_equals_pixel_reference(shape, size):
     rng = np.random.default_rng(sum(shape))
     n = 25

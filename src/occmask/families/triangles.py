@@ -115,12 +115,16 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
     ``t`` the batch ``s = t`` (one batch per frame) or ``s = 0`` (shared, moving
     with ``velocity`` and ``spin`` when ``moving``). A pixel at offset ``p`` from
     the centroid, rotated into the triangle's frame, is covered at scale
-    ``max_k gauges[k] . p``. A frame is done once at most ``stop`` pixels are
+    ``max_k gauges[k] . p``; each row only tests the columns between the
+    triangle's edges. A frame is done once at most ``stop`` pixels are
     uncovered. Returns the number of pixels still uncovered per frame.
     """
     n_t, n_h, n_w = out.shape
     n_sets, n_tri = centers.shape[0], centers.shape[1]
     remaining = np.zeros(n_t, np.int64)
+    along = np.empty(3)  # per edge: the rotated gauge's component along x, and where the edge
+    base = np.empty(3)  # crosses a row at offset dy, as column b = base + slope * dy
+    slope = np.empty(3)
     for t in range(n_t):
         s = t if n_sets > 1 else 0
         time = float(t) if moving else 0.0
@@ -139,10 +143,28 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
             g = gauges[s, k]
             y_first, y_count, y_all = _span(cy, reach[s, k], n_h)
             x_first, x_count, x_all = _span(cx, reach[s, k], n_w)
+            for e in range(3):  # g[e] . (py, px) = across * dy + along[e] * dx <= 1 inside
+                across = g[e, 0] * cos_a + g[e, 1] * sin_a
+                along[e] = g[e, 1] * cos_a - g[e, 0] * sin_a
+                if abs(along[e]) > 1e-6:
+                    base[e] = 1.0 / along[e] + cx - x_first
+                    slope[e] = -across / along[e]
+                else:  # (nearly) along x: left out, the columns stay a superset
+                    along[e] = 0.0
             for a in range(y_count):
                 row = (y_first + a) % n_h
                 dy = _wrap_offset(row, cy, n_h) if y_all else y_first + a - cy
-                for b in range(x_count):
+                b_first, b_last = 0, x_count - 1
+                if not x_all:  # the columns inside all three edges, one pixel of slack for rounding
+                    lo, hi = -1.0, float(x_count)
+                    for e in range(3):
+                        edge = base[e] + slope[e] * dy  # where along[e] != 0
+                        if along[e] > 0.0:
+                            hi = min(hi, edge)
+                        elif along[e] < 0.0:
+                            lo = max(lo, edge)
+                    b_first, b_last = max(0, int(math.ceil(lo)) - 1), min(x_count - 1, int(math.floor(hi)) + 1)
+                for b in range(b_first, b_last + 1):
                     col = (x_first + b) % n_w
                     if out[t, row, col] != np.inf:
                         continue
