@@ -6,6 +6,7 @@ Usage::
     python docs/gallery.py                      # every figure, into docs/images/
     python docs/gallery.py families perlin_gif  # only the named figures
     python docs/gallery.py --list               # the figure names
+    python docs/gallery.py --study results --bench benchmarks/results/results.md families
 
 Every figure is drawn from fixed seeds, so running the script again gives the same
 masks. Mask panels are drawn pixel for pixel with Pillow (hidden pixels dark,
@@ -13,7 +14,8 @@ visible pixels white, integer upscaling, no smoothing); plots use matplotlib at 
 low dpi. Everything is saved as palette PNGs and GIFs to keep the site small.
 
 Study figures (``docs/images/study/``) are copies of a real ``occmask study`` run;
-``--study DIR`` copies them from that run's output folder.
+``--study DIR`` copies them from that run's output folder. ``--bench FILE`` puts the
+table written by ``benchmarks/run.py`` into ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -524,11 +526,31 @@ def copy_study(results: Path) -> list[Path]:
     return out
 
 
+BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def copy_benchmarks(results_md: Path) -> Path:
+    """Put the table that ``benchmarks/run.py`` wrote into docs/benchmarks.md (between the markers)."""
+    text = results_md.read_text().strip()
+    lines = text.splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]  # the page has its own title
+    text = "\n".join(lines).strip()
+    page = HERE / "benchmarks.md"
+    content = page.read_text()
+    head, rest = content.split(BENCH_START, 1)
+    _, tail = rest.split(BENCH_END, 1)
+    page.write_text(f"{head}{BENCH_START}\n\n{text}\n\n{BENCH_END}{tail}")
+    return page
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="figures to draw (default: all)")
     parser.add_argument("--list", action="store_true", help="list the figure names and exit")
     parser.add_argument("--study", type=Path, metavar="DIR", help="also copy the study figures from DIR")
+    parser.add_argument("--bench", type=Path, metavar="FILE",
+                        help="also put the table of a benchmark run (benchmarks/results/results.md) into benchmarks.md")
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(FIGURES))
@@ -542,6 +564,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths += FIGURES[name]()
     if args.study:
         paths += copy_study(args.study)
+    if args.bench:
+        print(f"{copy_benchmarks(args.bench).relative_to(HERE)}: table updated from {args.bench}")
     total = 0
     for p in paths:
         total += p.stat().st_size
