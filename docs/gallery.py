@@ -482,6 +482,8 @@ def cgol_life() -> Path:
     alive, age = _life(soup, defaults["burn_in"])
     trails = np.where(age < defaults["memory"], 0.35 + 0.6 * age / defaults["memory"], 1.0)
     f = field("cgol", (1, side, side), SEED)[0]
+    # Live cells are at distance 0 (plus a tie-break below 1): check that this is the mask's own soup.
+    assert alive.any() and (f[alive] < 1).all(), "the cgol family no longer draws its soup first"
     mask = om.cgol((side, side), 0.3, rng=SEED)
     panels = [alive, trails, ranks(f), mask]
     labels = ["live cells (generation 24)", "trails (age < memory)", "priority field", "cut at 0.3"]
