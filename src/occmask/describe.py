@@ -30,13 +30,19 @@ def _find(parent, i):
 
 
 @kernel
-def _union(parent, a, b):
-    """Link the two roots; the smaller index becomes the root (first in raster order)."""
+def _union(parent, size, a, b):
+    """Link the two roots; the smaller index becomes the root (first in raster order).
+
+    Returns the size of the merged component, or 0 when ``a`` and ``b`` were already joined.
+    """
     ra, rb = _find(parent, a), _find(parent, b)
-    if ra < rb:
-        parent[rb] = ra
-    elif rb < ra:
-        parent[ra] = rb
+    if ra == rb:
+        return 0
+    if rb < ra:
+        ra, rb = rb, ra
+    parent[rb] = ra
+    size[ra] += size[rb]
+    return size[ra]
 
 
 @kernel
@@ -69,64 +75,69 @@ def _find_runs(mask):
 
 
 @kernel
-def _link(starts, ends, first, row_a, row_b, slack, parent):
-    """Union the touching runs of two rows; return how many columns both rows hide.
+def _link(starts, ends, first, row_a, row_b, slack, parent, size):
+    """Union the touching runs of two rows. Returns how many columns both rows hide, how many
+    unions joined two components, and the largest component they made.
 
     Runs touch when they share a column (``slack=0``) or also a corner (``slack=1``).
     """
     a, a_end, b, b_end = first[row_a], first[row_a + 1], first[row_b], first[row_b + 1]
-    shared = 0
+    shared = joined = largest = 0
     while a < a_end and b < b_end:
-        if starts[a] < ends[b] + slack and starts[b] < ends[a] + slack:
-            _union(parent, a, b)
-        shared += max(0, min(ends[a], ends[b]) - max(starts[a], starts[b]))
-        if ends[a] < ends[b]:
-            a += 1
-        elif ends[b] < ends[a]:
-            b += 1
-        else:
-            a += 1
-            b += 1
-    return shared
+        start_a, end_a, start_b, end_b = starts[a], ends[a], starts[b], ends[b]
+        if start_a < end_b + slack and start_b < end_a + slack:
+            merged = _union(parent, size, a, b)
+            joined += merged > 0
+            largest = max(largest, merged)
+        shared += max(0, min(end_a, end_b) - max(start_a, start_b))
+        a += end_a <= end_b  # advance the run that ends first (both when they end together)
+        b += end_b <= end_a
+    return shared, joined, largest
 
 
 @kernel
-def _connect(mask, eight, starts, ends, first):
-    """Union-find over runs, frame by frame. Returns the parents and, per frame, the
-    number of edges between a hidden pixel and the visible pixel above or below it."""
-    n_t, n_h, n_w = mask.shape
+def _connect(n_t, n_h, n_w, eight, starts, ends, first):
+    """Union-find over runs, frame by frame. Returns the parents, the component sizes at
+    the roots, and per frame: the hidden pixels, the number of components (runs less
+    the unions that joined two), the largest component and the boundary length."""
     parent = np.arange(starts.size)
-    row_hidden = np.zeros(n_t * n_h, np.int64)
-    for row in range(n_t * n_h):
-        for r in range(first[row], first[row + 1]):
-            row_hidden[row] += ends[r] - starts[r]
-    vertical = np.zeros(n_t, np.int64)
+    size = (ends - starts).astype(np.int64)
+    hidden = np.zeros(n_t, np.int64)
+    counts = np.zeros(n_t, np.int64)
+    largest = np.zeros(n_t, np.int64)
+    boundary = np.zeros(n_t, np.int64)
+    slack = 1 if eight else 0
     for t in range(n_t):
-        for i in range(1, n_h):
+        joined = previous = 0  # previous: columns hidden in the row above
+        for i in range(n_h):
             row = t * n_h + i
-            shared = _link(starts, ends, first, row - 1, row, 1 if eight else 0, parent)
-            vertical[t] += row_hidden[row - 1] + row_hidden[row] - 2 * shared
-    return parent, vertical
+            here = 0
+            for r in range(first[row], first[row + 1]):
+                here += size[r]
+                largest[t] = max(largest[t], size[r])
+                boundary[t] += (starts[r] > 0) + (ends[r] < n_w)  # left and right edges inside the frame
+            if i > 0:
+                shared, unions, made = _link(starts, ends, first, row - 1, row, slack, parent, size)
+                joined += unions
+                largest[t] = max(largest[t], made)
+                boundary[t] += previous + here - 2 * shared  # top and bottom edges inside the frame
+            hidden[t] += here
+            previous = here
+        counts[t] = first[(t + 1) * n_h] - first[t * n_h] - joined
+    return parent, size, hidden, counts, largest, boundary
 
 
 @kernel
-def _link_time(n_t, n_h, first, starts, ends, parent):
-    """Also union runs that hide the same pixel in consecutive frames."""
+def _link_time(n_t, n_h, first, starts, ends, parent, size):
+    """Also union runs that hide the same pixel in consecutive frames. Returns how many
+    unions joined two components and the largest component they made."""
+    joined = largest = 0
     for t in range(1, n_t):
         for i in range(n_h):
-            _link(starts, ends, first, (t - 1) * n_h + i, t * n_h + i, 0, parent)
-
-
-@kernel
-def _components(parent, starts, ends, lo, hi):
-    """Number of components and size of the largest among runs ``lo:hi``."""
-    sizes = np.zeros(hi - lo, np.int64)
-    count = 0
-    for r in range(lo, hi):
-        root = _find(parent, r)
-        count += root == r
-        sizes[root - lo] += ends[r] - starts[r]
-    return count, (sizes.max() if hi > lo else 0)
+            _, unions, made = _link(starts, ends, first, (t - 1) * n_h + i, t * n_h + i, 0, parent, size)
+            joined += unions
+            largest = max(largest, made)
+    return joined, largest
 
 
 @kernel
@@ -135,20 +146,12 @@ def _measure(mask, eight, spatiotemporal):
     length, and (optionally) the 3-D component count and largest 3-D component."""
     n_t, n_h, n_w = mask.shape
     starts, ends, first = _find_runs(mask)
-    parent, boundary = _connect(mask, eight, starts, ends, first)
-    hidden = np.zeros(n_t, np.int64)
-    counts = np.zeros(n_t, np.int64)
-    largest = np.zeros(n_t, np.int64)
-    for t in range(n_t):
-        lo, hi = first[t * n_h], first[(t + 1) * n_h]
-        counts[t], largest[t] = _components(parent, starts, ends, lo, hi)
-        for r in range(lo, hi):
-            hidden[t] += ends[r] - starts[r]
-            boundary[t] += (starts[r] > 0) + (ends[r] < n_w)
+    parent, size, hidden, counts, largest, boundary = _connect(n_t, n_h, n_w, eight, starts, ends, first)
     count_3d = largest_3d = 0
     if spatiotemporal:
-        _link_time(n_t, n_h, first, starts, ends, parent)
-        count_3d, largest_3d = _components(parent, starts, ends, 0, starts.size)
+        joined, made = _link_time(n_t, n_h, first, starts, ends, parent, size)
+        count_3d = counts.sum() - joined
+        largest_3d = max(largest.max(), made)
     return hidden, counts, largest, boundary, count_3d, largest_3d
 
 
@@ -158,9 +161,9 @@ def _label(mask, eight, spatiotemporal, labels, counts):
     their first pixel, per frame (``counts[t]``) or over the video (``counts[0]``)."""
     n_t, n_h, n_w = mask.shape
     starts, ends, first = _find_runs(mask)
-    parent, _ = _connect(mask, eight, starts, ends, first)
+    parent, size = _connect(n_t, n_h, n_w, eight, starts, ends, first)[:2]
     if spatiotemporal:
-        _link_time(n_t, n_h, first, starts, ends, parent)
+        _link_time(n_t, n_h, first, starts, ends, parent, size)
     run_label = np.empty(starts.size, np.int32)
     labels[:] = 0
     counts[:] = 0
