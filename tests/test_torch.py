@@ -96,6 +96,25 @@ def test_fill_rules_follow_the_numpy_adapter():
     assert occlude(torch.zeros(6, 5), MASK[0], 0.1)[torch.from_numpy(MASK[0])][0] == torch.tensor(0.1)
 
 
+@pytest.mark.parametrize("memory", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("fill", [0.25, [0.25, 0.5, 0.75]])
+def test_kernel_and_torch_where_paths_agree(memory, fill):
+    """Plain CPU tensors go through the numpy kernel; tensors that track gradients through
+    torch.where; both give the same values, into new tensors or ``out``."""
+    mask = np.random.default_rng(2).random((4, 6, 5)) < 0.5
+    x = torch.rand(4, 3, 6, 5)
+    if memory == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    plain = occlude(x, mask, fill)
+    tracked = occlude(x.clone().requires_grad_(True), mask, fill)
+    torch.testing.assert_close(plain, tracked.detach(), rtol=0, atol=0)
+    out = torch.empty_like(x)
+    assert occlude(x, mask, fill, out=out) is out
+    torch.testing.assert_close(out, plain, rtol=0, atol=0)
+    assert occlude(x, mask, fill, out=x) is x
+    torch.testing.assert_close(x, plain, rtol=0, atol=0)
+
+
 def test_autograd_reaches_visible_pixels_and_tensor_fill():
     x = torch.rand(4, 3, 6, 5, requires_grad=True)
     fill = torch.zeros(3, requires_grad=True)

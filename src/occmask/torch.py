@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from . import _validate
+from . import apply
 from .apply import _check_layout, _fill_array, _fill_shape, _resolve
 from .calibrate import MATCHES
 from .families import FAMILIES, TEMPORAL, generate
@@ -178,7 +179,6 @@ def occlude(
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     mask = _as_mask(mask, x.device)
     view, channel = _resolve(tuple(x.shape), tuple(mask.shape), layout)
-    mask = mask.reshape(view)
     if out is not None:
         if (not isinstance(out, torch.Tensor) or out.shape != x.shape or out.dtype != x.dtype
                 or out.device != x.device):
@@ -187,6 +187,11 @@ def occlude(
                 + (f"{tuple(out.shape)} {out.dtype} on {out.device}" if isinstance(out, torch.Tensor)
                    else type(out).__name__)
             )
+    if _shares_numpy_memory(x, out, fill):  # the numpy adapter's one-pass kernel on the same memory
+        result = torch.empty_like(x) if out is None else out
+        apply.occlude(x.numpy(), mask.numpy(), fill, layout=layout, out=result.numpy())
+        return result
+    mask = mask.reshape(view)
     if isinstance(fill, torch.Tensor):
         values = _fill_tensor(fill, x, channel)
     else:
@@ -204,6 +209,14 @@ def occlude(
     if out is None:
         return torch.where(mask, values, x)
     return torch.where(mask, values, x, out=out)
+
+
+def _shares_numpy_memory(x: torch.Tensor, out: torch.Tensor | None, fill: Any) -> bool:
+    """Whether :func:`occlude` can hand ``x`` to the numpy adapter's kernel: contiguous CPU data of a
+    dtype it handles, no gradient to track and a fill that is not a tensor."""
+    return (x.device.type == "cpu" and not x.requires_grad and x.is_contiguous()
+            and (out is None or out.is_contiguous()) and not isinstance(fill, torch.Tensor)
+            and _numpy_dtype(x.dtype) in apply._KERNEL_DTYPES)
 
 
 # --------------------------------------------------------------------------- Occlude
