@@ -15,7 +15,7 @@ from numba.core.registry import CPUDispatcher
 import occmask as om
 from occmask import _jit
 
-MODULES = ["occmask.calibrate", "occmask.describe", "occmask.families.perlin", "occmask.families.cgol",
+MODULES = ["occmask.apply", "occmask.calibrate", "occmask.describe", "occmask.families.perlin", "occmask.families.cgol",
            "occmask.families.triangles"]
 
 
@@ -41,8 +41,8 @@ def test_kernels_are_cached_nogil_and_serial():
         assert type(kernel._cache).__name__ != "NullCache", f"{name} is not cache=True"
 
 
-ENTRY_KERNELS = {"occmask.calibrate._cut_rows", "occmask.describe._label", "occmask.describe._measure",
-                 "occmask.families.perlin._noise_field", "occmask.families.cgol._life_fields",
+ENTRY_KERNELS = {"occmask.apply._fill_where", "occmask.calibrate._cut_rows", "occmask.describe._label",
+                 "occmask.describe._measure", "occmask.families.perlin._noise_field", "occmask.families.cgol._life_fields",
                  "occmask.families.triangles._draw"}
 
 

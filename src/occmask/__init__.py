@@ -55,3 +55,4 @@ def warmup() -> None:
     mask = np.zeros((2, 4, 4), dtype=bool)
     describe(mask, spatiotemporal=True)
     label(mask, spatiotemporal=True)
+    occlude(np.zeros((2, 1, 4, 4), dtype=np.float32), mask)
