@@ -150,36 +150,43 @@ def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
     cells = np.floor(xs)
     offsets = xs - cells
     fades = np.empty(n_w)
-    ends = np.empty(n_w, np.int64)  # ends[j]: first column after j's lattice cell (xs increases)
+    starts = np.empty(n_w + 1, np.int64)  # the columns where a lattice cell starts (xs increases)
+    n_cells = 0
     for j in range(n_w):
         fades[j] = _fade(offsets[j])
-    for j in range(n_w - 1, -1, -1):
-        ends[j] = j + 1 if j == n_w - 1 or cells[j + 1] != cells[j] else ends[j + 1]
+        if j == 0 or cells[j] != cells[j - 1]:
+            starts[n_cells] = j
+            n_cells += 1
+    starts[n_cells] = n_w
+    hashes = np.empty((n_cells, 4, 2), np.int64)  # per cell and (y, z) corner: the left and right gradients
+    cached_y0 = cached_y1 = -1
     for i in range(n_h):
         y0, y1, yf = _lattice(ys[i], period_y)
+        if y0 != cached_y0 or y1 != cached_y1:  # rows of one lattice cell share the gradients at its corners
+            cached_y0, cached_y1 = y0, y1
+            for c in range(n_cells):
+                x0, x1, _ = _lattice(xs[starts[c]], period_x)
+                for corner in range(4):
+                    yy, zz = (y1 if corner & 1 else y0), (z1 if corner >> 1 else z0)
+                    hashes[c, corner, 0] = p[p[p[x0] + yy] + zz] & 15
+                    hashes[c, corner, 1] = p[p[p[x1] + yy] + zz] & 15
         v = _fade(yf)
         row = out[i]
-        start = 0
-        while start < n_w:
-            x0, x1, _ = _lattice(xs[start], period_x)
+        for c in range(n_cells):
             a_slope = a_const = b_slope = b_const = 0.0
             for corner in range(4):
                 dy, dz = corner & 1, corner >> 1
                 weight = (v if dy else 1.0 - v) * (w if dz else 1.0 - w)
-                yy, zz = (y1 if dy else y0), (z1 if dz else z0)
-                ha = p[p[p[x0] + yy] + zz] & 15
-                hb = p[p[p[x1] + yy] + zz] & 15
+                ha, hb = hashes[c, corner, 0], hashes[c, corner, 1]
                 a_slope += weight * g[ha, 0]
                 a_const += weight * (g[ha, 1] * (yf - dy) + g[ha, 2] * (zf - dz))
                 b_slope += weight * g[hb, 0]
                 b_const += weight * (g[hb, 1] * (yf - dy) + g[hb, 2] * (zf - dz))
             b_const -= b_slope  # the right face is linear in (xf - 1)
-            end = ends[start]
-            for j in range(start, end):  # one lattice cell: a loop without branches
+            for j in range(starts[c], starts[c + 1]):  # one lattice cell: a loop without branches
                 left = a_slope * offsets[j] + a_const
                 right = b_slope * offsets[j] + b_const
                 row[j] += amp * (left + fades[j] * (right - left))
-            start = end
 
 
 @kernel
