@@ -164,9 +164,11 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
                         elif along[e] < 0.0:
                             lo = max(lo, edge)
                     b_first, b_last = max(0, int(math.ceil(lo)) - 1), min(x_count - 1, int(math.floor(hi)) + 1)
+                line = out[t, row]
+                col = (x_first + b_first) % n_w - 1  # advanced by comparison, not modulo (slow)
                 for b in range(b_first, b_last + 1):
-                    col = (x_first + b) % n_w
-                    if out[t, row, col] != np.inf:
+                    col = col + 1 if col + 1 < n_w else 0
+                    if line[col] != np.inf:
                         continue
                     dx = _wrap_offset(col, cx, n_w) if x_all else x_first + b - cx
                     # rotate the offset by -angle into the triangle's own frame
@@ -175,7 +177,7 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
                     scale = max(g[0, 0] * py + g[0, 1] * px,
                                 max(g[1, 0] * py + g[1, 1] * px, g[2, 0] * py + g[2, 1] * px))
                     if scale <= 1.0:
-                        out[t, row, col] = first_index + k + max(scale, 0.0)
+                        line[col] = first_index + k + max(scale, 0.0)
                         left -= 1
         remaining[t] = left
     return remaining
