@@ -272,15 +272,21 @@ def _distance_field(age, memory, decay, need, cap, radius, rows, out):
 def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, need, tie, out):
     """Run every soup (S, H, W); write each recorded frame's distance plus its tie-break.
 
-    ``tie[s]`` (values in [0, 1)) orders pixels at the same integer distance;
-    ``need`` values per frame must be exact (see _distance_field).
+    ``tie[s]``, a smooth field, is squashed in place into [0, 0.999) (order kept)
+    and orders pixels at the same integer distance; ``need`` values per frame must
+    be exact (see _distance_field).
     """
     n_soups, n_h, n_w = soup.shape
     nxt = np.empty((n_h, n_w), np.uint8)
     age = np.empty((n_h, n_w), np.uint16)
     rows = np.empty((n_h, n_w))
     radius = _FIRST_RADIUS
+    half = np.float32(0.4995)
     for s in range(n_soups):
+        for i in range(n_h):
+            for j in range(n_w):  # in float32, operation by operation
+                t = tie[s, i, j]
+                tie[s, i, j] = half + half * t / (np.float32(1.0) + abs(t))
         state = soup[s].copy()
         for i in range(n_h):
             for j in range(n_w):
@@ -315,7 +321,6 @@ def _field(
     cap = math.floor((n_h // 2 + 1) ** 2 + (n_w // 2 + 1) ** 2 + (decay * memory) ** 2) + 1.0
     tie = perlin._field((n_soups, n_h, n_w), rng, temporal, None, scale=_TIE_SCALE, octaves=1, persistence=1.0,
                         time_scale=1.0, basis="perlin", periodic=True)
-    tie = 0.4995 + 0.4995 * tie / (1.0 + np.abs(tie))  # squashed into [0, 0.999), order kept
     out = np.empty(shape, dtype=np.float32)
     need = n_h * n_w if need is None else need
     return _life_fields(soup, burn_in, step, n_t // n_soups, memory, decay, cap, need, tie, out)
