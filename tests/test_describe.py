@@ -56,6 +56,17 @@ def test_image_label_returns_an_int():
 @settings(max_examples=80, deadline=None)
 @given(mask=masks, connectivity=st.sampled_from([4, 8]))
 def test_descriptors_equal_reference(mask, connectivity):
+    check_descriptors(mask, connectivity)
+
+
+@pytest.mark.parametrize("family", sorted(om.FAMILIES))
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_descriptors_equal_reference_on_family_masks(family, connectivity):
+    check_descriptors(om.generate(family, (3, 40, 56), 0.45, rng=2), connectivity)
+
+
+def check_descriptors(mask, connectivity):
+    """Every descriptor against scipy's labels and a count of unequal neighbours."""
     d = om.describe(mask, connectivity, spatiotemporal=True)
     n_h, n_w = mask.shape[1:]
     for t, frame in enumerate(mask):

@@ -30,22 +30,6 @@ def _find(parent, i):
 
 
 @kernel
-def _union(parent, size, a, b):
-    """Link the two roots; the smaller index becomes the root (first in raster order).
-
-    Returns the size of the merged component, or 0 when ``a`` and ``b`` were already joined.
-    """
-    ra, rb = _find(parent, a), _find(parent, b)
-    if ra == rb:
-        return 0
-    if rb < ra:
-        ra, rb = rb, ra
-    parent[rb] = ra
-    size[ra] += size[rb]
-    return size[ra]
-
-
-@kernel
 def _find_runs(mask):
     """Runs of hidden pixels in raster order: ``starts``, ``ends`` (exclusive) and, for
     each of the T*H rows, the index of its first run (``first``, length T*H + 1)."""
@@ -76,22 +60,34 @@ def _find_runs(mask):
 
 @kernel
 def _link(starts, ends, first, row_a, row_b, slack, parent, size):
-    """Union the touching runs of two rows. Returns how many columns both rows hide, how many
-    unions joined two components, and the largest component they made.
+    """Union the runs of row ``row_b`` with the touching runs of row ``row_a``. Returns how
+    many columns both rows hide, how many unions joined two components, and the
+    largest component they made.
 
     Runs touch when they share a column (``slack=0``) or also a corner (``slack=1``).
+    Each run of ``row_b`` keeps its root while it meets the runs above it in turn;
+    the smaller index becomes the root (first in raster order).
     """
-    a, a_end, b, b_end = first[row_a], first[row_a + 1], first[row_b], first[row_b + 1]
+    a, a_end = first[row_a], first[row_a + 1]
     shared = joined = largest = 0
-    while a < a_end and b < b_end:
-        start_a, end_a, start_b, end_b = starts[a], ends[a], starts[b], ends[b]
-        if start_a < end_b + slack and start_b < end_a + slack:
-            merged = _union(parent, size, a, b)
-            joined += merged > 0
-            largest = max(largest, merged)
-        shared += max(0, min(end_a, end_b) - max(start_a, start_b))
-        a += end_a <= end_b  # advance the run that ends first (both when they end together)
-        b += end_b <= end_a
+    for b in range(first[row_b], first[row_b + 1]):
+        start, end = starts[b], ends[b]
+        while a < a_end and ends[a] + slack <= start:  # runs above that end before this one
+            a += 1
+        root = _find(parent, b)
+        while a < a_end and starts[a] < end + slack:
+            shared += max(0, min(ends[a], end) - max(starts[a], start))
+            other = _find(parent, a)
+            if other != root:
+                low, high = min(other, root), max(other, root)
+                parent[high] = low
+                size[low] += size[high]
+                root = low
+                joined += 1
+                largest = max(largest, size[low])
+            if ends[a] > end:  # it may touch the next run too
+                break
+            a += 1
     return shared, joined, largest
 
 
