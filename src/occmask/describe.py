@@ -34,26 +34,30 @@ def _find_runs(mask):
     """Runs of hidden pixels in raster order: ``starts``, ``ends`` (exclusive) and, for
     each of the T*H rows, the index of its first run (``first``, length T*H + 1)."""
     n_t, n_h, n_w = mask.shape
-    capacity = n_t * n_h * ((n_w + 1) // 2) + 1  # + 1: the branch-free loop writes one past the last run
+    capacity = n_t * n_h * ((n_w + 1) // 2)
     starts = np.empty(capacity, np.int32)
     ends = np.empty(capacity, np.int32)
     first = np.empty(n_t * n_h + 1, np.int64)
+    edges = np.empty(n_w + 2, np.int32)  # a row's edges: start, end, start, end, ...
     n = 0
     for t in range(n_t):
         for i in range(n_h):
             first[t * n_h + i] = n
-            row = mask[t, i]
-            # branch-free: write every position, advance a counter only at a run's edge
-            before = False
-            n_end = n
+            row = mask[t, i].view(np.uint8)
+            # branch-free: write every position, advance the counter only at an edge
+            m = 0
+            before = np.uint8(0)
             for j in range(n_w):
                 here = row[j]
-                starts[n] = j
-                n += here and not before
-                ends[n_end] = j
-                n_end += before and not here
+                edges[m] = j
+                m += here != before
                 before = here
-            ends[n_end] = n_w  # closes a run that reaches the right edge (no-op otherwise)
+            edges[m] = n_w  # closes a run that reaches the right edge
+            m += before != 0
+            for e in range(0, m, 2):
+                starts[n] = edges[e]
+                ends[n] = edges[e + 1]
+                n += 1
     first[n_t * n_h] = n
     return starts[:n], ends[:n], first
 
