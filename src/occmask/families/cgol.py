@@ -13,8 +13,10 @@ Its sublevel sets are unions of discs around live cells, larger around cells
 that are alive now: Life's clusters, grown until they hide the target fraction.
 Pixels at the same integer level are ordered by a smooth Perlin field, one per
 soup (never by i.i.d. pixels), so a partially filled level keeps the clustered look. The distance is
-computed exactly with the separable transform of Felzenszwalb & Huttenlocher
-(2012) on the torus.
+exact: where a cut needs only a frame's lowest values, as minima over a small
+window that holds every distance below its radius (the others become ``+inf``),
+else with the separable transform of Felzenszwalb & Huttenlocher (2012) on the
+torus.
 """
 
 from __future__ import annotations
