@@ -115,3 +115,18 @@ def test_works_from_a_read_only_install(tmp_path):
     assert str(site) in result.stdout
     assert not list((site / "occmask").rglob("*.nbi")), "numba wrote its cache into the read-only folder"
     assert list((tmp_path / "cache").rglob("*.nbi")), "numba did not fall back to the user cache folder"
+
+
+def test_first_calls_from_many_threads():
+    """Threads that all make their first mask at once get the same masks as one thread."""
+    code = textwrap.dedent("""
+        from concurrent.futures import ThreadPoolExecutor
+        import numpy as np
+        import occmask as om
+        jobs = [(family, seed) for family in om.FAMILIES for seed in range(3)]
+        with ThreadPoolExecutor(8) as pool:
+            masks = list(pool.map(lambda job: om.generate(job[0], (3, 24, 20), 0.4, rng=job[1]), jobs))
+        for (family, seed), mask in zip(jobs, masks):
+            assert np.array_equal(mask, om.generate(family, (3, 24, 20), 0.4, rng=seed)), family
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=600)

@@ -65,9 +65,9 @@ def compile_module(name: str) -> dict[str, Any]:
         if pending:
             import numba
 
-            for key, value in pending.items():
-                if isinstance(value, _Imported):
-                    namespace[key] = value.resolve()
-                else:
-                    namespace[key] = numba.njit(cache=True, nogil=True)(value.py_func)
+            # all at once (one dict update under the GIL): a thread that meets a dispatcher in the
+            # module's code must find every kernel it calls replaced too
+            namespace.update({key: value.resolve() if isinstance(value, _Imported)
+                              else numba.njit(cache=True, nogil=True)(value.py_func)
+                              for key, value in pending.items()})
     return namespace
