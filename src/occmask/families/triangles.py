@@ -194,12 +194,13 @@ def _shapes(u: np.ndarray, size: tuple[float, float], aspect: tuple[float, float
     angles = 2.0 * np.pi * u[..., 3, None] + 2.0 * np.pi / 3.0 * np.arange(3) + (u[..., 4:7] - 0.5)
     stretch = np.sqrt(aspect[0] + (aspect[1] - aspect[0]) * u[..., 7])[..., None]
     axis = np.pi * u[..., 8, None]
+    cos_axis, sin_axis = np.cos(axis), np.sin(axis)
     # vertices as (y, x): unit circle, stretched along x, rotated by axis
     ux, uy = np.cos(angles) * stretch, np.sin(angles) / stretch
-    verts = np.stack([uy * np.cos(axis) + ux * np.sin(axis), ux * np.cos(axis) - uy * np.sin(axis)], axis=-1)
+    verts = np.stack([uy * cos_axis + ux * sin_axis, ux * cos_axis - uy * sin_axis], axis=-1)
     verts -= verts.mean(axis=-2, keepdims=True)
-    verts *= (radius / np.linalg.norm(verts, axis=-1).max(axis=-1))[..., None, None]
-    edges = np.roll(verts, -1, axis=-2) - verts
+    verts *= (radius / np.sqrt(np.sum(verts * verts, axis=-1)).max(axis=-1))[..., None, None]  # farthest vertex
+    edges = verts[..., [1, 2, 0], :] - verts  # from each vertex to the next
     normals = np.stack([edges[..., 1], -edges[..., 0]], axis=-1)  # perpendicular to each edge
     height = np.sum(normals * verts, axis=-1, keepdims=True)  # normal . vertex on that edge
     # orient each normal away from the centroid: the centroid is strictly inside
