@@ -125,15 +125,13 @@ def _fill_array(fill: Any, dtype: np.dtype) -> np.ndarray:
     integers and booleans must be represented exactly (no rounding, no wrapping).
     """
     if isinstance(fill, (bool, int, float)):  # the usual case, checked once per value and dtype
-        return _scalar_fill(fill, dtype)
+        return _scalar_fill(fill, dtype).copy()  # a copy: the cached array stays as it is
     return _cast_fill(fill, dtype)
 
 
 @functools.lru_cache(maxsize=64, typed=True)
 def _scalar_fill(fill: bool | int | float, dtype: np.dtype) -> np.ndarray:
-    values = _cast_fill(fill, dtype)
-    values.flags.writeable = False  # shared between calls
-    return values
+    return _cast_fill(fill, dtype)
 
 
 def _cast_fill(fill: Any, dtype: np.dtype) -> np.ndarray:
