@@ -21,8 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import _validate
-from . import apply
+from . import _validate, apply
 from .apply import _check_layout, _fill_array, _fill_shape, _resolve
 from .calibrate import MATCHES
 from .families import FAMILIES, TEMPORAL, generate
@@ -135,7 +134,8 @@ def occlude(
     device; a numpy mask is moved to the device once, and ``x`` never leaves it.
     Without ``out`` the operation is out of place (``torch.where``) and
     differentiable: gradients flow to the visible pixels of ``x`` (and to
-    ``fill`` if it is a tensor that requires them).
+    ``fill`` if it is a tensor that requires them). Contiguous CPU tensors that
+    need no gradient take the numpy adapter's one-pass kernel instead.
 
     Parameters
     ----------
