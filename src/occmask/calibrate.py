@@ -235,7 +235,8 @@ def cut(
     """
     if not isinstance(field, np.ndarray) or field.dtype != np.float32:
         raise TypeError(f"field must be a numpy.ndarray of float32, got {type(field).__name__} "
-                        f"{getattr(field, 'dtype', '')}".rstrip())
+                        f"{getattr(field, 'dtype', '')}; convert it with field.astype(np.float32) if intended "
+                        "(rounding may create ties, which are ordered by pixel index)")
     if field.ndim not in (2, 3) or field.size == 0:
         raise ValueError(f"field must be a non-empty (H, W) or (T, H, W) array, got shape {field.shape}")
     coverage = _validate.coverage(coverage)

@@ -115,8 +115,8 @@ def reliability_diagrams(ctx: Context) -> Figure:
                 top.set_ylabel("accuracy in bin")
                 bottom.set_ylabel("videos")
     fig.axes[0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Reliability of the video prediction ({ctx.config.rule}, masks {temporal}): bars below the red "
-                 "marks are overconfident; dashed: perfect calibration")
+    fig.suptitle(f"Reliability of the video prediction ({ctx.config.rule}, masks {temporal}): bars below the orange "
+                 "marks (mean confidence) are overconfident; dashed: perfect calibration")
     return fig
 
 
