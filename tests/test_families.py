@@ -3,6 +3,7 @@
 import hashlib
 import subprocess
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -157,3 +158,12 @@ def test_tiny_and_degenerate_canvases():
                 mask = om.generate(family, shape, coverage, rng=0)
                 frame = mask.reshape(-1, shape[-2] * shape[-1])
                 assert (frame.sum(axis=1) == int(np.floor(coverage * shape[-2] * shape[-1] + 0.5))).all()
+
+
+def test_cgol_warns_when_the_soup_dies_out():
+    with pytest.warns(RuntimeWarning, match="died out in 3 of 3 frame"):
+        mask = om.cgol((3, 24, 24), 0.3, rng=0, density=0.95)
+    assert (mask.sum(axis=(1, 2)) == round(0.3 * 24 * 24)).all()  # still exact, from the tie-break field
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        om.cgol((3, 64, 64), 0.3, rng=0)

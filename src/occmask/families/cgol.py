@@ -22,6 +22,7 @@ torus.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,8 @@ def cgol(
         ``"evolving"``: frame ``t`` is generation ``burn_in + t * step`` of one soup;
         ``"independent"``: every frame comes from its own soup.
     density : float, default 0.35
-        Fraction of live cells in the initial soup, in (0, 1).
+        Fraction of live cells in the initial soup, in (0, 1). Above about 0.8 the
+        soup dies at once; a ``RuntimeWarning`` says when frames have no life left.
     burn_in : int, default 24
         Generations run before the first frame (>= 0).
     step : int, default 1
@@ -276,13 +278,15 @@ def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, need,
 
     ``tie[s]``, a smooth field, is squashed in place into [0, 0.999) (order kept)
     and orders pixels at the same integer distance; ``need`` values per frame must
-    be exact (see _distance_field).
+    be exact (see _distance_field). Returns how many frames had no cell alive in
+    the last ``memory`` generations (their field is the tie-break alone).
     """
     n_soups, n_h, n_w = soup.shape
     nxt = np.empty((n_h, n_w), np.uint8)
     age = np.empty((n_h, n_w), np.uint16)
     rows = np.empty((n_h, n_w))
     radius = _FIRST_RADIUS
+    dead = 0
     half = np.float32(0.4995)
     for s in range(n_soups):
         for i in range(n_h):
@@ -302,7 +306,8 @@ def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, need,
             for i in range(n_h):
                 for j in range(n_w):
                     frame[i, j] += tie[s, i, j]  # in float32, as the tie-break field
-    return out
+            dead += age.min() >= memory
+    return dead
 
 
 def _field(
@@ -325,7 +330,15 @@ def _field(
                         time_scale=1.0, basis="perlin", periodic=True)
     out = np.empty(shape, dtype=np.float32)
     need = n_h * n_w if need is None else need
-    return _life_fields(soup, burn_in, step, n_t // n_soups, memory, decay, cap, need, tie, out)
+    dead = _life_fields(soup, burn_in, step, n_t // n_soups, memory, decay, cap, need, tie, out)
+    if dead:
+        warnings.warn(
+            f"cgol: the Life soup had died out in {dead} of {n_t} frame(s) (density={density}, burn_in={burn_in}, "
+            f"canvas {n_h}x{n_w}); those frames are ordered by the smooth tie-break field alone",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return out
 
 
 FAMILY = Family(
