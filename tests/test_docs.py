@@ -30,7 +30,7 @@ import occmask
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.rglob("*.md"))
+PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
 SRC = Path(occmask.__file__).resolve().parent
 
 _BLOCK = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
@@ -41,7 +41,7 @@ _TORCH = re.compile(r"^\s*(?:import torch|from torch\b|from occmask\.torch\b|imp
 
 
 def _page_id(page: Path) -> str:
-    return page.relative_to(DOCS).as_posix()
+    return page.relative_to(DOCS if page.is_relative_to(DOCS) else ROOT).as_posix()
 
 
 def python_blocks(text: str) -> list[str]:
