@@ -126,3 +126,11 @@ def test_every_path_equals_np_where(dtype, layout, shape, view, fill, where):
     result = om.occlude(x, MASK, fill=values, layout=layout, out=out)
     np.testing.assert_array_equal(result, expected)
     assert result.dtype == x.dtype and (out is None or result is out)
+
+
+def test_array_fill_along_an_axis_as_long_as_the_channels():
+    """A fill varying along W is not a per-channel fill, even when W equals C."""
+    x = RNG.random((2, 3, 4, 3)).astype(np.float32)
+    mask = RNG.random((2, 4, 3)) < 0.5
+    fill = np.array([1.0, 2.0, 3.0], np.float32).reshape(1, 1, 1, 3)
+    np.testing.assert_array_equal(om.occlude(x, mask, fill=fill, layout="TCHW"), np.where(mask[:, None], fill, x))

@@ -104,6 +104,9 @@ def test_expected_cut_uses_the_quantile_curve():
         ({"coverage": float("nan")}, ValueError, "coverage"),
         ({"match": "pixel"}, ValueError, "match"),
         ({"match": "expected"}, ValueError, "reference"),
+        ({"match": "expected", "reference": np.array([0.5, 0.2, 0.9])}, ValueError, "non-decreasing"),
+        ({"match": "expected", "reference": np.array([0.0, np.nan])}, ValueError, "reference"),
+        ({"match": "expected", "reference": np.zeros((3, 3))}, ValueError, "1-D"),
     ],
 )
 def test_cut_rejects_bad_input(kwargs, error, words):

@@ -235,7 +235,8 @@ def _blocks(x: np.ndarray, out: np.ndarray | None, view: tuple[int, ...], channe
             or (out is not None and not out.flags.c_contiguous)):
         return None
     blocks = _block_shape(x.shape, view, channel)
-    return blocks if blocks is not None and values.size in (1, blocks[1]) else None
+    per_channel = channel is not None and values.ndim == x.ndim and values.shape[channel] == values.size
+    return blocks if blocks is not None and (values.size == 1 or per_channel) else None
 
 
 @functools.lru_cache(maxsize=256)

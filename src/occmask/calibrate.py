@@ -244,6 +244,10 @@ def cut(
     if match == "expected":
         if reference is None:
             raise ValueError("reference must be given for match='expected' (see quantile_curve)")
+        curve = np.asarray(reference, dtype=np.float64)
+        if curve.ndim != 1 or curve.size < 2 or not np.all(np.isfinite(curve)) or np.any(np.diff(curve) < 0):
+            raise ValueError("reference must be a quantile curve: a 1-D, finite, non-decreasing array of at "
+                             f"least 2 values (see quantile_curve), got shape {curve.shape}")
     else:
         lowest = field.min()
         if np.isnan(lowest) or lowest == -np.inf:
