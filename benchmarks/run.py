@@ -49,7 +49,8 @@ Before timing, every row checks that both sides produce valid output: exact
 masks have ``round(0.5 * H * W)`` pixels in every frame on both sides,
 descriptors agree with ``scipy.ndimage.label`` and ``cc3d``, and occlusion
 agrees with ``np.where``. Cold-start rows run fresh interpreters with warm
-on-disk caches and time them from the inside (interpreter start-up excluded). Some baselines do less work than occmask (the
+on-disk caches and time them from the inside (interpreter start-up excluded). Some baselines do less work than
+occmask (the
 FastNoiseLite row times the field alone, the Game of Life row the generations
 alone, the triangle row stops drawing at the target coverage), which only makes
 the comparison harder for occmask.
@@ -59,6 +60,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import gc
 import itertools
 import json
@@ -75,8 +77,9 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-_SINGLE_THREAD = {name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                          "MKL_NUM_THREADS")}
+_SINGLE_THREAD = {
+    name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+}
 if __name__ == "__main__":  # before the first import of numba, which reads it once
     os.environ.update(_SINGLE_THREAD)
 
@@ -90,7 +93,11 @@ IMAGE = (256, 256)
 COVERAGE = 0.5
 SEED = 0
 LOADER_BATCH = 16
-BENCH_MODULES = {"pyfastnoiselite": "pyfastnoiselite", "cc3d": "connected-components-3d", "skimage": "scikit-image"}
+BENCH_MODULES = {
+    "pyfastnoiselite": "pyfastnoiselite",
+    "cc3d": "connected-components-3d",
+    "skimage": "scikit-image",
+}
 
 
 # --------------------------------------------------------------------------- timing
@@ -130,7 +137,9 @@ def _clock(fn: Callable[[], object], loops: int) -> float:
             gc.enable()
 
 
-def compare(fns: Mapping[str, Callable[[], object]], cfg: Config, repeat: int | None = None) -> dict[str, float]:
+def compare(
+    fns: Mapping[str, Callable[[], object]], cfg: Config, repeat: int | None = None
+) -> dict[str, float]:
     """Median seconds per call of each function.
 
     Each function is called once to warm up (compilation, caches, page faults),
@@ -209,7 +218,9 @@ class Row:
 
     def as_dict(self) -> dict:
         out = asdict(self)
-        out.update(target=None if self.target is None else asdict(self.target), speedup=self.speedup, met=self.met)
+        out.update(
+            target=None if self.target is None else asdict(self.target), speedup=self.speedup, met=self.met
+        )
         return out
 
 
@@ -226,13 +237,20 @@ def _k(shape: tuple[int, ...]) -> int:
     return target_count(COVERAGE, shape[-2] * shape[-1])
 
 
-def _versus(task: str, shape: tuple[int, ...], occmask_fn: Callable[[], object],
-            baselines: Sequence[tuple[str, Callable[[], object], Target | None]], cfg: Config) -> list[Row]:
+def _versus(
+    task: str,
+    shape: tuple[int, ...],
+    occmask_fn: Callable[[], object],
+    baselines: Sequence[tuple[str, Callable[[], object], Target | None]],
+    cfg: Config,
+) -> list[Row]:
     """Time occmask against each baseline in one interleaved run; one row per baseline."""
     fns = {"occmask": occmask_fn, **{name: fn for name, fn, _ in baselines}}
     times = compare(fns, cfg)
-    return [Row(task, _workload(shape), name, times["occmask"], times[name], target)
-            for name, _, target in baselines]
+    return [
+        Row(task, _workload(shape), name, times["occmask"], times[name], target)
+        for name, _, target in baselines
+    ]
 
 
 def check_exact(mask: np.ndarray, shape: tuple[int, ...], who: str) -> None:
@@ -241,7 +259,8 @@ def check_exact(mask: np.ndarray, shape: tuple[int, ...], who: str) -> None:
     frames = np.asarray(mask).reshape(-1, n_h * n_w)
     counts = np.count_nonzero(frames, axis=1)
     assert frames.shape[0] == n_t and np.all(counts == _k(shape)), (
-        f"{who}: expected {_k(shape)} masked pixels in each of {n_t} frames, got {counts}")
+        f"{who}: expected {_k(shape)} masked pixels in each of {n_t} frames, got {counts}"
+    )
 
 
 def numpy_cut(field: np.ndarray, k: int) -> np.ndarray:
@@ -251,7 +270,7 @@ def numpy_cut(field: np.ndarray, k: int) -> np.ndarray:
     if k <= 0 or k >= rows.shape[1]:
         out[:] = k > 0
         return out.reshape(field.shape)
-    for row, hidden in zip(rows, out):
+    for row, hidden in zip(rows, out, strict=True):
         kth = np.partition(row, k - 1)[k - 1]
         np.less(row, kth, out=hidden)
         missing = k - np.count_nonzero(hidden)
@@ -275,8 +294,13 @@ def bernoulli_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
 
     check_exact(occmask(), shape, "occmask bernoulli")
     check_exact(numpy_partition(), shape, "numpy bernoulli")
-    return _versus("bernoulli, exact", shape, occmask,
-                   [("numpy random(float32) + np.partition per frame", numpy_partition, Target.faster(1))], cfg)
+    return _versus(
+        "bernoulli, exact",
+        shape,
+        occmask,
+        [("numpy random(float32) + np.partition per frame", numpy_partition, Target.faster(1))],
+        cfg,
+    )
 
 
 # perlin ---------------------------------------------------------------------------
@@ -285,8 +309,11 @@ def bernoulli_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
 def _perlin_axes(shape: tuple[int, ...], params: Mapping) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Noise-space coordinates of the pixels' columns, rows and frames (first octave)."""
     n_t, n_h, n_w = _frames(shape)
-    return (np.arange(n_w) / params["scale"], np.arange(n_h) / params["scale"],
-            np.arange(n_t) / params["time_scale"])
+    return (
+        np.arange(n_w) / params["scale"],
+        np.arange(n_h) / params["scale"],
+        np.arange(n_t) / params["time_scale"],
+    )
 
 
 def _fastnoise(shape: tuple[int, ...], params: Mapping):
@@ -315,7 +342,7 @@ def perlin_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
     noise, coords = _fastnoise(shape, params)
     simplex = opensimplex.OpenSimplex(SEED)
     x, y, z = _perlin_axes(shape, params)
-    octaves = [(2.0 ** o, params["persistence"] ** o) for o in range(params["octaves"])]
+    octaves = [(2.0**o, params["persistence"] ** o) for o in range(params["octaves"])]
 
     def occmask():
         return om.generate("perlin", shape, COVERAGE, rng=SEED)
@@ -330,12 +357,19 @@ def perlin_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
     check_exact(occmask(), shape, "occmask perlin")
     check_exact(opensimplex_cut(), shape, "opensimplex + cut")
     field = fastnoise_field()
-    assert field.shape == (math.prod(frames),) and np.all(np.isfinite(field)) and field.std() > 0, \
+    assert field.shape == (math.prod(frames),) and np.all(np.isfinite(field)) and field.std() > 0, (
         "FastNoiseLite field is not a finite non-constant field of the right size"
-    return _versus("perlin, exact", shape, occmask, [
-        ("FastNoiseLite 3-D Perlin FBm field alone", fastnoise_field, Target.faster(2)),
-        ("opensimplex noise3array (1 thread) + np.partition cut", opensimplex_cut, Target.faster(5)),
-    ], cfg)
+    )
+    return _versus(
+        "perlin, exact",
+        shape,
+        occmask,
+        [
+            ("FastNoiseLite 3-D Perlin FBm field alone", fastnoise_field, Target.faster(2)),
+            ("opensimplex noise3array (1 thread) + np.partition cut", opensimplex_cut, Target.faster(5)),
+        ],
+        cfg,
+    )
 
 
 # cgol -----------------------------------------------------------------------------
@@ -382,8 +416,13 @@ def cgol_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
     check_exact(occmask(), shape, "occmask cgol")
     check_life()
     generations = params["burn_in"] + (n_t - 1) * params["step"]
-    return _versus("cgol, exact", shape, occmask,
-                   [(f"numpy np.roll neighbour sums, {generations} generations", numpy_life, Target.faster(2.5))], cfg)
+    return _versus(
+        "cgol, exact",
+        shape,
+        occmask,
+        [(f"numpy np.roll neighbour sums, {generations} generations", numpy_life, Target.faster(2.5))],
+        cfg,
+    )
 
 
 # triangles ------------------------------------------------------------------------
@@ -394,7 +433,9 @@ def random_triangles(rng: np.random.Generator, n: int, params: Mapping, canvas: 
     centroids (n, 2), velocities (n, 2) and angular speeds (n)."""
     lo, hi = params["size"]
     radius = rng.uniform(lo, hi, n)
-    angles = rng.uniform(0, 2 * np.pi, n)[:, None] + 2 * np.pi / 3 * np.arange(3) + rng.uniform(-0.5, 0.5, (n, 3))
+    angles = (
+        rng.uniform(0, 2 * np.pi, n)[:, None] + 2 * np.pi / 3 * np.arange(3) + rng.uniform(-0.5, 0.5, (n, 3))
+    )
     stretch = np.sqrt(rng.uniform(*params["aspect"], n))[:, None]
     axis = rng.uniform(0, np.pi, n)[:, None]
     ux, uy = np.cos(angles) * stretch, np.sin(angles) / stretch
@@ -403,7 +444,9 @@ def random_triangles(rng: np.random.Generator, n: int, params: Mapping, canvas: 
     verts *= (radius / np.linalg.norm(verts, axis=-1).max(axis=-1))[:, None, None]
     centers = rng.random((n, 2)) * canvas
     heading = rng.uniform(0, 2 * np.pi, n)
-    velocity = rng.uniform(0, params["speed"], n)[:, None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
+    velocity = rng.uniform(0, params["speed"], n)[:, None] * np.stack(
+        [np.sin(heading), np.cos(heading)], axis=-1
+    )
     spin = rng.uniform(-params["spin"], params["spin"], n)
     return verts, centers, velocity, spin
 
@@ -435,7 +478,7 @@ def triangles_skimage(shape: tuple[int, ...], params: Mapping, batch: int = 64) 
             new = pixels[~hidden[pixels]]
             if wraps:
                 new = np.unique(new)
-            new = new[:k - count]
+            new = new[: k - count]
             hidden[new] = True
             count += new.size
     return out.reshape(n_t, n_h, n_w)
@@ -453,8 +496,13 @@ def triangles_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
 
     check_exact(occmask(), shape, "occmask triangles")
     check_exact(skimage_polygons(), shape, "skimage triangles")
-    return _versus("triangles, exact", shape, occmask,
-                   [("skimage.draw.polygon per triangle until coverage", skimage_polygons, Target.faster(30))], cfg)
+    return _versus(
+        "triangles, exact",
+        shape,
+        occmask,
+        [("skimage.draw.polygon per triangle until coverage", skimage_polygons, Target.faster(30))],
+        cfg,
+    )
 
 
 # describe -------------------------------------------------------------------------
@@ -502,10 +550,24 @@ def describe_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
         mask = om.generate(family, shape, COVERAGE, rng=SEED)
         video = mask.reshape(_frames(shape))
         check_describe(video)
-        rows += _versus(f"describe, {kind} mask", shape, lambda mask=mask: om.describe(mask), [
-            ("cc3d.connected_components per frame + bincount", lambda v=video: components_cc3d(v), Target.faster(2)),
-            ("scipy.ndimage.label per frame + bincount", lambda v=video: components_scipy(v), Target.faster(3)),
-        ], cfg)
+        rows += _versus(
+            f"describe, {kind} mask",
+            shape,
+            lambda mask=mask: om.describe(mask),
+            [
+                (
+                    "cc3d.connected_components per frame + bincount",
+                    lambda v=video: components_cc3d(v),
+                    Target.faster(2),
+                ),
+                (
+                    "scipy.ndimage.label per frame + bincount",
+                    lambda v=video: components_scipy(v),
+                    Target.faster(3),
+                ),
+            ],
+            cfg,
+        )
     return rows
 
 
@@ -529,10 +591,16 @@ def occlude_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
 
     result = occmask()
     assert result.dtype == x.dtype and np.array_equal(result, where()), "om.occlude differs from np.where"
-    return _versus("occlude, new array", shape, occmask, [
-        ("x.copy()", x.copy, Target.within(1.5)),
-        ("np.where(mask, fill, x)", where, None),
-    ], cfg)
+    return _versus(
+        "occlude, new array",
+        shape,
+        occmask,
+        [
+            ("x.copy()", x.copy, Target.within(1.5)),
+            ("np.where(mask, fill, x)", where, None),
+        ],
+        cfg,
+    )
 
 
 # cold start -----------------------------------------------------------------------
@@ -581,10 +649,15 @@ def cold_start_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) -
     """
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "_trivial_kernel.py").write_text(_TRIVIAL)
-        env = {**os.environ, **_SINGLE_THREAD,
-               "PYTHONPATH": os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            **_SINGLE_THREAD,
+            "PYTHONPATH": os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")])),
+        }
         children = {"baseline": _BASELINE_CHILD} | {
-            family: _OCCMASK_CHILD.format(families=[family], shape=VIDEO, coverage=COVERAGE) for family in families}
+            family: _OCCMASK_CHILD.format(families=[family], shape=VIDEO, coverage=COVERAGE)
+            for family in families
+        }
         _child(children["baseline"], env)  # fill the on-disk caches
         _child(_OCCMASK_CHILD.format(families=list(families), shape=VIDEO, coverage=COVERAGE), env)
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in children}
@@ -592,13 +665,28 @@ def cold_start_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) -
             for name, code in children.items():
                 runs[name].append(_child(code, env))
     base = statistics.median(total for total, _ in runs["baseline"])
-    rows = [Row(f"cold start: import occmask + first {family} mask", _workload(VIDEO),
-                "import numba + first call of a cached trivial njit function",
-                statistics.median(total for total, _ in runs[family]), base, Target.within(1.2))
-            for family in families]
+    rows = [
+        Row(
+            f"cold start: import occmask + first {family} mask",
+            _workload(VIDEO),
+            "import numba + first call of a cached trivial njit function",
+            statistics.median(total for total, _ in runs[family]),
+            base,
+            Target.within(1.2),
+        )
+        for family in families
+    ]
     imports = [imported for family in families for _, imported in runs[family]]
-    rows.append(Row("cold start: import occmask alone", "-", "-", statistics.median(imports), None,
-                    Target.at_most(0.4)))
+    rows.append(
+        Row(
+            "cold start: import occmask alone",
+            "-",
+            "-",
+            statistics.median(imports),
+            None,
+            Target.at_most(0.4),
+        )
+    )
     return rows
 
 
@@ -618,6 +706,14 @@ class _Occluded:
         return self.transform(self.clip)
 
 
+def _epoch(loader) -> int:
+    return sum(len(batch) for batch in loader)
+
+
+def _generate_next(family: str, seeds: itertools.count) -> np.ndarray:
+    return om.generate(family, VIDEO, COVERAGE, rng=next(seeds))
+
+
 def transform_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) -> list[Row]:
     """``occmask.torch.Occlude`` on (T, C, H, W) clips in one DataLoader worker vs mask generation alone.
 
@@ -629,8 +725,19 @@ def transform_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) ->
     try:
         from occmask.torch import Occlude
     except ImportError as error:
-        return [Row(f"{task}, {family}", _workload(VIDEO), "mask generation alone", None, None,
-                    Target.rate(500), rate=True, note=f"not available ({error})") for family in families]
+        return [
+            Row(
+                f"{task}, {family}",
+                _workload(VIDEO),
+                "mask generation alone",
+                None,
+                None,
+                Target.rate(500),
+                rate=True,
+                note=f"not available ({error})",
+            )
+            for family in families
+        ]
     import torch
     from torch.utils.data import DataLoader
 
@@ -641,15 +748,33 @@ def transform_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) ->
         transform = Occlude(family, coverage=COVERAGE, fill=0.0)
         sample = transform(clip)
         check_exact((sample == 0)[:, 0].numpy(), VIDEO, f"Occlude({family!r})")
-        loader = DataLoader(_Occluded(clip, transform, cfg.loader_samples), batch_size=LOADER_BATCH,
-                            num_workers=1, persistent_workers=True)
+        loader = DataLoader(
+            _Occluded(clip, transform, cfg.loader_samples),
+            batch_size=LOADER_BATCH,
+            num_workers=1,
+            persistent_workers=True,
+        )
         seeds = itertools.count()
-        times = compare({"epoch": lambda: sum(len(batch) for batch in loader),
-                         "alone": lambda: om.generate(family, VIDEO, COVERAGE, rng=next(seeds))},
-                        cfg, repeat=cfg.loader_repeat)
+        times = compare(
+            {
+                "epoch": functools.partial(_epoch, loader),
+                "alone": functools.partial(_generate_next, family, seeds),
+            },
+            cfg,
+            repeat=cfg.loader_repeat,
+        )
         del loader
-        rows.append(Row(f"{task}, {family}", _workload(VIDEO), "mask generation alone",
-                        times["epoch"] / cfg.loader_samples, times["alone"], Target.rate(500), rate=True))
+        rows.append(
+            Row(
+                f"{task}, {family}",
+                _workload(VIDEO),
+                "mask generation alone",
+                times["epoch"] / cfg.loader_samples,
+                times["alone"],
+                Target.rate(500),
+                rate=True,
+            )
+        )
     return rows
 
 
@@ -678,9 +803,16 @@ def table(rows: Sequence[Row]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         met = {True: "yes", False: "**no**", None: "-"}[row.met]
-        cells = (row.task, row.workload, row.note or _value(row.occmask_s, row.rate), row.baseline,
-                 _value(row.baseline_s, row.rate), "-" if row.speedup is None else f"{row.speedup:.2f}x",
-                 "-" if row.target is None else row.target.text, met)
+        cells = (
+            row.task,
+            row.workload,
+            row.note or _value(row.occmask_s, row.rate),
+            row.baseline,
+            _value(row.baseline_s, row.rate),
+            "-" if row.speedup is None else f"{row.speedup:.2f}x",
+            "-" if row.target is None else row.target.text,
+            met,
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -694,8 +826,14 @@ def machine() -> dict[str, object]:
     except (OSError, StopIteration):
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": model, "logical_cores": os.cpu_count(), "usable_cores": usable, "threads_used": 1,
-            "os": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpu": model,
+        "logical_cores": os.cpu_count(),
+        "usable_cores": usable,
+        "threads_used": 1,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def versions() -> dict[str, str]:
@@ -713,20 +851,28 @@ def report(rows: Sequence[Row], info: Mapping[str, object]) -> str:
     """The Markdown report: date, machine, versions, the table and the rows that miss."""
     m, v = info["machine"], info["versions"]
     lines = [
-        f"# occmask benchmarks ({info['mode']})", "",
+        f"# occmask benchmarks ({info['mode']})",
+        "",
         f"{info['date']} - {m['cpu']}, {m['usable_cores']} usable of {m['logical_cores']} logical cores, "
-        f"1 thread - {m['os']}, Python {m['python']}", "",
-        "Versions: " + ", ".join(f"{name} {version}" for name, version in v.items()), "",
+        f"1 thread - {m['os']}, Python {m['python']}",
+        "",
+        "Versions: " + ", ".join(f"{name} {version}" for name, version in v.items()),
+        "",
         f"Median of {info['config']['repeat']} repetitions after warm-up; speed-up = baseline time / occmask "
-        "time (above 1: occmask is faster).", "",
-        table(rows), "",
+        "time (above 1: occmask is faster).",
+        "",
+        table(rows),
+        "",
     ]
     missed = [row for row in rows if row.met is False]
     if missed:
         lines += ["Rows that miss their target:", ""]
-        lines += [f"- {row.task} ({row.workload}) vs {row.baseline}: "
-                  + (f"{row.speedup:.2f}x" if row.target.kind == "speedup" else _value(row.occmask_s, row.rate))
-                  + f", target {row.target.text}" for row in missed]
+        lines += [
+            f"- {row.task} ({row.workload}) vs {row.baseline}: "
+            + (f"{row.speedup:.2f}x" if row.target.kind == "speedup" else _value(row.occmask_s, row.rate))
+            + f", target {row.target.text}"
+            for row in missed
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -765,28 +911,41 @@ def run(cfg: Config, shapes: Sequence[tuple[int, ...]] = (VIDEO, IMAGE), *, prog
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions (same rows)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results",
-                        help="folder for results.md and results.json (default: benchmarks/results)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent / "results",
+        help="folder for results.md and results.json (default: benchmarks/results)",
+    )
     args = parser.parse_args(argv)
     missing = [dist for module, dist in BENCH_MODULES.items() if not _importable(module)]
     if missing:
-        parser.exit(2, f"missing baseline packages {missing}; install them with: pip install \"occmask[bench]\"\n")
+        parser.exit(
+            2, f'missing baseline packages {missing}; install them with: pip install "occmask[bench]"\n'
+        )
     cfg = QUICK if args.quick else FULL
     mode = "quick" if args.quick else "full"
     started = time.perf_counter()
     print(f"occmask benchmarks, {mode} mode")
     rows = run(cfg)
-    info = {"mode": mode, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": machine(), "versions": versions(), "config": asdict(cfg),
-            "workloads": {"video": VIDEO, "image": IMAGE, "coverage": COVERAGE, "seed": SEED},
-            "seconds": round(time.perf_counter() - started, 1)}
+    info = {
+        "mode": mode,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "versions": versions(),
+        "config": asdict(cfg),
+        "workloads": {"video": VIDEO, "image": IMAGE, "coverage": COVERAGE, "seed": SEED},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     text = report(rows, info)
     print()
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "results" if mode == "full" else "results-quick"
     (args.out / f"{stem}.md").write_text(text)
-    (args.out / f"{stem}.json").write_text(json.dumps({**info, "rows": [row.as_dict() for row in rows]}, indent=2))
+    (args.out / f"{stem}.json").write_text(
+        json.dumps({**info, "rows": [row.as_dict() for row in rows]}, indent=2)
+    )
     print(f"written to {args.out / stem}.md and .json in {info['seconds']} s")
     return 0
 

@@ -73,14 +73,16 @@ def measure(family: str, samples: int, repeat: int) -> dict[str, float]:
     transform = Occlude(family, COVERAGE)
     counts = (transform(clip) == 0)[:, 0].sum(dim=(1, 2))
     assert (counts == round(COVERAGE * 64 * 64)).all(), f"{family}: coverage is not exact"
-    loader = DataLoader(OccludedClips(clip, transform, samples), batch_size=BATCH, num_workers=1,
-                        persistent_workers=True)
+    loader = DataLoader(
+        OccludedClips(clip, transform, samples), batch_size=BATCH, num_workers=1, persistent_workers=True
+    )
     assert sum(len(batch) for batch in loader) == samples  # starts the worker and warms it up
     rounds: dict[str, list[float]] = {"generate": [], "transform": [], "worker": []}
     calls = max(8, samples // 8)
     for _ in range(repeat):
-        rounds["generate"].append(mean_time(
-            lambda: om.generate(family, SHAPE[:1] + SHAPE[2:], COVERAGE, rng=next(seeds)), calls))
+        rounds["generate"].append(
+            mean_time(lambda: om.generate(family, SHAPE[:1] + SHAPE[2:], COVERAGE, rng=next(seeds)), calls)
+        )
         rounds["transform"].append(mean_time(lambda: transform(clip), calls))
         start = time.perf_counter()
         n = sum(len(batch) for batch in loader)
@@ -99,16 +101,29 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(1)
     om.warmup()  # compile the kernels once, before the worker forks
-    print(f"Occlude on a {SHAPE} float32 clip (T, C, H, W), coverage {COVERAGE} exact per frame; "
-          f"DataLoader(num_workers=1, batch_size={BATCH}), {samples} samples per epoch, torch {torch.__version__}")
+    print(
+        f"Occlude on a {SHAPE} float32 clip (T, C, H, W), coverage {COVERAGE} exact per frame; "
+        f"DataLoader(num_workers=1, batch_size={BATCH}), {samples} samples per epoch, torch "
+        f"{torch.__version__}"
+    )
     print()
-    header = ("family", "generate (ms)", "transform (ms)", "worker (samples/s)", "worker (ms/sample)", "share")
+    header = (
+        "family",
+        "generate (ms)",
+        "transform (ms)",
+        "worker (samples/s)",
+        "worker (ms/sample)",
+        "share",
+    )
     print("| " + " | ".join(header) + " |")
     print("| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |")
     for family in sorted(om.FAMILIES):
         r = measure(family, samples, repeat)
-        print(f"| {family} | {1e3 * r['generate']:.2f} | {1e3 * r['transform']:.2f} | {1 / r['worker']:.0f} | "
-              f"{1e3 * r['worker']:.2f} | {r['generate'] / r['worker']:.0%} |", flush=True)
+        print(
+            f"| {family} | {1e3 * r['generate']:.2f} | {1e3 * r['transform']:.2f} | {1 / r['worker']:.0f} | "
+            f"{1e3 * r['worker']:.2f} | {r['generate'] / r['worker']:.0%} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -44,7 +44,14 @@ PAPER = (255, 255, 255)  # visible pixels and background
 EDGE = (150, 150, 150)  # the frame drawn around every canvas
 TEXT = (40, 40, 40)
 LARGEST = (230, 110, 20)  # the largest component in component figures
-OTHERS = [(120, 140, 170), (150, 175, 130), (175, 140, 160), (120, 165, 170), (170, 160, 120), (140, 130, 180)]
+OTHERS = [
+    (120, 140, 170),
+    (150, 175, 130),
+    (175, 140, 160),
+    (120, 165, 170),
+    (170, 160, 120),
+    (140, 130, 180),
+]
 DPI = 72
 
 
@@ -113,8 +120,15 @@ def grid(
             draw.rectangle([x0, y0, x0 + big.shape[1] + 1, y0 + big.shape[0] + 1], outline=EDGE)
             img.paste(Image.fromarray(big), (x0 + 1, y0 + 1))
             if captions and captions[r][c]:
-                draw.multiline_text((x0 + cell_w / 2, y0 + cell_h + 4), captions[r][c], fill=TEXT, font=small,
-                                    anchor="ma", align="center", spacing=2)
+                draw.multiline_text(
+                    (x0 + cell_w / 2, y0 + cell_h + 4),
+                    captions[r][c],
+                    fill=TEXT,
+                    font=small,
+                    anchor="ma",
+                    align="center",
+                    spacing=2,
+                )
     return img
 
 
@@ -124,8 +138,9 @@ def save_png(img, name: str, colors: int = 16) -> Path:
 
     path = OUT / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    img.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT,
-                                dither=Image.Dither.NONE).save(path, optimize=True)
+    img.convert("RGB").quantize(
+        colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    ).save(path, optimize=True)
     return path
 
 
@@ -158,15 +173,25 @@ def plt_setup():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({
-        "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 9,
-        "axes.spines.top": False, "axes.spines.right": False, "figure.facecolor": "white",
-        "svg.hashsalt": "occmask", "path.simplify": True,
-    })
+    plt.rcParams.update(
+        {
+            "font.size": 10,
+            "axes.titlesize": 10,
+            "axes.labelsize": 10,
+            "legend.fontsize": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "figure.facecolor": "white",
+            "svg.hashsalt": "occmask",
+            "path.simplify": True,
+        }
+    )
     return plt
 
 
-def field(name: str, shape: tuple[int, int, int], seed: int, temporal: str = "evolving", **params) -> np.ndarray:
+def field(
+    name: str, shape: tuple[int, int, int], seed: int, temporal: str = "evolving", **params
+) -> np.ndarray:
     """The priority field that ``om.generate(name, shape, ..., rng=seed)`` cuts."""
     import inspect
 
@@ -194,8 +219,9 @@ def components_rgb(mask: np.ndarray, connectivity: int = 4, only_largest: bool =
         return out
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
-    palette = np.array([PAPER] + [(110, 110, 116) if only_largest else OTHERS[i % len(OTHERS)] for i in range(n)],
-                       np.uint8)
+    palette = np.array(
+        [PAPER] + [(110, 110, 116) if only_largest else OTHERS[i % len(OTHERS)] for i in range(n)], np.uint8
+    )
     palette[int(np.argmax(sizes))] = LARGEST
     return palette[labels]
 
@@ -242,8 +268,16 @@ def coverages() -> list[Path]:
     levels = (0.1, 0.3, 0.5, 0.7)
     for name in FAMILY_NAMES:
         masks = [om.generate(name, (96, 96), c, rng=SEED) for c in levels]
-        out.append(save_png(grid([masks], col_labels=[f"coverage {c}" for c in levels],
-                                 captions=[[_count(m) for m in masks]]), f"{name}_coverage.png"))
+        out.append(
+            save_png(
+                grid(
+                    [masks],
+                    col_labels=[f"coverage {c}" for c in levels],
+                    captions=[[_count(m) for m in masks]],
+                ),
+                f"{name}_coverage.png",
+            )
+        )
     return out
 
 
@@ -254,7 +288,9 @@ def videos() -> list[Path]:
     modes = ("evolving", "static", "independent")
     for name in FAMILY_NAMES:
         vids = [om.generate(name, (20, 96, 96), 0.4, rng=SEED, temporal=m) for m in modes]
-        frames = [grid([[v[t] for v in vids]], col_labels=[f'temporal="{m}"' for m in modes]) for t in range(20)]
+        frames = [
+            grid([[v[t] for v in vids]], col_labels=[f'temporal="{m}"' for m in modes]) for t in range(20)
+        ]
         out.append(save_gif(frames, f"{name}.gif"))
     return out
 
@@ -289,7 +325,7 @@ def match_modes() -> Path:
     plt = plt_setup()
     shape, target = (48, 64, 64), 0.3
     fig, axes = plt.subplots(1, 3, figsize=(10, 2.8), sharey=True, layout="constrained")
-    for ax, match in zip(axes, ("frame", "video", "expected")):
+    for ax, match in zip(axes, ("frame", "video", "expected"), strict=True):
         for seed in range(5):
             m = om.perlin(shape, target, rng=SEED + seed, match=match)
             cov = om.describe(m).coverage
@@ -310,10 +346,12 @@ def stationarity() -> Path:
     n, side, target = 1024, 48, 0.3
     fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), layout="constrained")
     noise = np.sqrt(target * (1 - target) / n)
-    for ax, name in zip(axes, FAMILY_NAMES):
+    for ax, name in zip(axes, FAMILY_NAMES, strict=True):
         m = om.generate(name, (n, side, side), target, rng=SEED, temporal="independent")
         rate = m.mean(axis=0)
-        im = ax.imshow(rate, cmap="RdBu_r", vmin=target - 5 * noise, vmax=target + 5 * noise, interpolation="nearest")
+        im = ax.imshow(
+            rate, cmap="RdBu_r", vmin=target - 5 * noise, vmax=target + 5 * noise, interpolation="nearest"
+        )
         ring = np.ones_like(rate, dtype=bool)
         ring[6:-6, 6:-6] = False
         ax.set_title(f"{name}\nborder {rate[ring].mean():.3f}, centre {rate[~ring].mean():.3f}")
@@ -390,7 +428,9 @@ def percolation_examples() -> Path:
 def components() -> Path:
     """Connected components (4-connectivity) of each family at coverage 0.3."""
     masks = [om.generate(name, (96, 96), 0.3, rng=SEED) for name in FAMILY_NAMES]
-    img = grid([[components_rgb(m) for m in masks]], col_labels=FAMILY_NAMES, captions=[[_count(m) for m in masks]])
+    img = grid(
+        [[components_rgb(m) for m in masks]], col_labels=FAMILY_NAMES, captions=[[_count(m) for m in masks]]
+    )
     return save_png(img, "components.png", colors=32)
 
 
@@ -407,27 +447,50 @@ def descriptors() -> Path:
         for i, c in enumerate(levels):
             d = om.describe(om.cut(f, float(c)))
             stats[:, i] = d.n_components.mean(), d.largest_fraction.mean(), d.boundary.mean() / (side * side)
-        for ax, values in zip(axes, stats):
+        for ax, values in zip(axes, stats, strict=True):
             ax.plot(levels, values, "o-", ms=3, color=FAMILY_COLORS[name], label=name)
     axes[0].set_yscale("log")
-    for ax, title in zip(axes, ("n_components", "largest_fraction", "boundary per pixel")):
+    for ax, title in zip(axes, ("n_components", "largest_fraction", "boundary per pixel"), strict=True):
         ax.set_title(title)
         ax.set_xlabel("coverage")
     axes[0].legend(frameon=False, fontsize=8)
     return save_fig(fig, "descriptors.png")
 
 
-def _sweep(name: str, param: str, values: Sequence, labels: Sequence[str] | None = None, coverage: float = 0.4,
-           side: int = 96, **fixed) -> Path:
+def _sweep(
+    name: str,
+    param: str,
+    values: Sequence,
+    labels: Sequence[str] | None = None,
+    coverage: float = 0.4,
+    side: int = 96,
+    **fixed,
+) -> Path:
     masks = [om.generate(name, (side, side), coverage, rng=SEED, **fixed, **{param: v}) for v in values]
     labels = labels or [f"{param}={v}" for v in values]
-    return save_png(grid([masks], col_labels=labels, captions=[[_count(m) for m in masks]]), f"{name}_{param}.png")
+    return save_png(
+        grid([masks], col_labels=labels, captions=[[_count(m) for m in masks]]), f"{name}_{param}.png"
+    )
 
 
-def _frames(name: str, param: str, values: Sequence, frames: Sequence[int], coverage: float = 0.4,
-            labels: Sequence[str] | None = None, filename: str | None = None, **fixed) -> Path:
-    rows = [list(om.generate(name, (max(frames) + 1, 64, 64), coverage, rng=SEED, **fixed,
-                             **({param: v} if param else v))[list(frames)]) for v in values]
+def _frames(
+    name: str,
+    param: str,
+    values: Sequence,
+    frames: Sequence[int],
+    coverage: float = 0.4,
+    labels: Sequence[str] | None = None,
+    filename: str | None = None,
+    **fixed,
+) -> Path:
+    rows = [
+        list(
+            om.generate(
+                name, (max(frames) + 1, 64, 64), coverage, rng=SEED, **fixed, **({param: v} if param else v)
+            )[list(frames)]
+        )
+        for v in values
+    ]
     labels = labels or [f"{param}={v}" for v in values]
     img = grid(rows, col_labels=[f"frame {t}" for t in frames], row_labels=labels)
     return save_png(img, filename or f"{name}_{param}.png")
@@ -493,11 +556,21 @@ def cgol_life() -> Path:
 @figure
 def triangles_params() -> list[Path]:
     return [
-        _sweep("triangles", "size", (4.0, 8.0, (8.0, 24.0), 32.0), labels=["size=4", "size=8", "size=(8, 24)", "size=32"]),
+        _sweep(
+            "triangles",
+            "size",
+            (4.0, 8.0, (8.0, 24.0), 32.0),
+            labels=["size=4", "size=8", "size=(8, 24)", "size=32"],
+        ),
         _sweep("triangles", "aspect", (1.0, 2.0, 4.0, 8.0)),
-        _frames("triangles", "", ({"speed": 0.0, "spin": 0.0}, {"speed": 1.0, "spin": 0.05},
-                                  {"speed": 3.0, "spin": 0.2}), (0, 3, 6, 9, 12),
-                labels=["speed=0, spin=0", "speed=1, spin=0.05", "speed=3, spin=0.2"], filename="triangles_motion.png"),
+        _frames(
+            "triangles",
+            "",
+            ({"speed": 0.0, "spin": 0.0}, {"speed": 1.0, "spin": 0.05}, {"speed": 3.0, "spin": 0.2}),
+            (0, 3, 6, 9, 12),
+            labels=["speed=0, spin=0", "speed=1, spin=0.05", "speed=3, spin=0.2"],
+            filename="triangles_motion.png",
+        ),
     ]
 
 
@@ -505,8 +578,16 @@ def triangles_params() -> list[Path]:
 
 
 #: The figures of a study run that the docs show (names as ``occmask study`` writes them).
-STUDY_FIGURES = ("gallery.png", "video.gif", "training.png", "coverage_summary.png", "hidden_ink.png",
-                 "reliability.png", "temporal.png", "rules.png")
+STUDY_FIGURES = (
+    "gallery.png",
+    "video.gif",
+    "training.png",
+    "coverage_summary.png",
+    "hidden_ink.png",
+    "reliability.png",
+    "temporal.png",
+    "rules.png",
+)
 
 
 def copy_study(results: Path) -> list[Path]:
@@ -551,8 +632,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="figures to draw (default: all)")
     parser.add_argument("--list", action="store_true", help="list the figure names and exit")
     parser.add_argument("--study", type=Path, metavar="DIR", help="also copy the study figures from DIR")
-    parser.add_argument("--bench", type=Path, metavar="FILE",
-                        help="also put the table of a benchmark run (benchmarks/results/results.md) into benchmarks.md")
+    parser.add_argument(
+        "--bench",
+        type=Path,
+        metavar="FILE",
+        help="also put the table of a benchmark run (benchmarks/results/results.md) into benchmarks.md",
+    )
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(FIGURES))

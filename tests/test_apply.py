@@ -40,10 +40,14 @@ def test_per_channel_and_array_fill():
     out = om.occlude(x, MASK, fill=[10, 20, 30])
     np.testing.assert_array_equal(out, np.where(MASK[..., None], np.array([10, 20, 30], np.uint8), x))
     background = RNG.integers(0, 255, (6, 5, 3), dtype=np.uint8)
-    np.testing.assert_array_equal(om.occlude(x, MASK, fill=background), np.where(MASK[..., None], background, x))
+    np.testing.assert_array_equal(
+        om.occlude(x, MASK, fill=background), np.where(MASK[..., None], background, x)
+    )
     chw = RNG.random((3, 6, 5))
-    np.testing.assert_array_equal(om.occlude(chw, MASK[0], fill=np.array([1.0, 2.0, 3.0])),
-                                  np.where(MASK[0], np.array([1.0, 2.0, 3.0])[:, None, None], chw))
+    np.testing.assert_array_equal(
+        om.occlude(chw, MASK[0], fill=np.array([1.0, 2.0, 3.0])),
+        np.where(MASK[0], np.array([1.0, 2.0, 3.0])[:, None, None], chw),
+    )
 
 
 def test_out_and_in_place():
@@ -98,7 +102,9 @@ def test_ambiguity_resolved_by_layout():
     np.testing.assert_array_equal(om.occlude(x, MASK, layout="CTHW"), reference(x, MASK[None], 0.0))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.uint8, np.int16, np.int64, np.bool_])
+@pytest.mark.parametrize(
+    "dtype", [np.float32, np.float64, np.float16, np.uint8, np.int16, np.int64, np.bool_]
+)
 @pytest.mark.parametrize(
     ("layout", "shape", "view"),
     [
@@ -114,12 +120,16 @@ def test_ambiguity_resolved_by_layout():
 @pytest.mark.parametrize("fill", ["scalar", "channels"])
 @pytest.mark.parametrize("where", ["new", "out", "in_place", "strided"])
 def test_every_path_equals_np_where(dtype, layout, shape, view, fill, where):
-    """The one-pass kernel (contiguous data, scalar or per-channel fill) and the numpy fallback agree with np.where."""
+    """The one-pass kernel and the numpy fallback agree with np.where.
+
+    The kernel takes contiguous data with a scalar or per-channel fill."""
     x = (RNG.random(shape) * 100).astype(dtype)
     if where == "strided":
         x = np.repeat(x, 2, axis=-1)[..., ::2]
     n_c = shape[layout.index("C")] if "C" in layout else 1
-    values = np.arange(1, n_c + 1).astype(dtype) if fill == "channels" and "C" in layout else np.array(1, dtype)
+    values = (
+        np.arange(1, n_c + 1).astype(dtype) if fill == "channels" and "C" in layout else np.array(1, dtype)
+    )
     shaped = values.reshape([n_c if letter == "C" else 1 for letter in layout]) if values.ndim else values
     expected = np.where(view, shaped, x)
     out = {"new": None, "out": np.empty_like(x), "in_place": x, "strided": None}[where]
@@ -133,4 +143,6 @@ def test_array_fill_along_an_axis_as_long_as_the_channels():
     x = RNG.random((2, 3, 4, 3)).astype(np.float32)
     mask = RNG.random((2, 4, 3)) < 0.5
     fill = np.array([1.0, 2.0, 3.0], np.float32).reshape(1, 1, 1, 3)
-    np.testing.assert_array_equal(om.occlude(x, mask, fill=fill, layout="TCHW"), np.where(mask[:, None], fill, x))
+    np.testing.assert_array_equal(
+        om.occlude(x, mask, fill=fill, layout="TCHW"), np.where(mask[:, None], fill, x)
+    )

@@ -58,12 +58,19 @@ def test_cold_start_and_transform_rows():
 
 
 def test_report_names_missed_rows():
-    rows = [bench.Row("a", "V", "b", 2.0, 1.0, bench.Target.faster(2)),
-            bench.Row("c", "-", "-", 0.5, None, bench.Target.at_most(0.4)),
-            bench.Row("d", "V", "e", 1.0, 1.0, None)]
+    rows = [
+        bench.Row("a", "V", "b", 2.0, 1.0, bench.Target.faster(2)),
+        bench.Row("c", "-", "-", 0.5, None, bench.Target.at_most(0.4)),
+        bench.Row("d", "V", "e", 1.0, 1.0, None),
+    ]
     assert [row.met for row in rows] == [False, False, None]
-    info = {"mode": "quick", "date": "today", "config": {"repeat": 1}, "machine": bench.machine(),
-            "versions": {"occmask": "0"}}
+    info = {
+        "mode": "quick",
+        "date": "today",
+        "config": {"repeat": 1},
+        "machine": bench.machine(),
+        "versions": {"occmask": "0"},
+    }
     text = bench.report(rows, info)
     assert "a (V) vs b: 0.50x, target >= 2x faster" in text
     assert "c (-) vs -: 500 ms" in text

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from occmask import calibrate
@@ -26,7 +27,9 @@ values = st.one_of(
 
 @settings(max_examples=200, deadline=None)
 @given(
-    field=hnp.arrays(np.float32, hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=12), elements=values),
+    field=hnp.arrays(
+        np.float32, hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=12), elements=values
+    ),
     coverage=st.floats(0.0, 1.0),
 )
 def test_frame_cut_equals_stable_sort(field, coverage):
@@ -37,7 +40,9 @@ def test_frame_cut_equals_stable_sort(field, coverage):
 
 @settings(max_examples=100, deadline=None)
 @given(
-    field=hnp.arrays(np.float32, hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=10), elements=values),
+    field=hnp.arrays(
+        np.float32, hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=10), elements=values
+    ),
     coverage=st.floats(0.0, 1.0),
 )
 def test_video_cut_equals_stable_sort(field, coverage):
@@ -51,15 +56,25 @@ def large_fields():
     rng = np.random.default_rng(5)
     n = 64 * 64
     ramp = np.arange(n, dtype=np.float32)
-    half_inf = np.where(rng.random(n) < 0.5, np.inf, ramp).astype(np.float32)  # k-th at the top of the finite values
+    half_inf = np.where(rng.random(n) < 0.5, np.inf, ramp).astype(
+        np.float32
+    )  # k-th at the top of the finite values
     levels = rng.integers(0, 3, n).astype(np.float32)  # thousands of ties per value
     spikes = rng.random(n, dtype=np.float32)
-    spikes[rng.choice(n, 40, replace=False)] = rng.choice([-3e38, 3e38, 1e-30], 40)  # outside the sample's range
+    spikes[rng.choice(n, 40, replace=False)] = rng.choice(
+        [-3e38, 3e38, 1e-30], 40
+    )  # outside the sample's range
     constant_and_inf = np.where(rng.random(n) < 0.7, np.float32(2.0), np.inf).astype(np.float32)
     clustered = (1.0 + rng.random(n) * 1e-6).astype(np.float32)  # a narrow range inside a wide one
     clustered[:3] = [-1e6, 1e6, np.inf]
-    return {"half_inf": half_inf, "levels": levels, "spikes": spikes, "constant_and_inf": constant_and_inf,
-            "clustered": clustered, "all_inf": np.full(n, np.inf, np.float32)}
+    return {
+        "half_inf": half_inf,
+        "levels": levels,
+        "spikes": spikes,
+        "constant_and_inf": constant_and_inf,
+        "clustered": clustered,
+        "all_inf": np.full(n, np.inf, np.float32),
+    }
 
 
 @pytest.mark.parametrize("name", sorted(large_fields()))
@@ -78,7 +93,14 @@ def test_image_cut_and_ends():
 
 
 def test_target_count_rounds_half_up():
-    assert [calibrate.target_count(c, 10) for c in (0.0, 0.04, 0.05, 0.15, 0.999, 1.0)] == [0, 0, 1, 2, 10, 10]
+    assert [calibrate.target_count(c, 10) for c in (0.0, 0.04, 0.05, 0.15, 0.999, 1.0)] == [
+        0,
+        0,
+        1,
+        2,
+        10,
+        10,
+    ]
 
 
 def test_expected_cut_uses_the_quantile_curve():

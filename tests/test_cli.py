@@ -7,7 +7,20 @@ import pytest
 
 from occmask.cli import main
 
-TINY = ["--videos", "8", "--frames", "2", "--epochs", "1", "--coverages", "0", "0.5", "--bootstrap", "20", "--quiet"]
+TINY = [
+    "--videos",
+    "8",
+    "--frames",
+    "2",
+    "--epochs",
+    "1",
+    "--coverages",
+    "0",
+    "0.5",
+    "--bootstrap",
+    "20",
+    "--quiet",
+]
 MODES = ["--temporal", "evolving", "static"]
 
 
@@ -45,7 +58,9 @@ def test_results_csv_has_one_row_per_condition(tiny_run):
         for metric in ("accuracy", "nll", "brier", "ece"):
             assert float(row[f"{metric}_lo"]) <= float(row[f"{metric}_hi"])
         for metric in ("accuracy", "nll", "brier"):  # means lie inside their percentile interval
-            assert float(row[f"{metric}_lo"]) - 1e-9 <= float(row[metric]) <= float(row[f"{metric}_hi"]) + 1e-9
+            assert (
+                float(row[f"{metric}_lo"]) - 1e-9 <= float(row[metric]) <= float(row[f"{metric}_hi"]) + 1e-9
+            )
     clean = [r for r in rows if r["coverage"] == "0"]
     assert len({r["accuracy"] for r in clean if r["level"] == "frame"}) == 1  # nothing hidden: identical
 
@@ -71,7 +86,12 @@ def test_bad_arguments_exit_with_a_clear_message(args, message, capsys):
 
 def test_malformed_mnist_folder(tmp_path, capsys):
     pytest.importorskip("torch")
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         (tmp_path / name).write_bytes(b"\x00\x00\x08\x01garbage")
     assert main(["study", "--out", str(tmp_path / "out"), "--mnist-dir", str(tmp_path), "--quiet"]) == 1
     assert "is not a valid IDX file" in capsys.readouterr().err
@@ -104,11 +124,25 @@ def idx_folder(tmp_path_factory):
 
 def test_study_on_an_idx_folder_is_reproducible(idx_folder, tmp_path):
     pytest.importorskip("torch")
-    args = ["--mnist-dir", str(idx_folder), "--families", "bernoulli", "perlin", "--temporal", "static", *TINY]
+    args = [
+        "--mnist-dir",
+        str(idx_folder),
+        "--families",
+        "bernoulli",
+        "perlin",
+        "--temporal",
+        "static",
+        *TINY,
+    ]
     assert main(["study", "--out", str(tmp_path / "a"), *args]) == 0
     assert main(["study", "--out", str(tmp_path / "b"), *args]) == 0
     info = json.loads((tmp_path / "a" / "run.json").read_text())
-    assert info["data"] == {"source": f"MNIST IDX files in {idx_folder}", "train": 180, "validation": 20, "test_videos": 8}
+    assert info["data"] == {
+        "source": f"MNIST IDX files in {idx_folder}",
+        "train": 180,
+        "validation": 20,
+        "test_videos": 8,
+    }
     assert (tmp_path / "a" / "results.csv").read_text() == (tmp_path / "b" / "results.csv").read_text()
     assert main(["study", "--out", str(tmp_path / "c"), *args, "--seed", "1"]) == 0
     assert (tmp_path / "c" / "results.csv").read_text() != (tmp_path / "a" / "results.csv").read_text()

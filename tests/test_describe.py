@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import ndimage
 
@@ -76,8 +77,8 @@ def check_descriptors(mask, connectivity):
         assert d.n_components[t] == n
         assert d.largest_component[t] == (sizes.max() if n else 0)
         assert d.largest_fraction[t] == d.largest_component[t] / (n_h * n_w)
-        edges = sum(a != b for a, b in zip(frame[1:].ravel(), frame[:-1].ravel()))
-        edges += sum(a != b for a, b in zip(frame[:, 1:].ravel(), frame[:, :-1].ravel()))
+        edges = sum(a != b for a, b in zip(frame[1:].ravel(), frame[:-1].ravel(), strict=True))
+        edges += sum(a != b for a, b in zip(frame[:, 1:].ravel(), frame[:, :-1].ravel(), strict=True))
         assert d.boundary[t] == edges
     structure = np.zeros((3, 3, 3), bool)
     structure[1] = STRUCTURE[connectivity]

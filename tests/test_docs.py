@@ -33,11 +33,15 @@ DOCS = ROOT / "docs"
 PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
 SRC = Path(occmask.__file__).resolve().parent
 
-_BLOCK = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
-                    re.MULTILINE | re.DOTALL)
+_BLOCK = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
 _IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|<img\b[^>]*\bsrc=\"([^\"]+)\"")
 _SCRIPT = re.compile(r"^if __name__ == [\"']__main__[\"']:", re.MULTILINE)
-_TORCH = re.compile(r"^\s*(?:import torch|from torch\b|from occmask\.torch\b|import occmask\.torch\b)", re.MULTILINE)
+_TORCH = re.compile(
+    r"^\s*(?:import torch|from torch\b|from occmask\.torch\b|import occmask\.torch\b)", re.MULTILINE
+)
 
 
 def _page_id(page: Path) -> str:
@@ -57,9 +61,20 @@ def python_blocks(text: str) -> list[str]:
 
 def test_pages_exist():
     names = {_page_id(p) for p in PAGES}
-    for page in ("index.md", "getting-started.md", "concepts.md", "descriptors.md", "testing.md", "study.md",
-                 "benchmarks.md", "api.md", "families/bernoulli.md", "families/perlin.md", "families/cgol.md",
-                 "families/triangles.md"):
+    for page in (
+        "index.md",
+        "getting-started.md",
+        "concepts.md",
+        "descriptors.md",
+        "testing.md",
+        "study.md",
+        "benchmarks.md",
+        "api.md",
+        "families/bernoulli.md",
+        "families/perlin.md",
+        "families/cgol.md",
+        "families/triangles.md",
+    ):
         assert page in names
 
 
@@ -83,8 +98,9 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
             # __main__): run it as one, in a fresh interpreter.
             script = tmp_path / f"block_{i}.py"
             script.write_text(block)
-            done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
-                                  timeout=300)
+            done = subprocess.run(
+                [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+            )
             assert done.returncode == 0, f"{_page_id(page)} block {i} failed:\n{done.stdout}\n{done.stderr}"
             continue
         code = compile(block, f"{_page_id(page)}[block {i}]", "exec")
@@ -127,8 +143,11 @@ def test_api_reference_lists_every_public_name():
         section = api.split(f"::: occmask.{module}", 1)[1].split(":::", 1)[0]
         listed = set(re.findall(r"^\s+- (\w+)\s*$", section, re.MULTILINE))
         for name in _declared_all(path):
-            documented = (name in listed or f"occmask.{module}.{name}" in directives
-                          or (name in occmask.__all__ and f"occmask.{name}" in directives))  # re-exported
+            documented = (
+                name in listed
+                or f"occmask.{module}.{name}" in directives
+                or (name in occmask.__all__ and f"occmask.{name}" in directives)
+            )  # re-exported
             assert documented, f"occmask.{module}.{name} is missing from docs/api.md"
 
 
@@ -177,4 +196,3 @@ def test_gallery_is_deterministic(tmp_path, monkeypatch):
         (path,) = gallery.FIGURES["families"]()
         pixels.append(np.asarray(Image.open(path).convert("RGB")))
     np.testing.assert_array_equal(pixels[0], pixels[1])
-

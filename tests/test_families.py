@@ -38,7 +38,9 @@ def test_early_stopping_does_not_change_the_mask(family, temporal, coverage):
     full = fam.field((4, 40, 36), np.random.default_rng(8), temporal, None, **fam.params({}))
     assert np.isfinite(full).all()
     expected = om.cut(full, coverage)
-    np.testing.assert_array_equal(om.generate(family, (4, 40, 36), coverage, rng=8, temporal=temporal), expected)
+    np.testing.assert_array_equal(
+        om.generate(family, (4, 40, 36), coverage, rng=8, temporal=temporal), expected
+    )
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -51,7 +53,9 @@ def test_masks_are_nested_across_coverages(family):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_family_function_equals_generate(family):
     function = getattr(om, family)
-    np.testing.assert_array_equal(function((4, 16, 16), 0.3, rng=5), om.generate(family, (4, 16, 16), 0.3, rng=5))
+    np.testing.assert_array_equal(
+        function((4, 16, 16), 0.3, rng=5), om.generate(family, (4, 16, 16), 0.3, rng=5)
+    )
     assert function((16, 12), 0.5, rng=1).shape == (16, 12)
 
 
@@ -75,7 +79,7 @@ def test_temporal_modes(family):
 
 
 def test_geometry_differs_at_matched_coverage():
-    """At coverage 0.3 on 64x64: component counts bernoulli > cgol > perlin, triangles; largest the reverse."""
+    """At coverage 0.3 on 64x64: components bernoulli > cgol > perlin, triangles; largest the reverse."""
     count, largest = {}, {}
     for family in FAMILIES:
         d = [om.describe(om.generate(family, (64, 64), 0.3, rng=seed)) for seed in range(8)]
@@ -115,7 +119,9 @@ def test_reproducible_across_processes(family):
         f"m = om.generate({family!r}, (6, 20, 30), 0.45, rng=1234);"
         "print(hashlib.sha256(np.packbits(m).tobytes() + str(m.shape).encode()).hexdigest())"
     )
-    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    there = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert here == there
 
 

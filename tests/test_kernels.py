@@ -5,7 +5,8 @@ import math
 import numpy as np
 import opensimplex
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from opensimplex.internals import _init as opensimplex_perm
 
@@ -18,13 +19,21 @@ def life_step_reference(state):
     """B3/S23 on a torus with numpy rolls."""
     neighbours = sum(
         np.roll(np.roll(state, dy, axis=0), dx, axis=1)
-        for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if (dy, dx) != (0, 0)
     )
     return ((neighbours == 3) | ((neighbours == 2) & (state == 1))).astype(np.uint8)
 
 
 @settings(max_examples=60, deadline=None)
-@given(hnp.arrays(np.uint8, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=24), elements=st.integers(0, 1)))
+@given(
+    hnp.arrays(
+        np.uint8,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=24),
+        elements=st.integers(0, 1),
+    )
+)
 def test_life_step_equals_numpy_rolls(state):
     nxt = np.empty_like(state)
     current = state.copy()
@@ -69,7 +78,11 @@ def distance_reference(age, memory, decay, cap):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    age=hnp.arrays(np.uint16, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=20), elements=st.integers(0, 6)),
+    age=hnp.arrays(
+        np.uint16,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=20),
+        elements=st.integers(0, 6),
+    ),
     decay=st.sampled_from([0.0, 0.5, 1.0, 2.5]),
 )
 def test_distance_transform_equals_brute_force(age, decay):
@@ -81,7 +94,11 @@ def test_distance_transform_equals_brute_force(age, decay):
 
 @settings(max_examples=100, deadline=None)
 @given(
-    age=hnp.arrays(np.uint16, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=24), elements=st.integers(0, 8)),
+    age=hnp.arrays(
+        np.uint16,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=24),
+        elements=st.integers(0, 8),
+    ),
     decay=st.sampled_from([0.0, 0.5, 1.0, 2.5]),
     share=st.floats(0.0, 1.0),
     radius=st.integers(1, 9),
@@ -120,6 +137,7 @@ def test_window_distance_is_exact_below_its_bound(radius):
 
 def perlin_reference(x, y, z, p):
     """Ken Perlin's reference improved noise (2002), transcribed literally."""
+
     def fade(t):
         return t * t * t * (t * (t * 6 - 15) + 10)
 
@@ -137,10 +155,19 @@ def perlin_reference(x, y, z, p):
     u, v, w = fade(x), fade(y), fade(z)
     A, B = p[X] + Y, p[X + 1] + Y
     AA, AB, BA, BB = p[A] + Z, p[A + 1] + Z, p[B] + Z, p[B + 1] + Z
-    return lerp(w, lerp(v, lerp(u, grad(p[AA], x, y, z), grad(p[BA], x - 1, y, z)),
-                        lerp(u, grad(p[AB], x, y - 1, z), grad(p[BB], x - 1, y - 1, z))),
-                lerp(v, lerp(u, grad(p[AA + 1], x, y, z - 1), grad(p[BA + 1], x - 1, y, z - 1)),
-                     lerp(u, grad(p[AB + 1], x, y - 1, z - 1), grad(p[BB + 1], x - 1, y - 1, z - 1))))
+    return lerp(
+        w,
+        lerp(
+            v,
+            lerp(u, grad(p[AA], x, y, z), grad(p[BA], x - 1, y, z)),
+            lerp(u, grad(p[AB], x, y - 1, z), grad(p[BB], x - 1, y - 1, z)),
+        ),
+        lerp(
+            v,
+            lerp(u, grad(p[AA + 1], x, y, z - 1), grad(p[BA + 1], x - 1, y, z - 1)),
+            lerp(u, grad(p[AB + 1], x, y - 1, z - 1), grad(p[BB + 1], x - 1, y - 1, z - 1)),
+        ),
+    )
 
 
 def noise_on_grid(xs, ys, zs, perm, simplex=False, amps=(1.0,)):
@@ -150,8 +177,15 @@ def noise_on_grid(xs, ys, zs, perm, simplex=False, amps=(1.0,)):
     perms = np.concatenate([perm, perm])[None].astype(np.int64)
     grads = ((perm % 24) * 3)[None].astype(np.int64)
     return perlin._noise_field(
-        out, np.tile(xs, (1, octaves, 1)), np.tile(ys, (1, octaves, 1)), np.tile(zs, (octaves, 1)),
-        perms, grads, np.array(amps), np.zeros((octaves, 2), np.int64), simplex,
+        out,
+        np.tile(xs, (1, octaves, 1)),
+        np.tile(ys, (1, octaves, 1)),
+        np.tile(zs, (octaves, 1)),
+        perms,
+        grads,
+        np.array(amps),
+        np.zeros((octaves, 2), np.int64),
+        simplex,
     )
 
 
@@ -186,8 +220,18 @@ def test_perlin_fractal_sums_octaves():
 
 def test_periodic_perlin_tiles_the_canvas():
     def seam_ratio(periodic):
-        field = perlin._field((1, 48, 40), np.random.default_rng(0), "evolving", None, scale=10.0, octaves=2,
-                              persistence=0.5, time_scale=8.0, basis="perlin", periodic=periodic)[0]
+        field = perlin._field(
+            (1, 48, 40),
+            np.random.default_rng(0),
+            "evolving",
+            None,
+            scale=10.0,
+            octaves=2,
+            persistence=0.5,
+            time_scale=8.0,
+            basis="perlin",
+            periodic=periodic,
+        )[0]
         inside = np.abs(np.diff(field, axis=1)).mean()
         return np.abs(field[:, 0] - field[:, -1]).mean() / inside
 
@@ -216,8 +260,15 @@ def triangle_field_reference(shape, centers, gauges, reach, velocity, spin):
     return out
 
 
-@pytest.mark.parametrize(("shape", "size"), [((3, 17, 23), (3.0, 9.0)), ((2, 9, 7), (4.0, 12.0)), ((1, 5, 40), (1.0, 3.0)),
-                                             ((2, 38, 45), (5.0, 16.0))])
+@pytest.mark.parametrize(
+    ("shape", "size"),
+    [
+        ((3, 17, 23), (3.0, 9.0)),
+        ((2, 9, 7), (4.0, 12.0)),
+        ((1, 5, 40), (1.0, 3.0)),
+        ((2, 38, 45), (5.0, 16.0)),
+    ],
+)
 def test_triangle_kernel_equals_pixel_reference(shape, size):
     rng = np.random.default_rng(sum(shape))
     n = 25
@@ -237,6 +288,6 @@ def test_triangle_shapes_are_triangles_of_the_requested_size():
     assert reach.min() >= 5.0 and reach.max() <= 10.0
     # the centroid is inside (every gauge row is a finite outward normal) and the three
     # edges bound a triangle whose farthest vertex is at distance `reach`
-    for g, r in zip(gauges[0], reach[0]):
+    for g, r in zip(gauges[0], reach[0], strict=True):
         vertices = [np.linalg.solve(np.stack([g[a], g[b]]), np.ones(2)) for a, b in ((2, 0), (0, 1), (1, 2))]
         assert max(np.hypot(*v) for v in vertices) == pytest.approx(r)

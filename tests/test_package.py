@@ -9,14 +9,19 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 from numba.core.registry import CPUDispatcher
 
 import occmask as om
 from occmask import _jit
 
-MODULES = ["occmask.apply", "occmask.calibrate", "occmask.describe", "occmask.families.perlin", "occmask.families.cgol",
-           "occmask.families.triangles"]
+MODULES = [
+    "occmask.apply",
+    "occmask.calibrate",
+    "occmask.describe",
+    "occmask.families.perlin",
+    "occmask.families.cgol",
+    "occmask.families.triangles",
+]
 
 
 def dispatchers(compile_first=True):
@@ -33,7 +38,11 @@ def test_kernels_are_cached_nogil_and_serial():
     found = dict(dispatchers())
     assert len(found) >= 15, sorted(found)
     for name in MODULES:  # no kernel is left uncompiled once its module is
-        stubs = [attr for attr, value in vars(importlib.import_module(name)).items() if isinstance(value, _jit._Kernel)]
+        stubs = [
+            attr
+            for attr, value in vars(importlib.import_module(name)).items()
+            if isinstance(value, _jit._Kernel)
+        ]
         assert not stubs, f"{name}: {stubs}"
     for name, kernel in found.items():
         assert kernel.targetoptions.get("nogil") is True, name
@@ -41,9 +50,15 @@ def test_kernels_are_cached_nogil_and_serial():
         assert type(kernel._cache).__name__ != "NullCache", f"{name} is not cache=True"
 
 
-ENTRY_KERNELS = {"occmask.apply._fill_where", "occmask.calibrate._cut_rows", "occmask.describe._label",
-                 "occmask.describe._measure", "occmask.families.perlin._noise_field", "occmask.families.cgol._life_fields",
-                 "occmask.families.triangles._draw"}
+ENTRY_KERNELS = {
+    "occmask.apply._fill_where",
+    "occmask.calibrate._cut_rows",
+    "occmask.describe._label",
+    "occmask.describe._measure",
+    "occmask.families.perlin._noise_field",
+    "occmask.families.cgol._life_fields",
+    "occmask.families.triangles._draw",
+}
 
 
 def test_warmup_compiles_every_entry_kernel():
@@ -104,10 +119,17 @@ def test_works_from_a_read_only_install(tmp_path):
         assert m.sum() == 3 * 102, m.sum()
         print(om.describe(m).n_components.tolist(), om.__file__)
     """)
-    env = {**os.environ, "PYTHONPATH": str(site), "HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "HOME": str(tmp_path / "home"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
     env.pop("NUMBA_CACHE_DIR", None)
     try:
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+        )
     finally:
         for path in [site, *site.rglob("*")]:
             path.chmod(path.stat().st_mode | stat.S_IWUSR)

@@ -60,4 +60,6 @@ def test_seed_streams_are_independent_of_the_grid():
     sa, sb = stream(a, Stream.MASK, 500000, 3), stream(b, Stream.MASK, 500000, 3)
     assert (sa.generate_state(4) == sb.generate_state(4)).all()
     assert (stream(a, Stream.MASK, 500000, 4).generate_state(4) != sa.generate_state(4)).any()
-    assert (stream(make_config(seed=1), Stream.MASK, 500000, 3).generate_state(4) != sa.generate_state(4)).any()
+    assert (
+        stream(make_config(seed=1), Stream.MASK, 500000, 3).generate_state(4) != sa.generate_state(4)
+    ).any()

@@ -68,7 +68,7 @@ def test_ece_bins_are_right_closed():
 def test_ece_batched_matches_one_by_one():
     rng = np.random.default_rng(0)
     conf, correct = rng.uniform(0.1, 1, (7, 50)), rng.integers(0, 2, (7, 50)).astype(float)
-    np.testing.assert_allclose(ece(conf, correct), [ece(c, k) for c, k in zip(conf, correct)])
+    np.testing.assert_allclose(ece(conf, correct), [ece(c, k) for c, k in zip(conf, correct, strict=True)])
 
 
 def test_ece_rejects_bad_input():

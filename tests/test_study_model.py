@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from occmask.study.model import build_cnn, log_probs, train
+from occmask.study.model import build_cnn, log_probs, train  # noqa: E402
 
 
 def test_log_probs_shape_and_normalisation():
@@ -17,7 +17,9 @@ def test_mask_hides_pixels_before_the_model():
     model = build_cnn(seed=0)
     frames = np.random.default_rng(0).integers(0, 256, (5, 64, 64), dtype=np.uint8)
     everything = np.ones(frames.shape, bool)
-    np.testing.assert_allclose(log_probs(model, frames, mask=everything), log_probs(model, np.zeros_like(frames)), atol=1e-6)
+    np.testing.assert_allclose(
+        log_probs(model, frames, mask=everything), log_probs(model, np.zeros_like(frames)), atol=1e-6
+    )
     nothing = np.zeros(frames.shape, bool)
     np.testing.assert_allclose(log_probs(model, frames, mask=nothing), log_probs(model, frames), atol=1e-6)
 
@@ -26,14 +28,18 @@ def test_seeded_weights_leave_global_state_alone():
     state = torch.get_rng_state()
     a, b = build_cnn(seed=7), build_cnn(seed=7)
     assert torch.equal(torch.get_rng_state(), state)
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
-    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), build_cnn(seed=8).parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert not all(
+        torch.equal(p, q) for p, q in zip(a.parameters(), build_cnn(seed=8).parameters(), strict=True)
+    )
 
 
 def test_train_learns_a_trivial_task_and_records_history():
     frames = np.zeros((256, 64, 64), np.uint8)
     labels = np.arange(256) % 2
     frames[labels == 1, 20:40, 20:40] = 255  # class 1: a bright square
-    history = train(build_cnn(seed=0), lambda epoch: frames, labels, frames, labels, epochs=4, seed=0, progress=False)
+    history = train(
+        build_cnn(seed=0), lambda epoch: frames, labels, frames, labels, epochs=4, seed=0, progress=False
+    )
     assert len(history.train_loss) == len(history.val_acc) == 4
     assert history.val_acc[-1] == 1.0 and history.train_loss[-1] < history.train_loss[0]

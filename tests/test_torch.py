@@ -31,8 +31,10 @@ LAYOUTS = [
 
 
 def test_import_occmask_does_not_import_torch():
-    code = ("import sys, occmask, occmask.testing; "
-            "print(sorted(m for m in ('torch', 'hypothesis') if m in sys.modules))")
+    code = (
+        "import sys, occmask, occmask.testing; "
+        "print(sorted(m for m in ('torch', 'hypothesis') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -40,7 +42,9 @@ def test_import_occmask_does_not_import_torch():
 # --------------------------------------------------------------------------- occlude
 
 
-@pytest.mark.parametrize(("layout", "shape", "mask"), LAYOUTS, ids=[f"{lay}-{m.ndim}d" for lay, _, m in LAYOUTS])
+@pytest.mark.parametrize(
+    ("layout", "shape", "mask"), LAYOUTS, ids=[f"{lay}-{m.ndim}d" for lay, _, m in LAYOUTS]
+)
 @pytest.mark.parametrize("explicit", [False, True])
 @pytest.mark.parametrize("mask_kind", ["numpy", "torch"])
 def test_occlude_equals_numpy_adapter(layout, shape, mask, explicit, mask_kind):
@@ -52,14 +56,18 @@ def test_occlude_equals_numpy_adapter(layout, shape, mask, explicit, mask_kind):
         fills += [[0.1, 0.2, 0.3], RNG.random(shape[-3:])]
     for fill in fills:
         expected = om.occlude(x, mask, fill, **kwargs)
-        got = occlude(torch.from_numpy(x), mask if mask_kind == "numpy" else torch.from_numpy(mask), fill, **kwargs)
+        got = occlude(
+            torch.from_numpy(x), mask if mask_kind == "numpy" else torch.from_numpy(mask), fill, **kwargs
+        )
         assert got.dtype == torch.float32 and tuple(got.shape) == shape
         np.testing.assert_array_equal(got.numpy(), expected)
         # the numpy entry point hands tensors over to the torch adapter
         np.testing.assert_array_equal(om.occlude(torch.from_numpy(x), mask, fill, **kwargs).numpy(), expected)
 
 
-@pytest.mark.parametrize("dtype", [torch.uint8, torch.int16, torch.int64, torch.float16, torch.float64, torch.bool])
+@pytest.mark.parametrize(
+    "dtype", [torch.uint8, torch.int16, torch.int64, torch.float16, torch.float64, torch.bool]
+)
 def test_dtype_is_kept_and_matches_numpy(dtype):
     x = torch.from_numpy(RNG.integers(0, 2, (4, 3, 6, 5))).to(dtype)
     fill = 1 if dtype != torch.bool else True
@@ -67,7 +75,9 @@ def test_dtype_is_kept_and_matches_numpy(dtype):
     assert got.dtype == dtype
     np.testing.assert_array_equal(got.numpy(), om.occlude(x.numpy(), MASK, fill))
     tensor_fill = torch.tensor([1, 0, 1], dtype=torch.int64)
-    np.testing.assert_array_equal(occlude(x, MASK, tensor_fill).numpy(), om.occlude(x.numpy(), MASK, [1, 0, 1]))
+    np.testing.assert_array_equal(
+        occlude(x, MASK, tensor_fill).numpy(), om.occlude(x.numpy(), MASK, [1, 0, 1])
+    )
 
 
 def test_bfloat16_without_a_numpy_dtype():
@@ -203,7 +213,7 @@ def test_every_sample_of_a_batch_has_its_own_exact_mask():
     flat = mask.reshape(6, -1)
     assert len({bytes(row.numpy()) for row in flat}) == 6
     assert len(set(t.last_seeds)) == 6
-    for sample, seed in zip(mask, t.last_seeds):
+    for sample, seed in zip(mask, t.last_seeds, strict=True):
         np.testing.assert_array_equal(sample.numpy(), t.make_mask((4, 32, 32), seed))
         np.testing.assert_array_equal(sample.numpy(), om.generate("perlin", (4, 32, 32), 0.45, rng=seed))
 
@@ -252,14 +262,37 @@ def test_seeds_follow_torch_manual_seed_and_generator():
 
 
 def test_pickle_round_trip_and_repr():
-    t = Occlude("perlin", (0.2, 0.5), match="video", temporal="static", fill=[0.1, 0.2, 0.3], p=0.8,
-                layout="tchw", return_mask=True, generator=torch.Generator().manual_seed(3), scale=6.0, octaves=2)
+    t = Occlude(
+        "perlin",
+        (0.2, 0.5),
+        match="video",
+        temporal="static",
+        fill=[0.1, 0.2, 0.3],
+        p=0.8,
+        layout="tchw",
+        return_mask=True,
+        generator=torch.Generator().manual_seed(3),
+        scale=6.0,
+        octaves=2,
+    )
     text = repr(t)
-    for part in ("'perlin'", "coverage=(0.2, 0.5)", "match='video'", "temporal='static'", "fill=(0.1, 0.2, 0.3)",
-                 "p=0.8", "layout='TCHW'", "return_mask=True", "generator=", "scale=6.0", "octaves=2"):
+    for part in (
+        "'perlin'",
+        "coverage=(0.2, 0.5)",
+        "match='video'",
+        "temporal='static'",
+        "fill=(0.1, 0.2, 0.3)",
+        "p=0.8",
+        "layout='TCHW'",
+        "return_mask=True",
+        "generator=",
+        "scale=6.0",
+        "octaves=2",
+    ):
         assert part in text, text
     assert repr(Occlude("cgol", 0.3)) == (
-        "Occlude('cgol', coverage=0.3, match='frame', temporal='evolving', fill=0.0, p=1.0)")
+        "Occlude('cgol', coverage=0.3, match='frame', temporal='evolving', fill=0.0, p=1.0)"
+    )
     clone = pickle.loads(pickle.dumps(t))
     assert repr(clone) == text
     x = torch.rand(4, 3, 16, 16)
@@ -360,7 +393,9 @@ def test_cuda_stays_on_the_device():
     mask = om.generate("cgol", (4, 32, 32), 0.4, rng=0)
     y = occlude(x, mask, [0.1, 0.2, 0.3])
     assert y.device.type == "cuda" and y.dtype == x.dtype
-    np.testing.assert_array_equal(y.detach().cpu().numpy(), occlude(x.detach().cpu(), mask, [0.1, 0.2, 0.3]).numpy())
+    np.testing.assert_array_equal(
+        y.detach().cpu().numpy(), occlude(x.detach().cpu(), mask, [0.1, 0.2, 0.3]).numpy()
+    )
     y.sum().backward()
     assert torch.equal(x.grad, torch.from_numpy(~mask)[None, :, None].expand_as(x).float().to(device))
     half = occlude(x.detach().half(), torch.from_numpy(mask).to(device), torch.tensor(0.5, device=device))
@@ -369,7 +404,7 @@ def test_cuda_stays_on_the_device():
     assert t.fill.device.type == "cuda"
     z, m = t(x.detach())
     assert z.device.type == "cuda" and m.device.type == "cuda"
-    for sample, seed in zip(m.cpu().numpy(), t.last_seeds):
+    for sample, seed in zip(m.cpu().numpy(), t.last_seeds, strict=True):
         np.testing.assert_array_equal(sample, t.make_mask((4, 32, 32), seed))
     g = Occlude("bernoulli", 0.5, generator=torch.Generator(device=device).manual_seed(0))
     assert g(x.detach()).device.type == "cuda"

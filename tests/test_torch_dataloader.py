@@ -31,8 +31,9 @@ class OccludedVideos(torch.utils.data.Dataset):
 
 def run(seed, context=None, workers=2, transform=None):
     transform = transform or Occlude("perlin", (0.2, 0.6), scale=6.0, return_mask=True)
-    loader = torch.utils.data.DataLoader(OccludedVideos(transform), batch_size=3, num_workers=workers,
-                                         multiprocessing_context=context)
+    loader = torch.utils.data.DataLoader(
+        OccludedVideos(transform), batch_size=3, num_workers=workers, multiprocessing_context=context
+    )
     torch.manual_seed(seed)
     batches = list(loader)
     hidden, masks, seeds, workers = (torch.cat([b[i] for b in batches]) for i in range(4))
@@ -43,7 +44,7 @@ def check_masks(transform, hidden, masks, seeds):
     assert len({bytes(m.numpy()) for m in masks}) == N, "two samples got the same mask"
     assert len(set(seeds)) == N
     assert torch.equal(hidden == 0, masks[:, :, None])
-    for mask, seed in zip(masks, seeds):  # every mask is rebuilt from its seed alone
+    for mask, seed in zip(masks, seeds, strict=True):  # every mask is rebuilt from its seed alone
         np.testing.assert_array_equal(mask.numpy(), transform.make_mask(SHAPE, seed))
         counts = mask.sum(dim=(1, 2))
         assert (counts == target_count(transform.sample_coverage(seed), SHAPE[1] * SHAPE[2])).all()

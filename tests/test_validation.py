@@ -15,10 +15,13 @@ describe_module = importlib.import_module("occmask.describe")
 @pytest.fixture(autouse=True)
 def kernels_must_not_run(monkeypatch):
     """Replace every field and labelling kernel with one that fails the test if called."""
+
     def boom(*args, **kwargs):
         raise AssertionError("a kernel ran before the input was validated")
 
-    monkeypatch.setattr(families, "FAMILIES", {k: dataclasses.replace(f, field=boom) for k, f in families.FAMILIES.items()})
+    monkeypatch.setattr(
+        families, "FAMILIES", {k: dataclasses.replace(f, field=boom) for k, f in families.FAMILIES.items()}
+    )
     monkeypatch.setattr(calibrate, "_cut_rows", boom)
     monkeypatch.setattr(describe_module, "_label", boom)
 

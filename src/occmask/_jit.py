@@ -25,6 +25,8 @@ _LOCK = threading.RLock()
 class _Kernel:
     """Stand-in for a kernel until its module is compiled; calling it compiles the module."""
 
+    __name__: str
+
     def __init__(self, fn: Callable) -> None:
         functools.update_wrapper(self, fn)
         self.py_func = fn
@@ -60,14 +62,22 @@ def compile_module(name: str) -> dict[str, Any]:
     """Replace the kernels and placeholders of module ``name`` by the real objects; return its globals."""
     namespace = vars(sys.modules[name])
     with _LOCK:
-        pending = {key: value for key, value in namespace.items()
-                   if isinstance(value, _Imported) or (isinstance(value, _Kernel) and value.__module__ == name)}
+        pending = {
+            key: value
+            for key, value in namespace.items()
+            if isinstance(value, _Imported) or (isinstance(value, _Kernel) and value.__module__ == name)
+        }
         if pending:
             import numba
 
             # all at once (one dict update under the GIL): a thread that meets a dispatcher in the
             # module's code must find every kernel it calls replaced too
-            namespace.update({key: value.resolve() if isinstance(value, _Imported)
-                              else numba.njit(cache=True, nogil=True)(value.py_func)
-                              for key, value in pending.items()})
+            namespace.update(
+                {
+                    key: value.resolve()
+                    if isinstance(value, _Imported)
+                    else numba.njit(cache=True, nogil=True)(value.py_func)
+                    for key, value in pending.items()
+                }
+            )
     return namespace

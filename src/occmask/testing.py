@@ -131,15 +131,15 @@ def coverages(*, min_value: float = 0.0, max_value: float = 1.0, include_ends: b
     high = _validate.coverage(max_value, name="max_value")
     if low > high:
         raise ValueError(f"min_value must be <= max_value, got min_value={low!r}, max_value={high!r}")
-    include_ends = _flag("include_ends", include_ends)
     st = _st()
-    if include_ends:
+    if _flag("include_ends", include_ends):
         if low == high:
             return st.just(low)
         return st.one_of(st.sampled_from([low, high]), st.floats(low, high))
     if math.nextafter(low, math.inf) >= high:
-        raise ValueError(f"include_ends=False needs a float strictly between min_value={low!r} and "
-                         f"max_value={high!r}")
+        raise ValueError(
+            f"include_ends=False needs a float strictly between min_value={low!r} and max_value={high!r}"
+        )
     return st.floats(low, high, exclude_min=True, exclude_max=True)
 
 
@@ -235,17 +235,21 @@ def masks(
     st = _st()
     if params:
         if family is None or not isinstance(family, str):
-            raise ValueError(f"family parameters {sorted(params)} need a fixed family name, got family={family!r}")
-    families = _given(family, st.sampled_from(sorted(FAMILIES)),
-                      lambda v: _validate.choice("family", v, FAMILIES))
+            raise ValueError(
+                f"family parameters {sorted(params)} need a fixed family name, got family={family!r}"
+            )
+    families = _given(
+        family, st.sampled_from(sorted(FAMILIES)), lambda v: _validate.choice("family", v, FAMILIES)
+    )
     if params:
         checked = FAMILIES[family].params(params)
         params = {name: checked[name] for name in params}
     shapes = _given(shape, mask_shapes(), _shape)
     covers = _given(coverage, coverages(), _validate.coverage)
     matches = _given(match, st.sampled_from(MATCHES), lambda v: _validate.choice("match", v, MATCHES))
-    temporals = _given(temporal, st.sampled_from(TEMPORAL),
-                       lambda v: _validate.choice("temporal", v, TEMPORAL))
+    temporals = _given(
+        temporal, st.sampled_from(TEMPORAL), lambda v: _validate.choice("temporal", v, TEMPORAL)
+    )
 
     @st.composite
     def draw_mask(draw):
@@ -253,8 +257,11 @@ def masks(
 
         args = (draw(families), draw(shapes), draw(covers))
         kwargs = {"rng": draw(seeds()), "match": draw(matches), "temporal": draw(temporals), **params}
-        note("mask = occmask.generate(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
-             + ")")
+        note(
+            "mask = occmask.generate("
+            + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            + ")"
+        )
         return generate(*args, **kwargs)
 
     return draw_mask()

@@ -13,7 +13,6 @@ seed is all it takes to rebuild a sample's mask (:meth:`Occlude.make_mask`).
 from __future__ import annotations
 
 import functools
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,7 +53,7 @@ def _as_mask(mask: Any, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(mask).to(device, non_blocking=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _numpy_dtype(dtype: torch.dtype) -> np.dtype | None:
     """The numpy dtype matching a torch dtype, or None (bfloat16, float8, ...)."""
     try:
@@ -80,7 +79,9 @@ def _fill_values(fill: Any, dtype: torch.dtype) -> np.ndarray:
     if _is_float(dtype):
         wide = torch.as_tensor(values)
         narrow = wide.to(dtype).double()  # float8 formats may saturate or turn to NaN instead of inf
-        if bool((torch.isfinite(wide) & (~torch.isfinite(narrow) | (wide.abs() > torch.finfo(dtype).max))).any()):
+        if bool(
+            (torch.isfinite(wide) & (~torch.isfinite(narrow) | (wide.abs() > torch.finfo(dtype).max))).any()
+        ):
             raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}")
         return values
     raise TypeError(f"x has dtype {dtype}, which occlude does not support")
@@ -115,7 +116,9 @@ def _fill_tensor(fill: torch.Tensor, x: torch.Tensor, channel: int | None) -> to
         else:
             bad = cast.to(values.dtype) != values
         if bool(bad.any()):
-            raise ValueError(f"fill of dtype {fill.dtype} has values that data of dtype {x.dtype} cannot hold")
+            raise ValueError(
+                f"fill of dtype {fill.dtype} has values that data of dtype {x.dtype} cannot hold"
+            )
     return cast
 
 
@@ -180,12 +183,19 @@ def occlude(
     mask = _as_mask(mask, x.device)
     view, channel = _resolve(tuple(x.shape), tuple(mask.shape), layout)
     if out is not None:
-        if (not isinstance(out, torch.Tensor) or out.shape != x.shape or out.dtype != x.dtype
-                or out.device != x.device):
+        if (
+            not isinstance(out, torch.Tensor)
+            or out.shape != x.shape
+            or out.dtype != x.dtype
+            or out.device != x.device
+        ):
             raise ValueError(
                 f"out must be a torch.Tensor of shape {tuple(x.shape)}, dtype {x.dtype} on {x.device}, got "
-                + (f"{tuple(out.shape)} {out.dtype} on {out.device}" if isinstance(out, torch.Tensor)
-                   else type(out).__name__)
+                + (
+                    f"{tuple(out.shape)} {out.dtype} on {out.device}"
+                    if isinstance(out, torch.Tensor)
+                    else type(out).__name__
+                )
             )
     if _shares_numpy_memory(x, out, fill):  # the numpy adapter's one-pass kernel on the same memory
         result = torch.empty_like(x) if out is None else out
@@ -204,8 +214,9 @@ def occlude(
                 out.copy_(x)
             return out.masked_fill_(mask, scalar)
         array = array.reshape(_fill_shape(array.shape, tuple(x.shape), channel))
-        values = torch.from_numpy(np.ascontiguousarray(array)).to(device=x.device, dtype=x.dtype,
-                                                                  non_blocking=True)
+        values = torch.from_numpy(np.ascontiguousarray(array)).to(
+            device=x.device, dtype=x.dtype, non_blocking=True
+        )
     if out is None:
         return torch.where(mask, values, x)
     return torch.where(mask, values, x, out=out)
@@ -214,9 +225,14 @@ def occlude(
 def _shares_numpy_memory(x: torch.Tensor, out: torch.Tensor | None, fill: Any) -> bool:
     """Whether :func:`occlude` can hand ``x`` to the numpy adapter's kernel: contiguous CPU data of a
     dtype it handles, no gradient to track and a fill that is not a tensor."""
-    return (x.device.type == "cpu" and not x.requires_grad and x.is_contiguous()
-            and (out is None or out.is_contiguous()) and not isinstance(fill, torch.Tensor)
-            and _numpy_dtype(x.dtype) in apply._KERNEL_DTYPES)
+    return (
+        x.device.type == "cpu"
+        and not x.requires_grad
+        and x.is_contiguous()
+        and (out is None or out.is_contiguous())
+        and not isinstance(fill, torch.Tensor)
+        and _numpy_dtype(x.dtype) in apply._KERNEL_DTYPES
+    )
 
 
 # --------------------------------------------------------------------------- Occlude
@@ -326,6 +342,7 @@ class Occlude(nn.Module):
             self.register_buffer("fill", fill.detach().clone(), persistent=False)
         else:
             _fill_array(fill, np.dtype(np.float64))  # numeric (its shape is checked against x per call)
+            self.fill: Any
             if isinstance(fill, np.ndarray):
                 self.fill = fill.copy()
             elif isinstance(fill, (list, tuple)):
@@ -402,8 +419,15 @@ class Occlude(nn.Module):
         True
         """
         coverage, rng = self._coverage_and_rng(seed)
-        return generate(self.family, shape, coverage, rng=rng, match=self.match, temporal=self.temporal,
-                        **self.family_params)
+        return generate(
+            self.family,
+            shape,
+            coverage,
+            rng=rng,
+            match=self.match,
+            temporal=self.temporal,
+            **self.family_params,
+        )
 
     # -- nn.Module --------------------------------------------------------------
 
@@ -457,19 +481,26 @@ class Occlude(nn.Module):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         layout = self._layout_for(x)
         spatial = layout.replace("C", "")
-        sizes = dict(zip(layout, x.shape))
+        sizes = dict(zip(layout, x.shape, strict=True))
         sample_shape = tuple(int(sizes[letter]) for letter in spatial if letter != "B")
         if min(sample_shape) < 1:
-            raise ValueError(f"x of shape {tuple(x.shape)} (layout {layout!r}) has an empty frame or time axis")
+            raise ValueError(
+                f"x of shape {tuple(x.shape)} (layout {layout!r}) has an empty frame or time axis"
+            )
         batched = "B" in spatial
         n = int(sizes["B"]) if batched else 1
         seeds, apply = self._draw(n)
-        self.last_seeds = tuple(s if a else None for s, a in zip(seeds, apply))
-        masks = [self.make_mask(sample_shape, s) if a else np.zeros(sample_shape, dtype=bool)
-                 for s, a in zip(seeds, apply)]
+        self.last_seeds = tuple(s if a else None for s, a in zip(seeds, apply, strict=True))
+        masks = [
+            self.make_mask(sample_shape, s) if a else np.zeros(sample_shape, dtype=bool)
+            for s, a in zip(seeds, apply, strict=True)
+        ]
         if batched:
-            mask = np.stack(masks, axis=spatial.index("B")) if n else np.zeros(
-                [0 if letter == "B" else int(sizes[letter]) for letter in spatial], dtype=bool)
+            mask = (
+                np.stack(masks, axis=spatial.index("B"))
+                if n
+                else np.zeros([0 if letter == "B" else int(sizes[letter]) for letter in spatial], dtype=bool)
+            )
         else:
             mask = masks[0]
         mask_t = torch.from_numpy(mask).to(x.device, non_blocking=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from types import MappingProxyType
 from typing import Any
 
@@ -71,7 +72,9 @@ class Family:
 def _registry() -> Mapping[str, Family]:
     from . import bernoulli, cgol, perlin, triangles
 
-    return MappingProxyType({f.name: f for f in (bernoulli.FAMILY, perlin.FAMILY, cgol.FAMILY, triangles.FAMILY)})
+    return MappingProxyType(
+        {f.name: f for f in (bernoulli.FAMILY, perlin.FAMILY, cgol.FAMILY, triangles.FAMILY)}
+    )
 
 
 def generate(

@@ -55,7 +55,9 @@ def bernoulli(
     return generate("bernoulli", shape, coverage, rng=rng, match=match, temporal=temporal)
 
 
-def _field(shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None) -> np.ndarray:
+def _field(
+    shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None
+) -> np.ndarray:
     return rng.random(shape, dtype=np.float32)
 
 

@@ -88,13 +88,24 @@ def cgol(
     ((8, 64, 64), 1229)
     """
     return generate(
-        "cgol", shape, coverage, rng=rng, match=match, temporal=temporal, density=density,
-        burn_in=burn_in, step=step, memory=memory, decay=decay,
+        "cgol",
+        shape,
+        coverage,
+        rng=rng,
+        match=match,
+        temporal=temporal,
+        density=density,
+        burn_in=burn_in,
+        step=step,
+        memory=memory,
+        decay=decay,
     )
 
 
 def _check(params: dict[str, Any]) -> dict[str, Any]:
-    params["density"] = _validate.number("density", params["density"], low=0.0, high=1.0, low_open=True, high_open=True)
+    params["density"] = _validate.number(
+        "density", params["density"], low=0.0, high=1.0, low_open=True, high_open=True
+    )
     params["burn_in"] = _validate.integer("burn_in", params["burn_in"], low=0, high=100_000)
     params["step"] = _validate.integer("step", params["step"], low=1, high=10_000)
     params["memory"] = _validate.integer("memory", params["memory"], low=1, high=10_000)
@@ -230,7 +241,7 @@ def _window_distance(age, memory, decay, cap, radius, rows, out):
         row = rows[i]
         row[:] = cost
         for o in range(1, radius + 1):
-            left, right = line[radius - o:radius - o + n_w], line[radius + o:radius + o + n_w]
+            left, right = line[radius - o : radius - o + n_w], line[radius + o : radius + o + n_w]
             for j in range(n_w):
                 row[j] = min(row[j], min(left[j], right[j]) + o * o)
     bound = (radius + 1) * (radius + 1)
@@ -326,14 +337,25 @@ def _field(
     n_soups = n_t if temporal == "independent" else 1
     soup = (rng.random((n_soups, n_h, n_w)) < density).astype(np.uint8)
     cap = math.floor((n_h // 2 + 1) ** 2 + (n_w // 2 + 1) ** 2 + (decay * memory) ** 2) + 1.0
-    tie = perlin._field((n_soups, n_h, n_w), rng, temporal, None, scale=_TIE_SCALE, octaves=1, persistence=1.0,
-                        time_scale=1.0, basis="perlin", periodic=True)
+    tie = perlin._field(
+        (n_soups, n_h, n_w),
+        rng,
+        temporal,
+        None,
+        scale=_TIE_SCALE,
+        octaves=1,
+        persistence=1.0,
+        time_scale=1.0,
+        basis="perlin",
+        periodic=True,
+    )
     out = np.empty(shape, dtype=np.float32)
     need = n_h * n_w if need is None else need
     dead = _life_fields(soup, burn_in, step, n_t // n_soups, memory, decay, cap, need, tie, out)
     if dead:
         warnings.warn(
-            f"cgol: the Life soup had died out in {dead} of {n_t} frame(s) (density={density}, burn_in={burn_in}, "
+            f"cgol: the Life soup had died out in {dead} of {n_t} frame(s) (density={density}, "
+            f"burn_in={burn_in}, "
             f"canvas {n_h}x{n_w}); those frames are ordered by the smooth tie-break field alone",
             RuntimeWarning,
             stacklevel=4,

@@ -81,15 +81,27 @@ def perlin(
     ((10, 64, 64), 1229)
     """
     return generate(
-        "perlin", shape, coverage, rng=rng, match=match, temporal=temporal, scale=scale,
-        octaves=octaves, persistence=persistence, time_scale=time_scale, basis=basis, periodic=periodic,
+        "perlin",
+        shape,
+        coverage,
+        rng=rng,
+        match=match,
+        temporal=temporal,
+        scale=scale,
+        octaves=octaves,
+        persistence=persistence,
+        time_scale=time_scale,
+        basis=basis,
+        periodic=periodic,
     )
 
 
 def _check(params: dict[str, Any]) -> dict[str, Any]:
     params["scale"] = _validate.number("scale", params["scale"], low=0.0, low_open=True)
     params["octaves"] = _validate.integer("octaves", params["octaves"], low=1, high=8)
-    params["persistence"] = _validate.number("persistence", params["persistence"], low=0.0, high=1.0, low_open=True)
+    params["persistence"] = _validate.number(
+        "persistence", params["persistence"], low=0.0, high=1.0, low_open=True
+    )
     params["time_scale"] = _validate.number("time_scale", params["time_scale"], low=0.0, low_open=True)
     params["basis"] = _validate.choice("basis", params["basis"], _BASES)
     if not isinstance(params["periodic"], (bool, np.bool_)):
@@ -205,11 +217,15 @@ def _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex):
         out[t] = 0.0
         for o in range(amps.shape[0]):
             if not simplex:
-                _perlin_plane(out[t], amps[o], xs[s, o], ys[s, o], zs[o, t], perms[s], periods[o, 0], periods[o, 1])
+                _perlin_plane(
+                    out[t], amps[o], xs[s, o], ys[s, o], zs[o, t], perms[s], periods[o, 0], periods[o, 1]
+                )
                 continue
             for i in range(n_h):
                 for j in range(n_w):
-                    out[t, i, j] += amps[o] * _simplex3(xs[s, o, j], ys[s, o, i], zs[o, t], perms[s], simplex_grads[s])
+                    out[t, i, j] += amps[o] * _simplex3(
+                        xs[s, o, j], ys[s, o, i], zs[o, t], perms[s], simplex_grads[s]
+                    )
     return out
 
 
@@ -249,7 +265,9 @@ def _field(
     simplex_grads = (perm % _SIMPLEX_GRADIENTS) * 3
     amps = persistence ** np.arange(octaves, dtype=np.float64)
     out = np.empty(shape, dtype=np.float32)
-    return _noise_field(out, xs, ys, zs, perms, simplex_grads.astype(np.int64), amps, periods, basis == "simplex")
+    return _noise_field(
+        out, xs, ys, zs, perms, simplex_grads.astype(np.int64), amps, periods, basis == "simplex"
+    )
 
 
 FAMILY = Family(

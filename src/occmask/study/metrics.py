@@ -178,7 +178,9 @@ def ece(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> np.nda
     confidence = np.asarray(confidence, dtype=np.float64)
     correct = np.asarray(correct, dtype=np.float64)
     if confidence.shape != correct.shape or confidence.ndim == 0 or confidence.shape[-1] == 0:
-        raise ValueError(f"confidence and correct must share a non-empty shape, got {confidence.shape} and {correct.shape}")
+        raise ValueError(
+            f"confidence and correct must share a non-empty shape, got {confidence.shape} and {correct.shape}"
+        )
     if n_bins < 1:
         raise ValueError(f"n_bins must be at least 1, got {n_bins}")
     lead, n = confidence.shape[:-1], confidence.shape[-1]
@@ -189,7 +191,9 @@ def ece(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> np.nda
     return float(result[0]) if not lead else result.reshape(lead)
 
 
-def reliability(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reliability(
+    confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-bin counts, mean confidence and accuracy for a reliability diagram.
 
     Returns
@@ -245,7 +249,9 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
     return float(lo), float(hi)
 
 
-def wilson_interval(successes: np.ndarray, trials: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(
+    successes: np.ndarray, trials: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of binomial proportions (NaN where ``trials`` is 0).
 
     Examples

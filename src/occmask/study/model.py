@@ -128,7 +128,9 @@ def log_probs(
     return np.concatenate(chunks).reshape(*lead, -1)
 
 
-def _evaluate(model: nn.Module, frames: np.ndarray, labels: np.ndarray, device: torch.device) -> tuple[float, float]:
+def _evaluate(
+    model: nn.Module, frames: np.ndarray, labels: np.ndarray, device: torch.device
+) -> tuple[float, float]:
     lp = log_probs(model, frames, device=device)
     loss = -float(np.mean(lp[np.arange(labels.size), labels]))
     return loss, float(np.mean(lp.argmax(1) == labels))

@@ -139,7 +139,11 @@ def render(digits: np.ndarray, corners: np.ndarray, *, canvas: int = CANVAS) -> 
     n, h, w = digits.shape
     if corners.shape[0] != n or corners.ndim != 3 or corners.shape[2] != 2:
         raise ValueError(f"corners must have shape ({n}, frames, 2), got {corners.shape}")
-    if corners.min(initial=0) < 0 or corners[..., 0].max(initial=0) > canvas - h or corners[..., 1].max(initial=0) > canvas - w:
+    if (
+        corners.min(initial=0) < 0
+        or corners[..., 0].max(initial=0) > canvas - h
+        or corners[..., 1].max(initial=0) > canvas - w
+    ):
         raise ValueError(f"corners must keep the {h}x{w} digit inside the {canvas}x{canvas} canvas")
     frames = corners.shape[1]
     video = np.zeros((n, frames, canvas, canvas), dtype=digits.dtype)

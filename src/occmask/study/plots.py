@@ -34,7 +34,9 @@ def _colour(family: str) -> str:
     return _COLOURS.get(family, "#555555")
 
 
-def _figure(rows: int, cols: int, width: float = 3.4, height: float = 2.8, **kwargs) -> tuple[Figure, np.ndarray]:
+def _figure(
+    rows: int, cols: int, width: float = 3.4, height: float = 2.8, **kwargs
+) -> tuple[Figure, np.ndarray]:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
@@ -48,7 +50,16 @@ def _select(ctx: Context, **where) -> list[dict]:
     return sorted(rows, key=lambda r: r["coverage"])
 
 
-def _curve(ax: Axes, rows: list[dict], metric: str, *, colour: str, label: str | None, style: str = "-", band: bool = True) -> None:
+def _curve(
+    ax: Axes,
+    rows: list[dict],
+    metric: str,
+    *,
+    colour: str,
+    label: str | None,
+    style: str = "-",
+    band: bool = True,
+) -> None:
     x = np.array([r["coverage"] for r in rows])
     y = np.array([r[metric] for r in rows])
     ax.plot(x, y, style, color=colour, label=label, marker="o", markersize=3)
@@ -70,24 +81,49 @@ def coverage_summary(ctx: Context) -> Figure:
         for family in ctx.config.families:
             label = family if col == 0 else None
             _curve(axes[0, col], _video(ctx, temporal, family), metric, colour=_colour(family), label=label)
-            _curve(axes[1, col], _select(ctx, temporal=temporal, family=family, level="frame"), metric, colour=_colour(family), label=None)
+            _curve(
+                axes[1, col],
+                _select(ctx, temporal=temporal, family=family, level="frame"),
+                metric,
+                colour=_colour(family),
+                label=None,
+            )
         axes[0, col].set_title(_METRIC_LABELS[metric])
         axes[1, col].set_xlabel("canvas coverage")
     axes[0, 0].set_ylabel(f"video ({ctx.config.rule}, {ctx.config.frames} frames)")
     axes[1, 0].set_ylabel("single frame")
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle(f"Occluded Moving MNIST, masks {temporal}; bands: 95% bootstrap intervals over {ctx.config.videos} videos")
+    fig.suptitle(
+        f"Occluded Moving MNIST, masks {temporal}; bands: 95% bootstrap intervals over "
+        f"{ctx.config.videos} videos"
+    )
     return fig
 
 
-def _reliability_panel(top: Axes, bottom: Axes, confidence: np.ndarray, correct: np.ndarray, ece: float, colour: str) -> None:
+def _reliability_panel(
+    top: Axes, bottom: Axes, confidence: np.ndarray, correct: np.ndarray, ece: float, colour: str
+) -> None:
     count, mean_conf, accuracy = reliability(confidence, correct)
     edges = np.linspace(0, 1, count.size + 1)
     centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
     filled = count > 0
-    top.bar(centres[filled], accuracy[filled], width=width, color=colour, edgecolor="black", linewidth=0.4, label="accuracy")
-    top.hlines(mean_conf[filled], (centres - width / 2)[filled], (centres + width / 2)[filled], colors="#D55E00",
-               linewidth=2.0, label="mean confidence")
+    top.bar(
+        centres[filled],
+        accuracy[filled],
+        width=width,
+        color=colour,
+        edgecolor="black",
+        linewidth=0.4,
+        label="accuracy",
+    )
+    top.hlines(
+        mean_conf[filled],
+        (centres - width / 2)[filled],
+        (centres + width / 2)[filled],
+        colors="#D55E00",
+        linewidth=2.0,
+        label="mean confidence",
+    )
     top.plot([0, 1], [0, 1], "k--", linewidth=0.8)
     top.set(xlim=(0, 1), ylim=(0, 1))
     top.text(0.03, 0.92, f"ECE {ece:.3f}", transform=top.transAxes, fontsize=8, va="top")
@@ -115,8 +151,10 @@ def reliability_diagrams(ctx: Context) -> Figure:
                 top.set_ylabel("accuracy in bin")
                 bottom.set_ylabel("videos")
     fig.axes[0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Reliability of the video prediction ({ctx.config.rule}, masks {temporal}): bars below the orange "
-                 "marks (mean confidence) are overconfident; dashed: perfect calibration")
+    fig.suptitle(
+        f"Reliability of the video prediction ({ctx.config.rule}, masks {temporal}): bars below the orange "
+        "marks (mean confidence) are overconfident; dashed: perfect calibration"
+    )
     return fig
 
 
@@ -152,8 +190,10 @@ def gallery(ctx: Context) -> Figure:
             f"hides {cell.hidden_ink[0, 0]:.0%} of the ink",
             fontsize=8,
         )
-    fig.suptitle(f"Equal coverage {coverage:g} (masks {temporal}): blue = hidden, orange = hidden ink; "
-                 "the model sees the last three columns")
+    fig.suptitle(
+        f"Equal coverage {coverage:g} (masks {temporal}): blue = hidden, orange = hidden ink; "
+        "the model sees the last three columns"
+    )
     return fig
 
 
@@ -162,13 +202,23 @@ def training_curves(ctx: Context) -> Figure:
     h = ctx.history
     epochs = np.arange(1, len(h.train_loss) + 1)
     fig, axes = _figure(1, 2)
-    for ax, (train, val, name) in zip(axes[0], ((h.train_loss, h.val_loss, "loss (cross-entropy)"), (h.train_acc, h.val_acc, "accuracy"))):
+    for ax, (train, val, name) in zip(
+        axes[0],
+        ((h.train_loss, h.val_loss, "loss (cross-entropy)"), (h.train_acc, h.val_acc, "accuracy")),
+        strict=True,
+    ):
         ax.plot(epochs, train, "o-", label="train")
         ax.plot(epochs, val, "s-", label="validation")
         ax.set(xlabel="epoch", title=name)
         ax.legend(fontsize=8)
-    axes[0, 1].annotate(f"{h.val_acc[-1]:.3f}", (epochs[-1], h.val_acc[-1]), xytext=(0, -14), textcoords="offset points",
-                        ha="right", fontsize=8)
+    axes[0, 1].annotate(
+        f"{h.val_acc[-1]:.3f}",
+        (epochs[-1], h.val_acc[-1]),
+        xytext=(0, -14),
+        textcoords="offset points",
+        ha="right",
+        fontsize=8,
+    )
     fig.suptitle("Training on clean Moving MNIST frames")
     return fig
 
@@ -177,12 +227,22 @@ def descriptors(ctx: Context) -> Figure:
     """Realised coverage, largest hidden region and region count vs coverage."""
     temporal = ctx.config.temporal[0]
     fig, axes = _figure(1, 3)
-    panels = (("realised_coverage", "realised coverage"), ("largest_fraction", "largest hidden region (share of frame)"),
-              ("n_components", "hidden regions per frame"))
-    for ax, (column, title) in zip(axes[0], panels):
+    panels = (
+        ("realised_coverage", "realised coverage"),
+        ("largest_fraction", "largest hidden region (share of frame)"),
+        ("n_components", "hidden regions per frame"),
+    )
+    for ax, (column, title) in zip(axes[0], panels, strict=True):
         for family in ctx.config.families:
             rows = _select(ctx, temporal=temporal, family=family, level="frame")
-            ax.plot([r["coverage"] for r in rows], [r[column] for r in rows], "o-", markersize=3, color=_colour(family), label=family)
+            ax.plot(
+                [r["coverage"] for r in rows],
+                [r[column] for r in rows],
+                "o-",
+                markersize=3,
+                color=_colour(family),
+                label=family,
+            )
         ax.set(xlabel="nominal coverage", title=title)
     axes[0, 0].plot([0, 1], [0, 1], "k:", linewidth=0.8)
     axes[0, 2].set_yscale("symlog", linthresh=1)
@@ -205,14 +265,33 @@ def hidden_ink_analysis(ctx: Context) -> Figure:
         curve = ctx.ink[temporal][family]
         centres = (curve.edges[:-1] + curve.edges[1:]) / 2
         enough = curve.count >= 30
-        right.errorbar(centres[enough], curve.accuracy[enough], yerr=[(curve.accuracy - curve.lo)[enough], (curve.hi - curve.accuracy)[enough]],
-                       fmt="o-", markersize=3, capsize=2, color=_colour(family), label=family)
+        right.errorbar(
+            centres[enough],
+            curve.accuracy[enough],
+            yerr=[(curve.accuracy - curve.lo)[enough], (curve.hi - curve.accuracy)[enough]],
+            fmt="o-",
+            markersize=3,
+            capsize=2,
+            color=_colour(family),
+            label=family,
+        )
     left.plot([0, 1], [0, 1], "k:", linewidth=0.8)
-    left.set(xlabel="canvas coverage", ylabel="share of the digit's ink hidden", title="median and 10-90% range per frame")
-    right.set(xlabel="share of the digit's ink hidden (bins of 0.1)", ylabel="frame accuracy",
-              title="frame accuracy at equal hidden ink (95% Wilson)", ylim=(0, 1))
+    left.set(
+        xlabel="canvas coverage",
+        ylabel="share of the digit's ink hidden",
+        title="median and 10-90% range per frame",
+    )
+    right.set(
+        xlabel="share of the digit's ink hidden (bins of 0.1)",
+        ylabel="frame accuracy",
+        title="frame accuracy at equal hidden ink (95% Wilson)",
+        ylim=(0, 1),
+    )
     left.legend(fontsize=8)
-    fig.suptitle(f"Share of the digit hidden, and accuracy at equal share (masks {temporal}; bins with at least 30 frames)")
+    fig.suptitle(
+        f"Share of the digit hidden, and accuracy at equal share (masks {temporal}; bins with at least "
+        "30 frames)"
+    )
     return fig
 
 
@@ -220,17 +299,32 @@ def temporal_modes(ctx: Context) -> Figure:
     """Video accuracy per temporal mode (line style) with frame accuracy (thin) for each family."""
     families = ctx.config.families
     fig, axes = _figure(1, len(families), sharey=True)
-    for ax, family in zip(axes[0], families):
+    for ax, family in zip(axes[0], families, strict=True):
         for temporal in ctx.config.temporal:
             style = _STYLES[temporal]
-            _curve(ax, _video(ctx, temporal, family), "accuracy", colour=_colour(family), label=f"video, {temporal}", style=style)
+            _curve(
+                ax,
+                _video(ctx, temporal, family),
+                "accuracy",
+                colour=_colour(family),
+                label=f"video, {temporal}",
+                style=style,
+            )
             frame = _select(ctx, temporal=temporal, family=family, level="frame")
-            ax.plot([r["coverage"] for r in frame], [r["accuracy"] for r in frame], style, color="grey", linewidth=1,
-                    label=f"frame, {temporal}")
+            ax.plot(
+                [r["coverage"] for r in frame],
+                [r["accuracy"] for r in frame],
+                style,
+                color="grey",
+                linewidth=1,
+                label=f"frame, {temporal}",
+            )
         ax.set(title=family, xlabel="canvas coverage")
         ax.legend(fontsize=7)
     axes[0, 0].set_ylabel("accuracy")
-    fig.suptitle(f"How masks behave in time: pooling {ctx.config.frames} frames ({ctx.config.rule}) vs one frame")
+    fig.suptitle(
+        f"How masks behave in time: pooling {ctx.config.frames} frames ({ctx.config.rule}) vs one frame"
+    )
     return fig
 
 
@@ -238,18 +332,29 @@ def combination_rules(ctx: Context) -> Figure:
     """NLL and ECE of the video prediction under each combination rule, per family."""
     temporal, families = ctx.config.temporal[0], ctx.config.families
     fig, axes = _figure(2, len(families), sharey="row", sharex=True)
-    colours = dict(zip(RULES, ("#D55E00", "#0072B2", "#009E73")))
+    colours = dict(zip(RULES, ("#D55E00", "#0072B2", "#009E73"), strict=True))
     for j, family in enumerate(families):
         for i, metric in enumerate(("nll", "ece")):
             for rule in RULES:
-                _curve(axes[i, j], _video(ctx, temporal, family, rule), metric, colour=colours[rule], label=rule)
+                _curve(
+                    axes[i, j], _video(ctx, temporal, family, rule), metric, colour=colours[rule], label=rule
+                )
             frame = _select(ctx, temporal=temporal, family=family, level="frame")
-            axes[i, j].plot([r["coverage"] for r in frame], [r[metric] for r in frame], "k:", linewidth=1, label="single frame")
+            axes[i, j].plot(
+                [r["coverage"] for r in frame],
+                [r[metric] for r in frame],
+                "k:",
+                linewidth=1,
+                label="single frame",
+            )
             axes[i, j].set_ylabel(_METRIC_LABELS[metric] if j == 0 else None)
         axes[0, j].set_title(family)
         axes[1, j].set_xlabel("canvas coverage")
     axes[0, 0].legend(fontsize=7)
-    fig.suptitle(f"Combining {ctx.config.frames} frames: summing log-probabilities compounds confidence (masks {temporal})")
+    fig.suptitle(
+        f"Combining {ctx.config.frames} frames: summing log-probabilities compounds confidence (masks "
+        f"{temporal})"
+    )
     return fig
 
 
@@ -257,10 +362,16 @@ def paired_differences(ctx: Context) -> Figure:
     """Video accuracy minus the reference family's, on the same videos (paired bootstrap)."""
     ref = ctx.config.reference
     fig, axes = _figure(1, len(ctx.config.temporal), sharey=True, width=4.0)
-    for ax, temporal in zip(axes[0], ctx.config.temporal):
+    for ax, temporal in zip(axes[0], ctx.config.temporal, strict=True):
         for family in ctx.config.families:
             if family != ref:
-                _curve(ax, _video(ctx, temporal, family), "accuracy_minus_reference", colour=_colour(family), label=family)
+                _curve(
+                    ax,
+                    _video(ctx, temporal, family),
+                    "accuracy_minus_reference",
+                    colour=_colour(family),
+                    label=family,
+                )
         ax.axhline(0, color=_colour(ref), linewidth=1.2, label=ref)
         ax.set(title=f"masks {temporal}", xlabel="canvas coverage")
         ax.legend(fontsize=7)
@@ -315,10 +426,16 @@ def _write_gif(ctx: Context, path: Path, scale: int = 4) -> None:
         for j, family in enumerate(families):
             seen = np.where(masks[family][k], 0, video[k]).astype(np.uint8)
             left = j * (w * scale + gap)
-            canvas.paste(Image.fromarray(seen).resize((w * scale, h * scale), Image.NEAREST), (left, header))
+            canvas.paste(
+                Image.fromarray(seen).resize((w * scale, h * scale), Image.Resampling.NEAREST), (left, header)
+            )
             guess = int(logp[family][k].argmax())
             draw.text((left + 4, 2), f"{family} {coverage:.0%}", fill=255)
-            draw.text((left + 4, 14), f"t={k} says {guess} ({np.exp(logp[family][k, guess]):.0%}), true {label}", fill=255)
+            draw.text(
+                (left + 4, 14),
+                f"t={k} says {guess} ({np.exp(logp[family][k, guess]):.0%}), true {label}",
+                fill=255,
+            )
         frames.append(canvas)
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=350, loop=0)
 

@@ -89,7 +89,10 @@ def family_findings(ctx: Context, temporal: str, rule: str | None) -> list[str]:
     for family in ctx.others:
         diffs = {c: ctx.versus_reference(temporal, family, c, "accuracy", rule) for c in ctx.occluded}
         worst = min(diffs, key=lambda c: diffs[c].value)
-        lines.append(f"**{family}**: {_where(diffs, ctx.config.reference)} (largest deficit {_points(diffs[worst])} at {worst:g}).")
+        lines.append(
+            f"**{family}**: {_where(diffs, ctx.config.reference)} (largest deficit "
+            f"{_points(diffs[worst])} at {worst:g})."
+        )
     return lines
 
 
@@ -99,9 +102,11 @@ def _structured(ctx: Context) -> list[str]:
 
 
 def _blog_split(ctx: Context, temporal: str) -> tuple[list[float], list[float], list[float]]:
-    """Coverages where all structured families are clearly below Bernoulli, where any is clearly above, the rest."""
+    """Coverages where all structured families are clearly below Bernoulli, where any is above, the rest."""
     structured = _structured(ctx)
-    signs = {c: [_sign(ctx.versus_reference(temporal, f, c, "accuracy")) for f in structured] for c in ctx.occluded}
+    signs = {
+        c: [_sign(ctx.versus_reference(temporal, f, c, "accuracy")) for f in structured] for c in ctx.occluded
+    }
     holds = [c for c, s in signs.items() if all(v < 0 for v in s)]
     reverse = [c for c, s in signs.items() if any(v > 0 for v in s)]
     return holds, reverse, [c for c in signs if c not in holds and c not in reverse]
@@ -111,7 +116,10 @@ def blog_verdict(ctx: Context, temporal: str) -> str:
     """Does the blog's ordering (Perlin and triangles more destructive than Bernoulli) hold, and where?"""
     structured = _structured(ctx)
     if not structured:
-        return "The blog compares Bernoulli with Perlin and triangle masks; run those families to test its claim."
+        return (
+            "The blog compares Bernoulli with Perlin and triangle masks; "
+            "run those families to test its claim."
+        )
     holds, reverse, rest = _blog_split(ctx, temporal)
     names = " and ".join(structured)
     parts = [f"holds at coverage {_grid(holds)}" if holds else "holds at no coverage"]
@@ -136,29 +144,42 @@ def frame_vs_video(ctx: Context, temporal: str) -> tuple[str, str]:
         video, frame = _ranking(ctx, temporal, c, ctx.config.rule), _ranking(ctx, temporal, c, "")
         rows.append([f"{c:g}", " > ".join(video), " > ".join(frame), "yes" if video == frame else "**no**"])
         differ += [c] if video != frame else []
-    table = markdown_table(["coverage", "video accuracy (best first)", "single-frame accuracy (best first)", "same order"], rows)
+    table = markdown_table(
+        ["coverage", "video accuracy (best first)", "single-frame accuracy (best first)", "same order"], rows
+    )
     gaps = []
     for family in ctx.others:
-        worst = min(ctx.occluded, key=lambda c: ctx.versus_reference(temporal, family, c, "accuracy", "").value)
+        worst = min(
+            ctx.occluded, key=lambda c: ctx.versus_reference(temporal, family, c, "accuracy", "").value
+        )
         gaps.append(
-            f"{family} at {worst:g}: {_points(ctx.versus_reference(temporal, family, worst, 'accuracy', ''))} per frame, "
+            f"{family} at {worst:g}: "
+            f"{_points(ctx.versus_reference(temporal, family, worst, 'accuracy', ''))} per frame, "
             f"{_points(ctx.versus_reference(temporal, family, worst, 'accuracy'))} per video"
         )
-    ranks = f"Point estimates order the families differently per frame and per video at coverage {_grid(differ)}" if differ else (
-        "Frames and videos order the families the same way at every coverage"
+    ranks = (
+        f"Point estimates order the families differently per frame and per video at coverage {_grid(differ)}"
+        if differ
+        else ("Frames and videos order the families the same way at every coverage")
     )
     text = (
         f"{ranks} (see the table below; orderings inside overlapping intervals mean little). "
-        f"Largest single-frame deficits against {ctx.config.reference}, and the same comparison after pooling "
+        f"Largest single-frame deficits against {ctx.config.reference}, and the same comparison after "
+        "pooling "
         f"{ctx.config.frames} frames: " + "; ".join(gaps) + "."
     )
     return text, table
 
 
 def accuracy_table(ctx: Context, temporal: str | None = None, rule: str | None = None) -> str:
-    """Markdown table of accuracy [95% interval], coverages by families (default: first mode, default rule)."""
+    """Markdown table of accuracy [95% interval], coverages by families.
+
+    Default: the first temporal mode and the default rule."""
     temporal = temporal or ctx.config.temporal[0]
-    rows = [[f"{c:g}", *[_ci(ctx.est(temporal, f, c, "accuracy", rule)) for f in ctx.config.families]] for c in ctx.config.coverages]
+    rows = [
+        [f"{c:g}", *[_ci(ctx.est(temporal, f, c, "accuracy", rule)) for f in ctx.config.families]]
+        for c in ctx.config.coverages
+    ]
     return markdown_table(["coverage", *ctx.config.families], rows)
 
 
@@ -187,7 +208,9 @@ def _ink_compare(ctx: Context, temporal: str, family: str) -> tuple[int, int, in
 
 
 def ink_findings(ctx: Context, temporal: str) -> list[str]:
-    """Frame accuracy at equal hidden-ink share, per family against the reference, and the spread of hidden ink."""
+    """Frame accuracy at equal hidden-ink share, per family against the reference.
+
+    Also the spread of hidden ink."""
     ref, lines = ctx.config.reference, []
     for family in ctx.others:
         bins, below, above, gap = _ink_compare(ctx, temporal, family)
@@ -201,10 +224,14 @@ def ink_findings(ctx: Context, temporal: str) -> list[str]:
         )
     top = ctx.occluded[-1] if ctx.occluded else None
     if top is not None:
-        spreads = ", ".join("{} {:.0%}–{:.0%}".format(f, *_spread(ctx, temporal, f, top)) for f in ctx.config.families)
+        spreads = ", ".join(
+            "{} {:.0%}–{:.0%}".format(f, *_spread(ctx, temporal, f, top)) for f in ctx.config.families
+        )
         lines.append(
-            f"How much of the digit a mask hides varies by family: at coverage {top:g}, 80% of frames have a hidden-ink "
-            f"share in {spreads}. Blob-like masks sometimes miss most of the digit and sometimes cover all of it."
+            f"How much of the digit a mask hides varies by family: at coverage {top:g}, 80% of frames "
+            "have a hidden-ink "
+            f"share in {spreads}. Blob-like masks sometimes miss most of the digit and sometimes cover "
+            "all of it."
         )
     return lines
 
@@ -216,7 +243,10 @@ def ink_table(ctx: Context, temporal: str) -> str:
     rows = []
     for b in range(edges.size - 1):
         right = "]" if b == edges.size - 2 else ")"
-        cells = [f"{curves[f].accuracy[b]:.2f} ({curves[f].count[b]})" if curves[f].count[b] else "—" for f in ctx.config.families]
+        cells = [
+            f"{curves[f].accuracy[b]:.2f} ({curves[f].count[b]})" if curves[f].count[b] else "—"
+            for f in ctx.config.families
+        ]
         rows.append([f"[{edges[b]:.1f}, {edges[b + 1]:.1f}{right}", *cells])
     return markdown_table(["hidden ink", *[f"{f}: accuracy (frames)" for f in ctx.config.families]], rows)
 
@@ -245,11 +275,16 @@ def calibration_findings(ctx: Context, temporal: str) -> list[str]:
     lines = []
     for c in ctx.config.focus_coverages():
         values = ", ".join(f"{f} {ctx.est(temporal, f, c, 'ece').value:.3f}" for f in ctx.config.families)
-        moods = {f: _mood(ctx.est(temporal, f, c, "confidence").value - ctx.est(temporal, f, c, "accuracy").value) for f in ctx.config.families}
+        moods = {
+            f: _mood(ctx.est(temporal, f, c, "confidence").value - ctx.est(temporal, f, c, "accuracy").value)
+            for f in ctx.config.families
+        }
         worse = [f for f in ctx.others if _sign(ctx.versus_reference(temporal, f, c, "ece")) > 0]
         better = [f for f in ctx.others if _sign(ctx.versus_reference(temporal, f, c, "ece")) < 0]
-        compare = (f"worse than {ctx.config.reference}: {', '.join(worse) or 'none'}; "
-                   f"better: {', '.join(better) or 'none'}")
+        compare = (
+            f"worse than {ctx.config.reference}: {', '.join(worse) or 'none'}; "
+            f"better: {', '.join(better) or 'none'}"
+        )
         grouped: dict[str, list[str]] = {}
         for family, mood in moods.items():
             grouped.setdefault(mood, []).append(family)
@@ -264,9 +299,16 @@ def probability_table(ctx: Context, temporal: str) -> str:
     for c in ctx.config.focus_coverages():
         for family in ctx.config.families:
             cells = [_ci(ctx.est(temporal, family, c, m)) for m in ("accuracy", "nll", "brier", "ece")]
-            diff = "—" if family == ctx.config.reference else _ci(ctx.versus_reference(temporal, family, c, "nll"))
+            diff = (
+                "—"
+                if family == ctx.config.reference
+                else _ci(ctx.versus_reference(temporal, family, c, "nll"))
+            )
             rows.append([f"{c:g}", family, *cells, diff])
-    return markdown_table(["coverage", "family", "accuracy", "NLL", "Brier", "ECE", f"NLL − {ctx.config.reference} (paired)"], rows)
+    return markdown_table(
+        ["coverage", "family", "accuracy", "NLL", "Brier", "ECE", f"NLL − {ctx.config.reference} (paired)"],
+        rows,
+    )
 
 
 # --------------------------------------------------------------------------- time and pooling
@@ -280,7 +322,10 @@ def temporal_findings(ctx: Context) -> list[str]:
     first, lines = modes[0], []
     for other in modes[1:]:
         for family in ctx.config.families:
-            diffs = {c: ctx.est(first, family, c, "accuracy") - ctx.est(other, family, c, "accuracy") for c in ctx.occluded}
+            diffs = {
+                c: ctx.est(first, family, c, "accuracy") - ctx.est(other, family, c, "accuracy")
+                for c in ctx.occluded
+            }
             best = max(diffs, key=lambda c: abs(diffs[c].value))
             lines.append(
                 f"**{family}**: {first} masks give video accuracy {_where(diffs, other, 'below', 'above')} "
@@ -295,11 +340,18 @@ def rule_findings(ctx: Context, temporal: str) -> list[str]:
     lines = []
     for rule in RULES:
         nll = np.mean([ctx.est(temporal, f, c, "nll", rule).value for f, c in cells])
-        gaps = np.array([ctx.est(temporal, f, c, "confidence", rule).value - ctx.est(temporal, f, c, "accuracy", rule).value for f, c in cells])
+        gaps = np.array(
+            [
+                ctx.est(temporal, f, c, "confidence", rule).value
+                - ctx.est(temporal, f, c, "accuracy", rule).value
+                for f, c in cells
+            ]
+        )
         default = " (default)" if rule == ctx.config.rule else ""
         lines.append(
             f"**{rule}**{default}: mean NLL {nll:.2f}; overconfident (confidence − accuracy > 0.02) in "
-            f"{int((gaps > 0.02).sum())} and underconfident (< −0.02) in {int((gaps < -0.02).sum())} of {len(cells)} "
+            f"{int((gaps > 0.02).sum())} and underconfident (< −0.02) in {int((gaps < -0.02).sum())} of "
+            f"{len(cells)} "
             f"family × coverage cells (confidence − accuracy from {gaps.min():+.2f} to {gaps.max():+.2f})."
         )
     return lines
@@ -310,10 +362,20 @@ def rule_table(ctx: Context, temporal: str) -> str:
     rows = []
     for c in sorted({*ctx.config.focus_coverages(), ctx.config.coverages[-1]}):
         for rule in RULES:
-            est = {m: [ctx.est(temporal, f, c, m, rule).value for f in ctx.config.families] for m in ("accuracy", "nll", "ece", "confidence")}
+            est = {
+                m: [ctx.est(temporal, f, c, m, rule).value for f in ctx.config.families]
+                for m in ("accuracy", "nll", "ece", "confidence")
+            }
             gap = np.mean(est["confidence"]) - np.mean(est["accuracy"])
             name = f"**{rule}** (default)" if rule == ctx.config.rule else rule
-            rows.append([f"{c:g}", name, *(f"{np.mean(est[m]):.3f}" for m in ("accuracy", "nll", "ece")), f"{gap:+.3f}"])
+            rows.append(
+                [
+                    f"{c:g}",
+                    name,
+                    *(f"{np.mean(est[m]):.3f}" for m in ("accuracy", "nll", "ece")),
+                    f"{gap:+.3f}",
+                ]
+            )
     return markdown_table(["coverage", "rule", "accuracy", "NLL", "ECE", "confidence − accuracy"], rows)
 
 
@@ -339,9 +401,15 @@ def _accuracy_summary(ctx: Context, temporal: str) -> str | None:
     holds, reverse, _ = _blog_split(ctx, temporal)
     names = " and ".join(structured)
     if not holds:
-        text = f"With {temporal} masks, {names} are at no coverage clearly more destructive than Bernoulli: the blog's ordering is not reproduced"
+        text = (
+            f"With {temporal} masks, {names} are at no coverage clearly more destructive than Bernoulli: "
+            "the blog's ordering is not reproduced"
+        )
     else:
-        text = f"With {temporal} masks, {names} cost more video accuracy than Bernoulli at matched coverage {_grid(holds)}, as the blog reports"
+        text = (
+            f"With {temporal} masks, {names} cost more video accuracy than Bernoulli "
+            f"at matched coverage {_grid(holds)}, as the blog reports"
+        )
     if reverse:
         top = reverse[-1]
         ref_lo, ref_hi = _spread(ctx, temporal, "bernoulli", top)
@@ -349,7 +417,8 @@ def _accuracy_summary(ctx: Context, temporal: str) -> str | None:
         text += f", but **less** at {_grid(reverse)}"
         if wider:
             text += (
-                f": there Bernoulli hides {ref_lo:.0%}–{ref_hi:.0%} of every digit (80% of frames), while blob-like masks "
+                f": there Bernoulli hides {ref_lo:.0%}–{ref_hi:.0%} of every digit (80% of frames), "
+                "while blob-like masks "
                 "hide a far more variable share and sometimes leave much of the digit visible"
             )
     return text + "." + _other_modes(ctx, temporal)
@@ -365,25 +434,32 @@ def _ink_summary(ctx: Context, temporal: str) -> str | None:
     if len(below) == len(compared):
         counts = ", ".join(f"{f} {lo}/{bins}" for f, (bins, lo, _, _) in compared.items())
         return (
-            f"At **equal hidden-ink share** every other family is less accurate per frame than {ref} (bins clearly "
-            f"below: {counts}): what is hidden matters, not only how much. This is the clearest evidence for the "
+            f"At **equal hidden-ink share** every other family is less accurate per frame than {ref} "
+            "(bins clearly "
+            f"below: {counts}): what is hidden matters, not only how much. This is the clearest evidence "
+            "for the "
             "blog's thesis in this run."
         )
-    return f"At equal hidden-ink share, only {', '.join(below) or 'no family'} is consistently less accurate per frame than {ref}."
+    families = ", ".join(below) or "no family"
+    return f"At equal hidden-ink share, only {families} is consistently less accurate per frame than {ref}."
 
 
 def _pooling_summary(ctx: Context, temporal: str) -> str | None:
     ratios = []
     for family in ctx.others:
-        worst = min(ctx.occluded, key=lambda c: ctx.versus_reference(temporal, family, c, "accuracy", "").value)
+        worst = min(
+            ctx.occluded, key=lambda c: ctx.versus_reference(temporal, family, c, "accuracy", "").value
+        )
         frame = ctx.versus_reference(temporal, family, worst, "accuracy", "").value
         if frame < 0:
             ratios.append(ctx.versus_reference(temporal, family, worst, "accuracy").value / frame)
     if not ratios:
         return None
     return (
-        f"Pooling {ctx.config.frames} frames shrinks the largest single-frame deficits against {ctx.config.reference} "
-        f"to {min(ratios):.0%}–{max(ratios):.0%} of their size: moving digits and masks give the model other glimpses."
+        f"Pooling {ctx.config.frames} frames shrinks the largest single-frame deficits against "
+        f"{ctx.config.reference} "
+        f"to {min(ratios):.0%}–{max(ratios):.0%} of their size: moving digits and masks give the model "
+        "other glimpses."
     )
 
 
@@ -391,18 +467,25 @@ def _temporal_summary(ctx: Context) -> str | None:
     first, parts, clear = ctx.config.temporal[0], [], 0
     cells = [(f, c) for f in ctx.config.families for c in ctx.occluded]
     for other in ctx.config.temporal[1:]:
-        diffs = {(f, c): ctx.est(other, f, c, "accuracy") - ctx.est(first, f, c, "accuracy") for f, c in cells}
+        diffs = {
+            (f, c): ctx.est(other, f, c, "accuracy") - ctx.est(first, f, c, "accuracy") for f, c in cells
+        }
         up = sum(_sign(d) > 0 for d in diffs.values())
         down = sum(_sign(d) < 0 for d in diffs.values())
         clear = max(clear, up + down)
         (family, coverage), big = max(diffs.items(), key=lambda kv: abs(kv[1].value))
         parts.append(
-            f"{other} masks give clearly higher video accuracy than {first} ones in {up} and lower in {down} of "
+            f"{other} masks give clearly higher video accuracy than {first} ones in {up} and lower in "
+            f"{down} of "
             f"{len(cells)} family × coverage cells (largest: {_points(big)} for {family} at {coverage:g})"
         )
     if not parts:
         return None
-    lead = "How masks move in time matters" if clear >= len(cells) / 4 else "How masks move in time matters little here"
+    lead = (
+        "How masks move in time matters"
+        if clear >= len(cells) / 4
+        else "How masks move in time matters little here"
+    )
     return f"{lead}: " + "; ".join(parts) + "."
 
 
@@ -413,11 +496,17 @@ def _calibration_summary(ctx: Context, temporal: str) -> str | None:
     focus = ctx.config.focus_coverages()
     signs = [_sign(ctx.versus_reference(temporal, f, c, "ece")) for f in structured for c in focus]
     worse, better = signs.count(1), signs.count(-1)
-    where = f"{len(signs)} comparisons of {' and '.join(structured)} with Bernoulli at coverage {_grid(focus)}"
+    where = (
+        f"{len(signs)} comparisons of {' and '.join(structured)} with Bernoulli at coverage {_grid(focus)}"
+    )
     if worse and not better:
-        return f"Calibration: structured masks have clearly larger ECE in {worse} of {where}, as the blog reports."
+        return (
+            f"Calibration: structured masks have clearly larger ECE in {worse} of {where}, "
+            "as the blog reports."
+        )
     return (
-        f"Calibration does not follow the blog here: ECE is clearly larger for structured masks in {worse} and clearly "
+        "Calibration does not follow the blog here: ECE is clearly larger for structured masks in "
+        f"{worse} and clearly "
         f"smaller in {better} of {where}."
     )
 
@@ -426,10 +515,18 @@ def _rule_summary(ctx: Context, temporal: str) -> str | None:
     cells = [(f, c) for f in ctx.config.families for c in ctx.occluded]
     if ctx.config.rule == "sum_logprob" or not cells:
         return None
-    gap = [ctx.est(temporal, f, c, "confidence", "sum_logprob").value - ctx.est(temporal, f, c, "accuracy", "sum_logprob").value for f, c in cells]
-    nll = {r: np.mean([ctx.est(temporal, f, c, "nll", r).value for f, c in cells]) for r in ("sum_logprob", ctx.config.rule)}
+    gap = [
+        ctx.est(temporal, f, c, "confidence", "sum_logprob").value
+        - ctx.est(temporal, f, c, "accuracy", "sum_logprob").value
+        for f, c in cells
+    ]
+    nll = {
+        r: np.mean([ctx.est(temporal, f, c, "nll", r).value for f, c in cells])
+        for r in ("sum_logprob", ctx.config.rule)
+    }
     return (
-        f"Summing log-probabilities over frames is overconfident in {sum(g > 0.02 for g in gap)} of {len(cells)} "
+        f"Summing log-probabilities over frames is overconfident in {sum(g > 0.02 for g in gap)} of "
+        f"{len(cells)} "
         f"family × coverage cells (up to {max(gap):+.2f}) and has mean NLL {nll['sum_logprob']:.2f}, against "
         f"{nll[ctx.config.rule]:.2f} for the default {ctx.config.rule}"
         + (" (same decisions, so the same accuracy)." if ctx.config.rule == "mean_logprob" else ".")

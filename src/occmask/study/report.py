@@ -34,22 +34,32 @@ def _setup(ctx: Context) -> str:
     ink = np.mean(ctx.test.frames[:, 0] >= 128)
     return _bullets(
         [
-            f"**Data**: {ctx.source}; {ctx.sizes['train']} training and {ctx.sizes['validation']} validation digits; "
+            f"**Data**: {ctx.source}; {ctx.sizes['train']} training and {ctx.sizes['validation']} "
+            "validation digits; "
             f"{ctx.sizes['test_videos']} test videos, each of a distinct test digit never seen in training. "
             "MNIST is by Y. LeCun, C. Cortes and C. J. C. Burges, used under CC BY-SA 3.0.",
-            f"**Moving MNIST** (Srivastava et al. 2015): a {DIGIT}x{DIGIT} digit on a {CANVAS}x{CANVAS} canvas, constant "
-            f"velocity (2-5 px/frame), bouncing off the walls, {c.frames} frames. The ink is {ink:.1%} of the canvas on average.",
-            f"**Model**: small CNN (3 conv + batch norm + pooling, global max pool, linear), Adam, {c.epochs} epochs on clean "
+            f"**Moving MNIST** (Srivastava et al. 2015): a {DIGIT}x{DIGIT} digit on a {CANVAS}x{CANVAS} "
+            "canvas, constant "
+            f"velocity (2-5 px/frame), bouncing off the walls, {c.frames} frames. The ink is {ink:.1%} "
+            "of the canvas on average.",
+            "**Model**: small CNN (3 conv + batch norm + pooling, global max pool, linear), Adam, "
+            f"{c.epochs} epochs on clean "
             f"frames; final clean validation accuracy **{ctx.history.val_acc[-1]:.3f}** (single frames).",
-            f"**Masks**: {', '.join(c.families)} at canvas coverage {', '.join(f'{v:g}' for v in c.coverages)}, exact per frame "
-            f"(`match=\"frame\"`); temporal modes {', '.join(c.temporal)}; hidden pixels set to 0 (the background). "
+            f"**Masks**: {', '.join(c.families)} at canvas coverage "
+            f"{', '.join(f'{v:g}' for v in c.coverages)}, exact per frame "
+            f'(`match="frame"`); temporal modes {", ".join(c.temporal)}; '
+            "hidden pixels set to 0 (the background). "
             "Video *i* gets the same mask seed under every family and mode.",
-            f"**Video prediction**: per-frame log-probabilities combined by **{c.rule}** (the default: {RULES[c.rule]}). "
+            f"**Video prediction**: per-frame log-probabilities combined by **{c.rule}** (the default: "
+            f"{RULES[c.rule]}). "
             "The other rules are in `results.csv` and in *Combining frames*.",
-            "**Metrics**: accuracy, NLL, Brier (sum over classes, 0-2), ECE (15 equal-width bins, top label; Guo et al. 2017). "
-            f"Intervals: 95% percentile bootstrap over videos ({c.n_boot} resamples shared by all conditions, so differences "
+            "**Metrics**: accuracy, NLL, Brier (sum over classes, 0-2), ECE (15 equal-width bins, top "
+            "label; Guo et al. 2017). "
+            f"Intervals: 95% percentile bootstrap over videos ({c.n_boot} resamples shared by all "
+            "conditions, so differences "
             "are paired); frame-level intervals resample whole videos.",
-            f"**Run**: seed {c.seed}, device {c.device}, {ctx.threads} torch thread(s); wall time {t['total']:.0f} s "
+            f"**Run**: seed {c.seed}, device {c.device}, {ctx.threads} torch thread(s); wall time "
+            f"{t['total']:.0f} s "
             f"(data {t['data']:.0f}, training {t['train']:.0f}, evaluation {t['evaluate']:.0f}, "
             f"statistics {t['analyse']:.0f}, figures {t['figures']:.0f}).",
         ]
@@ -61,18 +71,25 @@ def _caveats(ctx: Context) -> str:
     n = len(ctx.others) * len(ctx.occluded)
     return _bullets(
         [
-            f"One trained model (seed {c.seed}): intervals cover the sampling of test videos and masks, not training "
+            f"One trained model (seed {c.seed}): intervals cover the sampling of test videos and masks, "
+            "not training "
             "randomness. Re-run with other `--seed` values before trusting small differences.",
-            f"Many comparisons: {n} family × coverage differences per setting, so a few 'clear' ones at the 95% level "
+            f"Many comparisons: {n} family × coverage differences per setting, so a few 'clear' ones at "
+            "the 95% level "
             "are expected by chance; trust patterns across neighbouring coverages, not single cells.",
-            "Coverage is measured on the whole canvas; the digit's ink is a few percent of it, so the share of the digit "
-            "that is hidden varies from frame to frame, much more for blob-like masks than for Bernoulli noise.",
+            "Coverage is measured on the whole canvas; the digit's ink is a few percent of it, so the "
+            "share of the digit "
+            "that is hidden varies from frame to frame, much more for blob-like masks than for Bernoulli "
+            "noise.",
             "Hidden pixels take the background value, so the model cannot tell 'hidden' from 'no ink'.",
-            f"Video results depend on the number of frames ({c.frames}), on how masks move in time and on the "
+            f"Video results depend on the number of frames ({c.frames}), on how masks move in time and "
+            "on the "
             "combination rule; single-frame results do not.",
-            "ECE is biased upwards on small samples and its bootstrap interval can sit above the point estimate; "
+            "ECE is biased upwards on small samples and its bootstrap interval can sit above the point "
+            "estimate; "
             "compare ECE between families rather than with zero.",
-            f"{ctx.source}, this small CNN, 64x64 canvases: another model or data set may order the families differently.",
+            f"{ctx.source}, this small CNN, 64x64 canvases: another model or data set may order the "
+            "families differently.",
         ]
     )
 
@@ -82,8 +99,10 @@ def _reading(ctx: Context) -> list[str]:
     frame_text, _ = rd.frame_vs_video(ctx, tm)
     return [
         "## What the data says",
-        f"Main setting: masks **{tm}**, video prediction **{ctx.config.rule}**. Differences are paired against "
-        f"**{ref}** on the same videos; *below*/*above*/*worse*/*better* mean that the 95% paired bootstrap interval "
+        f"Main setting: masks **{tm}**, video prediction **{ctx.config.rule}**. Differences are paired "
+        "against "
+        f"**{ref}** on the same videos; *below*/*above*/*worse*/*better* mean that the 95% paired "
+        "bootstrap interval "
         "excludes zero.",
         "**In short.**",
         _bullets(rd.summary_points(ctx, tm)),
@@ -93,15 +112,20 @@ def _reading(ctx: Context) -> list[str]:
         f"Single-frame accuracy against {ref}:",
         _bullets(rd.family_findings(ctx, tm, "")),
         "**Frames vs videos.** " + frame_text,
-        "**Equal hidden ink.** Canvas coverage is not the share of the *digit* that is hidden. Hidden pixels take the "
-        "background value, so a mask changes the input only where it covers the digit: the hidden-ink share is the "
-        "occlusion the model actually experiences. Pooling the frames of all coverages and comparing them at equal "
+        "**Equal hidden ink.** Canvas coverage is not the share of the *digit* that is hidden. Hidden "
+        "pixels take the "
+        "background value, so a mask changes the input only where it covers the digit: the hidden-ink "
+        "share is the "
+        "occlusion the model actually experiences. Pooling the frames of all coverages and comparing "
+        "them at equal "
         "hidden-ink share:",
         _bullets(rd.ink_findings(ctx, tm)),
-        f"**Probabilities.** The blog reports the worst NLL and Brier for Perlin and triangle masks. Here, against {ref} "
+        "**Probabilities.** The blog reports the worst NLL and Brier for Perlin and triangle masks. "
+        f"Here, against {ref} "
         "(video prediction):",
         _bullets(rd.probability_findings(ctx, tm)),
-        "**Calibration.** The blog reports that structured masks make confidence less trustworthy. ECE of the video "
+        "**Calibration.** The blog reports that structured masks make confidence less trustworthy. ECE "
+        "of the video "
         "prediction at the focus coverages:",
         _bullets(rd.calibration_findings(ctx, tm)),
         "**Time.** Video accuracy between temporal modes (paired, same videos and seeds):",
@@ -120,9 +144,11 @@ def render_report(ctx: Context, figures: dict[str, str]) -> str:
     _, frame_table = rd.frame_vs_video(ctx, tm)
     sections = [
         "# occmask study: does occlusion geometry matter at matched coverage?",
-        f"A reproduction of the blog post *{_BLOG}*: a CNN trained on clean Moving MNIST frames is tested on videos "
+        f"A reproduction of the blog post *{_BLOG}*: a CNN trained on clean Moving MNIST frames is "
+        "tested on videos "
         "occluded by masks of different geometry that hide exactly the same number of pixels per frame. "
-        f"Preset `{c.preset}`; every number here comes from this run (`results.csv`, `run.json`) and is written by code, "
+        f"Preset `{c.preset}`; every number here comes from this run (`results.csv`, `run.json`) and is "
+        "written by code, "
         "so the sentences follow the data of each run.",
         "## Setup",
         _setup(ctx),
@@ -152,16 +178,20 @@ def render_report(ctx: Context, figures: dict[str, str]) -> str:
         "## Time: how masks behave across frames",
         f"![temporal modes]({figures['temporal']})",
         "## Combining frames",
-        "Means over families. Confidence above accuracy is overconfidence. The sum of log-probabilities treats "
-        "correlated frames as independent evidence; the mean of log-probabilities has the same decisions at the "
+        "Means over families. Confidence above accuracy is overconfidence. The sum of log-probabilities "
+        "treats "
+        "correlated frames as independent evidence; the mean of log-probabilities has the same decisions "
+        "at the "
         "confidence of a single frame; the mean of probabilities is a mixture.",
         rd.rule_table(ctx, tm),
         f"![combination rules]({figures['rules']})",
         "## Training",
         f"![training curves]({figures['training']})",
         "## Files",
-        "`results.csv` has one row per temporal mode × family × coverage × level (`frame`, or `video` with each rule): "
-        "every metric with `_lo`/`_hi` interval bounds, paired `_minus_reference` differences and the mask descriptors. "
+        "`results.csv` has one row per temporal mode × family × coverage × level (`frame`, or `video` "
+        "with each rule): "
+        "every metric with `_lo`/`_hi` interval bounds, paired `_minus_reference` differences and the "
+        "mask descriptors. "
         "`run.json` holds the configuration, seeds, package versions and timings.",
     ]
     return "\n\n".join(sections) + "\n"
@@ -182,7 +212,9 @@ def run_info(ctx: Context, figures: dict[str, str]) -> dict:
         "config": ctx.config.as_dict(),
         "seeds": {
             "root": ctx.config.seed,
-            "streams": {s.name.lower(): f"SeedSequence({ctx.config.seed}, spawn_key=({int(s)}, ...))" for s in Stream},
+            "streams": {
+                s.name.lower(): f"SeedSequence({ctx.config.seed}, spawn_key=({int(s)}, ...))" for s in Stream
+            },
         },
         "data": {"source": ctx.source, **ctx.sizes},
         "training": asdict(ctx.history),

@@ -96,13 +96,17 @@ def _check_device(device: str) -> None:
     import torch
 
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was requested but torch.cuda.is_available() is False; use device='cpu'")
+        raise ValueError(
+            "device 'cuda' was requested but torch.cuda.is_available() is False; use device='cpu'"
+        )
 
 
 def _test_videos(digits: Digits, config: StudyConfig) -> VideoSet:
     available = len(digits.test_labels)
     if config.videos > available:
-        raise ValueError(f"videos must be at most {available} (one distinct test digit each), got {config.videos}")
+        raise ValueError(
+            f"videos must be at most {available} (one distinct test digit each), got {config.videos}"
+        )
     pick = np.random.default_rng(stream(config, Stream.TEST)).permutation(available)[: config.videos]
     frames = make_videos(digits.test_images[pick], config.frames, stream(config, Stream.TEST, 1))
     return VideoSet(frames, digits.test_labels[pick])
@@ -151,9 +155,9 @@ def run_study(config: StudyConfig) -> StudyResult:
         digits, or ``device="cuda"`` without a GPU.
     """
     from .analysis import accuracy_by_hidden_ink, all_estimates, results_table
+    from .context import Context
     from .metrics import bootstrap_indices
     from .plots import make_figures
-    from .context import Context
     from .reading import accuracy_table
     from .report import write_outputs
 
@@ -169,10 +173,15 @@ def run_study(config: StudyConfig) -> StudyResult:
         with _timer(timings, "evaluate"):
             cells = evaluate_grid(model, test, config)
     with _timer(timings, "analyse"):
-        boot = bootstrap_indices(config.videos, config.n_boot, np.random.default_rng(stream(config, Stream.BOOTSTRAP)))
+        boot = bootstrap_indices(
+            config.videos, config.n_boot, np.random.default_rng(stream(config, Stream.BOOTSTRAP))
+        )
         found = all_estimates(cells, test.labels, boot)
         rows = results_table(cells, test.labels, config, found)
-        ink = {tm: accuracy_by_hidden_ink([c for c in cells if c.temporal == tm], test.labels) for tm in config.temporal}
+        ink = {
+            tm: accuracy_by_hidden_ink([c for c in cells if c.temporal == tm], test.labels)
+            for tm in config.temporal
+        }
     context = Context(
         config=config,
         source=digits.source,
