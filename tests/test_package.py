@@ -90,8 +90,7 @@ def test_first_kernel_call_compiles_its_module_only():
         out = np.empty(field.shape, bool)
         calibrate._cut_rows(field, 2, out)
         assert out.tolist() == [[False] * 4 + [True] * 2] * 2, out
-        import numpy as np
-from numba.core.registry import CPUDispatcher
+        from numba.core.registry import CPUDispatcher
         kernels = [v for v in vars(calibrate).values() if isinstance(v, (CPUDispatcher, _jit._Kernel))]
         assert len(kernels) >= 3 and all(isinstance(v, CPUDispatcher) for v in kernels), kernels
         describe = importlib.import_module("occmask.describe")  # the module, not the function
