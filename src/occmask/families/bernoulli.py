@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import Family, generate
+from ._registry import Family, generate
 
 __all__ = ["bernoulli"]
 
@@ -64,7 +64,6 @@ def _field(
 FAMILY = Family(
     name="bernoulli",
     summary="i.i.d. pixels: the missing-at-random baseline",
-    defaults={},
-    check=dict,
     field=_field,
+    colour="#0072B2",
 )
