@@ -2,15 +2,15 @@
 
 import pytest
 
-from occmask.families import _registry
+from occmask.families import _family
 
 
 @pytest.fixture(autouse=True)
 def _restore_family_registry():
     """Families a test (or a docs example) registers are taken out again when it ends."""
-    before = dict(_registry._REGISTRY)
+    before = dict(_family._REGISTRY)
     yield
-    if _registry._REGISTRY != before:
-        _registry._REGISTRY.clear()
-        _registry._REGISTRY.update(before)
-        _registry._curve.cache_clear()
+    if _family._REGISTRY != before:
+        _family._REGISTRY.clear()
+        _family._REGISTRY.update(before)
+        _family._curve.cache_clear()

@@ -17,7 +17,7 @@ from occmask.families import BUILTIN
 
 #: Modules with kernels: the shared ones, and every built-in family's module.
 MODULES = [
-    "occmask.apply",
+    "occmask._occlude",
     "occmask.calibrate",
     "occmask.describe",
     "occmask._noise",
@@ -52,7 +52,7 @@ def test_kernels_are_cached_nogil_and_serial():
 
 
 ENTRY_KERNELS = {
-    "occmask.apply._fill_where",
+    "occmask._occlude._fill_where",
     "occmask.calibrate._cut_rows",
     "occmask.describe._label",
     "occmask.describe._measure",

@@ -10,7 +10,7 @@ import pytest
 
 import occmask as om
 from occmask.families import BUILTIN
-from occmask.families._registry import signature_defaults
+from occmask.families._family import signature_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = Path(om.__file__).resolve().parent

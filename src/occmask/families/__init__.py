@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 
-from ._registry import FAMILIES, TEMPORAL, Family, generate, register_family
+from ._family import FAMILIES, TEMPORAL, Family, generate, register_family
 
 __all__ = ["FAMILIES", "TEMPORAL", "Family", "generate", "register_family"]
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _noise, _validate
 from .._jit import kernel
-from ._registry import Family, generate
+from ._family import Family, generate
 
 __all__ = ["cgol"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import _noise, _validate
-from ._registry import Family, generate
+from ._family import Family, generate
 
 __all__ = ["perlin"]
 
