@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import occmask as om
-from occmask import calibrate, families
+from occmask import calibrate
+from occmask.families import _family
 
 describe_module = importlib.import_module("occmask.describe")
 
@@ -19,8 +20,8 @@ def kernels_must_not_run(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("a kernel ran before the input was validated")
 
-    monkeypatch.setattr(
-        families, "FAMILIES", {k: dataclasses.replace(f, field=boom) for k, f in families.FAMILIES.items()}
+    monkeypatch.setattr(  # the registry that generate reads
+        _family, "FAMILIES", {k: dataclasses.replace(f, field=boom) for k, f in _family.FAMILIES.items()}
     )
     monkeypatch.setattr(calibrate, "_cut_rows", boom)
     monkeypatch.setattr(describe_module, "_label", boom)
@@ -67,6 +68,15 @@ CASES = [
     (lambda: om.triangles((8, 8), 0.5, aspect=0.5), ValueError, ["aspect", "0.5"]),
     (lambda: om.triangles((8, 8), 0.5, speed=-1), ValueError, ["speed", "-1"]),
     (lambda: om.triangles((8, 8), 0.5, spin=float("inf")), ValueError, ["spin", "inf"]),
+    # parameters that made the geometry degenerate (ties broken in raster order) or the call endless
+    (lambda: om.triangles((8, 8), 0.5, aspect=1e6), ValueError, ["aspect", "1000000.0", "at most", "8"]),
+    (lambda: om.triangles((8, 8), 0.5, aspect=1e12), ValueError, ["aspect", "size"]),
+    (lambda: om.triangles((8, 8), 0.5, size=(2, 4), aspect=3), ValueError, ["aspect", "2", "(3.0, 3.0)"]),
+    (lambda: om.triangles((8, 8), 0.5, size=1e300), ValueError, ["size", "1e+300", "10000"]),
+    (lambda: om.perlin((8, 8), 0.5, scale=1e12), ValueError, ["scale", "1000000000000.0", "[0.5, 100000]"]),
+    (lambda: om.perlin((8, 8), 0.5, scale=1e-308), ValueError, ["scale", "1e-308", "[0.5, 100000]"]),
+    (lambda: om.perlin((8, 8), 0.5, time_scale=1e-308), ValueError, ["time_scale", "1e-308", "[0.5, 1e+06]"]),
+    (lambda: om.cgol((8, 8), 0.5, decay=1e200), ValueError, ["decay", "1e+200", "[0, 10000]"]),
     (lambda: om.describe(MASK, connectivity=6), ValueError, ["connectivity", "6", "4 or 8"]),
     (lambda: om.describe(MASK, connectivity=True), ValueError, ["connectivity", "True"]),
     (lambda: om.describe(MASK.astype(np.uint8)), TypeError, ["mask", "uint8"]),

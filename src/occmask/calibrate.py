@@ -24,7 +24,7 @@ import numpy as np
 from . import _validate
 from ._jit import kernel
 
-__all__ = ["MATCHES", "cut", "quantile_curve", "target_count"]
+__all__ = ["MATCHES", "cut", "quantile_curve", "sorted_quantile_curve", "target_count"]
 
 #: The coverage-matching modes.
 MATCHES = ("frame", "video", "expected")
@@ -193,10 +193,27 @@ def quantile_curve(samples: np.ndarray) -> np.ndarray:
     >>> round(float(curve[2048]), 2)
     0.5
     """
-    values = np.asarray(samples, dtype=np.float64).ravel()
+    values = np.asarray(samples)
+    if values.dtype not in (np.float32, np.float64):
+        values = values.astype(np.float64)
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise ValueError("samples must be a non-empty array of finite values")
-    return np.quantile(values, np.linspace(0.0, 1.0, _CURVE_POINTS))
+    return sorted_quantile_curve(np.sort(values, axis=None))
+
+
+def sorted_quantile_curve(values: np.ndarray) -> np.ndarray:
+    """:func:`quantile_curve` of finite values already sorted (1-D, any float dtype; not copied).
+
+    The quantiles are those of ``np.quantile`` (linear interpolation), computed in float64.
+    """
+    probs = np.linspace(0.0, 1.0, _CURVE_POINTS)
+    index = probs * (values.size - 1)
+    below = np.floor(index).astype(np.int64)
+    above = np.minimum(below + 1, values.size - 1)
+    t = index - below
+    low, high = values[below].astype(np.float64), values[above].astype(np.float64)
+    step = high - low
+    return np.where(t >= 0.5, high - step * (1.0 - t), low + step * t)
 
 
 def cut(

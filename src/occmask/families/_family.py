@@ -28,9 +28,11 @@ TEMPORAL = ("evolving", "static", "independent")
 #: Names :func:`generate` takes itself: no family parameter may use them.
 RESERVED = ("family", "shape", "coverage", "rng", "match", "temporal", "region")
 
-#: Reference pixels used to estimate a family's field distribution for ``match="expected"``.
+#: Reference pixels used to estimate a family's field distribution for ``match="expected"``: fields
+#: of the calibration shape until about this many pixels are drawn (at least one field), of which
+#: at most this many values are kept.
 _CALIBRATION_PIXELS = 1 << 20
-_CALIBRATION_MIN_FIELDS, _CALIBRATION_MAX_FIELDS = 8, 4096
+_CALIBRATION_MAX_FIELDS = 4096  # tiny fields: Python's cost per field would dominate
 _CALIBRATION_SEED = 20260905
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -256,12 +258,12 @@ def generate(
     frames = 1 if temporal == "static" else shape3[0]
     field_shape = (frames, shape3[1], shape3[2])
     need = calibrate.target_count(coverage, shape3[1] * shape3[2]) if match == "frame" else None
-    field = _field(fam, field_shape, gen, temporal, need, checked)
     reference = None
-    if match == "expected":
+    if match == "expected":  # before the field: the reference fields and the field never coexist
         # frames of an independent video are independent draws: calibrate on one frame
         calibration_shape = field_shape if temporal == "evolving" else (1, *field_shape[1:])
         reference = _curve(fam.name, calibration_shape, temporal, tuple(sorted(checked.items())))
+    field = _field(fam, field_shape, gen, temporal, need, checked)
     mask = calibrate._cut(field, coverage, match, reference)
     if frames != shape3[0]:
         mask = np.repeat(mask, shape3[0], axis=0)
@@ -296,17 +298,23 @@ def _curve(name: str, shape: tuple[int, int, int], temporal: str, params: tuple)
     """Quantile curve of a family's field for one shape and parameter set (cached).
 
     Estimated from reference fields drawn with a fixed seed, so it is the same in
-    every process whatever the cache state.
+    every process whatever the cache state. The fields are drawn one at a time
+    until about ``_CALIBRATION_PIXELS`` pixels are drawn, or one field when a field
+    is larger; at most that many evenly spaced values of them are kept (the field
+    is stationary: every pixel of a frame has the same distribution).
     """
     fam = FAMILIES[name]
-    n_fields = -(-_CALIBRATION_PIXELS // (shape[0] * shape[1] * shape[2]))
-    n_fields = min(max(n_fields, _CALIBRATION_MIN_FIELDS), _CALIBRATION_MAX_FIELDS)
+    size = shape[0] * shape[1] * shape[2]
+    n_fields = min(max(1, round(_CALIBRATION_PIXELS / size)), _CALIBRATION_MAX_FIELDS)
+    stride = -(-size * n_fields // _CALIBRATION_PIXELS)
+    per_field = -(-size // stride)
+    samples = np.empty(n_fields * per_field, np.float32)
     seeds = np.random.SeedSequence([_CALIBRATION_SEED, *name.encode()]).spawn(n_fields)
-    kwargs = dict(params)
-    samples = np.concatenate(
-        [_field(fam, shape, np.random.default_rng(s), temporal, None, kwargs).ravel() for s in seeds]
-    )
-    return calibrate.quantile_curve(samples)
+    for n, seed in enumerate(seeds):
+        field = _field(fam, shape, np.random.default_rng(seed), temporal, None, dict(params))
+        samples[n * per_field : (n + 1) * per_field] = field.ravel()[::stride]
+    samples.sort()
+    return calibrate.sorted_quantile_curve(samples)
 
 
 def signature_defaults(function: Callable) -> dict[str, Any]:

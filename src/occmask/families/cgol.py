@@ -74,7 +74,7 @@ def cgol(
     memory : int, default 8
         How many recent generations leave a trail (>= 1); 1 means only live cells.
     decay : float, default 1.0
-        Pixels of distance that one generation of age costs (>= 0).
+        Pixels of distance that one generation of age costs, in [0, 1e4].
 
     Returns
     -------
@@ -102,6 +102,11 @@ def cgol(
     )
 
 
+#: Largest ``decay`` (pixels per generation): far beyond any canvas, and ``(decay * memory)^2``
+#: stays well inside float32.
+MAX_DECAY = 1e4
+
+
 def _check(params: dict[str, Any]) -> dict[str, Any]:
     params["density"] = _validate.number(
         "density", params["density"], low=0.0, high=1.0, low_open=True, high_open=True
@@ -109,7 +114,8 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
     params["burn_in"] = _validate.integer("burn_in", params["burn_in"], low=0, high=100_000)
     params["step"] = _validate.integer("step", params["step"], low=1, high=10_000)
     params["memory"] = _validate.integer("memory", params["memory"], low=1, high=10_000)
-    params["decay"] = _validate.number("decay", params["decay"], low=0.0)
+    # beyond about a canvas side per generation, age decides alone; the field stays finite
+    params["decay"] = _validate.number("decay", params["decay"], low=0.0, high=MAX_DECAY)
     return params
 
 

@@ -51,13 +51,13 @@ def perlin(
     temporal : {"evolving", "static", "independent"}
         ``"evolving"`` samples 3-D noise (blobs morph over time).
     scale : float, default 16
-        Feature size in pixels: the lattice spacing of the first octave (> 0).
+        Feature size in pixels: the lattice spacing of the first octave, in [0.5, 1e5].
     octaves : int, default 3
         Number of octaves (1-8); each doubles the frequency.
     persistence : float, default 0.5
         Amplitude ratio between successive octaves, in (0, 1]. Lower gives smoother edges.
     time_scale : float, default 12
-        Frames per lattice unit along time (> 0); larger means slower change.
+        Frames per lattice unit along time, in [0.5, 1e6]; larger means slower change.
     basis : {"perlin", "simplex"}
         Gradient noise basis: improved Perlin noise or OpenSimplex (``opensimplex``).
     periodic : bool, default False
@@ -91,13 +91,21 @@ def perlin(
     )
 
 
+#: Lattice spacings in pixels (or frames) that keep the field a stationary noise: below half a
+#: pixel lattice cells alias into pixel noise; above 1e5 a pixel step changes the noise by about
+#: 1e-5, near float32's resolution, and equal values would decide the cut (in raster order).
+MIN_SCALE, MAX_SCALE, MAX_TIME_SCALE = 0.5, 1e5, 1e6
+
+
 def _check(params: dict[str, Any]) -> dict[str, Any]:
-    params["scale"] = _validate.number("scale", params["scale"], low=0.0, low_open=True)
+    params["scale"] = _validate.number("scale", params["scale"], low=MIN_SCALE, high=MAX_SCALE)
     params["octaves"] = _validate.integer("octaves", params["octaves"], low=1, high=8)
     params["persistence"] = _validate.number(
         "persistence", params["persistence"], low=0.0, high=1.0, low_open=True
     )
-    params["time_scale"] = _validate.number("time_scale", params["time_scale"], low=0.0, low_open=True)
+    params["time_scale"] = _validate.number(
+        "time_scale", params["time_scale"], low=MIN_SCALE, high=MAX_TIME_SCALE
+    )
     params["basis"] = _validate.choice("basis", params["basis"], _noise.BASES)
     if not isinstance(params["periodic"], (bool, np.bool_)):
         raise TypeError(f"periodic must be a bool, got {params['periodic']!r}")

@@ -53,10 +53,11 @@ def triangles(
         ``"evolving"``: triangles move and spin from frame to frame.
     size : float or (float, float), default (8, 24)
         Circumradius in pixels (centroid to farthest vertex), drawn uniformly from
-        the range (>= 1).
+        the range, in [1, 1e4].
     aspect : float or (float, float), default (1, 2)
         Elongation (>= 1), drawn uniformly from the range: the triangle is stretched
-        by ``sqrt(aspect)`` along a random axis and squeezed across it.
+        by ``sqrt(aspect)`` along a random axis and squeezed across it. At most the
+        smallest ``size``, so that every triangle is at least about a pixel across.
     speed : float, default 1.0
         Largest speed in pixels per frame (>= 0); each triangle draws a speed in
         ``[0, speed]`` and a uniform direction.
@@ -88,9 +89,19 @@ def triangles(
     )
 
 
+#: Largest circumradius: a pixel step still changes the covering scale by about 1e-4, far above
+#: float32's resolution of the priority (a larger triangle covers any canvas anyway).
+MAX_SIZE = 1e4
+
+
 def _check(params: dict[str, Any]) -> dict[str, Any]:
-    params["size"] = _validate.number_range("size", params["size"], low=1.0)
+    params["size"] = _validate.number_range("size", params["size"], low=1.0, high=MAX_SIZE)
     params["aspect"] = _validate.number_range("aspect", params["aspect"], low=1.0)
+    if params["aspect"][1] > params["size"][0]:  # the narrowest, about size / aspect across
+        raise ValueError(
+            f"aspect must be at most the smallest size, {params['size'][0]:g}, so that every triangle "
+            f"is at least about a pixel across (size / aspect pixels), got aspect={params['aspect']}"
+        )
     params["speed"] = _validate.number("speed", params["speed"], low=0.0)
     params["spin"] = _validate.number("spin", params["spin"], low=0.0)
     return params
