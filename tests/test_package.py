@@ -15,7 +15,7 @@ import occmask as om
 from occmask import _jit
 
 MODULES = [
-    "occmask.apply",
+    "occmask._occlude",
     "occmask.calibrate",
     "occmask.describe",
     "occmask.families.perlin",
@@ -51,7 +51,7 @@ def test_kernels_are_cached_nogil_and_serial():
 
 
 ENTRY_KERNELS = {
-    "occmask.apply._fill_where",
+    "occmask._occlude._fill_where",
     "occmask.calibrate._cut_rows",
     "occmask.describe._label",
     "occmask.describe._measure",

@@ -125,6 +125,22 @@ def test_kernel_and_torch_where_paths_agree(memory, fill):
     torch.testing.assert_close(x, plain, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("entry", [om.occlude, occlude])
+def test_a_cpu_tensor_mask_is_checked_once(monkeypatch, entry):
+    """Through either adapter, a CPU tensor's numpy mask is validated once, then goes to the kernel."""
+    from occmask import _validate
+
+    calls = []
+    check = _validate.mask
+    monkeypatch.setattr(_validate, "mask", lambda *a, **k: calls.append(a) or check(*a, **k))
+    mask = np.random.default_rng(3).random((4, 6, 5)) < 0.5
+    y = entry(torch.ones(4, 3, 6, 5), mask, 0.0)
+    assert len(calls) == 1
+    torch.testing.assert_close(
+        y, torch.from_numpy(np.where(mask[:, None], 0.0, 1.0)).float().expand(4, 3, 6, 5)
+    )
+
+
 def test_autograd_reaches_visible_pixels_and_tensor_fill():
     x = torch.rand(4, 3, 6, 5, requires_grad=True)
     fill = torch.zeros(3, requires_grad=True)

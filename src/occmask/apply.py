@@ -9,173 +9,14 @@ from the shapes when that is unambiguous, or given as a string of the letters
 
 from __future__ import annotations
 
-import functools
-import math
 from typing import Any
 
 import numpy as np
 
 from . import _validate
-from ._jit import kernel
+from ._occlude import fill_array, fill_shape, occlude_array, resolve
 
 __all__ = ["occlude"]
-
-_LETTERS = "BTCHW"
-#: dtypes the one-pass kernel handles (others go through numpy)
-_KERNEL_DTYPES = frozenset(
-    np.dtype(t)
-    for t in (
-        np.float32,
-        np.float64,
-        np.uint8,
-        np.int8,
-        np.uint16,
-        np.int16,
-        np.uint32,
-        np.int32,
-        np.uint64,
-        np.int64,
-        np.bool_,
-    )
-)
-
-
-def _resolve(
-    x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str | None
-) -> tuple[tuple[int, ...], int | None]:
-    """Shape to view the mask as so it broadcasts against ``x``, and the channel axis.
-
-    Shared by the numpy and torch adapters. Raises ``ValueError`` when the shapes
-    do not fit the layout, or when no layout is given and several would fit.
-    """
-    if layout is not None and not isinstance(layout, str):
-        _check_layout(layout, len(x_shape))  # raises TypeError
-    return _resolve_shapes(tuple(x_shape), tuple(mask_shape), layout)
-
-
-@functools.lru_cache(maxsize=256)
-def _resolve_shapes(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str | None):
-    if layout is not None:
-        return _view_for_layout(x_shape, mask_shape, _check_layout(layout, len(x_shape)))
-    candidates: dict[tuple[int, ...], int | None] = {}
-    for channel in (len(x_shape) - 3, len(x_shape) - 1, None):
-        if channel is not None and channel < 0:
-            continue
-        view = _view_for_channel(x_shape, mask_shape, channel)
-        if view is not None:
-            candidates.setdefault(view, channel)
-    if len(candidates) == 1:
-        view, channel = next(iter(candidates.items()))
-        return view, channel
-    if not candidates:
-        raise ValueError(
-            f"mask of shape {mask_shape} does not broadcast against x of shape {x_shape}: x must be the "
-            "mask's "
-            "shape with optional leading axes and an optional channel axis before or after (H, W)"
-        )
-    raise ValueError(
-        f"the layout of x with shape {x_shape} is ambiguous for a mask of shape {mask_shape}; "
-        "pass layout=..., e.g. 'TCHW' or 'THWC'"
-    )
-
-
-def _view_for_channel(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], channel: int | None):
-    dims = [d for a, d in enumerate(x_shape) if a != channel]
-    if len(dims) < len(mask_shape) or tuple(dims[len(dims) - len(mask_shape) :]) != tuple(mask_shape):
-        return None
-    view = [1] * (len(dims) - len(mask_shape)) + list(mask_shape)
-    if channel is not None:
-        view.insert(channel, 1)
-    return tuple(view)
-
-
-def _check_layout(layout: Any, ndim: int) -> str:
-    if not isinstance(layout, str):
-        raise TypeError(f"layout must be a string of the letters {_LETTERS!r}, got {layout!r}")
-    text = layout.upper()
-    if (
-        len(set(text)) != len(text)
-        or not set(text) <= set(_LETTERS)
-        or not text.replace("C", "").endswith("HW")
-    ):
-        raise ValueError(
-            f"layout must use each of the letters B, T, C, H, W at most once and end in 'HW' "
-            f"(a channel 'C' may stand before or after them), got {layout!r}"
-        )
-    if len(text) != ndim:
-        raise ValueError(f"layout {layout!r} has {len(text)} axes but x has {ndim}")
-    return text
-
-
-def _view_for_layout(x_shape, mask_shape, layout: str) -> tuple[tuple[int, ...], int | None]:
-    spatial = [a for a, letter in enumerate(layout) if letter != "C"]
-    if len(mask_shape) > len(spatial):
-        raise ValueError(f"mask of shape {mask_shape} has more axes than layout {layout!r} has besides 'C'")
-    view = [1] * len(layout)
-    for axis, size in zip(spatial[len(spatial) - len(mask_shape) :], mask_shape, strict=True):
-        if size not in (1, x_shape[axis]):
-            raise ValueError(
-                f"mask of shape {mask_shape} does not fit x of shape {x_shape} with layout {layout!r}: "
-                f"axis {layout[axis]!r} has {x_shape[axis]} elements, the mask {size}"
-            )
-        view[axis] = size
-    return tuple(view), (layout.index("C") if "C" in layout else None)
-
-
-@functools.lru_cache(maxsize=256)
-def _fill_shape(
-    fill_shape: tuple[int, ...], x_shape: tuple[int, ...], channel: int | None
-) -> tuple[int, ...]:
-    """Shape to view ``fill`` as: a 1-D fill of length C runs along the channel axis."""
-    if (
-        len(fill_shape) == 1
-        and channel is not None
-        and fill_shape[0] == x_shape[channel]
-        and len(x_shape) > 1
-    ):
-        shape = [1] * len(x_shape)
-        shape[channel] = fill_shape[0]
-        return tuple(shape)
-    try:
-        if np.broadcast_shapes(fill_shape, x_shape) != tuple(x_shape):
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"fill of shape {fill_shape} must be a scalar, one value per channel, or broadcast to x of "
-            f"shape {x_shape}"
-        ) from None
-    return fill_shape
-
-
-def _fill_array(fill: Any, dtype: np.dtype) -> np.ndarray:
-    """``fill`` as an array of ``dtype``; refuses values the dtype cannot hold.
-
-    Floats may round to the nearest representable value but not overflow;
-    integers and booleans must be represented exactly (no rounding, no wrapping).
-    """
-    if isinstance(fill, (bool, int, float)):  # the usual case, checked once per value and dtype
-        return _scalar_fill(fill, dtype).copy()  # a copy: the cached array stays as it is
-    return _cast_fill(fill, dtype)
-
-
-@functools.lru_cache(maxsize=64, typed=True)
-def _scalar_fill(fill: bool | int | float, dtype: np.dtype) -> np.ndarray:
-    return _cast_fill(fill, dtype)
-
-
-def _cast_fill(fill: Any, dtype: np.dtype) -> np.ndarray:
-    values = np.asarray(fill)
-    if values.dtype.kind not in "biuf":
-        raise TypeError(f"fill must be numeric, got {fill!r}")
-    with np.errstate(invalid="ignore", over="ignore"):
-        cast = values.astype(dtype)
-    if dtype.kind == "f":
-        bad = np.isfinite(values) & ~np.isfinite(cast)
-    else:
-        bad = cast != values
-    if np.any(bad):
-        raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}")
-    return cast
 
 
 def occlude(
@@ -229,80 +70,12 @@ def occlude(
     if not isinstance(x, np.ndarray):
         raise TypeError(f"x must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}")
     mask = _validate.mask(mask, ndims=(2, 3, 4))
-    view, channel = _resolve(x.shape, mask.shape, layout)
-    values = _fill_array(fill, x.dtype)
-    values = values.reshape(_fill_shape(values.shape, x.shape, channel))
+    view, channel = resolve(x.shape, mask.shape, layout)
+    values = fill_array(fill, x.dtype)
+    values = values.reshape(fill_shape(values.shape, x.shape, channel))
     if out is not None and (not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype):
         raise ValueError(
             f"out must be a numpy.ndarray of shape {x.shape} and dtype {x.dtype}, got "
             f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}".rstrip()
         )
-    blocks = _blocks(x, out, view, channel, values)
-    if blocks is not None:  # the common case: one pass in a kernel
-        result = np.empty_like(x) if out is None else out
-        _fill_where(
-            x.reshape(blocks),
-            np.ascontiguousarray(mask).reshape(-1, blocks[2]),
-            values.ravel(),
-            result.reshape(blocks),
-        )
-        return result
-    hidden = mask.reshape(view)
-    if out is None:
-        return np.where(hidden, values, x)  # one pass; same dtype, since values has x's dtype
-    if out is not x:
-        np.copyto(out, x)
-    np.copyto(out, values, where=hidden)
-    return out
-
-
-def _blocks(
-    x: np.ndarray, out: np.ndarray | None, view: tuple[int, ...], channel: int | None, values: np.ndarray
-) -> tuple[int, int, int] | None:
-    """``x`` as ``(L, C, S)`` blocks for :func:`_fill_where`, or None when the kernel does not apply.
-
-    It applies to contiguous arrays of the usual dtypes, a scalar or per-channel
-    fill, and a mask that spans every axis after its first one (the leading axes
-    it repeats over excepted) but the channel.
-    """
-    if (
-        x.dtype not in _KERNEL_DTYPES
-        or not x.flags.c_contiguous
-        or x.size == 0
-        or (out is not None and not out.flags.c_contiguous)
-    ):
-        return None
-    blocks = _block_shape(x.shape, view, channel)
-    per_channel = channel is not None and values.ndim == x.ndim and values.shape[channel] == values.size
-    return blocks if blocks is not None and (values.size == 1 or per_channel) else None
-
-
-@functools.lru_cache(maxsize=256)
-def _block_shape(
-    x_shape: tuple[int, ...], view: tuple[int, ...], channel: int | None
-) -> tuple[int, int, int] | None:
-    spanned = [a for a in range(len(x_shape)) if a != channel]
-    first = next(
-        (a for a in spanned if view[a] != 1), len(x_shape)
-    )  # the mask repeats over the axes before it
-    if any(view[a] != x_shape[a] for a in spanned if a >= first):
-        return None
-    if channel is None:
-        return math.prod(x_shape[:first]), 1, math.prod(x_shape[first:])
-    if any(channel < a < first for a in spanned):  # repeats after the channel
-        return None
-    return math.prod(x_shape[:channel]), x_shape[channel], math.prod(x_shape[channel + 1 :])
-
-
-@kernel
-def _fill_where(x, mask, values, out):
-    """``out[l, c, s] = values[c]`` (or ``values[0]`` for all) where ``mask[l % M, s]``, else ``x[l, c, s]``
-    (``x``, ``out``: L, C, S)."""
-    n_l, n_c, n_s = x.shape
-    n_m = mask.shape[0]
-    for i in range(n_l):
-        hidden = mask[i % n_m]
-        for c in range(n_c):
-            value, source, target = values[c % values.size], x[i, c], out[i, c]
-            for s in range(n_s):
-                target[s] = value if hidden[s] else source[s]
+    return occlude_array(x, mask, values, view, channel, out)

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import _validate, apply
-from .apply import _check_layout, _fill_array, _fill_shape, _resolve
+from . import _validate
+from ._occlude import KERNEL_DTYPES, check_layout, fill_array, fill_shape, occlude_array, resolve
 from .calibrate import MATCHES
 from .families import FAMILIES, TEMPORAL, generate
 
@@ -74,8 +74,8 @@ def _fill_values(fill: Any, dtype: torch.dtype) -> np.ndarray:
     """
     np_dtype = _numpy_dtype(dtype)
     if np_dtype is not None:
-        return _fill_array(fill, np_dtype)
-    values = _fill_array(fill, np.dtype(np.float64))
+        return fill_array(fill, np_dtype)
+    values = fill_array(fill, np.dtype(np.float64))
     if _is_float(dtype):
         wide = torch.as_tensor(values)
         narrow = wide.to(dtype).double()  # float8 formats may saturate or turn to NaN instead of inf
@@ -106,7 +106,7 @@ def _fill_tensor(fill: torch.Tensor, x: torch.Tensor, channel: int | None) -> to
     """A tensor ``fill`` cast to ``x``'s dtype and device, shaped to broadcast against ``x``."""
     if fill.dtype.is_complex and not x.dtype.is_complex:
         raise TypeError(f"fill must be real for data of dtype {x.dtype}, got a tensor of dtype {fill.dtype}")
-    shape = _fill_shape(tuple(fill.shape), tuple(x.shape), channel)
+    shape = fill_shape(tuple(fill.shape), tuple(x.shape), channel)
     values = fill.reshape(shape).to(device=x.device, non_blocking=True)
     cast = values.to(x.dtype)
     if not _cast_cannot_fail(fill.dtype, x.dtype):
@@ -181,7 +181,7 @@ def occlude(
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     mask = _as_mask(mask, x.device)
-    view, channel = _resolve(tuple(x.shape), tuple(mask.shape), layout)
+    view, channel = resolve(tuple(x.shape), tuple(mask.shape), layout)
     if out is not None:
         if (
             not isinstance(out, torch.Tensor)
@@ -197,15 +197,17 @@ def occlude(
                     else type(out).__name__
                 )
             )
-    if _shares_numpy_memory(x, out, fill):  # the numpy adapter's one-pass kernel on the same memory
-        result = torch.empty_like(x) if out is None else out
-        apply.occlude(x.numpy(), mask.numpy(), fill, layout=layout, out=result.numpy())
-        return result
-    mask = mask.reshape(view)
     if isinstance(fill, torch.Tensor):
         values = _fill_tensor(fill, x, channel)
+        mask = mask.reshape(view)
     else:
         array = _fill_values(fill, x.dtype)
+        array = array.reshape(fill_shape(array.shape, tuple(x.shape), channel))
+        if _shares_numpy_memory(x, out):  # the one-pass kernel on the same memory
+            result = torch.empty_like(x) if out is None else out
+            occlude_array(x.numpy(), mask.numpy(), array, view, channel, result.numpy())
+            return result
+        mask = mask.reshape(view)
         if array.ndim == 0:  # one number: no tensor to build or move
             scalar = array.item()
             if out is None:
@@ -213,7 +215,6 @@ def occlude(
             if out is not x:
                 out.copy_(x)
             return out.masked_fill_(mask, scalar)
-        array = array.reshape(_fill_shape(array.shape, tuple(x.shape), channel))
         values = torch.from_numpy(np.ascontiguousarray(array)).to(
             device=x.device, dtype=x.dtype, non_blocking=True
         )
@@ -222,16 +223,15 @@ def occlude(
     return torch.where(mask, values, x, out=out)
 
 
-def _shares_numpy_memory(x: torch.Tensor, out: torch.Tensor | None, fill: Any) -> bool:
-    """Whether :func:`occlude` can hand ``x`` to the numpy adapter's kernel: contiguous CPU data of a
-    dtype it handles, no gradient to track and a fill that is not a tensor."""
+def _shares_numpy_memory(x: torch.Tensor, out: torch.Tensor | None) -> bool:
+    """Whether :func:`occlude` can hand ``x`` to the numpy kernel: contiguous CPU data of a dtype it
+    handles and no gradient to track (the fill is not a tensor)."""
     return (
         x.device.type == "cpu"
         and not x.requires_grad
         and x.is_contiguous()
         and (out is None or out.is_contiguous())
-        and not isinstance(fill, torch.Tensor)
-        and _numpy_dtype(x.dtype) in apply._KERNEL_DTYPES
+        and _numpy_dtype(x.dtype) in KERNEL_DTYPES
     )
 
 
@@ -341,7 +341,7 @@ class Occlude(nn.Module):
                 raise TypeError(f"fill must be a real tensor, got dtype {fill.dtype}")
             self.register_buffer("fill", fill.detach().clone(), persistent=False)
         else:
-            _fill_array(fill, np.dtype(np.float64))  # numeric (its shape is checked against x per call)
+            fill_array(fill, np.dtype(np.float64))  # numeric (its shape is checked against x per call)
             self.fill: Any
             if isinstance(fill, np.ndarray):
                 self.fill = fill.copy()
@@ -351,7 +351,7 @@ class Occlude(nn.Module):
                 self.fill = fill
         self.p = _validate.number("p", p, low=0.0, high=1.0)
         if layout is not None:
-            layout = _check_layout(layout, len(layout) if isinstance(layout, str) else 0)
+            layout = check_layout(layout, len(layout) if isinstance(layout, str) else 0)
         self.layout = layout
         if not isinstance(return_mask, (bool, np.bool_)):
             raise TypeError(f"return_mask must be a bool, got {return_mask!r}")
@@ -433,7 +433,7 @@ class Occlude(nn.Module):
 
     def _layout_for(self, x: torch.Tensor) -> str:
         if self.layout is not None:
-            return _check_layout(self.layout, x.ndim)
+            return check_layout(self.layout, x.ndim)
         if x.ndim not in DEFAULT_LAYOUTS:
             raise ValueError(
                 f"x must have 2 to 5 dimensions ((H, W), (C, H, W), (T, C, H, W) or (B, T, C, H, W)), "

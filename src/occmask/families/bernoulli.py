@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import Family, generate
+from ._family import Family, generate
 
 __all__ = ["bernoulli"]
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from .. import _validate
 from .._jit import kernel
-from . import Family, generate, perlin
+from . import perlin
+from ._family import Family, generate
 
 __all__ = ["cgol"]
 

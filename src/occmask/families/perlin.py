@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _validate
 from .._jit import imported, kernel
-from . import Family, generate
+from ._family import Family, generate
 
 __all__ = ["perlin"]
 
