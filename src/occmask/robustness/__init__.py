@@ -5,7 +5,7 @@ or only to i.i.d. dropout, at the same coverage?
 >>> report = evaluate(model, (x, y), coverages=(0, .3, .6))  # doctest: +SKIP
 >>> print(report.summary())                             # doctest: +SKIP
 
-Modules: :mod:`~occmask.robustness.grid` (the grid and its masks),
+Modules: :mod:`~occmask.robustness.grid` (the grid), :mod:`~occmask.robustness.cells` (cells and masks),
 :mod:`~occmask.robustness.metrics` (scores, frame pooling, ECE),
 :mod:`~occmask.robustness.stats` (bootstrap estimates, Holm-adjusted paired tests, verdicts),
 :mod:`~occmask.robustness.report` (the :class:`Report`, :func:`compare`) and

@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .report import Report
-
 __all__ = ["LABELS", "colour", "curves", "figure", "reliability_diagrams", "reliability_panel"]
 
 #: Okabe-Ito colours (friendly to colour-blind readers), then a few more, given to families in
@@ -66,7 +64,7 @@ def band(ax: Axes, x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     ax.fill_between(x, lo, hi, color=style.get("color"), alpha=0.18, linewidth=0)
 
 
-def _where(report: Report, where: dict[str, Any]) -> tuple[str, str, str]:
+def _where(report: Any, where: dict[str, Any]) -> tuple[str, str, str]:
     level, rule = report.main_level()
     temporal = where.pop("temporal", report.setting.temporal[0])
     level = where.pop("level", level)
@@ -76,12 +74,12 @@ def _where(report: Report, where: dict[str, Any]) -> tuple[str, str, str]:
     return temporal, level, rule
 
 
-def curves(report: Report, metrics: Any = ("accuracy", "nll", "ece", "gap"), **where: Any) -> Figure:
+def curves(report: Any, metrics: Any = ("accuracy", "nll", "ece", "gap"), **where: Any) -> Figure:
     """Metrics vs coverage, one panel per metric, one curve per family with its 95% band.
 
     Parameters
     ----------
-    report : Report
+    report : occmask.robustness.Report
     metrics : sequence of str
         Names from :data:`~occmask.robustness.stats.METRICS`.
     **where
@@ -140,7 +138,7 @@ def reliability_panel(
     bottom.set(xlim=(0, 1), xlabel="confidence")
 
 
-def reliability_diagrams(report: Report, coverage: float, **where: Any) -> Figure:
+def reliability_diagrams(report: Any, coverage: float, **where: Any) -> Figure:
     """Reliability diagrams at one coverage, one column per family.
 
     ``where`` as in :func:`curves`. Bars below the orange marks are overconfident bins.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .grid import Cell, Setting, make_mask
+from .cells import Cell, Setting, make_mask
 from .metrics import Scores, bootstrap_indices, combine_frames, scores
 from .stats import METRICS, Estimate, area, estimates, holm, verdict
 
