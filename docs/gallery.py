@@ -36,8 +36,8 @@ OUT = HERE / "images"
 
 #: The seed of every gallery figure (a different seed gives different masks, same look).
 SEED = 7
-FAMILY_NAMES = ("bernoulli", "perlin", "cgol", "triangles")
-FAMILY_COLORS = {"bernoulli": "#4c72b0", "perlin": "#dd8452", "cgol": "#55a868", "triangles": "#c44e52"}
+FAMILY_NAMES = tuple(om.FAMILIES)  # in display order
+FAMILY_COLORS = {name: family.colour for name, family in om.FAMILIES.items()}
 
 INK = (30, 30, 36)  # hidden pixels
 PAPER = (255, 255, 255)  # visible pixels and background
@@ -247,7 +247,7 @@ def figure(fn: Callable[[], list[Path] | Path]) -> Callable[[], list[Path]]:
 
 @figure
 def families() -> Path:
-    """The four families side by side at the same coverage and seed (README and home page)."""
+    """Every family side by side at the same coverage and seed (README and home page)."""
     masks = [om.generate(name, (96, 96), 0.4, rng=SEED) for name in FAMILY_NAMES]
     caps = [_count(m) for m in masks]
     return save_png(grid([masks], col_labels=FAMILY_NAMES, captions=[caps]), "families.png")
@@ -255,7 +255,7 @@ def families() -> Path:
 
 @figure
 def families_gif() -> Path:
-    """The four families as evolving videos at coverage 0.4."""
+    """Every family as evolving videos at coverage 0.4."""
     videos = [om.generate(name, (24, 96, 96), 0.4, rng=SEED) for name in FAMILY_NAMES]
     frames = [grid([[v[t] for v in videos]], col_labels=FAMILY_NAMES) for t in range(24)]
     return save_gif(frames, "families.gif")
@@ -344,7 +344,9 @@ def stationarity() -> Path:
     """How often each pixel is hidden, over 1024 independent masks per family."""
     plt = plt_setup()
     n, side, target = 1024, 48, 0.3
-    fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(FAMILY_NAMES), figsize=(2.5 * len(FAMILY_NAMES), 2.9), layout="constrained"
+    )
     noise = np.sqrt(target * (1 - target) / n)
     for ax, name in zip(axes, FAMILY_NAMES, strict=True):
         m = om.generate(name, (n, side, side), target, rng=SEED, temporal="independent")

@@ -19,10 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LABELS", "colour", "curves", "figure", "reliability_diagrams", "reliability_panel"]
 
-#: Okabe-Ito colours (friendly to colour-blind readers), then a few more, given to families in
-#: the order of ``occmask.FAMILIES``.
-_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#999933", "#882255", "#000000")
-
 #: Axis labels of the metrics.
 LABELS = {
     "accuracy": "accuracy",
@@ -35,17 +31,16 @@ LABELS = {
 
 
 def colour(family: str) -> str:
-    """A fixed colour per registered family (grey for an unknown name).
+    """The family's display colour from the registry (grey for an unknown name).
 
     Examples
     --------
-    >>> colour("bernoulli")
-    '#0072B2'
+    >>> colour("no such family")
+    '#555555'
     """
     from ..families import FAMILIES
 
-    names = list(FAMILIES)
-    return _PALETTE[names.index(family) % len(_PALETTE)] if family in names else "#555555"
+    return FAMILIES[family].colour if family in FAMILIES else "#555555"
 
 
 def figure(
