@@ -136,7 +136,9 @@ def test_a_cpu_tensor_mask_is_checked_once(monkeypatch, entry):
     mask = np.random.default_rng(3).random((4, 6, 5)) < 0.5
     y = entry(torch.ones(4, 3, 6, 5), mask, 0.0)
     assert len(calls) == 1
-    torch.testing.assert_close(y, torch.from_numpy(np.where(mask[:, None], 0.0, 1.0)).float().expand(4, 3, 6, 5))
+    torch.testing.assert_close(
+        y, torch.from_numpy(np.where(mask[:, None], 0.0, 1.0)).float().expand(4, 3, 6, 5)
+    )
 
 
 def test_autograd_reaches_visible_pixels_and_tensor_fill():
