@@ -12,7 +12,7 @@ from __future__ import annotations
 from .apply import occlude
 from .calibrate import cut
 from .describe import Descriptors, describe, label
-from .families import FAMILIES, generate
+from .families import FAMILIES, field, generate
 from .families.bernoulli import bernoulli
 from .families.cgol import cgol
 from .families.perlin import perlin
@@ -27,6 +27,7 @@ __all__ = [
     "cgol",
     "cut",
     "describe",
+    "field",
     "generate",
     "label",
     "occlude",

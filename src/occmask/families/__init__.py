@@ -10,8 +10,8 @@ record, registry and generator they share live in :mod:`occmask.families._family
 from __future__ import annotations
 
 from . import bernoulli, cgol, perlin, triangles
-from ._family import _REGISTRY, FAMILIES, TEMPORAL, Family, generate
+from ._family import _REGISTRY, FAMILIES, TEMPORAL, Family, field, generate
 
-__all__ = ["FAMILIES", "TEMPORAL", "Family", "generate"]
+__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate"]
 
 _REGISTRY.update((f.name, f) for f in (bernoulli.FAMILY, perlin.FAMILY, cgol.FAMILY, triangles.FAMILY))

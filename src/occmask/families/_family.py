@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _validate, calibrate
 
-__all__ = ["FAMILIES", "TEMPORAL", "Family", "generate"]
+__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate"]
 
 #: How a mask behaves across frames.
 TEMPORAL = ("evolving", "static", "independent")
@@ -127,19 +127,83 @@ def generate(
 
     if match == "expected" and coverage in (0.0, 1.0):
         match = "frame"  # nothing or everything is hidden: the same mask, without a calibration
-    frames = 1 if temporal == "static" else shape3[0]
-    field_shape = (frames, shape3[1], shape3[2])
     need = calibrate.target_count(coverage, shape3[1] * shape3[2]) if match == "frame" else None
-    field = fam.field(field_shape, gen, temporal, need, **checked)
+    values = _field(fam, shape3, gen, temporal, need, checked)
     reference = None
     if match == "expected":
         # frames of an independent video are independent draws: calibrate on one frame
-        calibration_shape = field_shape if temporal == "evolving" else (1, *field_shape[1:])
+        calibration_shape = values.shape if temporal == "evolving" else (1, *values.shape[1:])
         reference = _curve(fam.name, calibration_shape, temporal, tuple(sorted(checked.items())))
-    mask = calibrate._cut(field, coverage, match, reference)  # the family's field needs no check
-    if frames != shape3[0]:
+    mask = calibrate._cut(values, coverage, match, reference)  # the family's field needs no check
+    if values.shape[0] != shape3[0]:
         mask = np.repeat(mask, shape3[0], axis=0)
     return mask[0] if image else mask
+
+
+def _field(
+    fam: Family,
+    shape3: tuple[int, int, int],
+    gen: np.random.Generator,
+    temporal: str,
+    need: int | None,
+    checked: dict[str, Any],
+) -> np.ndarray:
+    """The family's field for a checked (T, H, W) shape: one frame if ``temporal="static"``."""
+    frames = 1 if temporal == "static" else shape3[0]
+    return fam.field((frames, shape3[1], shape3[2]), gen, temporal, need, **checked)
+
+
+def field(
+    family: str,
+    shape: tuple[int, ...],
+    *,
+    rng: Any = None,
+    temporal: str = "evolving",
+    **params: Any,
+) -> np.ndarray:
+    """The priority field that :func:`generate` cuts into a mask.
+
+    With the same arguments, ``generate(family, shape, coverage, rng=seed, ...)``
+    equals ``cut(field(family, shape, rng=seed, ...), coverage)`` (with
+    ``match="frame"`` or ``"video"``): low values are hidden first. Only the
+    order of the values matters.
+
+    Parameters
+    ----------
+    family : str
+        One of ``occmask.FAMILIES``.
+    shape : tuple of int
+        ``(H, W)`` for an image or ``(T, H, W)`` for a video.
+    rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Source of randomness (SPEC 7), as for :func:`generate`.
+    temporal : {"evolving", "static", "independent"}
+        How the field changes across frames, as for :func:`generate`.
+    **params
+        Family parameters, as for :func:`generate`.
+
+    Returns
+    -------
+    ndarray of float32, shape ``shape``
+        Finite priorities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import occmask as om
+    >>> f = om.field("perlin", (4, 32, 32), rng=0, scale=8.0)
+    >>> f.shape, f.dtype
+    ((4, 32, 32), dtype('float32'))
+    >>> bool(np.array_equal(om.cut(f, 0.3), om.generate("perlin", (4, 32, 32), 0.3, rng=0, scale=8.0)))
+    True
+    """
+    fam = FAMILIES[_validate.choice("family", family, FAMILIES)]
+    shape3, image = _validate.shape(shape)
+    temporal = _validate.choice("temporal", temporal, TEMPORAL)
+    checked = fam.params(params)
+    values = _field(fam, shape3, _validate.rng(rng), temporal, None, checked)
+    if values.shape[0] != shape3[0]:
+        values = np.repeat(values, shape3[0], axis=0)
+    return values[0] if image else values
 
 
 @functools.lru_cache(maxsize=256)
