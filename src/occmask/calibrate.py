@@ -44,6 +44,8 @@ def target_count(coverage: float, n: int) -> int:
     return min(n, int(math.floor(coverage * n + 0.5)))
 
 
+# The kernels read field values as float64 (``float(row[i])``), as Numba would type them
+# anyway, so that they compute the same without the JIT (NUMBA_DISABLE_JIT=1).
 _BINS = 2048  # histogram bins for finite values; +inf has one more of its own
 _SAMPLE = 256  # values sampled per row to set the histogram's range
 _SMALL = 64  # candidates sorted directly
@@ -55,7 +57,7 @@ def _sample_range(row):
     step = max(1, row.size // _SAMPLE)
     lo, hi = np.inf, -np.inf
     for i in range(0, row.size, step):
-        v = row[i]
+        v = float(row[i])
         if v != np.inf:
             lo = min(lo, v)
             hi = max(hi, v)
@@ -67,7 +69,7 @@ def _finite_range(row, candidates, m):
     """Smallest and largest finite values of ``row[candidates[:m]]`` (``+inf``, ``-inf`` if none)."""
     lo, hi = np.inf, -np.inf
     for c in range(m):
-        v = row[candidates[c]]
+        v = float(row[candidates[c]])
         lo = min(lo, v)
         hi = max(hi, v if v != np.inf else -np.inf)
     return lo, hi
@@ -89,7 +91,7 @@ def _select(row, candidates, m, need, out_row, hist):
         scale = (_BINS - 1) / (hi - lo) if hi > lo else 0.0
         hist[:] = 0
         for c in range(m):
-            v = row[candidates[c]]
+            v = float(row[candidates[c]])
             hist[_BINS if v == np.inf else min(np.int64((v - lo) * scale), _BINS - 1)] += 1
         target, below = 0, 0
         while below + hist[target] < need:
@@ -100,7 +102,7 @@ def _select(row, candidates, m, need, out_row, hist):
         kept = 0
         for c in range(m):
             i = candidates[c]
-            v = row[i]
+            v = float(row[i])
             b = _BINS if v == np.inf else min(np.int64((v - lo) * scale), _BINS - 1)
             if b < target:
                 out_row[i] = True
@@ -150,7 +152,7 @@ def _cut_rows(field, k, out):
         scale = min((_BINS - 2) / (hi - lo), 1e30)
         base = 1.0 - lo * scale
         for i in range(n):
-            v = row[i]
+            v = float(row[i])
             bins[i] = _BINS if v == np.inf else np.int16(min(max(v * scale + base, 0.0), top))
         hist[:] = 0
         for i in range(n):

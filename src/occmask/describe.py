@@ -9,7 +9,7 @@ labelling is a Numba union-find over the whole video in one call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -32,7 +32,11 @@ def _find(parent, i):
 @kernel
 def _find_runs(mask):
     """Runs of hidden pixels in raster order: ``starts``, ``ends`` (exclusive) and, for
-    each of the T*H rows, the index of its first run (``first``, length T*H + 1)."""
+    each of the T*H rows, the index of its first run (``first``, length T*H + 1).
+
+    Any non-zero byte of ``mask`` is hidden, as in numpy: a bool array viewed from
+    other bytes must not add edges (a row never has more than ``n_w + 1``).
+    """
     n_t, n_h, n_w = mask.shape
     capacity = n_t * n_h * ((n_w + 1) // 2)
     starts = np.empty(capacity, np.int32)
@@ -48,7 +52,7 @@ def _find_runs(mask):
             m = 0
             before = np.uint8(0)
             for j in range(n_w):
-                here = row[j]
+                here = np.uint8(row[j] != 0)
                 edges[m] = j
                 m += here != before
                 before = here
@@ -115,7 +119,8 @@ def _connect(n_t, n_h, n_w, eight, starts, ends, first):
             for r in range(first[row], first[row + 1]):
                 here += size[r]
                 largest[t] = max(largest[t], size[r])
-                boundary[t] += (starts[r] > 0) + (ends[r] < n_w)  # left and right edges inside the frame
+                # left and right edges inside the frame (ints: a sum of numpy bools would be an OR)
+                boundary[t] += int(starts[r] > 0) + int(ends[r] < n_w)
             if i > 0:
                 shared, unions, made = _link(starts, ends, first, row - 1, row, slack, parent, size)
                 joined += unions
@@ -236,7 +241,7 @@ def label(
     return labels, counts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Descriptors:
     """Structural descriptors of a mask, per frame (arrays of length T; T=1 for an image).
 
@@ -267,6 +272,22 @@ class Descriptors:
     boundary: np.ndarray
     n_components_3d: int | None = None
     largest_component_3d: int | None = None
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is equal (arrays element by element, with the same shape).
+
+        Examples
+        --------
+        >>> import occmask as om
+        >>> m = om.perlin((2, 32, 32), 0.4, rng=0)
+        >>> om.describe(m) == om.describe(m.copy()), om.describe(m) == om.describe(m, 8)
+        (True, False)
+        """
+        if not isinstance(other, Descriptors):
+            return NotImplemented
+        return all(np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(Descriptors))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays inside: not hashable, as ndarray
 
     def summary(self) -> dict[str, float]:
         """Video summary: means over frames, plus the spatio-temporal figures if computed.
