@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 import occmask
+from occmask.families import BUILTIN
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -70,10 +71,7 @@ def test_pages_exist():
         "study.md",
         "benchmarks.md",
         "api.md",
-        "families/bernoulli.md",
-        "families/perlin.md",
-        "families/cgol.md",
-        "families/triangles.md",
+        *(f"families/{name}.md" for name in BUILTIN),
     ):
         assert page in names
 

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from opensimplex.internals import _init as opensimplex_perm
 
-from occmask.families import cgol, perlin, triangles
+from occmask import _noise
+from occmask.families import cgol, triangles
 
 # --- Game of Life ---------------------------------------------------------------------------
 
@@ -176,7 +177,7 @@ def noise_on_grid(xs, ys, zs, perm, simplex=False, amps=(1.0,)):
     out = np.empty((len(zs), len(ys), len(xs)), np.float32)
     perms = np.concatenate([perm, perm])[None].astype(np.int64)
     grads = ((perm % 24) * 3)[None].astype(np.int64)
-    return perlin._noise_field(
+    return _noise._noise_field(
         out,
         np.tile(xs, (1, octaves, 1)),
         np.tile(ys, (1, octaves, 1)),
@@ -220,11 +221,10 @@ def test_perlin_fractal_sums_octaves():
 
 def test_periodic_perlin_tiles_the_canvas():
     def seam_ratio(periodic):
-        field = perlin._field(
+        field = _noise.fractal_noise(
             (1, 48, 40),
             np.random.default_rng(0),
             "evolving",
-            None,
             scale=10.0,
             octaves=2,
             persistence=0.5,

@@ -2,13 +2,15 @@
 
 import pytest
 
+import occmask as om
+
 pytest.importorskip("occmask.study")
 from occmask.study.config import PRESETS, Stream, make_config, stream
 
 
 def test_presets_and_overrides():
     quick = make_config()
-    assert quick.preset == "quick" and quick.families == ("bernoulli", "cgol", "perlin", "triangles")
+    assert quick.preset == "quick" and quick.families == tuple(om.FAMILIES)
     assert quick.coverages[0] == 0.0 and quick.coverages[-1] == 0.8 and len(quick.coverages) == 9
     full = make_config("full", videos=50, seed=3)
     assert full.temporal == ("evolving", "static", "independent") and full.videos == 50 and full.seed == 3

@@ -14,8 +14,8 @@ HERE = Path(__file__).resolve().parents[1]  # docs/
 OUT = HERE / "images"
 #: The seed of every gallery figure (a different seed gives different masks, same look).
 SEED = 7
-FAMILY_NAMES = ("bernoulli", "perlin", "cgol", "triangles")
-FAMILY_COLORS = {"bernoulli": "#4c72b0", "perlin": "#dd8452", "cgol": "#55a868", "triangles": "#c44e52"}
+FAMILY_NAMES = tuple(om.FAMILIES)  # in display order
+FAMILY_COLORS = {name: family.colour for name, family in om.FAMILIES.items()}
 
 INK = (30, 30, 36)  # hidden pixels
 PAPER = (255, 255, 255)  # visible pixels and background

@@ -13,7 +13,7 @@ from .common import FAMILY_NAMES, SEED, count, figure, grid, plt_setup, ranks, s
 
 @figure
 def families() -> Path:
-    """The four families side by side at the same coverage and seed (README and home page)."""
+    """Every family side by side at the same coverage and seed (README and home page)."""
     masks = [om.generate(name, (96, 96), 0.4, rng=SEED) for name in FAMILY_NAMES]
     caps = [count(m) for m in masks]
     return save_png(grid([masks], col_labels=FAMILY_NAMES, captions=[caps]), "families.png")
@@ -21,7 +21,7 @@ def families() -> Path:
 
 @figure
 def families_gif() -> Path:
-    """The four families as evolving videos at coverage 0.4."""
+    """Every family as evolving videos at coverage 0.4."""
     videos = [om.generate(name, (24, 96, 96), 0.4, rng=SEED) for name in FAMILY_NAMES]
     frames = [grid([[v[t] for v in videos]], col_labels=FAMILY_NAMES) for t in range(24)]
     return save_gif(frames, "families.gif")
@@ -110,7 +110,9 @@ def stationarity() -> Path:
     """How often each pixel is hidden, over 1024 independent masks per family."""
     plt = plt_setup()
     n, side, target = 1024, 48, 0.3
-    fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(FAMILY_NAMES), figsize=(2.5 * len(FAMILY_NAMES), 2.9), layout="constrained"
+    )
     noise = np.sqrt(target * (1 - target) / n)
     for ax, name in zip(axes, FAMILY_NAMES, strict=True):
         m = om.generate(name, (n, side, side), target, rng=SEED, temporal="independent")

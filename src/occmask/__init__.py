@@ -12,7 +12,7 @@ from __future__ import annotations
 from .apply import occlude
 from .calibrate import cut
 from .describe import Descriptors, describe, label
-from .families import FAMILIES, field, generate
+from .families import FAMILIES, Family, field, generate, register_family
 from .families.bernoulli import bernoulli
 from .families.cgol import cgol
 from .families.perlin import perlin
@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "FAMILIES",
     "Descriptors",
+    "Family",
     "bernoulli",
     "cgol",
     "cut",
@@ -32,6 +33,7 @@ __all__ = [
     "label",
     "occlude",
     "perlin",
+    "register_family",
     "triangles",
     "warmup",
 ]

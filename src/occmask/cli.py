@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import FAMILIES
+
 __all__ = ["build_parser", "main"]
 
 
@@ -51,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--families",
         nargs="+",
         metavar="NAME",
-        help="mask families: bernoulli, cgol, perlin, triangles (default: all)",
+        help=f"mask families: {', '.join(FAMILIES)} (default: all)",
     )
     study.add_argument(
         "--coverages",

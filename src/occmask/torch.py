@@ -261,7 +261,7 @@ class Occlude(nn.Module):
     Parameters
     ----------
     family : str
-        One of ``occmask.FAMILIES``: ``"bernoulli"``, ``"perlin"``, ``"cgol"``, ``"triangles"``.
+        A name from ``occmask.FAMILIES``.
     coverage : float or (float, float)
         Fraction of hidden pixels in [0, 1], or a range ``(low, high)`` from which
         each sample draws its coverage uniformly.

@@ -1,17 +1,23 @@
-"""Mask families and the one generator that drives them.
+"""Mask families: one module per family, each registered in ``FAMILIES``.
 
 A family is a recipe for a float32 *priority field* of shape (T, H, W); the
 shared calibrator (:mod:`occmask.calibrate`) cuts it at the requested coverage.
-Each family lives in its own module (``bernoulli``, ``perlin``, ``cgol``,
-``triangles``) that defines its parameters and its Numba field kernel; the
-record, registry and generator they share live in :mod:`occmask.families._family`.
+Each built-in family lives in its own module that defines its parameters, its
+field and its :class:`Family` record; the tuple below registers them, in the
+order every list, table and plot shows them. Users add theirs with
+:func:`register_family`.
 """
 
 from __future__ import annotations
 
-from . import bernoulli, cgol, perlin, triangles
-from ._family import _REGISTRY, FAMILIES, TEMPORAL, Family, field, generate
+import importlib
 
-__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate"]
+from ._family import FAMILIES, TEMPORAL, Family, field, generate, register_family
 
-_REGISTRY.update((f.name, f) for f in (bernoulli.FAMILY, perlin.FAMILY, cgol.FAMILY, triangles.FAMILY))
+__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family"]
+
+#: The built-in families, one module each, in display order.
+BUILTIN = ("bernoulli", "perlin", "cgol", "triangles")
+
+for _name in BUILTIN:
+    register_family(importlib.import_module(f"{__name__}.{_name}").FAMILY)

@@ -1,12 +1,15 @@
-"""The family record, the registry and the one generator that drives them.
+"""The family record, the registry and the one generator that drives every family.
 
-A leaf of the families package: family modules import :class:`Family` and
-:func:`generate` from here, and the package fills :data:`FAMILIES` with them.
+A leaf module: it imports only the argument checks and the calibrator, and every
+family module imports it (never the package), so no module ever sees a
+half-initialised package.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -17,45 +20,111 @@ import numpy as np
 
 from .. import _validate, calibrate
 
-__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate"]
+__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family"]
 
 #: How a mask behaves across frames.
 TEMPORAL = ("evolving", "static", "independent")
+
+#: Names :func:`generate` takes itself: no family parameter may use them.
+RESERVED = ("family", "shape", "coverage", "rng", "match", "temporal", "region")
 
 #: Reference pixels used to estimate a family's field distribution for ``match="expected"``.
 _CALIBRATION_PIXELS = 1 << 20
 _CALIBRATION_MIN_FIELDS, _CALIBRATION_MAX_FIELDS = 8, 4096
 _CALIBRATION_SEED = 20260905
 
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _no_check(params: dict[str, Any]) -> dict[str, Any]:
+    return params
+
 
 @dataclass(frozen=True)
 class Family:
-    """A mask family: its name, parameters and field recipe.
+    """A mask family: its name, parameters, field recipe and how plots show it.
 
-    Attributes
+    Parameters
     ----------
     name : str
-        Registry key, e.g. ``"perlin"``.
+        Registry key, e.g. ``"perlin"``: lower-case letters, digits and ``_``,
+        starting with a letter.
     summary : str
         One line describing the geometry.
-    defaults : Mapping[str, Any]
-        Every parameter with its default value.
-    check : callable
-        ``check(params) -> params``: validates a complete parameter dict and
-        returns it normalised (raises ``ValueError``/``TypeError`` naming the parameter).
     field : callable
-        ``field(shape, rng, temporal, need, **params) -> ndarray`` with ``shape=(T, H, W)``,
-        returning the float32 priority field. With ``need=None`` it is finite
-        everywhere; with an integer ``need`` only the ``need`` lowest values of each
-        frame must be exact and the others may be ``+inf`` (a family may stop early).
-        The result must not depend on ``need`` otherwise.
+        ``field(shape, rng, temporal, need, **params) -> ndarray``: the float32
+        priority field of shape ``shape = (T, H, W)``, drawn from the
+        ``numpy.random.Generator`` ``rng`` (never from global state). ``temporal``
+        is ``"evolving"`` or ``"independent"`` (a static mask is asked for as one
+        frame). With ``need=None`` the field is finite everywhere; with an integer
+        ``need`` only the ``need`` lowest values of each frame must be exact and
+        the others may be ``+inf`` (a family may stop early); the mask must not
+        depend on ``need`` otherwise. Low values are hidden first; equal values
+        are ordered by pixel index, so a field should be free of ties where a cut
+        can fall.
+    defaults : Mapping[str, Any], optional
+        Every parameter with its default value; values must be hashable (the
+        ``match="expected"`` calibration is cached per parameter set).
+    check : callable, optional
+        ``check(params) -> params``: validates a complete parameter dict and
+        returns it normalised (raises ``ValueError``/``TypeError`` naming the
+        parameter). Default: no check.
+    colour : str, default "#555555"
+        Display colour ``"#rrggbb"`` of the family in plots (the study, the
+        gallery). Families are shown in registry order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import occmask as om
+    >>> def stripes(shape, rng, temporal, need, *, period=8):
+    ...     t, h, w = shape
+    ...     phase = rng.random((t, 1, 1)) * period
+    ...     x = (np.arange(w)[None, None, :] + phase) % period
+    ...     return (x + rng.random(shape) * 1e-3).astype(np.float32)
+    >>> family = om.Family("stripes", "vertical bars", stripes, defaults={"period": 8})
+    >>> family.params({"period": 4})
+    {'period': 4}
     """
 
     name: str
     summary: str
-    defaults: Mapping[str, Any]
-    check: Callable[[dict[str, Any]], dict[str, Any]]
     field: Callable[..., np.ndarray] = dataclass_field(repr=False)
+    defaults: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    check: Callable[[dict[str, Any]], dict[str, Any]] = dataclass_field(default=_no_check, repr=False)
+    colour: str = "#555555"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(
+                f"name must be lower-case letters, digits and '_', starting with a letter, got {self.name!r}"
+            )
+        if not isinstance(self.summary, str):
+            raise TypeError(f"summary must be a str, got {type(self.summary).__name__}")
+        for attr in ("field", "check"):
+            if not callable(getattr(self, attr)):
+                raise TypeError(
+                    f"{attr} of family {self.name!r} must be callable, got {getattr(self, attr)!r}"
+                )
+        if not isinstance(self.defaults, Mapping):
+            raise TypeError(f"defaults must be a mapping, got {type(self.defaults).__name__}")
+        for key, value in self.defaults.items():
+            if not isinstance(key, str) or not key.isidentifier() or key in RESERVED:
+                raise ValueError(
+                    f"defaults of family {self.name!r}: parameter name {key!r} must be an identifier "
+                    f"other than {list(RESERVED)}"
+                )
+            try:
+                hash(value)
+            except TypeError:
+                raise TypeError(
+                    f"defaults of family {self.name!r}: parameter {key!r} has the unhashable value "
+                    f"{value!r}; use a tuple instead of a list"
+                ) from None
+        if not isinstance(self.colour, str) or not _COLOUR.match(self.colour):
+            raise ValueError(f"colour must be a '#rrggbb' string, got {self.colour!r}")
+        object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
 
     def params(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Merge ``given`` over the defaults, rejecting unknown names, and validate."""
@@ -64,12 +133,68 @@ class Family:
             raise TypeError(
                 f"unknown parameter(s) {unknown} for family {self.name!r}; allowed: {sorted(self.defaults)}"
             )
-        return self.check({**self.defaults, **given})
+        checked = self.check({**self.defaults, **given})
+        for key, value in checked.items():
+            try:
+                hash(value)
+            except TypeError:
+                raise TypeError(
+                    f"parameter {key!r} of family {self.name!r} must be hashable, got {value!r}"
+                ) from None
+        return checked
 
 
-#: Family modules' records by name, filled by :mod:`occmask.families`; read it through FAMILIES.
 _REGISTRY: dict[str, Family] = {}
+
+#: Read-only view of the registry: name -> :class:`Family`, in display order.
 FAMILIES: Mapping[str, Family] = MappingProxyType(_REGISTRY)
+
+
+def register_family(family: Family, *, replace: bool = False) -> Family:
+    """Make a family available to :func:`occmask.generate` and everything built on it.
+
+    Parameters
+    ----------
+    family : Family
+        The family record; its ``name`` becomes the key of ``occmask.FAMILIES``.
+    replace : bool, default False
+        Allow replacing a family of the same name (its cached calibration is
+        dropped). Without it, registering a name twice is an error.
+
+    Returns
+    -------
+    Family
+        ``family``, so a module can write ``FAMILY = register_family(Family(...))``.
+
+    Raises
+    ------
+    ValueError
+        If the name is taken and ``replace`` is False.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import occmask as om
+    >>> def rows(shape, rng, temporal, need):
+    ...     t, h, w = shape  # whole rows, in a random order per frame
+    ...     order = rng.random((t, h, 1)) + np.arange(w) * 1e-6
+    ...     return np.broadcast_to(order, shape).astype(np.float32)
+    >>> _ = om.register_family(om.Family("rows_doc", "whole rows", rows), replace=True)
+    >>> int(om.generate("rows_doc", (8, 10), 0.25, rng=0).all(axis=1).sum())
+    2
+    """
+    if not isinstance(family, Family):
+        raise TypeError(f"family must be an occmask.Family, got {type(family).__name__}")
+    if not isinstance(replace, bool):
+        raise TypeError(f"replace must be True or False, got {replace!r}")
+    if family.name in _REGISTRY:
+        if not replace:
+            raise ValueError(
+                f"a family named {family.name!r} is already registered; pass replace=True to replace it"
+            )
+        _curve.cache_clear()
+    _REGISTRY[family.name] = family
+    return family
 
 
 def generate(
@@ -87,7 +212,8 @@ def generate(
     Parameters
     ----------
     family : str
-        One of ``occmask.FAMILIES``: ``"bernoulli"``, ``"perlin"``, ``"cgol"``, ``"triangles"``.
+        A name from ``occmask.FAMILIES`` (the built-in families, and any added
+        with :func:`occmask.register_family`).
     shape : tuple of int
         ``(H, W)`` for an image or ``(T, H, W)`` for a video.
     coverage : float
@@ -127,30 +253,42 @@ def generate(
 
     if match == "expected" and coverage in (0.0, 1.0):
         match = "frame"  # nothing or everything is hidden: the same mask, without a calibration
+    frames = 1 if temporal == "static" else shape3[0]
+    field_shape = (frames, shape3[1], shape3[2])
     need = calibrate.target_count(coverage, shape3[1] * shape3[2]) if match == "frame" else None
-    values = _field(fam, shape3, gen, temporal, need, checked)
+    field = _field(fam, field_shape, gen, temporal, need, checked)
     reference = None
     if match == "expected":
         # frames of an independent video are independent draws: calibrate on one frame
-        calibration_shape = values.shape if temporal == "evolving" else (1, *values.shape[1:])
+        calibration_shape = field_shape if temporal == "evolving" else (1, *field_shape[1:])
         reference = _curve(fam.name, calibration_shape, temporal, tuple(sorted(checked.items())))
-    mask = calibrate._cut(values, coverage, match, reference)  # the family's field needs no check
-    if values.shape[0] != shape3[0]:
+    mask = calibrate._cut(field, coverage, match, reference)
+    if frames != shape3[0]:
         mask = np.repeat(mask, shape3[0], axis=0)
     return mask[0] if image else mask
 
 
 def _field(
     fam: Family,
-    shape3: tuple[int, int, int],
-    gen: np.random.Generator,
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
     temporal: str,
     need: int | None,
-    checked: dict[str, Any],
+    params: Mapping[str, Any],
 ) -> np.ndarray:
-    """The family's field for a checked (T, H, W) shape: one frame if ``temporal="static"``."""
-    frames = 1 if temporal == "static" else shape3[0]
-    return fam.field((frames, shape3[1], shape3[2]), gen, temporal, need, **checked)
+    """Call a family's field and hold it to the contract: float32, the shape asked for, no NaN or -inf."""
+    field = fam.field(shape, rng, temporal, need, **params)
+    if not isinstance(field, np.ndarray) or field.dtype != np.float32 or field.shape != shape:
+        raise TypeError(
+            f"the field of family {fam.name!r} must return a float32 ndarray of shape {shape}, got "
+            f"{type(field).__name__} {getattr(field, 'dtype', '')} {getattr(field, 'shape', '')}"
+        )
+    lowest = field.min()
+    if np.isnan(lowest) or lowest == -np.inf:
+        raise ValueError(
+            f"the field of family {fam.name!r} holds NaN or -inf (+inf only marks unneeded pixels)"
+        )
+    return field
 
 
 def field(
@@ -200,7 +338,8 @@ def field(
     shape3, image = _validate.shape(shape)
     temporal = _validate.choice("temporal", temporal, TEMPORAL)
     checked = fam.params(params)
-    values = _field(fam, shape3, _validate.rng(rng), temporal, None, checked)
+    frames = 1 if temporal == "static" else shape3[0]
+    values = _field(fam, (frames, shape3[1], shape3[2]), _validate.rng(rng), temporal, None, checked)
     if values.shape[0] != shape3[0]:
         values = np.repeat(values, shape3[0], axis=0)
     return values[0] if image else values
@@ -219,6 +358,15 @@ def _curve(name: str, shape: tuple[int, int, int], temporal: str, params: tuple)
     seeds = np.random.SeedSequence([_CALIBRATION_SEED, *name.encode()]).spawn(n_fields)
     kwargs = dict(params)
     samples = np.concatenate(
-        [fam.field(shape, np.random.default_rng(s), temporal, None, **kwargs).ravel() for s in seeds]
+        [_field(fam, shape, np.random.default_rng(s), temporal, None, kwargs).ravel() for s in seeds]
     )
     return calibrate.quantile_curve(samples)
+
+
+def signature_defaults(function: Callable) -> dict[str, Any]:
+    """The keyword defaults of a family function other than :func:`generate`'s own arguments."""
+    return {
+        name: p.default
+        for name, p in inspect.signature(function).parameters.items()
+        if p.kind is p.KEYWORD_ONLY and name not in RESERVED
+    }

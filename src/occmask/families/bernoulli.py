@@ -64,7 +64,6 @@ def _field(
 FAMILY = Family(
     name="bernoulli",
     summary="i.i.d. pixels: the missing-at-random baseline",
-    defaults={},
-    check=dict,
     field=_field,
+    colour="#0072B2",
 )

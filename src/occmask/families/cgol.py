@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validate
+from .. import _noise, _validate
 from .._jit import kernel
-from . import perlin
 from ._family import Family, generate
 
 __all__ = ["cgol"]
@@ -338,11 +337,10 @@ def _field(
     n_soups = n_t if temporal == "independent" else 1
     soup = (rng.random((n_soups, n_h, n_w)) < density).astype(np.uint8)
     cap = math.floor((n_h // 2 + 1) ** 2 + (n_w // 2 + 1) ** 2 + (decay * memory) ** 2) + 1.0
-    tie = perlin._field(
+    tie = _noise.fractal_noise(
         (n_soups, n_h, n_w),
         rng,
         temporal,
-        None,
         scale=_TIE_SCALE,
         octaves=1,
         persistence=1.0,
@@ -370,4 +368,5 @@ FAMILY = Family(
     defaults={"density": 0.35, "burn_in": 24, "step": 1, "memory": 8, "decay": 1.0},
     check=_check,
     field=_field,
+    colour="#009E73",
 )

@@ -16,15 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validate
-from .._jit import imported, kernel
+from .. import _noise, _validate
 from ._family import Family, generate
 
 __all__ = ["perlin"]
-
-_BASES = ("perlin", "simplex")
-_SIMPLEX_GRADIENTS = 24  # opensimplex: len(GRADIENTS3) // 3
-_simplex3 = imported("opensimplex.internals", "_noise3")  # imports Numba: only when the kernels compile
 
 
 def perlin(
@@ -103,7 +98,7 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
         "persistence", params["persistence"], low=0.0, high=1.0, low_open=True
     )
     params["time_scale"] = _validate.number("time_scale", params["time_scale"], low=0.0, low_open=True)
-    params["basis"] = _validate.choice("basis", params["basis"], _BASES)
+    params["basis"] = _validate.choice("basis", params["basis"], _noise.BASES)
     if not isinstance(params["periodic"], (bool, np.bool_)):
         raise TypeError(f"periodic must be a bool, got {params['periodic']!r}")
     params["periodic"] = bool(params["periodic"])
@@ -112,162 +107,10 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-@kernel
-def _fade(t):
-    return t * t * t * (t * (t * 6.0 - 15.0) + 10.0)
-
-
-def _gradient_table() -> np.ndarray:
-    """Perlin's 16 hashed gradients (12 cube edges, 4 repeated) as rows (gx, gy, gz).
-
-    ``grad(h, x, y, z)`` of the reference implementation equals ``table[h & 15] . (x, y, z)``.
-    """
-    table = np.zeros((16, 3))
-    for h in range(16):
-        u, v = (0 if h < 8 else 1), (1 if h < 4 else (0 if h in (12, 14) else 2))
-        table[h, u] += 1.0 if h & 1 == 0 else -1.0
-        table[h, v] += 1.0 if h & 2 == 0 else -1.0
-    return table
-
-
-_GRADIENTS = _gradient_table()
-
-
-@kernel
-def _lattice(coord, period):
-    """Lattice cell (both corners, wrapped to the period and the table) and offset in it."""
-    cell = np.floor(coord)
-    frac = coord - cell
-    i0 = np.int64(cell)
-    i1 = i0 + 1
-    if period > 0:
-        i0 %= period
-        i1 %= period
-    return i0 & 255, i1 & 255, frac
-
-
-@kernel
-def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
-    """Add ``amp`` times one plane of improved Perlin noise to ``out`` (H, W).
-
-    Along a row, y and z are fixed, so at each lattice corner the gradient dot
-    product is linear in the x offset; the trilinear blend over y and z is then
-    two lines per lattice cell, ``A(xf)`` on the left face and ``B(xf)`` on the
-    right, and each pixel costs a fade and ``A + fade(xf) * (B - A)``.
-    """
-    z0, z1, zf = _lattice(z, 0)
-    w = _fade(zf)
-    g = _GRADIENTS
-    n_h, n_w = out.shape
-    cells = np.floor(xs)
-    offsets = xs - cells
-    fades = np.empty(n_w)
-    starts = np.empty(n_w + 1, np.int64)  # the columns where a lattice cell starts (xs increases)
-    n_cells = 0
-    for j in range(n_w):
-        fades[j] = _fade(offsets[j])
-        if j == 0 or cells[j] != cells[j - 1]:
-            starts[n_cells] = j
-            n_cells += 1
-    starts[n_cells] = n_w
-    hashes = np.empty((n_cells, 4, 2), np.int64)  # per cell and (y, z) corner: the left and right gradients
-    cached_y0 = cached_y1 = -1
-    for i in range(n_h):
-        y0, y1, yf = _lattice(ys[i], period_y)
-        if y0 != cached_y0 or y1 != cached_y1:  # rows of one lattice cell share the gradients at its corners
-            cached_y0, cached_y1 = y0, y1
-            for c in range(n_cells):
-                x0, x1, _ = _lattice(xs[starts[c]], period_x)
-                for corner in range(4):
-                    yy, zz = (y1 if corner & 1 else y0), (z1 if corner >> 1 else z0)
-                    hashes[c, corner, 0] = p[p[p[x0] + yy] + zz] & 15
-                    hashes[c, corner, 1] = p[p[p[x1] + yy] + zz] & 15
-        v = _fade(yf)
-        row = out[i]
-        for c in range(n_cells):
-            a_slope = a_const = b_slope = b_const = 0.0
-            for corner in range(4):
-                dy, dz = corner & 1, corner >> 1
-                weight = (v if dy else 1.0 - v) * (w if dz else 1.0 - w)
-                ha, hb = hashes[c, corner, 0], hashes[c, corner, 1]
-                a_slope += weight * g[ha, 0]
-                a_const += weight * (g[ha, 1] * (yf - dy) + g[ha, 2] * (zf - dz))
-                b_slope += weight * g[hb, 0]
-                b_const += weight * (g[hb, 1] * (yf - dy) + g[hb, 2] * (zf - dz))
-            b_const -= b_slope  # the right face is linear in (xf - 1)
-            for j in range(starts[c], starts[c + 1]):  # one lattice cell: a loop without branches
-                left = a_slope * offsets[j] + a_const
-                right = b_slope * offsets[j] + b_const
-                row[j] += amp * (left + fades[j] * (right - left))
-
-
-@kernel
-def _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex):
-    """Fractal noise on a grid, written into ``out`` (T, H, W).
-
-    ``xs[s, o, j]``, ``ys[s, o, i]`` are lattice coordinates of column ``j`` / row
-    ``i`` at octave ``o`` for pattern set ``s`` (one set shared by all frames, or
-    one per frame); ``zs[o, t]`` is the time coordinate of frame ``t``;
-    ``periods[o]`` the lattice period in y and x (0: not periodic).
-    """
-    n_t, n_h, n_w = out.shape
-    n_sets = perms.shape[0]
-    for t in range(n_t):
-        s = t if n_sets > 1 else 0
-        out[t] = 0.0
-        for o in range(amps.shape[0]):
-            if not simplex:
-                _perlin_plane(
-                    out[t], amps[o], xs[s, o], ys[s, o], zs[o, t], perms[s], periods[o, 0], periods[o, 1]
-                )
-                continue
-            for i in range(n_h):
-                for j in range(n_w):
-                    out[t, i, j] += amps[o] * _simplex3(
-                        xs[s, o, j], ys[s, o, i], zs[o, t], perms[s], simplex_grads[s]
-                    )
-    return out
-
-
 def _field(
-    shape: tuple[int, int, int],
-    rng: np.random.Generator,
-    temporal: str,
-    need: int | None,
-    *,
-    scale: float,
-    octaves: int,
-    persistence: float,
-    time_scale: float,
-    basis: str,
-    periodic: bool,
+    shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None, **params: Any
 ) -> np.ndarray:
-    n_t, n_h, n_w = shape
-    n_sets = n_t if temporal == "independent" else 1
-    freq = 2.0 ** np.arange(octaves)
-    if periodic:
-        base = np.array([max(1, round(n_h / scale)), max(1, round(n_w / scale))], dtype=np.int64)
-        periods = base[None, :] * freq.astype(np.int64)[:, None]
-        step_y, step_x = base[0] / n_h, base[1] / n_w
-        span = periods[None, :, :].astype(np.float64)
-    else:
-        periods = np.zeros((octaves, 2), dtype=np.int64)
-        step_y = step_x = 1.0 / scale
-        span = np.full((1, octaves, 2), 256.0)
-    spans = np.concatenate([np.broadcast_to(span, (1, octaves, 2)), np.full((1, octaves, 1), 256.0)], axis=2)
-    offsets = rng.random((n_sets, octaves, 3)) * spans
-    ys = np.arange(n_h) * step_y * freq[None, :, None] + offsets[:, :, 0, None]
-    xs = np.arange(n_w) * step_x * freq[None, :, None] + offsets[:, :, 1, None]
-    frames = np.zeros(n_t) if temporal == "independent" else np.arange(n_t) / time_scale
-    zs = frames[None, :] * freq[:, None] + offsets[np.arange(n_t) % n_sets, :, 2].T
-    perm = np.argsort(rng.random((n_sets, 256)), axis=1)
-    perms = np.concatenate([perm, perm], axis=1).astype(np.int64)
-    simplex_grads = (perm % _SIMPLEX_GRADIENTS) * 3
-    amps = persistence ** np.arange(octaves, dtype=np.float64)
-    out = np.empty(shape, dtype=np.float32)
-    return _noise_field(
-        out, xs, ys, zs, perms, simplex_grads.astype(np.int64), amps, periods, basis == "simplex"
-    )
+    return _noise.fractal_noise(shape, rng, temporal, **params)
 
 
 FAMILY = Family(
@@ -283,4 +126,5 @@ FAMILY = Family(
     },
     check=_check,
     field=_field,
+    colour="#E69F00",
 )

@@ -267,4 +267,5 @@ FAMILY = Family(
     defaults={"size": (8.0, 24.0), "aspect": (1.0, 2.0), "speed": 1.0, "spin": 0.05},
     check=_check,
     field=_field,
+    colour="#CC79A7",
 )

@@ -29,10 +29,11 @@ class Stream(enum.IntEnum):
     TORCH = 6
 
 
-#: Named settings; every field may be overridden on top of a preset.
+#: Named settings; every field may be overridden on top of a preset. ``families=None``: every
+#: family in ``occmask.FAMILIES`` when the config is made.
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(
-        families=("bernoulli", "cgol", "perlin", "triangles"),
+        families=None,
         coverages=tuple(round(0.1 * i, 1) for i in range(9)),
         temporal=("evolving", "static"),
         videos=400,
@@ -41,7 +42,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         n_boot=1000,
     ),
     "full": dict(
-        families=("bernoulli", "cgol", "perlin", "triangles"),
+        families=None,
         coverages=tuple(round(0.1 * i, 1) for i in range(9)),
         temporal=TEMPORAL,
         videos=1000,
@@ -61,7 +62,7 @@ class StudyConfig:
     preset : str
         Name of the preset the other fields started from.
     families : tuple of str
-        Mask families to compare (keys of ``occmask.FAMILIES``).
+        Mask families to compare (keys of ``occmask.FAMILIES``; every registered family by default).
     coverages : tuple of float
         Canvas coverages in [0, 1], sorted.
     temporal : tuple of str
@@ -188,7 +189,9 @@ def make_config(preset: str = "quick", **overrides: Any) -> StudyConfig:
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)}")
     settings = {**defaults, **PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
-    settings["families"] = _names("families", settings["families"], tuple(occmask.FAMILIES))
+    families = tuple(occmask.FAMILIES)
+    chosen = families if settings["families"] is None else settings["families"]
+    settings["families"] = _names("families", chosen, families)
     settings["temporal"] = _names("temporal", settings["temporal"], TEMPORAL)
     settings["coverages"] = _coverages("coverages", settings["coverages"])
     settings["focus"] = _coverages("focus", settings["focus"])

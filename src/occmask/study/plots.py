@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import FAMILIES
 from .analysis import cell_scores
 from .evaluate import mask_for
 from .metrics import RULES, reliability
@@ -24,14 +25,12 @@ if TYPE_CHECKING:
 
 __all__ = ["FIGURES", "gif_families", "make_figures"]
 
-#: Okabe-Ito colours, friendly to colour-blind readers.
-_COLOURS = {"bernoulli": "#0072B2", "cgol": "#009E73", "perlin": "#E69F00", "triangles": "#CC79A7"}
 _STYLES = {"evolving": "-", "static": "--", "independent": ":"}
 _METRIC_LABELS = {"accuracy": "accuracy", "nll": "NLL", "brier": "Brier score", "ece": "ECE (15 bins)"}
 
 
 def _colour(family: str) -> str:
-    return _COLOURS.get(family, "#555555")
+    return FAMILIES[family].colour
 
 
 def _figure(

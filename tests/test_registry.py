@@ -1,0 +1,164 @@
+"""One registry: every part of occmask takes its list of families from ``occmask.FAMILIES``."""
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import occmask as om
+from occmask.families import BUILTIN
+from occmask.families._family import signature_defaults
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = Path(om.__file__).resolve().parent
+
+
+def test_builtin_families_are_registered_in_display_order():
+    assert tuple(om.FAMILIES)[: len(BUILTIN)] == BUILTIN
+    for name in BUILTIN:
+        family = om.FAMILIES[name]
+        assert family.name == name and family.summary
+        assert family.field.__module__ == f"occmask.families.{name}"
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_family_function_defaults_equal_the_family_defaults(name):
+    function = getattr(om, name)
+    assert name in om.__all__
+    assert signature_defaults(function) == dict(om.FAMILIES[name].defaults)
+    common = ("rng", "match", "temporal")
+    parameters = inspect.signature(function).parameters
+    assert list(parameters)[:2] == ["shape", "coverage"]
+    assert all(parameters[p].default == inspect.signature(om.generate).parameters[p].default for p in common)
+
+
+def test_signature_defaults_sees_a_wrong_default():
+    def wrong(shape, coverage, *, rng=None, match="frame", temporal="evolving", scale=3.0):
+        raise AssertionError
+
+    assert signature_defaults(wrong) == {"scale": 3.0} != dict(om.FAMILIES["perlin"].defaults)
+
+
+def test_display_colours_are_distinct():
+    colours = [f.colour for f in om.FAMILIES.values() if f.name in BUILTIN]
+    assert len(set(colours)) == len(colours)
+    assert all(re.fullmatch(r"#[0-9a-fA-F]{6}", c) for c in colours)
+
+
+def _family_lists(path: Path) -> list[str]:
+    """Literal tuples, lists, sets and dict keys in a file that name three or more built-in families
+    (``__all__``, the names a module exports, aside)."""
+    tree = ast.parse(path.read_text())
+    exports = {
+        id(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in exports:
+            continue
+        items = node.keys if isinstance(node, ast.Dict) else getattr(node, "elts", None)
+        if not isinstance(node, (ast.Tuple, ast.List, ast.Set, ast.Dict)) or items is None:
+            continue
+        names = {i.value for i in items if isinstance(i, ast.Constant) and i.value in BUILTIN}
+        if len(names) >= 3:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_no_other_list_of_families():
+    """Outside the registry, no module, script or test writes its own list of families."""
+    files = [
+        *(p for p in SRC.rglob("*.py") if p != SRC / "families" / "__init__.py"),
+        *(ROOT / "docs").rglob("*.py"),
+        *(ROOT / "benchmarks").rglob("*.py"),
+        *(ROOT / "tests").rglob("*.py"),
+    ]
+    found = [where for path in files for where in _family_lists(path)]
+    assert not found, f"family lists outside occmask.FAMILIES: {found}"
+    assert _family_lists(SRC / "families" / "__init__.py")  # the check does see the one list
+
+
+def test_everything_derives_from_the_registry():
+    from occmask.cli import build_parser
+
+    help_text = build_parser()._subparsers._group_actions[0].choices["study"].format_help()
+    assert all(name in " ".join(help_text.split()) for name in om.FAMILIES)
+    pytest.importorskip("occmask.study")
+    from occmask.study.config import make_config
+
+    assert make_config().families == tuple(om.FAMILIES)
+    nav = (ROOT / "mkdocs.yml").read_text()
+    api = (ROOT / "docs" / "api.md").read_text()
+    for name in BUILTIN:
+        assert (ROOT / "docs" / "families" / f"{name}.md").is_file()
+        assert f"families/{name}.md" in nav
+        assert f"::: occmask.{name}\n" in api
+
+
+def _stripes(shape, rng, temporal, need, *, period=6):
+    t, h, w = shape
+    phase = rng.random((t, 1, 1)) * period
+    columns = (np.arange(w)[None, None, :] + phase) % period
+    return (columns + 1e-3 * rng.random(shape)).astype(np.float32)
+
+
+def test_register_twice_is_an_error_unless_replace():
+    first = om.register_family(om.Family("test_stripes", "stripes", _stripes, defaults={"period": 6}))
+    assert om.FAMILIES["test_stripes"] is first
+    with pytest.raises(ValueError, match="'test_stripes' is already registered; pass replace=True"):
+        om.register_family(om.Family("test_stripes", "again", _stripes, defaults={"period": 6}))
+    assert om.FAMILIES["test_stripes"] is first
+    with pytest.raises(ValueError, match="'perlin' is already registered"):
+        om.register_family(om.Family("perlin", "mine", _stripes))
+    expected = om.generate("test_stripes", (4, 16, 16), 0.5, rng=0, match="expected")
+    second = om.register_family(
+        om.Family("test_stripes", "narrow", _stripes, defaults={"period": 3}), replace=True
+    )
+    assert om.FAMILIES["test_stripes"] is second
+    again = om.generate("test_stripes", (4, 16, 16), 0.5, rng=0, match="expected")
+    assert not np.array_equal(again, expected)  # the new field, calibrated afresh
+    field = _stripes((4, 16, 16), np.random.default_rng(0), "evolving", None, period=3)
+    np.testing.assert_array_equal(om.generate("test_stripes", (4, 16, 16), 0.5, rng=0), om.cut(field, 0.5))
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "words"),
+    [
+        (lambda: om.Family("Bad Name", "x", _stripes), ValueError, ["name", "'Bad Name'"]),
+        (lambda: om.Family("ok", "x", None), TypeError, ["field", "callable"]),
+        (lambda: om.Family("ok", "x", _stripes, defaults={"rng": 1}), ValueError, ["'rng'"]),
+        (
+            lambda: om.Family("ok", "x", _stripes, defaults={"sizes": [1, 2]}),
+            TypeError,
+            ["unhashable", "sizes"],
+        ),
+        (lambda: om.Family("ok", "x", _stripes, colour="red"), ValueError, ["colour", "'red'"]),
+        (lambda: om.register_family("perlin"), TypeError, ["occmask.Family", "str"]),
+        (lambda: om.register_family(om.FAMILIES["perlin"], replace=1), TypeError, ["replace", "1"]),
+    ],
+)
+def test_bad_families_are_refused(make, error, words):
+    with pytest.raises(error) as info:
+        make()
+    assert all(w in str(info.value) for w in words), str(info.value)
+
+
+def test_a_field_that_breaks_the_contract_is_refused():
+    om.register_family(
+        om.Family("test_float64", "wrong dtype", lambda shape, rng, temporal, need: np.zeros(shape))
+    )
+    with pytest.raises(TypeError, match="'test_float64' must return a float32 ndarray of shape"):
+        om.generate("test_float64", (8, 8), 0.5)
+    nan = np.full((1, 8, 8), np.nan, np.float32)
+    om.register_family(om.Family("test_nan", "NaN", lambda shape, rng, temporal, need: nan))
+    with pytest.raises(ValueError, match="'test_nan' holds NaN or -inf"):
+        om.generate("test_nan", (8, 8), 0.5)
+    listed = om.Family("test_list", "list", _stripes, defaults={"period": 6}, check=lambda p: {"period": [6]})
+    om.register_family(listed)
+    with pytest.raises(TypeError, match="parameter 'period' of family 'test_list' must be hashable"):
+        om.generate("test_list", (8, 8), 0.5)
