@@ -45,7 +45,10 @@ class _Imported:
         self.module, self.name = module, name
 
     def resolve(self) -> Any:
-        return getattr(importlib.import_module(self.module), self.name)
+        value = getattr(importlib.import_module(self.module), self.name)
+        if isinstance(value, _Kernel):  # another module's kernel: compile that module first
+            value = compile_module(value.__module__)[value.__name__]
+        return value
 
 
 def kernel(fn: Callable) -> Callable:
@@ -54,7 +57,8 @@ def kernel(fn: Callable) -> Callable:
 
 
 def imported(module: str, name: str) -> Any:
-    """An object that kernels use (e.g. another package's Numba function), imported on first use."""
+    """An object that kernels use (another package's Numba function, or a kernel of another occmask
+    module), imported on first use."""
     return _Imported(module, name)
 
 
