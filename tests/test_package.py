@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 from numba.core.registry import CPUDispatcher
 
 import occmask as om
@@ -109,42 +110,101 @@ def test_first_kernel_call_compiles_its_module_only():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_works_from_a_read_only_install(tmp_path):
-    """A copy of the installed package in a read-only folder imports and generates masks.
+def read_only_site(folder, packages):
+    """Copies of installed packages in a read-only folder ``folder / "site"``; returns the folder.
 
     Root ignores file modes, so each package folder also gets a plain file named
     ``__pycache__``: nothing can be cached inside the package, as in a read-only install.
     """
-    site = tmp_path / "site"
-    shutil.copytree(Path(om.__file__).parent, site / "occmask", ignore=shutil.ignore_patterns("__pycache__"))
-    for package in [p.parent for p in (site / "occmask").rglob("__init__.py")]:
+    site = folder / "site"
+    for package in packages:
+        source = Path(importlib.import_module(package).__file__).parent
+        shutil.copytree(source, site / package, ignore=shutil.ignore_patterns("__pycache__"))
+    for package in [p.parent for p in site.rglob("__init__.py")]:
         (package / "__pycache__").write_text("")
+    set_writable(site, False)
+    return site
+
+
+def set_writable(site, writable):
     for path in [site, *site.rglob("*")]:
-        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-    code = textwrap.dedent("""
+        mode = path.stat().st_mode
+        path.chmod(mode | stat.S_IWUSR if writable else mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def run_from(site, code, home, cache):
+    """Run ``code`` in a fresh interpreter that imports from ``site``, with the given HOME and
+    XDG_CACHE_HOME and no NUMBA_CACHE_DIR; make ``site`` writable again afterwards."""
+    env = {**os.environ, "PYTHONPATH": str(site), "HOME": str(home), "XDG_CACHE_HOME": str(cache)}
+    env.pop("NUMBA_CACHE_DIR", None)
+    try:
+        return subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,
+        )
+    finally:
+        set_writable(site, True)
+
+
+def test_works_from_a_read_only_install(tmp_path):
+    """A copy of the installed package in a read-only folder imports and generates masks, and
+    Numba caches in the user cache folder."""
+    site = read_only_site(tmp_path, ["occmask"])
+    code = """
         import occmask as om
         m = om.generate("bernoulli", (3, 16, 16), 0.4, rng=0)
         assert m.sum() == 3 * 102, m.sum()
         print(om.describe(m).n_components.tolist(), om.__file__)
-    """)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(site),
-        "HOME": str(tmp_path / "home"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
-    env.pop("NUMBA_CACHE_DIR", None)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
-        )
-    finally:
-        for path in [site, *site.rglob("*")]:
-            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    """
+    result = run_from(site, code, home=tmp_path / "home", cache=tmp_path / "cache")
     assert result.returncode == 0, result.stderr
     assert str(site) in result.stdout
     assert not list((site / "occmask").rglob("*.nbi")), "numba wrote its cache into the read-only folder"
     assert list((tmp_path / "cache").rglob("*.nbi")), "numba did not fall back to the user cache folder"
+
+
+NO_CACHE_CODE = textwrap.dedent("""
+    import warnings
+    import numpy as np
+    import occmask as om
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        calls = [(name, {}) for name in om.FAMILIES] + [("perlin", {"basis": "simplex"})]
+        masks = [om.generate(name, (3, 20, 18), 0.4, rng=5, **params) for name, params in calls]
+        masks.append(om.perlin((20, 18), 0.3, rng=1, match="expected"))
+        d = om.describe(masks[0], spatiotemporal=True)
+        labels = om.label(masks[1], 8)[0]
+        hidden = om.occlude(np.ones((3, 2, 20, 18), np.float32), masks[2])
+    np.savez(OUT, *masks, labels, hidden, d.boundary)
+    print(len(caught))
+    for w in caught:
+        print(w.category.__name__, w.message)
+""")
+
+
+def test_works_without_any_writable_cache_folder(tmp_path):
+    """Read-only occmask and opensimplex, a HOME and cache folder that cannot be created: every
+    kernel compiles without the on-disk cache, the results are the usual ones, one warning says so."""
+    site = read_only_site(tmp_path, ["occmask", "opensimplex"])
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # no folder can be made below a file
+    out = tmp_path / "out.npz"
+    result = run_from(
+        site, f"OUT = {str(out)!r}\n" + NO_CACHE_CODE, home=blocked / "home", cache=blocked / "c"
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    count, *lines = result.stdout.strip().splitlines()
+    assert count == "1", result.stdout
+    assert lines[0].startswith("RuntimeWarning") and "NUMBA_CACHE_DIR" in lines[0], lines
+    assert not list(site.rglob("*.nbi")), "numba wrote a cache into the read-only folder"
+    exec(f"OUT = {str(tmp_path / 'here.npz')!r}\n" + NO_CACHE_CODE, {})  # the same, here
+    with np.load(out) as there, np.load(tmp_path / "here.npz") as here:
+        assert len(there.files) == 9
+        for name in here.files:
+            np.testing.assert_array_equal(there[name], here[name], err_msg=name)
 
 
 def test_first_calls_from_many_threads():

@@ -6,15 +6,21 @@ of that module, in the module's globals, by ``numba.njit(cache=True, nogil=True)
 of its function (and every :func:`imported` placeholder by the object it names),
 so kernels that call kernels resolve to real dispatchers when Numba compiles
 them. Later calls from the module's own code go straight to the dispatchers.
+
+Where Numba finds no writable cache folder (a read-only install, no usable HOME,
+no ``NUMBA_CACHE_DIR``), kernels, and the Numba functions of imported packages,
+are compiled without the on-disk cache, with one warning per process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import sys
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["compile_module", "imported", "kernel"]
@@ -45,7 +51,15 @@ class _Imported:
         self.module, self.name = module, name
 
     def resolve(self) -> Any:
-        value = getattr(importlib.import_module(self.module), self.name)
+        try:
+            module = importlib.import_module(self.module)
+        except RuntimeError as error:  # its Numba functions ask for a cache that cannot be written
+            if not _no_cache_folder(error):
+                raise
+            _warn_no_cache()
+            with _without_disk_cache():
+                module = importlib.import_module(self.module)
+        value = getattr(module, self.name)
         if isinstance(value, _Kernel):  # another module's kernel: compile that module first
             value = compile_module(value.__module__)[value.__name__]
         return value
@@ -62,6 +76,54 @@ def imported(module: str, name: str) -> Any:
     return _Imported(module, name)
 
 
+_CACHE = {"usable": True, "warned": False}  # whether Numba can cache here; whether the user was told
+
+
+def _no_cache_folder(error: RuntimeError) -> bool:
+    return "no locator available" in str(error)  # Numba's words when no cache folder is writable
+
+
+def _warn_no_cache() -> None:
+    _CACHE["usable"] = False
+    if not _CACHE["warned"]:
+        _CACHE["warned"] = True
+        warnings.warn(
+            "occmask: Numba found no writable cache folder (the install folder is read-only and there "
+            "is no user cache folder), so occmask's kernels are compiled in every process, without the "
+            "on-disk cache; set NUMBA_CACHE_DIR to a writable folder to cache them",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+@contextlib.contextmanager
+def _without_disk_cache() -> Iterator[None]:
+    """Numba functions decorated meanwhile with ``cache=True`` (e.g. while a package is imported)
+    compile without the on-disk cache, as with ``cache=False``."""
+    from numba.core.dispatcher import Dispatcher
+
+    enable = Dispatcher.enable_caching
+    Dispatcher.enable_caching = lambda self: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Dispatcher.enable_caching = enable  # type: ignore[method-assign]
+
+
+def _compile(fn: Callable) -> Any:
+    """``numba.njit(cache=True, nogil=True)(fn)``, or without the cache where it cannot be written."""
+    import numba
+
+    if _CACHE["usable"]:
+        try:
+            return numba.njit(cache=True, nogil=True)(fn)
+        except RuntimeError as error:
+            if not _no_cache_folder(error):
+                raise
+            _warn_no_cache()
+    return numba.njit(nogil=True)(fn)
+
+
 def compile_module(name: str) -> dict[str, Any]:
     """Replace the kernels and placeholders of module ``name`` by the real objects; return its globals."""
     namespace = vars(sys.modules[name])
@@ -72,15 +134,11 @@ def compile_module(name: str) -> dict[str, Any]:
             if isinstance(value, _Imported) or (isinstance(value, _Kernel) and value.__module__ == name)
         }
         if pending:
-            import numba
-
             # all at once (one dict update under the GIL): a thread that meets a dispatcher in the
             # module's code must find every kernel it calls replaced too
             namespace.update(
                 {
-                    key: value.resolve()
-                    if isinstance(value, _Imported)
-                    else numba.njit(cache=True, nogil=True)(value.py_func)
+                    key: value.resolve() if isinstance(value, _Imported) else _compile(value.py_func)
                     for key, value in pending.items()
                 }
             )
