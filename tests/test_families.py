@@ -1,4 +1,4 @@
-"""Public behaviour of the four families: exactness, time, geometry, stationarity, determinism."""
+"""Public behaviour of every family: exactness, time, geometry, stationarity, determinism."""
 
 import hashlib
 import subprocess
@@ -181,6 +181,8 @@ def test_generator_is_advanced_not_reset():
         ("perlin", {"periodic": True}),
         ("cgol", {"density": 0.1, "burn_in": 0, "step": 3, "memory": 1, "decay": 0.0}),
         ("triangles", {"size": 5.0, "aspect": (2.0, 4.0), "speed": 0.0, "spin": 0.0}),
+        ("rectangles", {"size": (3.0, 5.0)}),
+        ("rectangles", {"aspect": 4.0, "speed": 0.0}),
     ],
 )
 def test_parameters_change_the_mask_and_keep_it_exact(family, params):

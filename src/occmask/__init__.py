@@ -16,6 +16,7 @@ from .families import FAMILIES, Family, field, generate, register_family
 from .families.bernoulli import bernoulli
 from .families.cgol import cgol
 from .families.perlin import perlin
+from .families.rectangles import rectangles
 from .families.triangles import triangles
 
 __version__ = "0.1.0"
@@ -33,6 +34,7 @@ __all__ = [
     "label",
     "occlude",
     "perlin",
+    "rectangles",
     "register_family",
     "triangles",
     "warmup",
