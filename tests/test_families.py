@@ -1,4 +1,4 @@
-"""Public behaviour of the four families: exactness, time, geometry, stationarity, determinism."""
+"""Public behaviour of every family: exactness, time, geometry, stationarity, determinism."""
 
 import hashlib
 import subprocess
@@ -41,6 +41,38 @@ def test_early_stopping_does_not_change_the_mask(family, temporal, coverage):
     np.testing.assert_array_equal(
         om.generate(family, (4, 40, 36), coverage, rng=8, temporal=temporal), expected
     )
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("temporal", ["evolving", "static", "independent"])
+def test_public_field_is_what_generate_cuts(family, temporal):
+    f = om.field(family, (4, 20, 18), rng=6, temporal=temporal)
+    assert f.dtype == np.float32 and f.shape == (4, 20, 18) and np.isfinite(f).all()
+    for match in ("frame", "video"):
+        np.testing.assert_array_equal(
+            om.cut(f, 0.4, match=match),
+            om.generate(family, (4, 20, 18), 0.4, rng=6, temporal=temporal, match=match),
+        )
+    if temporal == "static":
+        assert (f == f[0]).all()
+    image = om.field(family, (20, 18), rng=6)
+    np.testing.assert_array_equal(om.cut(image, 0.3), om.generate(family, (20, 18), 0.3, rng=6))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"family": "voronoi"}, ValueError, "family"),
+        ({"shape": (0, 8)}, ValueError, "shape"),
+        ({"temporal": "frozen"}, ValueError, "temporal"),
+        ({"scale": -1.0}, ValueError, "scale"),
+        ({"width": 3}, TypeError, "width"),
+    ],
+)
+def test_public_field_rejects_bad_input(kwargs, error, words):
+    args = {"family": "perlin", "shape": (8, 8), **kwargs}
+    with pytest.raises(error, match=words):
+        om.field(args.pop("family"), args.pop("shape"), rng=0, **args)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -149,6 +181,8 @@ def test_generator_is_advanced_not_reset():
         ("perlin", {"periodic": True}),
         ("cgol", {"density": 0.1, "burn_in": 0, "step": 3, "memory": 1, "decay": 0.0}),
         ("triangles", {"size": 5.0, "aspect": (2.0, 4.0), "speed": 0.0, "spin": 0.0}),
+        ("rectangles", {"size": (3.0, 5.0)}),
+        ("rectangles", {"aspect": 4.0, "speed": 0.0}),
     ],
 )
 def test_parameters_change_the_mask_and_keep_it_exact(family, params):

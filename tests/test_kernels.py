@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from opensimplex.internals import _init as opensimplex_perm
 
 from occmask import _noise
-from occmask.families import cgol, triangles
+from occmask.families import cgol, rectangles, triangles
 
 # --- Game of Life ---------------------------------------------------------------------------
 
@@ -291,3 +291,52 @@ def test_triangle_shapes_are_triangles_of_the_requested_size():
     for g, r in zip(gauges[0], reach[0], strict=True):
         vertices = [np.linalg.solve(np.stack([g[a], g[b]]), np.ones(2)) for a, b in ((2, 0), (0, 1), (1, 2))]
         assert max(np.hypot(*v) for v in vertices) == pytest.approx(r)
+
+
+# --- Rectangles -------------------------------------------------------------------------------
+
+
+def box_field_reference(shape, centers, halves, velocity):
+    """Pixel by pixel: the first box (in draw order) whose scaled copy covers the pixel."""
+    n_t, n_h, n_w = shape
+    out = np.full(shape, np.inf)
+    for t, i, j in np.ndindex(*shape):
+        for k in range(centers.shape[1]):
+            cy = (centers[0, k, 0] + velocity[0, k, 0] * t) % n_h
+            cx = (centers[0, k, 1] + velocity[0, k, 1] * t) % n_w
+            dy = (i - cy + n_h / 2) % n_h - n_h / 2  # nearest copy on the torus
+            dx = (j - cx + n_w / 2) % n_w - n_w / 2
+            sy, sx = abs(dy) / halves[0, k, 0], abs(dx) / halves[0, k, 1]
+            if max(sy, sx) <= 1.0:
+                out[t, i, j] = k + (max(sy, sx) + 1e-3 * min(sy, sx)) / (1 + 1e-3)
+                break
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 21), st.integers(1, 21)),
+    size=st.tuples(st.floats(1.0, 30.0), st.floats(1.0, 30.0)).map(sorted),
+    aspect=st.tuples(st.floats(0.1, 10.0), st.floats(0.1, 10.0)).map(sorted),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_box_kernel_equals_pixel_reference(shape, size, aspect, seed):
+    rng = np.random.default_rng(seed)
+    u = rng.random((1, 12, rectangles._UNIFORMS))
+    centers, halves, velocity = rectangles._boxes(u, shape[1], shape[2], size, aspect, 2.5)
+    out = np.full(shape, np.inf, np.float32)
+    left = rectangles._draw(out, centers, halves, velocity, 0.0, True, 0)
+    expected = box_field_reference(shape, centers, halves, velocity)
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    np.testing.assert_array_equal(left, np.isinf(expected).sum(axis=(1, 2)))
+
+
+def test_boxes_have_the_requested_side_and_aspect():
+    u = np.random.default_rng(0).random((1, 5000, rectangles._UNIFORMS))
+    _, halves, velocity = rectangles._boxes(u, 64, 64, (4.0, 16.0), (0.5, 2.0), 3.0)
+    side = 2.0 * np.sqrt(halves[..., 0] * halves[..., 1])
+    ratio = halves[..., 0] / halves[..., 1]
+    assert 4.0 <= side.min() and side.max() <= 16.0 and 0.5 <= ratio.min() and ratio.max() <= 2.0
+    # log-uniform: the median is the geometric mean of the range
+    assert abs(np.median(side) - 8.0) < 0.3 and abs(np.median(ratio) - 1.0) < 0.05
+    assert np.hypot(*velocity[0].T).max() <= 3.0

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("occmask.study")
+from occmask.robustness.metrics import bootstrap_indices
 from occmask.study.analysis import accuracy_by_hidden_ink, all_estimates, results_table
 from occmask.study.config import make_config
 from occmask.study.evaluate import Cell, hidden_ink, mask_for
-from occmask.study.metrics import bootstrap_indices
 
 
 def test_mask_for_is_exact_reproducible_and_shared_across_grids():

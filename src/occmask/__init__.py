@@ -12,10 +12,11 @@ from __future__ import annotations
 from .apply import occlude
 from .calibrate import cut
 from .describe import Descriptors, describe, label
-from .families import FAMILIES, Family, generate, register_family
+from .families import FAMILIES, Family, field, generate, register_family
 from .families.bernoulli import bernoulli
 from .families.cgol import cgol
 from .families.perlin import perlin
+from .families.rectangles import rectangles
 from .families.triangles import triangles
 
 __version__ = "0.1.0"
@@ -28,10 +29,12 @@ __all__ = [
     "cgol",
     "cut",
     "describe",
+    "field",
     "generate",
     "label",
     "occlude",
     "perlin",
+    "rectangles",
     "register_family",
     "triangles",
     "warmup",

@@ -59,7 +59,10 @@ class _Imported:
             _warn_no_cache()
             with _without_disk_cache():
                 module = importlib.import_module(self.module)
-        return getattr(module, self.name)
+        value = getattr(module, self.name)
+        if isinstance(value, _Kernel):  # another module's kernel: compile that module first
+            value = compile_module(value.__module__)[value.__name__]
+        return value
 
 
 def kernel(fn: Callable) -> Callable:
@@ -68,7 +71,8 @@ def kernel(fn: Callable) -> Callable:
 
 
 def imported(module: str, name: str) -> Any:
-    """An object that kernels use (e.g. another package's Numba function), imported on first use."""
+    """An object that kernels use (another package's Numba function, or a kernel of another occmask
+    module), imported on first use."""
     return _Imported(module, name)
 
 

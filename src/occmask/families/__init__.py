@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import importlib
 
-from ._family import FAMILIES, TEMPORAL, Family, generate, register_family
+from ._family import FAMILIES, TEMPORAL, Family, field, generate, register_family
 
-__all__ = ["FAMILIES", "TEMPORAL", "Family", "generate", "register_family"]
+__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family"]
 
 #: The built-in families, one module each, in display order.
-BUILTIN = ("bernoulli", "perlin", "cgol", "triangles")
+BUILTIN = ("bernoulli", "perlin", "cgol", "triangles", "rectangles")
 
 for _name in BUILTIN:
     register_family(importlib.import_module(f"{__name__}.{_name}").FAMILY)

@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validate
-from .._jit import kernel
+from .. import _torus, _validate
+from .._jit import imported, kernel
 from ._family import Family, generate
 
 __all__ = ["triangles"]
 
-_MAX_BATCH = 4096  # triangles drawn per pattern set at a time; more batches follow until all is covered
+_span = imported("occmask._torus", "span")
+_wrap_offset = imported("occmask._torus", "wrap_offset")
 
 
 def triangles(
@@ -105,25 +106,6 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
     params["speed"] = _validate.number("speed", params["speed"], low=0.0)
     params["spin"] = _validate.number("spin", params["spin"], low=0.0)
     return params
-
-
-@kernel
-def _span(center, reach, n):
-    """Pixel offsets a shape of radius ``reach`` at ``center`` can touch on a circle of ``n`` pixels.
-
-    Returns the first pixel and the count; when the shape spans the whole circle
-    every pixel is visited once, at its offset nearest to the centre.
-    """
-    if 2.0 * reach + 1.0 >= n:
-        return 0, n, True
-    first = math.ceil(center - reach)
-    return first, int(math.floor(center + reach)) - first + 1, False
-
-
-@kernel
-def _wrap_offset(pixel, center, n):
-    d = pixel - center
-    return d - n * math.floor(d / n + 0.5)
 
 
 @kernel
@@ -247,29 +229,18 @@ def _field(
 ) -> np.ndarray:
     n_t, n_h, n_w = shape
     n_sets = n_t if temporal == "independent" else 1
-    area = n_h * n_w
     lo, hi = size
     mean_area = (lo * lo + lo * hi + hi * hi) / 3.0  # a jittered triangle covers ~1.0-1.3 r^2
-    stop = 0 if need is None else area - need
-    # expected triangles to leave at most `stop` pixels uncovered, with some margin
-    batch = area / mean_area * (math.log(area / (stop + 0.5)) + 0.5)
-    batch = min(_MAX_BATCH, max(8, math.ceil(batch)))
-    out = np.full(shape, np.inf, dtype=np.float32)
-    drawn = 0
-    while True:
-        # triangle-major uniforms: the sequence of triangles does not depend on the batch size
-        u = np.ascontiguousarray(rng.random((batch, n_sets, _UNIFORMS)).transpose(1, 0, 2))
+
+    def draw(out: np.ndarray, u: np.ndarray, first_index: float, stop: int) -> np.ndarray:
         gauges, reach = _shapes(u, size, aspect)
         heading = 2.0 * np.pi * u[..., 9]
         velocity = (speed * u[..., 10])[..., None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
         spins = spin * (2.0 * u[..., 11] - 1.0)
         centers = u[..., 0:2] * np.array([n_h, n_w])
-        remaining = _draw(
-            out, centers, gauges, reach, velocity, spins, float(drawn), temporal == "evolving", stop
-        )
-        drawn += batch
-        if (remaining <= stop).all():
-            return out
+        return _draw(out, centers, gauges, reach, velocity, spins, first_index, temporal == "evolving", stop)
+
+    return _torus.drop(shape, rng, n_sets, _UNIFORMS, need, mean_area, draw)
 
 
 FAMILY = Family(

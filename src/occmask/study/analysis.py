@@ -12,26 +12,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..robustness.metrics import RULES, Scores, combine_frames, scores
+from ..robustness.report import _columns
+from ..robustness.stats import Estimate, estimates
 from .config import StudyConfig
 from .evaluate import Cell
-from .metrics import RULES, Scores, combine_frames, ece, percentile_interval, scores, wilson_interval
 
 __all__ = [
-    "METRICS",
-    "Estimate",
     "InkCurve",
     "accuracy_by_hidden_ink",
     "all_estimates",
     "cell_scores",
-    "estimates",
     "results_table",
+    "wilson_interval",
 ]
-
-#: Metric name -> field of :class:`~occmask.study.metrics.Scores` averaged over items (ECE is not a mean).
-#: ``confidence`` (mean top-label probability) above ``accuracy`` means overconfidence.
-METRICS = {"accuracy": "correct", "confidence": "confidence", "nll": "nll", "brier": "brier", "ece": None}
-
-_ECE_CHUNK = 100  # bootstrap replicates per vectorised ECE batch (bounds memory)
 
 
 def cell_scores(cell: Cell, labels: np.ndarray, rule: str) -> Scores:
@@ -45,82 +39,27 @@ def cell_scores(cell: Cell, labels: np.ndarray, rule: str) -> Scores:
     return scores(combine_frames(cell.logp, rule), labels)
 
 
-def _per_video(values: np.ndarray, n_videos: int) -> np.ndarray:
-    return values.reshape(n_videos, -1).mean(axis=1)
-
-
-def _ece_replicates(s: Scores, boot: np.ndarray) -> np.ndarray:
-    n_videos = boot.shape[1]
-    per = s.confidence.size // n_videos
-    out = []
-    for start in range(0, boot.shape[0], _ECE_CHUNK):
-        videos = boot[start : start + _ECE_CHUNK]
-        items = (videos[:, :, None] * per + np.arange(per)).reshape(videos.shape[0], -1)
-        out.append(ece(s.confidence[items], s.correct[items]))
-    return np.concatenate(out)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A metric's value on the test videos and its bootstrap replicates.
-
-    Replicates of different conditions made with the same resamples are
-    paired: their difference is the bootstrap distribution of the difference.
-    """
-
-    value: float
-    replicates: np.ndarray
-
-    def interval(self) -> tuple[float, float]:
-        """95% percentile interval."""
-        return percentile_interval(self.replicates)
-
-    def __sub__(self, other: Estimate) -> Estimate:
-        return Estimate(self.value - other.value, self.replicates - other.replicates)
-
-
-def estimates(s: Scores, boot: np.ndarray) -> dict[str, Estimate]:
-    """Every metric of :data:`METRICS` with bootstrap replicates, resampling videos.
-
-    Parameters
-    ----------
-    s : Scores
-        Per-item scores, ``n_videos * per_video`` items ordered video-major.
-    boot : ndarray of int, shape (n_boot, n_videos)
-        Resampled video indices (the same for every condition, for pairing).
-
-    Returns
-    -------
-    dict
-        Metric name -> :class:`Estimate`.
+def wilson_interval(
+    successes: np.ndarray, trials: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of binomial proportions (NaN where ``trials`` is 0).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from occmask.study.metrics import scores, bootstrap_indices
-    >>> s = scores(np.log([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]), np.array([0, 1, 1]))
-    >>> acc = estimates(s, bootstrap_indices(3, 50, np.random.default_rng(0)))["accuracy"]
-    >>> lo, hi = acc.interval()
-    >>> round(acc.value, 3), lo <= acc.value <= hi
-    (0.667, True)
+    >>> lo, hi = wilson_interval(np.array([5]), np.array([10]))
+    >>> lo.round(3).tolist(), hi.round(3).tolist()
+    ([0.237], [0.763])
     """
-    n_videos = boot.shape[1]
-    out = {}
-    for name, attr in METRICS.items():
-        if attr is None:
-            out[name] = Estimate(float(ece(s.confidence, s.correct)), _ece_replicates(s, boot))
-        else:
-            per_video = _per_video(getattr(s, attr), n_videos)
-            out[name] = Estimate(float(per_video.mean()), per_video[boot].mean(axis=1))
-    return out
+    from scipy.stats import norm
 
-
-def _columns(found: dict[str, Estimate], suffix: str = "") -> dict[str, float]:
-    out = {}
-    for name, est in found.items():
-        out[f"{name}{suffix}"] = est.value
-        out[f"{name}{suffix}_lo"], out[f"{name}{suffix}_hi"] = est.interval()
-    return out
+    z = norm.ppf(0.5 + level / 2)
+    k, n = np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    return centre - half, centre + half
 
 
 def _descriptors(cell: Cell) -> dict[str, float]:

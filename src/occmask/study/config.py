@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import RULES
+from ..robustness.metrics import RULES
 
 __all__ = ["PRESETS", "TEMPORAL", "Stream", "StudyConfig", "make_config", "stream"]
 

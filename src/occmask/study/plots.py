@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import FAMILIES
+from ..robustness.metrics import RULES
+from ..robustness.plots import reliability_panel
 from .analysis import cell_scores
 from .evaluate import mask_for
-from .metrics import RULES, reliability
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -99,37 +100,6 @@ def coverage_summary(ctx: Context) -> Figure:
     return fig
 
 
-def _reliability_panel(
-    top: Axes, bottom: Axes, confidence: np.ndarray, correct: np.ndarray, ece: float, colour: str
-) -> None:
-    count, mean_conf, accuracy = reliability(confidence, correct)
-    edges = np.linspace(0, 1, count.size + 1)
-    centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
-    filled = count > 0
-    top.bar(
-        centres[filled],
-        accuracy[filled],
-        width=width,
-        color=colour,
-        edgecolor="black",
-        linewidth=0.4,
-        label="accuracy",
-    )
-    top.hlines(
-        mean_conf[filled],
-        (centres - width / 2)[filled],
-        (centres + width / 2)[filled],
-        colors="#D55E00",
-        linewidth=2.0,
-        label="mean confidence",
-    )
-    top.plot([0, 1], [0, 1], "k--", linewidth=0.8)
-    top.set(xlim=(0, 1), ylim=(0, 1))
-    top.text(0.03, 0.92, f"ECE {ece:.3f}", transform=top.transAxes, fontsize=8, va="top")
-    bottom.bar(centres, count, width=width, color="grey", edgecolor="black", linewidth=0.3)
-    bottom.set(xlim=(0, 1), xlabel="confidence")
-
-
 def reliability_diagrams(ctx: Context) -> Figure:
     """Reliability diagrams per family (columns) at the focus coverages (row pairs), video level."""
     from matplotlib.figure import Figure
@@ -144,7 +114,8 @@ def reliability_diagrams(ctx: Context) -> Figure:
             cell = ctx.cell(temporal, family, coverage)
             s = cell_scores(cell, ctx.test.labels, ctx.config.rule)
             row = _video(ctx, temporal, family)[ctx.config.coverages.index(coverage)]
-            _reliability_panel(top, bottom, s.confidence, s.correct, row["ece"], _colour(family))
+            reliability_panel(top, bottom, s.confidence, s.correct, 15, _colour(family))
+            top.text(0.03, 0.82, f"ECE {row['ece']:.3f}", transform=top.transAxes, fontsize=8, va="top")
             top.set_title(f"{family}, coverage {coverage:g}", fontsize=10)
             if j == 0:
                 top.set_ylabel("accuracy in bin")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..robustness.metrics import RULES
+from ..robustness.report import markdown_table
 from .analysis import Estimate
 from .context import Context
-from .metrics import RULES
 
 __all__ = [
     "accuracy_table",
@@ -21,7 +22,6 @@ __all__ = [
     "frame_vs_video",
     "ink_findings",
     "ink_table",
-    "markdown_table",
     "probability_findings",
     "probability_table",
     "rule_findings",
@@ -31,21 +31,6 @@ __all__ = [
 ]
 
 _STRUCTURED = ("perlin", "triangles")
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table.
-
-    Examples
-    --------
-    >>> print(markdown_table(["a", "b"], [["1", "2"]]))
-    | a | b |
-    | --- | --- |
-    | 1 | 2 |
-    """
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _ci(est: Estimate, digits: int = 3) -> str:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..robustness.metrics import RULES
 from . import reading as rd
 from .config import Stream
 from .context import Context
-from .metrics import RULES
 from .moving import CANVAS, DIGIT
 from .plots import gif_families
 

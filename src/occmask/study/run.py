@@ -154,9 +154,9 @@ def run_study(config: StudyConfig) -> StudyResult:
         For a missing or malformed ``mnist_dir``, more videos than test
         digits, or ``device="cuda"`` without a GPU.
     """
+    from ..robustness.metrics import bootstrap_indices
     from .analysis import accuracy_by_hidden_ink, all_estimates, results_table
     from .context import Context
-    from .metrics import bootstrap_indices
     from .plots import make_figures
     from .reading import accuracy_table
     from .report import write_outputs

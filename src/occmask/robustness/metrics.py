@@ -26,7 +26,6 @@ __all__ = [
     "percentile_interval",
     "reliability",
     "scores",
-    "wilson_interval",
 ]
 
 #: Ways to pool per-frame log-probabilities ``(N, T, K)`` into one video prediction.
@@ -247,26 +246,3 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
     tail = 100 * (1 - level) / 2
     lo, hi = np.percentile(samples, [tail, 100 - tail])
     return float(lo), float(hi)
-
-
-def wilson_interval(
-    successes: np.ndarray, trials: np.ndarray, level: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of binomial proportions (NaN where ``trials`` is 0).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lo, hi = wilson_interval(np.array([5]), np.array([10]))
-    >>> lo.round(3).tolist(), hi.round(3).tolist()
-    ([0.237], [0.763])
-    """
-    from scipy.stats import norm
-
-    z = norm.ppf(0.5 + level / 2)
-    k, n = np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-        half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    return centre - half, centre + half

@@ -1,18 +1,17 @@
-"""Scores, ECE, frame pooling and intervals of the study against hand-computed values."""
+"""Scores, ECE, frame pooling, intervals and tests of occmask.robustness against hand computations."""
 
 import numpy as np
 import pytest
 
-from occmask.study.analysis import Estimate, estimates
-from occmask.study.metrics import (
+from occmask.robustness.metrics import (
     bootstrap_indices,
     combine_frames,
     ece,
     percentile_interval,
     reliability,
     scores,
-    wilson_interval,
 )
+from occmask.robustness.stats import Estimate, area, estimates, holm, verdict
 
 
 def test_scores_hand_computed():
@@ -104,9 +103,6 @@ def test_sum_of_log_probs_is_more_confident_than_their_mean():
 def test_intervals():
     lo, hi = percentile_interval(np.linspace(0, 1, 1001))
     assert (lo, hi) == pytest.approx((0.025, 0.975))
-    lo, hi = wilson_interval(np.array([0, 10]), np.array([10, 10]))
-    assert lo[0] == pytest.approx(0) and hi[1] == pytest.approx(1)
-    assert 0 < hi[0] < 0.35 and 0.65 < lo[1] < 1
 
 
 def test_paired_difference_of_identical_conditions_is_exactly_zero():
@@ -131,3 +127,64 @@ def test_frame_level_bootstrap_resamples_whole_videos():
     assert acc.value == 0.5
     assert set(np.unique(acc.replicates)) <= {0.0, 0.5, 1.0}
     assert isinstance(acc, Estimate)
+
+
+def test_against_sklearn():
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(5), size=200)
+    y = rng.integers(0, 5, 200)
+    s = scores(np.log(p), y)
+    assert s.correct.mean() == pytest.approx(metrics.accuracy_score(y, p.argmax(1)))
+    assert s.nll.mean() == pytest.approx(metrics.log_loss(y, p, labels=range(5)))
+    onehot = np.eye(5)[y]
+    # multi-class Brier: sklearn's per-class Brier scores (one-vs-rest) summed over the classes
+    per_class = [metrics.brier_score_loss(onehot[:, k], p[:, k]) for k in range(5)]
+    assert s.brier.mean() == pytest.approx(sum(per_class))
+
+
+def test_ece_against_a_loop_over_bins():
+    rng = np.random.default_rng(4)
+    conf = rng.uniform(0.05, 1, 300)
+    correct = (rng.uniform(size=300) < conf**2).astype(float)
+    total = 0.0
+    for b in range(15):
+        inside = (conf > b / 15) & (conf <= (b + 1) / 15)
+        if inside.any():
+            total += inside.mean() * abs(correct[inside].mean() - conf[inside].mean())
+    assert ece(conf, correct) == pytest.approx(total)
+
+
+def test_confidence_and_signed_gap():
+    s = scores(np.log([[0.9, 0.1], [0.7, 0.3], [0.4, 0.6]]), np.array([0, 1, 1]))
+    found = estimates(s, bootstrap_indices(3, 50, np.random.default_rng(0)))
+    assert found["confidence"].value == pytest.approx((0.9 + 0.7 + 0.6) / 3)
+    assert found["gap"].value == pytest.approx((0.9 + 0.7 + 0.6) / 3 - 2 / 3)
+    np.testing.assert_allclose(
+        found["gap"].replicates, found["confidence"].replicates - found["accuracy"].replicates
+    )
+
+
+def test_holm_by_hand():
+    p = np.array([0.01, 0.04, 0.03, 0.005])
+    # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> running max
+    np.testing.assert_allclose(holm(p), [0.03, 0.06, 0.06, 0.02])
+    assert holm(np.array([0.6, 0.5])).tolist() == [1.0, 1.0]
+    assert np.isnan(holm(np.array([np.nan]))).all()
+
+
+def test_p_value_and_verdict_come_from_the_adjusted_test():
+    sure = Estimate(-0.1, np.full(999, -0.1))
+    assert sure.p_value() == pytest.approx(2 / 1000)
+    centred = Estimate(0.0, np.linspace(-1, 1, 999))
+    assert centred.p_value() == 1.0
+    # raw p = 0.03 is below 0.05, but Holm over three tests makes it 0.09: not separable
+    adjusted = holm(np.array([0.03, 0.5, 0.6]))
+    assert verdict(-0.2, adjusted[0]) == "not separable"
+    assert verdict(-0.2, 0.01) == "lower" and verdict(0.2, 0.01) == "higher"
+
+
+def test_area_is_the_trapezoid_rule():
+    x = np.array([0.0, 0.2, 0.6])
+    y = np.array([[0.0, -0.1, -0.3], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(area(x, y), [0.2 * -0.05 + 0.4 * -0.2, 0.0])

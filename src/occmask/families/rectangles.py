@@ -1,0 +1,195 @@
+"""Rectangle masks: axis-aligned boxes dropped one after another.
+
+The geometry of Cutout (DeVries & Taylor 2017), Random Erasing (Zhong et al.
+2020) and albumentations' CoarseDropout: boxes with a side length (the square
+root of their area) drawn log-uniformly from ``size`` and an aspect ratio
+(height / width) drawn log-uniformly from ``aspect``, centred uniformly on a
+torus so that no part of the frame is favoured. The priority of a pixel is
+``n + s``, where ``n`` is the index of the first box that covers it and ``s`` in
+[0, 1] the scale (about that box's centre) at which it is covered, so a cut is
+"the first n boxes, plus box n+1 shrunk about its centre". Within a box, pixels
+at the same scale are ordered by the scale along the other axis, so the last box
+grows from the middle of its sides towards its corners. In a video every box
+translates with its own velocity.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import _torus, _validate
+from .._jit import imported, kernel
+from ._family import Family, generate
+
+__all__ = ["rectangles"]
+
+_span = imported("occmask._torus", "span")
+_wrap_offset = imported("occmask._torus", "wrap_offset")
+_SIDE_TIE = 1e-3  # weight of the other axis' scale, which orders pixels on one side of a shrunk box
+#: Uniform numbers per box: centre (2), side length, aspect ratio, heading, speed.
+_UNIFORMS = 6
+
+
+def rectangles(
+    shape: tuple[int, ...],
+    coverage: float,
+    *,
+    rng: Any = None,
+    match: str = "frame",
+    temporal: str = "evolving",
+    size: float | tuple[float, float] = (8.0, 24.0),
+    aspect: float | tuple[float, float] = (0.5, 2.0),
+    speed: float = 1.0,
+) -> np.ndarray:
+    """Random-box occlusion mask at an exact coverage (Cutout / Random Erasing geometry).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(H, W)`` or ``(T, H, W)``.
+    coverage : float
+        Fraction of hidden pixels, in [0, 1].
+    rng : None, int, SeedSequence or Generator
+        Source of randomness (SPEC 7).
+    match : {"frame", "video", "expected"}
+        Coverage matching, see :func:`occmask.generate`.
+    temporal : {"evolving", "static", "independent"}
+        ``"evolving"``: boxes translate from frame to frame; ``"independent"``:
+        new boxes every frame.
+    size : float or (float, float), default (8, 24)
+        Side length in pixels, the square root of a box's area, drawn
+        log-uniformly from the range (in [1, 1e6]).
+    aspect : float or (float, float), default (0.5, 2)
+        Height / width, drawn log-uniformly from the range (in [0.01, 100]).
+    speed : float, default 1.0
+        Largest speed in pixels per frame (>= 0); each box draws a speed in
+        ``[0, speed]`` and a uniform direction.
+
+    Returns
+    -------
+    ndarray of bool, shape ``shape``
+
+    Examples
+    --------
+    >>> import occmask as om
+    >>> m = om.rectangles((6, 64, 64), coverage=0.3, size=(10, 20), rng=0)
+    >>> m.shape, int(m[0].sum())
+    ((6, 64, 64), 1229)
+    """
+    return generate(
+        "rectangles",
+        shape,
+        coverage,
+        rng=rng,
+        match=match,
+        temporal=temporal,
+        size=size,
+        aspect=aspect,
+        speed=speed,
+    )
+
+
+def _check(params: dict[str, Any]) -> dict[str, Any]:
+    params["size"] = _validate.number_range("size", params["size"], low=1.0, high=1e6)
+    params["aspect"] = _validate.number_range("aspect", params["aspect"], low=0.01, high=100.0)
+    params["speed"] = _validate.number("speed", params["speed"], low=0.0)
+    return params
+
+
+@kernel
+def _draw(out, centers, halves, velocity, first_index, moving, stop):
+    """Draw a batch of boxes into the uncovered pixels of ``out`` (T, H, W).
+
+    ``out`` holds ``inf`` where no earlier box covered the pixel. For frame ``t``
+    the batch ``s = t`` (one batch per frame) or ``s = 0`` (shared, moving with
+    ``velocity`` when ``moving``). Box ``k`` has half-height and half-width
+    ``halves[s, k]``; a pixel at offset ``(dy, dx)`` from its centre is covered at
+    scale ``max(|dy| / hh, |dx| / hw)``. A frame is done once at most ``stop``
+    pixels are uncovered. Returns the number of pixels still uncovered per frame.
+    """
+    n_t, n_h, n_w = out.shape
+    n_sets, n_box = centers.shape[0], centers.shape[1]
+    remaining = np.zeros(n_t, np.int64)
+    for t in range(n_t):
+        s = t if n_sets > 1 else 0
+        time = float(t) if moving else 0.0
+        left = 0
+        for i in range(n_h):
+            for j in range(n_w):
+                if out[t, i, j] == np.inf:
+                    left += 1
+        for k in range(n_box):
+            if left <= stop:
+                break
+            cy = (centers[s, k, 0] + velocity[s, k, 0] * time) % n_h
+            cx = (centers[s, k, 1] + velocity[s, k, 1] * time) % n_w
+            hh, hw = halves[s, k, 0], halves[s, k, 1]
+            y_first, y_count, y_all = _span(cy, hh, n_h)
+            x_first, x_count, x_all = _span(cx, hw, n_w)
+            index = first_index + k
+            for a in range(y_count):
+                row = (y_first + a) % n_h
+                dy = _wrap_offset(row, cy, n_h) if y_all else y_first + a - cy
+                sy = abs(dy) / hh
+                if sy > 1.0:
+                    continue
+                line = out[t, row]
+                col = (x_first % n_w) - 1  # advanced by comparison, not modulo (slow)
+                for b in range(x_count):
+                    col = col + 1 if col + 1 < n_w else 0
+                    if line[col] != np.inf:
+                        continue
+                    dx = _wrap_offset(col, cx, n_w) if x_all else x_first + b - cx
+                    sx = abs(dx) / hw
+                    if sx > 1.0:
+                        continue
+                    scale = (max(sy, sx) + _SIDE_TIE * min(sy, sx)) / (1.0 + _SIDE_TIE)
+                    line[col] = index + scale
+                    left -= 1
+        remaining[t] = left
+    return remaining
+
+
+def _boxes(u: np.ndarray, n_h: int, n_w: int, size, aspect, speed: float):
+    """Centres (..., 2), half-sizes (..., 2) as (y, x) and velocities (..., 2) from uniforms ``u``."""
+    side = size[0] * (size[1] / size[0]) ** u[..., 2]
+    ratio = aspect[0] * (aspect[1] / aspect[0]) ** u[..., 3]
+    halves = 0.5 * side[..., None] * np.stack([np.sqrt(ratio), 1.0 / np.sqrt(ratio)], axis=-1)
+    heading = 2.0 * np.pi * u[..., 4]
+    velocity = (speed * u[..., 5])[..., None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
+    return u[..., 0:2] * np.array([n_h, n_w]), halves, velocity
+
+
+def _field(
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    need: int | None,
+    *,
+    size: tuple[float, float],
+    aspect: tuple[float, float],
+    speed: float,
+) -> np.ndarray:
+    n_t, n_h, n_w = shape
+    n_sets = n_t if temporal == "independent" else 1
+    lo, hi = size
+    mean_area = lo * lo if hi == lo else (hi * hi - lo * lo) / (2.0 * math.log(hi / lo))
+
+    def draw(out: np.ndarray, u: np.ndarray, first_index: float, stop: int) -> np.ndarray:
+        centers, halves, velocity = _boxes(u, n_h, n_w, size, aspect, speed)
+        return _draw(out, centers, halves, velocity, first_index, temporal == "evolving", stop)
+
+    return _torus.drop(shape, rng, n_sets, _UNIFORMS, need, mean_area, draw)
+
+
+FAMILY = Family(
+    name="rectangles",
+    summary="axis-aligned boxes in draw order: Cutout / Random Erasing / CoarseDropout",
+    defaults={"size": (8.0, 24.0), "aspect": (0.5, 2.0), "speed": 1.0},
+    check=_check,
+    field=_field,
+    colour="#D55E00",
+)

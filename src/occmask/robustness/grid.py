@@ -1,0 +1,497 @@
+"""The evaluation grid: a model scored on every (temporal mode, family, coverage) of the same samples.
+
+Every sample gets its mask from :func:`occmask.robustness.cells.make_mask`, a
+function of ``(seed, family, coverage, temporal, index)`` only, so two models or
+two runs see identical occlusions. Masks are made on the CPU by occmask's
+GIL-free kernels in a thread pool, a few cells ahead of the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import _validate
+from ..apply import occlude
+from ..calibrate import MATCHES
+from ..describe import describe
+from ..families import TEMPORAL
+from .cells import Cell, Setting, _region, make_mask
+from .metrics import RULES
+
+__all__ = ["evaluate"]
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Samples as float32 ``(n, T, C, H, W)`` batches, from arrays or a Dataset, streamed."""
+
+    data: Any
+    n: int
+    shape: tuple[int, int, int, int]  # T, C, H, W of one sample
+    video: bool
+    indexable: bool  # (x, y) arrays rather than a Dataset
+
+    def batches(self, size: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        for start in range(0, self.n, size):
+            stop = min(self.n, start + size)
+            if self.indexable:
+                x, y = _numpy(self.data[0][start:stop]), _numpy(self.data[1][start:stop])
+            else:
+                items = [self.data[i] for i in range(start, stop)]
+                x = np.stack([_sample(self, _numpy(item[0]), start + k) for k, item in enumerate(items)])
+                y = np.array([_label(item[1], start + k) for k, item in enumerate(items)])
+            x = x.astype(np.float32, copy=False)
+            yield start, (x if self.video else x[:, None]), y.astype(np.int64)
+
+
+def _numpy(value: Any) -> np.ndarray:
+    if type(value).__module__.split(".")[0] == "torch":
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _sample(source: _Source, x: np.ndarray, index: int) -> np.ndarray:
+    expected = source.shape if source.video else source.shape[1:]
+    if x.shape != expected:
+        raise ValueError(f"data item {index} has x of shape {x.shape}; item 0 has {expected}")
+    return x
+
+
+def _label(y: Any, index: int) -> int:
+    value = _numpy(y)
+    if value.size != 1 or not np.issubdtype(value.dtype, np.integer):
+        raise TypeError(f"data item {index} has label {y!r}; labels must be integers")
+    return int(value.reshape(()))
+
+
+def _check_x(x: np.ndarray | Any, what: str) -> tuple[tuple[int, int, int, int], bool]:
+    shape = tuple(x.shape)
+    if len(shape) not in (4, 5) or min(shape[1:], default=0) < 1:
+        raise ValueError(
+            f"{what} must be images (N, C, H, W) or videos (N, T, C, H, W) with non-empty axes, "
+            f"got shape {shape}"
+        )
+    kind = getattr(x, "dtype", None)
+    if kind is not None and str(kind).replace("torch.", "") in ("bool", "complex64", "complex128"):
+        raise TypeError(f"{what} must hold real numbers, got dtype {kind}")
+    video = len(shape) == 5
+    t_c_h_w = shape[1:] if video else (1, *shape[1:])
+    return (t_c_h_w[0], t_c_h_w[1], t_c_h_w[2], t_c_h_w[3]), video
+
+
+def _source(data: Any) -> _Source:
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = data
+        if not hasattr(x, "shape") or not hasattr(y, "shape"):
+            raise TypeError(
+                f"data must be a pair (x, y) of arrays or tensors, got {type(x).__name__}, {type(y).__name__}"
+            )
+        shape, video = _check_x(x, "data x")
+        n = int(x.shape[0])
+        y_np = _numpy(y)
+        if y_np.shape != (n,) or not np.issubdtype(y_np.dtype, np.integer):
+            raise ValueError(
+                f"data y must be {n} integer labels of shape ({n},), got {y_np.dtype} {y_np.shape}"
+            )
+        if n == 0:
+            raise ValueError("data is empty: x has 0 samples")
+        return _Source(data, n, shape, video, True)
+    if hasattr(data, "__getitem__") and hasattr(data, "__len__"):
+        n = len(data)
+        if n == 0:
+            raise ValueError("data is empty: the dataset has length 0")
+        first = data[0]
+        if not (isinstance(first, (tuple, list)) and len(first) == 2):
+            raise TypeError(f"data items must be pairs (x, y), item 0 is {type(first).__name__}")
+        x0 = _numpy(first[0])
+        shape, video = _check_x(x0[None], "data items' x (with a leading sample axis)")
+        _label(first[1], 0)
+        return _Source(data, n, shape, video, False)
+    raise TypeError(
+        "data must be a pair (x, y) of arrays/tensors or a Dataset yielding (x, y), "
+        f"got {type(data).__name__}"
+    )
+
+
+# --------------------------------------------------------------------------- model
+
+
+def _forward(model: Any, x: np.ndarray, device: Any) -> np.ndarray:
+    """Log-probabilities ``(n, T, K)`` of float32 samples ``(n, T, C, H, W)``."""
+    import torch
+
+    n, t = x.shape[:2]
+    batch = (
+        torch.from_numpy(np.ascontiguousarray(x)).reshape(n * t, *x.shape[2:]).to(device, non_blocking=True)
+    )
+    with torch.inference_mode():
+        logits = model(batch)
+        if not isinstance(logits, torch.Tensor):
+            logits = torch.as_tensor(np.asarray(logits))
+        if logits.ndim != 2 or logits.shape[0] != n * t or logits.shape[1] < 2:
+            raise ValueError(
+                f"model must map a batch (N, C, H, W) to logits (N, K) with K >= 2; for N = {n * t} it "
+                f"returned shape {tuple(logits.shape)}"
+            )
+        logp = torch.log_softmax(logits.float(), dim=1).cpu().numpy()
+    return logp.reshape(n, t, -1)
+
+
+def _check_labels(y: np.ndarray, k: int, start: int) -> None:
+    bad = np.flatnonzero((y < 0) | (y >= k))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"labels must be in [0, {k}) for a model with {k} outputs; "
+            f"sample {start + i} has label {int(y[i])}"
+        )
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _names(name: str, values: Any, allowed: Sequence[str]) -> tuple[str, ...]:
+    values = (values,) if isinstance(values, str) else tuple(values)
+    if not values:
+        raise ValueError(f"{name} must name at least one of {list(allowed)}")
+    return tuple(dict.fromkeys(_validate.choice(name, v, allowed) for v in values))
+
+
+def _coverages(values: Any) -> tuple[float, ...]:
+    values = (values,) if isinstance(values, (int, float)) else tuple(values)
+    if not values:
+        raise ValueError("coverages must hold at least one value in [0, 1]")
+    return tuple(sorted({_validate.coverage(v, "coverages") for v in values}))
+
+
+def _params(params: Any, families: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    from ..families import FAMILIES
+
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must map family names to parameter dicts, got {type(params).__name__}")
+    out = {}
+    for family, given in params.items():
+        if family not in families:
+            raise ValueError(f"params names family {family!r}, which is not in families {list(families)}")
+        FAMILIES[family].params(dict(given))  # raises naming the parameter
+        out[family] = dict(given)
+    return out
+
+
+def _device(device: Any) -> str:
+    import torch
+
+    try:
+        checked = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}"
+        ) from error
+    if checked.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was requested but torch.cuda.is_available() is False")
+    return str(checked)
+
+
+def _setting(**given: Any) -> Setting:
+    from ..families import FAMILIES
+
+    families = (
+        tuple(FAMILIES)
+        if given["families"] is None
+        else _names("families", given["families"], tuple(FAMILIES))
+    )
+    reference = given["reference"]
+    if reference is None:
+        reference = "bernoulli" if "bernoulli" in families else families[0]
+    if reference not in families:
+        raise ValueError(f"reference {reference!r} must be one of families {list(families)}")
+    region = given["region"]
+    if region is not None and not callable(region):
+        raise TypeError(
+            f"region must be a callable mapping a sample (T, C, H, W) to a bool mask, got {region!r}"
+        )
+    return Setting(
+        families=families,
+        coverages=_coverages(given["coverages"]),
+        temporal=_names("temporal", given["temporal"], TEMPORAL),
+        fill=given["fill"],
+        region=region,
+        rules=_names("rules", given["rules"], tuple(RULES)),
+        match=_validate.choice("match", given["match"], MATCHES),
+        params=_params(given["params"], families),
+        reference=reference,
+        n_boot=_validate.integer("n_boot", given["n_boot"], low=10),
+        ece_bins=_validate.integer("ece_bins", given["ece_bins"], low=1),
+        seed=_validate.integer("seed", given["seed"], low=0),
+        batch_size=_validate.integer("batch_size", given["batch_size"], low=1),
+        device=_device(given["device"]),
+        progress=bool(given["progress"]),
+    )
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+def _workers() -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(8, cores - 1))
+
+
+def _masks(
+    setting: Setting, key: tuple[str, str, float], start: int, x: np.ndarray
+) -> tuple[np.ndarray, dict]:
+    """The masks of one batch in one cell and their per-frame descriptors."""
+    temporal, family, coverage = key
+    masks = np.stack([make_mask(setting, family, coverage, temporal, start + k, s) for k, s in enumerate(x)])
+    described = [describe(m) for m in masks]
+    fields = {
+        "realised": np.stack([d.coverage for d in described]),
+        "n_components": np.stack([d.n_components for d in described]),
+        "largest_fraction": np.stack([d.largest_fraction for d in described]),
+    }
+    if setting.region is not None:
+        region = np.stack([_region(setting.region, s, m.shape) for s, m in zip(x, masks, strict=True)])
+        total = region.sum(axis=(-2, -1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fields["region_hidden"] = (region & masks).sum(axis=(-2, -1)) / np.where(total > 0, total, np.nan)
+    return masks, fields
+
+
+def _dry_run(model: Any, setting: Setting, source: _Source) -> int:
+    """Score sample 0 clean and make its masks once per family and mode: every error before the grid."""
+    _, x, y = next(source.batches(1))
+    k = _forward(model, x, setting.device).shape[-1]
+    if source.indexable:
+        _check_labels(_numpy(source.data[1]).astype(np.int64), k, 0)
+    else:
+        _check_labels(y, k, 0)
+    coverage = next((c for c in setting.coverages if c > 0), None)
+    for temporal in setting.temporal:
+        for family in setting.families:
+            if coverage is not None:
+                occlude(
+                    x[0], make_mask(setting, family, coverage, temporal, 0, x[0]), setting.fill, layout="TCHW"
+                )
+    if coverage is None:
+        occlude(x[0], np.zeros((x.shape[1], *x.shape[-2:]), dtype=bool), setting.fill, layout="TCHW")
+    return k
+
+
+def evaluate(
+    model: Any,
+    data: Any,
+    *,
+    families: Sequence[str] | None = None,
+    coverages: Sequence[float] = (0.0, 0.2, 0.4, 0.6),
+    temporal: Sequence[str] = ("evolving",),
+    fill: Any = 0.0,
+    region: Callable[[np.ndarray], np.ndarray] | None = None,
+    rules: Sequence[str] = ("mean_logprob",),
+    match: str = "frame",
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    reference: str | None = None,
+    n_boot: int = 1000,
+    ece_bins: int = 15,
+    seed: int = 0,
+    batch_size: int = 256,
+    device: str = "cpu",
+    progress: bool = True,
+):
+    """Score a classifier under every mask family and coverage, on identical masks.
+
+    Parameters
+    ----------
+    model : callable
+        An ``nn.Module`` or a function mapping a float32 batch ``(N, C, H, W)``
+        to logits ``(N, K)``. A module is put in eval mode and moved to
+        ``device`` (its training flag is restored afterwards).
+    data : (x, y) or Dataset
+        A pair of arrays or tensors, ``x`` images ``(N, C, H, W)`` or videos
+        ``(N, T, C, H, W)`` and ``y`` integer labels ``(N,)``; or a torch-style
+        Dataset (``len`` and ``[i]``) yielding ``(x, y)`` pairs, read batch by
+        batch. Values are cast to float32 unchanged; occlusion sets hidden
+        pixels to ``fill`` in those units.
+    families : sequence of str, optional
+        Mask families (names in ``occmask.FAMILIES``, user-registered ones
+        included); default every registered family.
+    coverages : sequence of float
+        Coverages in [0, 1]; coverage 0 is the clean data, shared by all families.
+    temporal : sequence of str
+        Temporal modes of the masks: ``"evolving"``, ``"static"``, ``"independent"``.
+    fill : scalar, sequence or ndarray
+        Value of hidden pixels, as in :func:`occmask.occlude` (one number, one
+        per channel, or an array broadcasting to a sample).
+    region : callable, optional
+        ``region(sample) -> bool mask`` for a sample ``(T, C, H, W)``, of shape
+        ``(T, H, W)`` or ``(H, W)``: the coverage is then the share of the
+        region hidden (passed to the families as ``region=``), and rows report
+        the realised region share.
+    rules : sequence of str
+        How video predictions pool their frames' log-probabilities
+        (``"sum_logprob"``, ``"mean_logprob"``, ``"mean_prob"``; see
+        :data:`occmask.robustness.metrics.RULES`). Ignored for images.
+    match : {"frame", "video", "expected"}
+        Coverage matching, as in :func:`occmask.generate`.
+    params : mapping, optional
+        Family name -> parameters, e.g. ``{"perlin": {"scale": 8}}``.
+    reference : str, optional
+        The family every other is compared with; default ``"bernoulli"`` when
+        it runs, else the first family.
+    n_boot : int, default 1000
+        Bootstrap resamples of the samples (shared by every condition, so
+        comparisons are paired).
+    ece_bins : int, default 15
+        Equal-width confidence bins of the ECE.
+    seed : int, default 0
+        Root of the mask seeds and of the bootstrap resamples.
+    batch_size : int, default 256
+        Frames per forward pass (a batch holds ``batch_size // T`` videos, at least one).
+    device : str, default "cpu"
+        Where the model runs; batches are moved there one at a time.
+    progress : bool, default True
+        Show a progress bar over cells.
+
+    Returns
+    -------
+    Report
+        Rows of metrics with 95% intervals, paired comparisons and the masks' descriptors.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Before any work, naming the argument: empty data or data of the wrong
+        rank, labels outside the model's classes, a model output that is not
+        ``(N, K)``, an unknown family, mode, rule or parameter, a bad fill.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from occmask.robustness import evaluate
+    >>> x = np.random.default_rng(0).random((20, 1, 16, 16), dtype=np.float32)
+    >>> y = (x[:, 0, :8].mean((1, 2)) > x[:, 0, 8:].mean((1, 2))).astype(int)
+    >>> def model(batch):  # top half brighter than bottom half -> class 1
+    ...     top, bottom = batch[:, 0, :8].mean((1, 2)), batch[:, 0, 8:].mean((1, 2))
+    ...     return 20 * np.stack([bottom - top, top - bottom], axis=1)
+    >>> r = evaluate(model, (x, y), families=["bernoulli", "perlin"], coverages=[0, 0.5],
+    ...              n_boot=100, progress=False)
+    >>> [(row["family"], row["coverage"], row["accuracy"]) for row in r.rows][:2]
+    [('bernoulli', 0.0, 1.0), ('bernoulli', 0.5, 0.6)]
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    from .report import Report
+
+    started = time.perf_counter()
+    timings = {"masks": 0.0, "model": 0.0}
+
+    @contextlib.contextmanager
+    def clock(stage: str) -> Iterator[None]:
+        begin = time.perf_counter()
+        yield
+        timings[stage] += time.perf_counter() - begin
+
+    setting = _setting(
+        families=families, coverages=coverages, temporal=temporal, fill=fill, region=region, rules=rules,
+        match=match, params=params, reference=reference, n_boot=n_boot, ece_bins=ece_bins, seed=seed,
+        batch_size=batch_size, device=device, progress=progress,
+    )  # fmt: skip
+    source = _source(data)
+    if not callable(model):
+        raise TypeError(f"model must be callable (an nn.Module or a function), got {type(model).__name__}")
+    training = getattr(model, "training", None)
+    if hasattr(model, "eval") and hasattr(model, "to"):
+        model.eval()
+        model.to(setting.device)
+    try:
+        k = _dry_run(model, setting, source)
+        t, _, h, w = source.shape
+        grid = [(tm, f, c) for tm in setting.temporal for f in setting.families for c in setting.coverages]
+        occluded = [key for key in grid if key[2] > 0]
+        logp = {key: np.empty((source.n, t, k), np.float32) for key in occluded}
+        fields: dict[tuple, dict[str, np.ndarray]] = {key: {} for key in occluded}
+        clean = np.empty((source.n, t, k), np.float32)
+        labels = np.empty(source.n, np.int64)
+        per_batch = max(1, setting.batch_size // t)
+        n_batches = math.ceil(source.n / per_batch)
+        workers = _workers()
+        with (
+            ThreadPoolExecutor(max_workers=workers) as pool,
+            tqdm(
+                total=len(occluded) * n_batches,
+                desc="evaluate",
+                unit="cell",
+                disable=not progress,
+                leave=False,
+            ) as bar,
+        ):
+            for start, x, y in source.batches(per_batch):
+                _check_labels(y, k, start)
+                stop = start + len(y)
+                labels[start:stop] = y
+                with clock("model"):
+                    clean[start:stop] = _forward(model, x, setting.device)
+                todo = iter(occluded)
+                pending: deque = deque()
+                for key in todo:
+                    pending.append((key, pool.submit(_masks, setting, key, start, x)))
+                    if len(pending) > workers:
+                        break
+                while pending:
+                    key, future = pending.popleft()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        pending.append((nxt, pool.submit(_masks, setting, nxt, start, x)))
+                    with clock("masks"):  # waiting for the pool, then applying
+                        masks, found = future.result()
+                        seen = occlude(x, masks, setting.fill, layout="BTCHW")
+                    with clock("model"):
+                        logp[key][start:stop] = _forward(model, seen, setting.device)
+                    for name, values in found.items():
+                        fields[key].setdefault(name, np.empty((source.n, t), values.dtype))[start:stop] = (
+                            values
+                        )
+                    bar.set_postfix_str("{} {} {:g}".format(*key))
+                    bar.update()
+    finally:
+        if training is not None and hasattr(model, "train"):
+            model.train(training)
+    cells = []
+    for temporal, family, coverage in grid:
+        found = fields.get((temporal, family, coverage))
+        if found is None:  # coverage 0: the clean predictions, no mask
+            zeros = np.zeros((source.n, t))
+            found = {"realised": zeros, "n_components": zeros.astype(np.int64), "largest_fraction": zeros}
+            if setting.region is not None:
+                found["region_hidden"] = zeros
+        cells.append(
+            Cell(
+                temporal,
+                family,
+                coverage,
+                logp=logp.get((temporal, family, coverage), clean),
+                realised=found["realised"],
+                n_components=found["n_components"],
+                largest_fraction=found["largest_fraction"],
+                region_hidden=found.get("region_hidden"),
+            )
+        )
+    timings["grid"] = time.perf_counter() - started
+    report = Report(setting, labels, cells, video=source.video, frame_shape=(t, h, w))
+    timings["total"] = time.perf_counter() - started
+    report.timings = {k: round(v, 4) for k, v in timings.items()}
+    return report

@@ -1,0 +1,159 @@
+"""Figures of a :class:`~occmask.robustness.report.Report` (matplotlib without pyplot).
+
+Every figure is drawn on a :class:`matplotlib.figure.Figure` with the Agg
+canvas, so no global backend is switched and nothing is shown on screen. The
+helpers here are shared with the study's figures.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .metrics import reliability
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["LABELS", "colour", "curves", "figure", "reliability_diagrams", "reliability_panel"]
+
+#: Axis labels of the metrics.
+LABELS = {
+    "accuracy": "accuracy",
+    "nll": "NLL",
+    "brier": "Brier score",
+    "ece": "ECE",
+    "confidence": "mean confidence",
+    "gap": "confidence − accuracy",
+}
+
+
+def colour(family: str) -> str:
+    """The family's display colour from the registry (grey for an unknown name).
+
+    Examples
+    --------
+    >>> colour("no such family")
+    '#555555'
+    """
+    from ..families import FAMILIES
+
+    return FAMILIES[family].colour if family in FAMILIES else "#555555"
+
+
+def figure(
+    rows: int, cols: int, width: float = 3.4, height: float = 2.8, **kwargs: Any
+) -> tuple[Figure, np.ndarray]:
+    """A constrained-layout figure with a ``(rows, cols)`` array of axes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    return fig, fig.subplots(rows, cols, squeeze=False, **kwargs)
+
+
+def band(ax: Axes, x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, **style: Any) -> None:
+    """A line with markers and a shaded interval."""
+    ax.plot(x, y, marker="o", markersize=3, **style)
+    ax.fill_between(x, lo, hi, color=style.get("color"), alpha=0.18, linewidth=0)
+
+
+def _where(report: Any, where: dict[str, Any]) -> tuple[str, str, str]:
+    level, rule = report.main_level()
+    temporal = where.pop("temporal", report.setting.temporal[0])
+    level = where.pop("level", level)
+    rule = where.pop("rule", rule if level == "video" else "")
+    if where:
+        raise TypeError(f"unknown keyword(s) {sorted(where)}; use temporal=, level=, rule=")
+    return temporal, level, rule
+
+
+def curves(report: Any, metrics: Any = ("accuracy", "nll", "ece", "gap"), **where: Any) -> Figure:
+    """Metrics vs coverage, one panel per metric, one curve per family with its 95% band.
+
+    Parameters
+    ----------
+    report : occmask.robustness.Report
+    metrics : sequence of str
+        Names from :data:`~occmask.robustness.stats.METRICS`.
+    **where
+        ``temporal=``, ``level=`` (``"frame"``, ``"video"``, ``"image"``), ``rule=``;
+        default the first temporal mode and :meth:`Report.main_level`.
+    """
+    temporal, level, rule = _where(report, dict(where))
+    metrics = tuple(metrics)
+    unknown = [m for m in metrics if m not in LABELS]
+    if unknown:
+        raise ValueError(f"metrics: unknown {unknown}; choose from {list(LABELS)}")
+    fig, axes = figure(1, len(metrics))
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for family in report.setting.families:
+            rows = report.select(temporal=temporal, family=family, level=level, rule=rule)
+            x = np.array([r["coverage"] for r in rows])
+            y, lo, hi = (np.array([r[metric + s] for r in rows]) for s in ("", "_lo", "_hi"))
+            band(ax, x, y, lo, hi, color=colour(family), label=family)
+        if metric == "gap":
+            ax.axhline(0, color="black", linewidth=0.8, linestyle=":")
+        ax.set(xlabel="coverage", title=LABELS[metric])
+    axes[0, 0].legend(fontsize=7)
+    what = level + (f", {rule}" if rule else "")
+    fig.suptitle(
+        f"{what}, masks {temporal}: 95% bootstrap bands over {report.labels.size} samples", fontsize=10
+    )
+    return fig
+
+
+def reliability_panel(
+    top: Axes, bottom: Axes, confidence: np.ndarray, correct: np.ndarray, n_bins: int, colour: str
+) -> None:
+    """Accuracy per confidence bin (bars) against mean confidence (orange), counts below."""
+    count, mean_conf, accuracy = reliability(confidence, correct, n_bins)
+    edges = np.linspace(0, 1, count.size + 1)
+    centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
+    filled = count > 0
+    top.bar(
+        centres[filled],
+        accuracy[filled],
+        width=width,
+        color=colour,
+        edgecolor="black",
+        linewidth=0.4,
+        label="accuracy",
+    )
+    top.hlines(
+        mean_conf[filled], (centres - width / 2)[filled], (centres + width / 2)[filled], colors="#D55E00",
+        linewidth=2.0, label="mean confidence",
+    )  # fmt: skip
+    top.plot([0, 1], [0, 1], "k--", linewidth=0.8)
+    top.set(xlim=(0, 1), ylim=(0, 1), xticks=[0, 0.5, 1])
+    gap = float(confidence.mean() - correct.mean())
+    top.text(0.03, 0.95, f"conf − acc {gap:+.3f}", transform=top.transAxes, fontsize=7, va="top")
+    bottom.bar(centres, count, width=width, color="grey", edgecolor="black", linewidth=0.3)
+    bottom.set(xlim=(0, 1), xticks=[0, 0.5, 1], xlabel="confidence")
+
+
+def reliability_diagrams(report: Any, coverage: float, **where: Any) -> Figure:
+    """Reliability diagrams at one coverage, one column per family.
+
+    ``where`` as in :func:`curves`. Bars below the orange marks are overconfident bins.
+    """
+    from matplotlib.figure import Figure
+
+    temporal, level, rule = _where(report, dict(where))
+    families = report.setting.families
+    fig = Figure(figsize=(2.4 * len(families), 3.3), layout="constrained")
+    grid = fig.add_gridspec(2, len(families), height_ratios=[3, 1])
+    for j, family in enumerate(families):
+        top, bottom = fig.add_subplot(grid[0, j]), fig.add_subplot(grid[1, j])
+        s = report.scores(temporal, family, coverage, level, rule)
+        ece = report.estimate(temporal, family, coverage, level, rule)["ece"].value
+        reliability_panel(top, bottom, s.confidence, s.correct, report.setting.ece_bins, colour(family))
+        top.set_title(f"{family}\nECE {ece:.3f}", fontsize=9)
+        if j == 0:
+            top.set_ylabel("accuracy in bin")
+            bottom.set_ylabel("count")
+    fig.axes[0].legend(fontsize=6, loc="lower right")
+    what = level + (f", {rule}" if rule else "")
+    fig.suptitle(f"Reliability at coverage {coverage:g} ({what}, masks {temporal})", fontsize=10)
+    return fig
