@@ -24,7 +24,7 @@ import numpy as np
 from . import _validate
 from ._jit import kernel
 
-__all__ = ["MATCHES", "cut", "quantile_curve", "sorted_quantile_curve", "target_count"]
+__all__ = ["MATCHES", "cut", "quantile_curve", "target_count"]
 
 #: The coverage-matching modes.
 MATCHES = ("frame", "video", "expected")
@@ -198,10 +198,10 @@ def quantile_curve(samples: np.ndarray) -> np.ndarray:
         values = values.astype(np.float64)
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise ValueError("samples must be a non-empty array of finite values")
-    return sorted_quantile_curve(np.sort(values, axis=None))
+    return _sorted_quantile_curve(np.sort(values, axis=None))
 
 
-def sorted_quantile_curve(values: np.ndarray) -> np.ndarray:
+def _sorted_quantile_curve(values: np.ndarray) -> np.ndarray:
     """:func:`quantile_curve` of finite values already sorted (1-D, any float dtype; not copied).
 
     The quantiles are those of ``np.quantile`` (linear interpolation), computed in float64.

@@ -368,7 +368,7 @@ def _curve(name: str, shape: tuple[int, int, int], temporal: str, params: tuple)
         field = _field(fam, shape, np.random.default_rng(seed), temporal, None, dict(params))
         samples[n * per_field : (n + 1) * per_field] = field.ravel()[::stride]
     samples.sort()
-    return calibrate.sorted_quantile_curve(samples)
+    return calibrate._sorted_quantile_curve(samples)
 
 
 def signature_defaults(function: Callable) -> dict[str, Any]:
