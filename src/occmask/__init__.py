@@ -15,6 +15,8 @@ from .describe import Descriptors, describe, label
 from .families import FAMILIES, Family, generate, register_family
 from .families.bernoulli import bernoulli
 from .families.cgol import cgol
+from .families.fourier import fourier
+from .families.patches import patches
 from .families.perlin import perlin
 from .families.rectangles import rectangles
 from .families.triangles import triangles
@@ -29,9 +31,11 @@ __all__ = [
     "cgol",
     "cut",
     "describe",
+    "fourier",
     "generate",
     "label",
     "occlude",
+    "patches",
     "perlin",
     "rectangles",
     "register_family",
