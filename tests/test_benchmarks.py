@@ -74,3 +74,15 @@ def test_report_names_missed_rows():
     text = bench.report(rows, info)
     assert "a (V) vs b: 0.50x, target >= 2x faster" in text
     assert "c (-) vs -: 500 ms" in text
+
+
+def test_robustness_benchmark_runs_and_reports_the_share():
+    pytest.importorskip("torch")
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "robustness.py"
+    spec = importlib.util.spec_from_file_location("occmask_bench_robustness", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model, (x, y) = module.workloads(quick=True)["images 28x28"]
+    found = module.measure(model, (x[:8], y[:8]), repeat=1)
+    assert 0 <= found["masks"] <= found["grid"] and 0 < found["model"] <= found["grid"]
+    assert found["share"] == found["masks"] / found["grid"]
