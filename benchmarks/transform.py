@@ -17,94 +17,67 @@ transform
 worker
     Samples per second delivered by a ``DataLoader(num_workers=1, batch_size=16)``
     whose dataset applies the transform (an epoch of ``N`` samples, persistent
-    worker, after a warm-up epoch), and the time per sample.
+    worker), and the time per sample.
 share
     generate time / worker time per sample: the fraction of the worker's time
     spent making the mask.
 
-Each measurement is repeated ``R`` times, the three interleaved so that a busy
-machine slows them alike, and the medians are shown. Everything runs
-single-threaded (one torch thread; occmask's kernels are serial).
+The three are timed by the benchmarks' one DataLoader harness
+(``harness.loader_times``), ``R`` interleaved rounds so that a busy machine slows
+them alike, and the medians are shown. Everything runs single-threaded (one torch
+thread; occmask's kernels are serial).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import functools
+import itertools
+import os
+from collections.abc import Sequence
 
-import numpy as np
-import torch
-from torch.utils.data import DataLoader, Dataset
+from harness import COVERAGE, LOADER_BATCH, SINGLE_THREAD, VIDEO, Config, check_exact, loader_times
 
-import occmask as om
-from occmask.torch import Occlude
+if __name__ == "__main__":  # before the first import of numba, which reads it once
+    os.environ.update(SINGLE_THREAD)
 
-SHAPE = (20, 1, 64, 64)
-COVERAGE = 0.5
-BATCH = 16
+import occmask as om  # noqa: E402
 
 
-class OccludedClips(Dataset):
-    """The same clip, occluded afresh by ``transform`` on every access."""
+def measure(family: str, cfg: Config) -> dict[str, float]:
+    """Median seconds of generate, transform (per call) and worker (per sample) for one family."""
+    import torch
 
-    def __init__(self, clip: torch.Tensor, transform: Occlude, length: int) -> None:
-        self.clip, self.transform, self.length = clip, transform, length
+    from occmask.torch import Occlude
 
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.transform(self.clip)
-
-
-def mean_time(function, calls: int) -> float:
-    """Mean time of ``calls`` calls, in seconds."""
-    start = time.perf_counter()
-    for _ in range(calls):
-        function()
-    return (time.perf_counter() - start) / calls
-
-
-def measure(family: str, samples: int, repeat: int) -> dict[str, float]:
-    """Median times (s) of the three measurements, taken in interleaved rounds so drift hits all alike."""
-    clip = torch.rand(SHAPE)
-    seeds = iter(range(10**9))
+    clip = torch.rand((VIDEO[0], 1, *VIDEO[1:]))
     transform = Occlude(family, COVERAGE)
-    counts = (transform(clip) == 0)[:, 0].sum(dim=(1, 2))
-    assert (counts == round(COVERAGE * 64 * 64)).all(), f"{family}: coverage is not exact"
-    loader = DataLoader(
-        OccludedClips(clip, transform, samples), batch_size=BATCH, num_workers=1, persistent_workers=True
-    )
-    assert sum(len(batch) for batch in loader) == samples  # starts the worker and warms it up
-    rounds: dict[str, list[float]] = {"generate": [], "transform": [], "worker": []}
-    calls = max(8, samples // 8)
-    for _ in range(repeat):
-        rounds["generate"].append(
-            mean_time(lambda: om.generate(family, SHAPE[:1] + SHAPE[2:], COVERAGE, rng=next(seeds)), calls)
-        )
-        rounds["transform"].append(mean_time(lambda: transform(clip), calls))
-        start = time.perf_counter()
-        n = sum(len(batch) for batch in loader)
-        rounds["worker"].append((time.perf_counter() - start) / n)
-    del loader
-    return {name: statistics.median(values) for name, values in rounds.items()}
+    check_exact((transform(clip) == 0)[:, 0].numpy(), VIDEO, f"Occlude({family!r})")
+    seeds = itertools.count()
+    others = {
+        "generate": lambda: om.generate(family, VIDEO, COVERAGE, rng=next(seeds)),
+        "transform": functools.partial(transform, clip),
+    }
+    return loader_times(transform, clip, cfg, others)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=256, help="samples per DataLoader epoch")
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds (epochs) per measurement")
     parser.add_argument("--quick", action="store_true", help="64 samples, 2 rounds")
     args = parser.parse_args(argv)
-    samples, repeat = (64, 2) if args.quick else (args.samples, args.repeat)
+    samples, repeat = (4 * LOADER_BATCH, 2) if args.quick else (args.samples, args.repeat)
+    cfg = Config(repeat=repeat, min_time=0.05, loader_repeat=repeat, loader_samples=samples)
+
+    import torch
 
     torch.set_num_threads(1)
     om.warmup()  # compile the kernels once, before the worker forks
     print(
-        f"Occlude on a {SHAPE} float32 clip (T, C, H, W), coverage {COVERAGE} exact per frame; "
-        f"DataLoader(num_workers=1, batch_size={BATCH}), {samples} samples per epoch, torch "
-        f"{torch.__version__}"
+        f"Occlude on a ({VIDEO[0]}, 1, {VIDEO[1]}, {VIDEO[2]}) float32 clip (T, C, H, W), coverage "
+        f"{COVERAGE} exact per frame; DataLoader(num_workers=1, batch_size={LOADER_BATCH}), {samples} "
+        f"samples per epoch, torch {torch.__version__}"
     )
     print()
     header = (
@@ -117,8 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print("| " + " | ".join(header) + " |")
     print("| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |")
-    for family in sorted(om.FAMILIES):
-        r = measure(family, samples, repeat)
+    for family in om.FAMILIES:
+        r = measure(family, cfg)
         print(
             f"| {family} | {1e3 * r['generate']:.2f} | {1e3 * r['transform']:.2f} | {1 / r['worker']:.0f} | "
             f"{1e3 * r['worker']:.2f} | {r['generate'] / r['worker']:.0%} |",
@@ -127,5 +100,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    np.seterr(all="raise")
     main()

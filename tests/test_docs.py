@@ -175,6 +175,8 @@ def test_docstring_examples(name):
 
 
 def _gallery():
+    if str(DOCS) not in sys.path:
+        sys.path.insert(0, str(DOCS))  # gallery.py imports its figure modules from docs/figures/
     spec = importlib.util.spec_from_file_location("occmask_docs_gallery", DOCS / "gallery.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -189,7 +191,7 @@ def test_gallery_is_deterministic(tmp_path, monkeypatch):
     gallery = _gallery()
     pixels = []
     for run in ("a", "b"):
-        monkeypatch.setattr(gallery, "OUT", tmp_path / run)
+        monkeypatch.setattr(gallery.common, "OUT", tmp_path / run)
         (tmp_path / run).mkdir()
         (path,) = gallery.FIGURES["families"]()
         pixels.append(np.asarray(Image.open(path).convert("RGB")))

@@ -45,6 +45,38 @@ def test_early_stopping_does_not_change_the_mask(family, temporal, coverage):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("temporal", ["evolving", "static", "independent"])
+def test_public_field_is_what_generate_cuts(family, temporal):
+    f = om.field(family, (4, 20, 18), rng=6, temporal=temporal)
+    assert f.dtype == np.float32 and f.shape == (4, 20, 18) and np.isfinite(f).all()
+    for match in ("frame", "video"):
+        np.testing.assert_array_equal(
+            om.cut(f, 0.4, match=match),
+            om.generate(family, (4, 20, 18), 0.4, rng=6, temporal=temporal, match=match),
+        )
+    if temporal == "static":
+        assert (f == f[0]).all()
+    image = om.field(family, (20, 18), rng=6)
+    np.testing.assert_array_equal(om.cut(image, 0.3), om.generate(family, (20, 18), 0.3, rng=6))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"family": "voronoi"}, ValueError, "family"),
+        ({"shape": (0, 8)}, ValueError, "shape"),
+        ({"temporal": "frozen"}, ValueError, "temporal"),
+        ({"scale": -1.0}, ValueError, "scale"),
+        ({"width": 3}, TypeError, "width"),
+    ],
+)
+def test_public_field_rejects_bad_input(kwargs, error, words):
+    args = {"family": "perlin", "shape": (8, 8), **kwargs}
+    with pytest.raises(error, match=words):
+        om.field(args.pop("family"), args.pop("shape"), rng=0, **args)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 def test_masks_are_nested_across_coverages(family):
     """The same seed gives the same field, so a lower coverage hides a subset of a higher one."""
     low, high = (om.generate(family, (3, 32, 32), c, rng=4) for c in (0.2, 0.6))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from .apply import occlude
 from .calibrate import cut
 from .describe import Descriptors, describe, label
-from .families import FAMILIES, Family, generate, register_family
+from .families import FAMILIES, Family, field, generate, register_family
 from .families.bernoulli import bernoulli
 from .families.cgol import cgol
 from .families.fourier import fourier
@@ -31,6 +31,7 @@ __all__ = [
     "cgol",
     "cut",
     "describe",
+    "field",
     "fourier",
     "generate",
     "label",

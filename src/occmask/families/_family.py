@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _validate, calibrate
 
-__all__ = ["FAMILIES", "TEMPORAL", "Family", "generate", "register_family"]
+__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family"]
 
 #: How a mask behaves across frames.
 TEMPORAL = ("evolving", "static", "independent")
@@ -289,6 +289,60 @@ def _field(
             f"the field of family {fam.name!r} holds NaN or -inf (+inf only marks unneeded pixels)"
         )
     return field
+
+
+def field(
+    family: str,
+    shape: tuple[int, ...],
+    *,
+    rng: Any = None,
+    temporal: str = "evolving",
+    **params: Any,
+) -> np.ndarray:
+    """The priority field that :func:`generate` cuts into a mask.
+
+    With the same arguments, ``generate(family, shape, coverage, rng=seed, ...)``
+    equals ``cut(field(family, shape, rng=seed, ...), coverage)`` (with
+    ``match="frame"`` or ``"video"``): low values are hidden first. Only the
+    order of the values matters.
+
+    Parameters
+    ----------
+    family : str
+        One of ``occmask.FAMILIES``.
+    shape : tuple of int
+        ``(H, W)`` for an image or ``(T, H, W)`` for a video.
+    rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Source of randomness (SPEC 7), as for :func:`generate`.
+    temporal : {"evolving", "static", "independent"}
+        How the field changes across frames, as for :func:`generate`.
+    **params
+        Family parameters, as for :func:`generate`.
+
+    Returns
+    -------
+    ndarray of float32, shape ``shape``
+        Finite priorities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import occmask as om
+    >>> f = om.field("perlin", (4, 32, 32), rng=0, scale=8.0)
+    >>> f.shape, f.dtype
+    ((4, 32, 32), dtype('float32'))
+    >>> bool(np.array_equal(om.cut(f, 0.3), om.generate("perlin", (4, 32, 32), 0.3, rng=0, scale=8.0)))
+    True
+    """
+    fam = FAMILIES[_validate.choice("family", family, FAMILIES)]
+    shape3, image = _validate.shape(shape)
+    temporal = _validate.choice("temporal", temporal, TEMPORAL)
+    checked = fam.params(params)
+    frames = 1 if temporal == "static" else shape3[0]
+    values = _field(fam, (frames, shape3[1], shape3[2]), _validate.rng(rng), temporal, None, checked)
+    if values.shape[0] != shape3[0]:
+        values = np.repeat(values, shape3[0], axis=0)
+    return values[0] if image else values
 
 
 @functools.lru_cache(maxsize=256)

@@ -1,0 +1,350 @@
+"""The rows of the benchmark table: occmask against each baseline on the same work.
+
+A row function checks that both sides produce valid output, then times them in
+one interleaved run (:func:`harness.versus`). :data:`SHAPED_ROWS` run once per
+workload shape, :data:`ONCE_ROWS` once.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import os
+import statistics
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+import occmask as om
+from baselines import (
+    BASELINE_CHILD,
+    TRIVIAL,
+    check_describe,
+    check_life,
+    components_cc3d,
+    components_scipy,
+    fastnoise,
+    life_numpy,
+    numpy_cut,
+    perlin_axes,
+    triangles_skimage,
+)
+from harness import (
+    COVERAGE,
+    SEED,
+    SINGLE_THREAD,
+    VIDEO,
+    Config,
+    Row,
+    Target,
+    check_exact,
+    child,
+    frame_shape,
+    loader_times,
+    pixels_k,
+    versus,
+    workload,
+)
+
+
+def bernoulli_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """Exact i.i.d. mask: numpy uniform float32 noise cut per frame by ``np.partition``."""
+    frames, k = frame_shape(shape), pixels_k(shape)
+
+    def occmask():
+        return om.generate("bernoulli", shape, COVERAGE, rng=SEED)
+
+    def numpy_partition():
+        return numpy_cut(np.random.default_rng(SEED).random(frames, dtype=np.float32), k)
+
+    check_exact(occmask(), shape, "occmask bernoulli")
+    check_exact(numpy_partition(), shape, "numpy bernoulli")
+    return versus(
+        "bernoulli, exact",
+        shape,
+        occmask,
+        [("numpy random(float32) + np.partition per frame", numpy_partition, Target.faster(1))],
+        cfg,
+    )
+
+
+# perlin ---------------------------------------------------------------------------
+
+
+def perlin_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """Exact Perlin mask vs FastNoiseLite's 3-D field alone and opensimplex ``noise3array`` + cut."""
+    import opensimplex
+
+    params = om.FAMILIES["perlin"].defaults
+    frames, k = frame_shape(shape), pixels_k(shape)
+    noise, coords = fastnoise(shape, params)
+    simplex = opensimplex.OpenSimplex(SEED)
+    x, y, z = perlin_axes(shape, params)
+    octaves = [(2.0**o, params["persistence"] ** o) for o in range(params["octaves"])]
+
+    def occmask():
+        return om.generate("perlin", shape, COVERAGE, rng=SEED)
+
+    def fastnoise_field():
+        return noise.gen_from_coords(coords)
+
+    def opensimplex_cut():
+        field = sum(amp * simplex.noise3array(x * freq, y * freq, z * freq) for freq, amp in octaves)
+        return numpy_cut(field.astype(np.float32), k)
+
+    check_exact(occmask(), shape, "occmask perlin")
+    check_exact(opensimplex_cut(), shape, "opensimplex + cut")
+    field = fastnoise_field()
+    assert field.shape == (math.prod(frames),) and np.all(np.isfinite(field)) and field.std() > 0, (
+        "FastNoiseLite field is not a finite non-constant field of the right size"
+    )
+    return versus(
+        "perlin, exact",
+        shape,
+        occmask,
+        [
+            ("FastNoiseLite 3-D Perlin FBm field alone", fastnoise_field, Target.faster(2)),
+            ("opensimplex noise3array (1 thread) + np.partition cut", opensimplex_cut, Target.faster(5)),
+        ],
+        cfg,
+    )
+
+
+# cgol -----------------------------------------------------------------------------
+
+
+def cgol_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """Exact Game-of-Life mask vs the same number of Life generations in numpy."""
+    params = om.FAMILIES["cgol"].defaults
+    n_t, n_h, n_w = frame_shape(shape)
+
+    def occmask():
+        return om.generate("cgol", shape, COVERAGE, rng=SEED)
+
+    def numpy_life():
+        soup = np.random.default_rng(SEED).random((n_h, n_w)) < params["density"]
+        return life_numpy(soup, params["burn_in"], params["step"], n_t)
+
+    check_exact(occmask(), shape, "occmask cgol")
+    check_life()
+    generations = params["burn_in"] + (n_t - 1) * params["step"]
+    return versus(
+        "cgol, exact",
+        shape,
+        occmask,
+        [(f"numpy np.roll neighbour sums, {generations} generations", numpy_life, Target.faster(2.5))],
+        cfg,
+    )
+
+
+# triangles ------------------------------------------------------------------------
+
+
+def triangles_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """Exact triangle mask vs ``skimage.draw.polygon`` per triangle until the coverage."""
+    params = om.FAMILIES["triangles"].defaults
+
+    def occmask():
+        return om.generate("triangles", shape, COVERAGE, rng=SEED)
+
+    def skimage_polygons():
+        return triangles_skimage(shape, params)
+
+    check_exact(occmask(), shape, "occmask triangles")
+    check_exact(skimage_polygons(), shape, "skimage triangles")
+    return versus(
+        "triangles, exact",
+        shape,
+        occmask,
+        [("skimage.draw.polygon per triangle until coverage", skimage_polygons, Target.faster(30))],
+        cfg,
+    )
+
+
+# describe -------------------------------------------------------------------------
+
+
+def describe_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """``om.describe`` vs per-frame labelling with cc3d and scipy, on an i.i.d. and a blob mask."""
+    rows = []
+    for kind, family in (("i.i.d.", "bernoulli"), ("blob", "perlin")):
+        mask = om.generate(family, shape, COVERAGE, rng=SEED)
+        video = mask.reshape(frame_shape(shape))
+        check_describe(video)
+        rows += versus(
+            f"describe, {kind} mask",
+            shape,
+            lambda mask=mask: om.describe(mask),
+            [
+                (
+                    "cc3d.connected_components per frame + bincount",
+                    lambda v=video: components_cc3d(v),
+                    Target.faster(2),
+                ),
+                (
+                    "scipy.ndimage.label per frame + bincount",
+                    lambda v=video: components_scipy(v),
+                    Target.faster(3),
+                ),
+            ],
+            cfg,
+        )
+    return rows
+
+
+# occlude --------------------------------------------------------------------------
+
+
+def occlude_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """``om.occlude`` into a new array vs ``x.copy()`` and ``np.where``, on 3-channel float32 data."""
+    n_t, n_h, n_w = frame_shape(shape)
+    mask = om.generate("perlin", shape, COVERAGE, rng=SEED)
+    channels, layout = ((n_t, 3, n_h, n_w), "TCHW") if len(shape) == 3 else ((3, n_h, n_w), "CHW")
+    x = np.random.default_rng(SEED).random(channels, dtype=np.float32)
+    spread = mask[:, None] if len(shape) == 3 else mask[None]
+    fill = np.float32(0.0)
+
+    def occmask():
+        return om.occlude(x, mask, fill=0.0, layout=layout)
+
+    def where():
+        return np.where(spread, fill, x)
+
+    result = occmask()
+    assert result.dtype == x.dtype and np.array_equal(result, where()), "om.occlude differs from np.where"
+    return versus(
+        "occlude, new array",
+        shape,
+        occmask,
+        [
+            ("x.copy()", x.copy, Target.within(1.5)),
+            ("np.where(mask, fill, x)", where, None),
+        ],
+        cfg,
+    )
+
+
+# cold start -----------------------------------------------------------------------
+
+_OCCMASK_CHILD = """
+import time
+start = time.perf_counter()
+import occmask
+imported = time.perf_counter()
+for family in {families!r}:
+    occmask.generate(family, {shape!r}, {coverage!r}, rng=0)
+print(time.perf_counter() - start, imported - start)
+"""
+
+
+def cold_start_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) -> list[Row]:
+    """A fresh process: ``import occmask`` + first mask vs ``import numba`` + a cached trivial kernel.
+
+    Times are taken inside the child (interpreter start-up excluded), with the
+    on-disk Numba caches already filled by an untimed run.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "_trivial_kernel.py").write_text(TRIVIAL)
+        env = {
+            **os.environ,
+            **SINGLE_THREAD,
+            "PYTHONPATH": os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")])),
+        }
+        children = {"baseline": BASELINE_CHILD} | {
+            family: _OCCMASK_CHILD.format(families=[family], shape=VIDEO, coverage=COVERAGE)
+            for family in families
+        }
+        child(children["baseline"], env)  # fill the on-disk caches
+        child(_OCCMASK_CHILD.format(families=list(families), shape=VIDEO, coverage=COVERAGE), env)
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in children}
+        for _ in range(cfg.cold_repeat):
+            for name, code in children.items():
+                runs[name].append(child(code, env))
+    base = statistics.median(total for total, _ in runs["baseline"])
+    rows = [
+        Row(
+            f"cold start: import occmask + first {family} mask",
+            workload(VIDEO),
+            "import numba + first call of a cached trivial njit function",
+            statistics.median(total for total, _ in runs[family]),
+            base,
+            Target.within(1.2),
+        )
+        for family in families
+    ]
+    imports = [imported for family in families for _, imported in runs[family]]
+    rows.append(
+        Row(
+            "cold start: import occmask alone",
+            "-",
+            "-",
+            statistics.median(imports),
+            None,
+            Target.at_most(0.4),
+        )
+    )
+    return rows
+
+
+# transform in a data-loader worker -------------------------------------------------
+
+
+def _generate_next(family: str, seeds: itertools.count) -> np.ndarray:
+    return om.generate(family, VIDEO, COVERAGE, rng=next(seeds))
+
+
+def transform_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) -> list[Row]:
+    """``occmask.torch.Occlude`` on (T, C, H, W) clips in one DataLoader worker vs mask generation alone.
+
+    A timed call is one epoch of ``cfg.loader_samples`` clips in batches of
+    ``LOADER_BATCH`` from a persistent worker; generation alone draws a new seed
+    per mask, as the transform does.
+    """
+    task = "Occlude transform in 1 DataLoader worker"
+    try:
+        from occmask.torch import Occlude
+    except ImportError as error:
+        return [
+            Row(
+                f"{task}, {family}",
+                workload(VIDEO),
+                "mask generation alone",
+                None,
+                None,
+                Target.rate(500),
+                rate=True,
+                note=f"not available ({error})",
+            )
+            for family in families
+        ]
+    import torch
+
+    torch.set_num_threads(1)
+    clip = torch.rand((VIDEO[0], 1, *VIDEO[1:]), generator=torch.Generator().manual_seed(SEED))
+    rows = []
+    for family in families:
+        transform = Occlude(family, coverage=COVERAGE, fill=0.0)
+        check_exact((transform(clip) == 0)[:, 0].numpy(), VIDEO, f"Occlude({family!r})")
+        alone = functools.partial(_generate_next, family, itertools.count())
+        times = loader_times(transform, clip, cfg, {"alone": alone})
+        rows.append(
+            Row(
+                f"{task}, {family}",
+                workload(VIDEO),
+                "mask generation alone",
+                times["worker"],
+                times["alone"],
+                Target.rate(500),
+                rate=True,
+            )
+        )
+    return rows
+
+
+#: Rows measured for each workload shape.
+SHAPED_ROWS = (bernoulli_rows, perlin_rows, cgol_rows, triangles_rows, describe_rows, occlude_rows)
+#: Rows measured once.
+ONCE_ROWS = (cold_start_rows, transform_rows)
