@@ -33,7 +33,6 @@ from .families import FAMILIES, TEMPORAL, generate
 __all__ = ["coverages", "mask_shapes", "masks", "seeds"]
 
 #: Largest seed drawn by :func:`seeds` (63 bits, as :class:`occmask.torch.Occlude` draws).
-MAX_SEED = 2**63 - 2
 
 
 def _st():
@@ -161,7 +160,7 @@ def seeds():
     ...     assert om.generate("cgol", (8, 8), 0.5, rng=seed).sum() == 32
     >>> test_any_seed()
     """
-    return _st().integers(0, MAX_SEED)
+    return _st().integers(0, _validate.SEED_BOUND - 1)
 
 
 def _given(value: Any, default: Any, check) -> Any:
