@@ -93,3 +93,13 @@ def test_transform_table_runs(tmp_path):
     )
     times = json.loads(done.stdout)
     assert set(times) == {"worker", "generate", "transform"} and all(t > 0 for t in times.values())
+
+
+def test_robustness_benchmark_runs_and_reports_the_share():
+    pytest.importorskip("torch")
+    import robustness as module  # benchmarks/robustness.py
+
+    model, (x, y) = module.workloads(quick=True)["images 28x28"]
+    found = module.measure(model, (x[:8], y[:8]), repeat=1)
+    assert 0 <= found["masks"] <= found["grid"] and 0 < found["model"] <= found["grid"]
+    assert found["share"] == found["masks"] / found["grid"]

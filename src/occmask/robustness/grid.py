@@ -8,8 +8,10 @@ GIL-free kernels in a thread pool, a few cells ahead of the model.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -394,6 +396,15 @@ def evaluate(
 
     from .report import Report
 
+    started = time.perf_counter()
+    timings = {"masks": 0.0, "model": 0.0}
+
+    @contextlib.contextmanager
+    def clock(stage: str) -> Iterator[None]:
+        begin = time.perf_counter()
+        yield
+        timings[stage] += time.perf_counter() - begin
+
     setting = _setting(
         families=families, coverages=coverages, temporal=temporal, fill=fill, region=region, rules=rules,
         match=match, params=params, reference=reference, n_boot=n_boot, ece_bins=ece_bins, seed=seed,
@@ -432,7 +443,8 @@ def evaluate(
                 _check_labels(y, k, start)
                 stop = start + len(y)
                 labels[start:stop] = y
-                clean[start:stop] = _forward(model, x, setting.device)
+                with clock("model"):
+                    clean[start:stop] = _forward(model, x, setting.device)
                 todo = iter(occluded)
                 pending: deque = deque()
                 for key in todo:
@@ -444,9 +456,11 @@ def evaluate(
                     nxt = next(todo, None)
                     if nxt is not None:
                         pending.append((nxt, pool.submit(_masks, setting, nxt, start, x)))
-                    masks, found = future.result()
-                    seen = occlude(x, masks, setting.fill, layout="BTCHW")
-                    logp[key][start:stop] = _forward(model, seen, setting.device)
+                    with clock("masks"):  # waiting for the pool, then applying
+                        masks, found = future.result()
+                        seen = occlude(x, masks, setting.fill, layout="BTCHW")
+                    with clock("model"):
+                        logp[key][start:stop] = _forward(model, seen, setting.device)
                     for name, values in found.items():
                         fields[key].setdefault(name, np.empty((source.n, t), values.dtype))[start:stop] = (
                             values
@@ -476,4 +490,8 @@ def evaluate(
                 region_hidden=found.get("region_hidden"),
             )
         )
-    return Report(setting, labels, cells, video=source.video, frame_shape=(t, h, w))
+    timings["grid"] = time.perf_counter() - started
+    report = Report(setting, labels, cells, video=source.video, frame_shape=(t, h, w))
+    timings["total"] = time.perf_counter() - started
+    report.timings = {k: round(v, 4) for k, v in timings.items()}
+    return report

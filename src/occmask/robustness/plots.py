@@ -126,11 +126,11 @@ def reliability_panel(
         linewidth=2.0, label="mean confidence",
     )  # fmt: skip
     top.plot([0, 1], [0, 1], "k--", linewidth=0.8)
-    top.set(xlim=(0, 1), ylim=(0, 1))
+    top.set(xlim=(0, 1), ylim=(0, 1), xticks=[0, 0.5, 1])
     gap = float(confidence.mean() - correct.mean())
     top.text(0.03, 0.95, f"conf − acc {gap:+.3f}", transform=top.transAxes, fontsize=7, va="top")
     bottom.bar(centres, count, width=width, color="grey", edgecolor="black", linewidth=0.3)
-    bottom.set(xlim=(0, 1), xlabel="confidence")
+    bottom.set(xlim=(0, 1), xticks=[0, 0.5, 1], xlabel="confidence")
 
 
 def reliability_diagrams(report: Any, coverage: float, **where: Any) -> Figure:

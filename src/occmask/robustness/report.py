@@ -118,6 +118,10 @@ class Report:
         Per (temporal, level, rule, family): the area between the family's
         accuracy curve and the reference's over the coverages (``gap`` with
         ``gap_lo``/``gap_hi``, ``p_holm_gap`` adjusted over the families, ``verdict_gap``).
+    timings : dict
+        Wall-clock seconds of :func:`~occmask.robustness.evaluate`: ``"masks"`` (waiting
+        for the mask pool and applying the masks, on the main thread), ``"model"``,
+        ``"grid"`` (the whole loop over data and cells) and ``"total"`` (with the statistics).
     """
 
     def __init__(
@@ -140,6 +144,7 @@ class Report:
         self._estimates: dict[tuple, dict[str, Estimate]] = {}
         self.rows = self._rows()
         self.gaps = self._gaps()
+        self.timings: dict[str, float] = {}
 
     # ----------------------------------------------------------------- access
 
