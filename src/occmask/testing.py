@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 #: Largest seed drawn by :func:`seeds` (63 bits, as :class:`occmask.torch.Occlude` draws).
-MAX_SEED = 2**63 - 2
 
 
 def _st():
@@ -172,7 +171,7 @@ def seeds():
     ...     assert om.generate("cgol", (8, 8), 0.5, rng=seed).sum() == 32
     >>> test_any_seed()
     """
-    return _st().integers(0, MAX_SEED)
+    return _st().integers(0, _validate.SEED_BOUND - 1)
 
 
 def _given(value: Any, default: Any, check) -> Any:
