@@ -10,11 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from ..families import TEMPORAL
 from ..robustness.metrics import RULES
 
-__all__ = ["PRESETS", "TEMPORAL", "Stream", "StudyConfig", "make_config", "stream"]
-
-TEMPORAL = ("evolving", "static", "independent")
+__all__ = ["PRESETS", "Stream", "StudyConfig", "make_config", "stream"]
 
 
 class Stream(enum.IntEnum):
