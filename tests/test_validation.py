@@ -28,6 +28,10 @@ def kernels_must_not_run(monkeypatch):
 
 
 MASK = np.zeros((2, 4, 4), bool)
+READ_ONLY = np.zeros((2, 4, 4))
+READ_ONLY.flags.writeable = False
+NAN_FIELD = np.array([[0.1, np.nan], [0.3, 0.7]], np.float32)
+CURVE = np.linspace(0.0, 1.0, 5)
 
 CASES = [
     # (call, error, words that the message must contain)
@@ -96,6 +100,29 @@ CASES = [
     (lambda: om.label(np.zeros((1, 1, 2, 2), bool)), ValueError, ["mask", "(1, 1, 2, 2)"]),
     (lambda: om.occlude(np.zeros((3, 5, 5)), MASK), ValueError, ["mask", "(2, 4, 4)", "(3, 5, 5)"]),
     (lambda: om.occlude(np.zeros((2, 4, 4)), MASK.astype(float)), TypeError, ["mask", "float64"]),
+    # 0-d arrays are numbers; big integers, read-only outputs, NaN fields and empty masks are named
+    (lambda: om.triangles((8, 8), 0.5, size=np.array(0.5)), ValueError, ["size", "0.5", "[1, 10000]"]),
+    (lambda: om.generate("perlin", (8, 8), np.array(1.5)), ValueError, ["coverage", "1.5", "[0, 1]"]),
+    (lambda: om.perlin((8, 8), 0.5, octaves=np.array(9)), ValueError, ["octaves", "9"]),
+    (
+        lambda: om.occlude(np.zeros((2, 4, 4), np.uint8), MASK, fill=10**30),
+        ValueError,
+        ["fill", "1" + "0" * 30, "uint8"],
+    ),
+    (
+        lambda: om.occlude(np.zeros((2, 4, 4), np.float32), MASK, fill=10**400),
+        ValueError,
+        ["fill", "float32"],
+    ),
+    (
+        lambda: om.occlude(np.zeros((2, 4, 4)), MASK, out=READ_ONLY),
+        ValueError,
+        ["out", "writable", "read-only"],
+    ),
+    (lambda: calibrate.cut(NAN_FIELD, 0.5, match="expected", reference=CURVE), ValueError, ["field", "NaN"]),
+    (lambda: om.describe(np.zeros((2, 0, 4), bool)), ValueError, ["mask", "positive", "(2, 0, 4)"]),
+    (lambda: om.describe(np.zeros((0, 4), bool)), ValueError, ["mask", "positive", "(0, 4)"]),
+    (lambda: om.label(np.zeros((0, 4, 4), bool)), ValueError, ["mask", "positive", "(0, 4, 4)"]),
 ]
 
 

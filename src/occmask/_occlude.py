@@ -162,6 +162,13 @@ def _scalar_fill(fill: bool | int | float, dtype: np.dtype) -> np.ndarray:
 
 def _cast_fill(fill: Any, dtype: np.dtype) -> np.ndarray:
     values = np.asarray(fill)
+    if values.dtype.kind == "O" and all(type(v) is int for v in values.flat):  # beyond 64 bits
+        if dtype.kind != "f":
+            raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}")
+        try:
+            values = np.array([float(v) for v in values.flat]).reshape(values.shape)
+        except OverflowError:
+            raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}") from None
     if values.dtype.kind not in "biuf":
         raise TypeError(f"fill must be numeric, got {fill!r}")
     with np.errstate(invalid="ignore", over="ignore"):
@@ -201,7 +208,10 @@ def occlude_array(
         return result
     hidden = mask.reshape(view)
     if out is None:
-        return np.where(hidden, values, x)  # one pass; same dtype, since values has x's dtype
+        result = np.where(hidden, values, x)  # one pass
+        return (
+            result if result.dtype == x.dtype else result.astype(x.dtype)
+        )  # byte order: np.where's is native
     if out is not x:
         np.copyto(out, x)
     np.copyto(out, values, where=hidden)

@@ -32,6 +32,13 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _unwrap(value: Any) -> Any:
+    """A 0-d numpy array or tensor as the Python number it holds (anything else unchanged)."""
+    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        return value.item()
+    return value
+
+
 def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
@@ -49,7 +56,8 @@ def number(
     low_open: bool = False,
     high_open: bool = False,
 ) -> float:
-    """Check a finite real number in an interval; return it as ``float``."""
+    """Check a finite real number in an interval (a 0-d array or tensor too); return it as ``float``."""
+    value = _unwrap(value)
     if not _is_real(value):
         raise TypeError(f"{name} must be a real number, got {_show(value)} of type {type(value).__name__}")
     value = float(value)
@@ -65,7 +73,8 @@ def number(
 
 
 def integer(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
-    """Check an integer (not a bool, not a float) within ``[low, high]``."""
+    """Check an integer (not a bool, not a float; a 0-d array or tensor too) within ``[low, high]``."""
+    value = _unwrap(value)
     if not _is_int(value):
         raise TypeError(f"{name} must be an integer, got {_show(value)} of type {type(value).__name__}")
     value = int(value)
@@ -80,6 +89,7 @@ def number_range(
     name: str, value: Any, *, low: float = -math.inf, high: float = math.inf, low_open: bool = False
 ) -> tuple[float, float]:
     """Check a number or a ``(lo, hi)`` pair with ``lo <= hi``; a number ``v`` means ``(v, v)``."""
+    value = _unwrap(value)
     if _is_real(value):
         v = number(name, value, low=low, high=high, low_open=low_open)
         return (v, v)
@@ -152,8 +162,11 @@ def rng(value: Any) -> np.random.Generator:
     )
 
 
-def mask(value: Any, name: str = "mask", ndims: tuple[int, ...] = (2, 3)) -> np.ndarray:
-    """Check a boolean mask array with one of the allowed numbers of dimensions."""
+def mask(
+    value: Any, name: str = "mask", ndims: tuple[int, ...] = (2, 3), *, nonempty: bool = False
+) -> np.ndarray:
+    """Check a boolean mask array with one of the allowed numbers of dimensions (and, with
+    ``nonempty``, no zero-length axis: the rule of :func:`shape`)."""
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of bool, got {type(value).__name__}")
     if value.dtype != np.bool_:
@@ -163,5 +176,9 @@ def mask(value: Any, name: str = "mask", ndims: tuple[int, ...] = (2, 3)) -> np.
     if value.ndim not in ndims:
         raise ValueError(
             f"{name} must have {' or '.join(map(str, ndims))} dimensions, got shape {value.shape}"
+        )
+    if nonempty and value.size == 0:
+        raise ValueError(
+            f"{name} must have positive sizes (at least one frame of one pixel), got shape {value.shape}"
         )
     return value

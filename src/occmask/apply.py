@@ -9,6 +9,7 @@ from the shapes when that is unambiguous, or given as a string of the letters
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ def occlude(
     x : ndarray or torch.Tensor
         Data whose trailing spatial axes match the mask: (H, W), (C, H, W),
         (H, W, C), (T, H, W), (T, C, H, W), (T, H, W, C), (B, T, C, H, W), ...
-        Torch tensors are handled by :func:`occmask.torch.occlude`.
+        Torch tensors (and their subclasses) are handled by :func:`occmask.torch.occlude`.
     mask : ndarray of bool, shape (H, W), (T, H, W) or (B, T, H, W)
         True where a pixel is hidden; broadcast over channels and leading axes.
     fill : scalar, sequence or ndarray, default 0.0
@@ -45,13 +46,13 @@ def occlude(
         Letters naming the axes of ``x`` (``B``, ``T``, ``C``, ``H``, ``W``), e.g.
         ``"THWC"``. Needed only when the shapes leave the layout ambiguous.
     out : ndarray, optional
-        Where to write the result (same shape and dtype as ``x``); pass ``out=x``
-        to occlude in place. By default a new array is returned.
+        Where to write the result (a writable array of ``x``'s shape and dtype);
+        pass ``out=x`` to occlude in place. By default a new array is returned.
 
     Returns
     -------
     ndarray
-        ``x`` with hidden pixels set to ``fill``, same shape and dtype.
+        ``x`` with hidden pixels set to ``fill``, same shape and dtype (byte order too).
 
     Examples
     --------
@@ -63,7 +64,8 @@ def occlude(
     >>> float((hidden[:, 0] == 0.5).mean())
     0.25
     """
-    if type(x).__module__.split(".")[0] == "torch":
+    torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
+    if torch is not None and isinstance(x, torch.Tensor):  # subclasses too
         from .torch import occlude as torch_occlude
 
         return torch_occlude(x, mask, fill, layout=layout, out=out)
@@ -78,4 +80,6 @@ def occlude(
             f"out must be a numpy.ndarray of shape {x.shape} and dtype {x.dtype}, got "
             f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}".rstrip()
         )
+    if out is not None and not out.flags.writeable:
+        raise ValueError("out must be a writable array, got a read-only one (out.flags.writeable is False)")
     return occlude_array(x, mask, values, view, channel, out)

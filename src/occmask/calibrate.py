@@ -266,10 +266,9 @@ def cut(
         if reference is None:
             raise ValueError("reference must be given for match='expected' (see quantile_curve)")
         _check_curve("reference", reference)
-    else:
-        lowest = field.min()
-        if np.isnan(lowest) or lowest == -np.inf:
-            raise ValueError("field must not contain NaN or -inf (+inf marks pixels that are never needed)")
+    lowest = field.min()  # every mode: a NaN would silently stay visible under a threshold too
+    if np.isnan(lowest) or lowest == -np.inf:
+        raise ValueError("field must not contain NaN or -inf (+inf marks pixels that are never needed)")
     return _cut(field, coverage, match, reference)
 
 

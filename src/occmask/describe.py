@@ -201,6 +201,8 @@ def label(
     Parameters
     ----------
     mask : ndarray of bool, shape (H, W) or (T, H, W)
+        True where a pixel is hidden (any non-zero byte); every size must be
+        positive, as for :func:`occmask.generate`.
     connectivity : {4, 8}
         In-plane neighbourhood: edge neighbours only (4) or edges and corners (8).
     spatiotemporal : bool, default False
@@ -230,7 +232,7 @@ def label(
            [0, 0, 0, 2],
            [3, 0, 2, 2]], dtype=int32)
     """
-    mask = _validate.mask(mask)
+    mask = _validate.mask(mask, nonempty=True)
     connectivity = _check_connectivity(connectivity)
     video = np.ascontiguousarray(mask if mask.ndim == 3 else mask[None])
     labels = np.empty(video.shape, dtype=np.int32)
@@ -318,6 +320,8 @@ def describe(mask: np.ndarray, connectivity: int = 4, *, spatiotemporal: bool = 
     Parameters
     ----------
     mask : ndarray of bool, shape (H, W) or (T, H, W)
+        True where a pixel is hidden (any non-zero byte); every size must be
+        positive, as for :func:`occmask.generate`.
     connectivity : {4, 8}
         Neighbourhood for connected components.
     spatiotemporal : bool, default False
@@ -337,7 +341,7 @@ def describe(mask: np.ndarray, connectivity: int = 4, *, spatiotemporal: bool = 
     >>> bool((d.n_components > 100).all())
     True
     """
-    mask = _validate.mask(mask)
+    mask = _validate.mask(mask, nonempty=True)
     connectivity = _check_connectivity(connectivity)
     video = np.ascontiguousarray(mask if mask.ndim == 3 else mask[None])
     n_h, n_w = video.shape[1:]

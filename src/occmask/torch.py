@@ -17,7 +17,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import torch
+
+try:
+    import torch
+except ModuleNotFoundError as error:  # the optional dependency, named with the way to install it
+    raise ModuleNotFoundError(
+        "occmask.torch needs PyTorch, which is not installed: pip install 'occmask[torch]'", name="torch"
+    ) from error
 from torch import nn
 
 from . import _validate
@@ -42,6 +48,11 @@ def _as_mask(mask: Any, device: torch.device) -> torch.Tensor:
             raise TypeError(f"mask must have dtype torch.bool, got {mask.dtype}; use mask.bool() if intended")
         if mask.ndim not in (2, 3, 4):
             raise ValueError(f"mask must have 2, 3 or 4 dimensions, got shape {tuple(mask.shape)}")
+        if mask.is_meta and device.type != "meta":
+            raise ValueError(
+                f"mask is on the meta device (shapes without data) but x is on {device}; "
+                "pass a mask that holds values"
+            )
         return mask.to(device, non_blocking=True)
     if not isinstance(mask, np.ndarray):
         raise TypeError(f"mask must be a numpy.ndarray or a torch.Tensor of bool, got {type(mask).__name__}")
@@ -141,7 +152,8 @@ def occlude(
     Parameters
     ----------
     x : torch.Tensor
-        Data whose trailing spatial axes match the mask: (H, W), (C, H, W),
+        Data (a tensor of any subclass, which the result keeps) whose trailing
+        spatial axes match the mask: (H, W), (C, H, W),
         (H, W, C), (T, H, W), (T, C, H, W), (T, H, W, C), (B, T, C, H, W), ...
     mask : ndarray or torch.Tensor of bool, shape (H, W), (T, H, W) or (B, T, H, W)
         True where a pixel is hidden; broadcast over channels and leading axes.
@@ -176,6 +188,13 @@ def occlude(
     >>> float(video.grad.mean())
     0.75
     """
+    result = _occlude(x, mask, fill, layout, out)
+    if out is None and type(result) is not type(x):  # a subclass of Tensor (e.g. a tv_tensors.Image)
+        result = result.as_subclass(type(x))
+    return result
+
+
+def _occlude(x: Any, mask: Any, fill: Any, layout: str | None, out: Any) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     mask = _as_mask(mask, x.device)
@@ -194,6 +213,11 @@ def occlude(
                     if isinstance(out, torch.Tensor)
                     else type(out).__name__
                 )
+            )
+        if out.requires_grad:
+            raise ValueError(
+                "out must not require gradients: writing into it cannot be differentiated; "
+                "call occlude without out for a differentiable result"
             )
     if isinstance(fill, torch.Tensor):
         values = _fill_tensor(fill, x, channel)
@@ -331,7 +355,9 @@ class Occlude(nn.Module):
         super().__init__()
         self.family = _validate.choice("family", family, FAMILIES)
         low, high = _validate.number_range("coverage", coverage, low=0.0, high=1.0)
-        self.coverage: float | tuple[float, float] = low if _validate._is_real(coverage) else (low, high)
+        self.coverage: float | tuple[float, float] = (
+            low if _validate._is_real(_validate._unwrap(coverage)) else (low, high)
+        )
         self.match = _validate.choice("match", match, MATCHES)
         self.temporal = _validate.choice("temporal", temporal, TEMPORAL)
         if isinstance(fill, torch.Tensor):
