@@ -29,9 +29,11 @@ TEMPORAL = ("evolving", "static", "independent")
 RESERVED = ("family", "shape", "coverage", "rng", "match", "temporal", "region")
 
 #: Reference pixels used to estimate a family's field distribution for ``match="expected"``: fields
-#: of the calibration shape until about this many pixels are drawn (at least one field), of which
-#: at most this many values are kept.
+#: of the calibration shape until about this many pixels are drawn, of which at most this many
+#: values are kept. At least 8 fields: low-frequency fields (fourier) differ a lot from one draw to
+#: the next, so one large field would give a threshold far from the distribution's quantile.
 _CALIBRATION_PIXELS = 1 << 20
+_CALIBRATION_MIN_FIELDS = 8
 _CALIBRATION_MAX_FIELDS = 4096  # tiny fields: Python's cost per field would dominate
 _CALIBRATION_SEED = 20260905
 
@@ -352,14 +354,15 @@ def _curve(name: str, shape: tuple[int, int, int], temporal: str, params: tuple)
     """Quantile curve of a family's field for one shape and parameter set (cached).
 
     Estimated from reference fields drawn with a fixed seed, so it is the same in
-    every process whatever the cache state. The fields are drawn one at a time
-    until about ``_CALIBRATION_PIXELS`` pixels are drawn, or one field when a field
-    is larger; at most that many evenly spaced values of them are kept (the field
-    is stationary: every pixel of a frame has the same distribution).
+    every process whatever the cache state. The fields are drawn one at a time,
+    until about ``_CALIBRATION_PIXELS`` pixels are drawn and at least
+    ``_CALIBRATION_MIN_FIELDS`` fields; at most ``_CALIBRATION_PIXELS`` evenly
+    spaced values of them are kept (the field is stationary: every pixel of a
+    frame has the same distribution), so the memory is that of one field.
     """
     fam = FAMILIES[name]
     size = shape[0] * shape[1] * shape[2]
-    n_fields = min(max(1, round(_CALIBRATION_PIXELS / size)), _CALIBRATION_MAX_FIELDS)
+    n_fields = min(max(_CALIBRATION_MIN_FIELDS, round(_CALIBRATION_PIXELS / size)), _CALIBRATION_MAX_FIELDS)
     stride = -(-size * n_fields // _CALIBRATION_PIXELS)
     per_field = -(-size // stride)
     samples = np.empty(n_fields * per_field, np.float32)
@@ -367,6 +370,7 @@ def _curve(name: str, shape: tuple[int, int, int], temporal: str, params: tuple)
     for n, seed in enumerate(seeds):
         field = _field(fam, shape, np.random.default_rng(seed), temporal, None, dict(params))
         samples[n * per_field : (n + 1) * per_field] = field.ravel()[::stride]
+        del field  # before the next one is drawn
     samples.sort()
     return calibrate._sorted_quantile_curve(samples)
 
