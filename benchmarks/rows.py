@@ -327,7 +327,7 @@ def transform_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) ->
     clip = torch.rand((VIDEO[0], 1, *VIDEO[1:]), generator=torch.Generator().manual_seed(SEED))
     rows = []
     for family in families:
-        transform = Occlude(family, coverage=COVERAGE, fill=0.0)
+        transform = Occlude(family, coverage=COVERAGE, fill=0.0, layout="TCHW")
         check_exact((transform(clip) == 0)[:, 0].numpy(), VIDEO, f"Occlude({family!r})")
         alone = functools.partial(_generate_next, family, itertools.count())
         times = loader_times(transform, clip, cfg, {"alone": alone})
