@@ -13,6 +13,7 @@ import math
 import os
 import statistics
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from harness import (
     check_exact,
     child,
     compare,
+    duration,
     frame_shape,
     loader_times,
     pixels_k,
@@ -290,6 +292,88 @@ def cold_start_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) -
     return rows
 
 
+# memory and cold compilation ------------------------------------------------------
+
+#: The video on which peak memory is measured (a million pixels).
+MEMORY_SHAPE = (16, 256, 256)
+
+
+def memory_rows(
+    cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape: tuple[int, ...] = MEMORY_SHAPE
+) -> list[Row]:
+    """Peak memory of one generation (``tracemalloc``: numpy's and Numba's allocations) as a multiple
+    of the mask's size, per family and match mode; ``"expected"`` includes its calibration."""
+    import tracemalloc
+
+    from occmask.families import _family
+
+    rows = []
+    for family in families:
+        for match in ("frame", "video", "expected"):
+            om.generate(family, shape, COVERAGE, rng=SEED, match=match)  # compile
+            _family._curve.cache_clear()  # the calibration is part of a first "expected" call
+            tracemalloc.start()
+            try:
+                started = time.perf_counter()
+                mask = om.generate(family, shape, COVERAGE, rng=SEED, match=match)
+                seconds = time.perf_counter() - started
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert mask.shape == shape and mask.dtype == np.bool_
+            rows.append(
+                Row(
+                    f"peak memory / mask size, {family}, match={match!r}",
+                    workload(shape),
+                    "-",
+                    seconds,
+                    None,
+                    None,
+                    note=f"{peak / mask.nbytes:.1f}x ({duration(seconds)})",
+                )
+            )
+    return rows
+
+
+_COMPILE_CHILD = """
+import time
+start = time.perf_counter()
+import numpy as np
+import occmask
+imported = time.perf_counter()
+name = {name!r}
+if name in occmask.FAMILIES:
+    occmask.generate(name, (2, 16, 16), 0.5, rng=0)
+else:
+    occmask.describe(np.zeros((2, 4, 4), bool), spatiotemporal=True)
+print(time.perf_counter() - imported, imported - start)
+"""
+
+
+def cold_compile_rows(cfg: Config, names: Sequence[str] = (*om.FAMILIES, "describe")) -> list[Row]:
+    """First call in a fresh process with an empty Numba cache folder (every kernel it needs compiles),
+    against the same call once that folder holds the compiled kernels. Import time excluded."""
+    rows = []
+    for name in names:
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**os.environ, **SINGLE_THREAD, "NUMBA_CACHE_DIR": cache}
+            cold = child(_COMPILE_CHILD.format(name=name), env)[0]
+            warm = statistics.median(
+                child(_COMPILE_CHILD.format(name=name), env)[0] for _ in range(cfg.cold_repeat)
+            )
+        rows.append(
+            Row(
+                f"cold compile: first {name} call, empty Numba cache",
+                "2x16x16",
+                "the same call, kernels in the cache",
+                cold,
+                warm,
+                None,
+            )
+        )
+    return rows
+
+
 # transform in a data-loader worker -------------------------------------------------
 
 
@@ -388,4 +472,4 @@ def thread_rows(cfg: Config, family: str = "perlin") -> list[Row]:
 #: Rows measured for each workload shape.
 SHAPED_ROWS = (bernoulli_rows, perlin_rows, cgol_rows, triangles_rows, describe_rows, occlude_rows)
 #: Rows measured once.
-ONCE_ROWS = (cold_start_rows, transform_rows, thread_rows)
+ONCE_ROWS = (cold_start_rows, cold_compile_rows, memory_rows, transform_rows, thread_rows)

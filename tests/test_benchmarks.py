@@ -110,3 +110,15 @@ def test_thread_rows_check_the_masks_and_measure():
     rows = table_rows.thread_rows(TINY, family="bernoulli")
     assert rows and all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows)
     assert rows[0].baseline == "1 thread" and rows[0].target.text == ">= 1.7x faster"
+
+
+def test_memory_and_cold_compile_rows():
+    rows = table_rows.memory_rows(TINY, families=["perlin"], shape=(2, 32, 32))
+    assert [row.task.split(", ")[-1] for row in rows] == [
+        "match='frame'",
+        "match='video'",
+        "match='expected'",
+    ]
+    assert all(row.occmask_s > 0 and float(row.note.split("x")[0]) >= 1.0 for row in rows)
+    rows = table_rows.cold_compile_rows(TINY, names=["bernoulli"])
+    assert len(rows) == 1 and rows[0].occmask_s > 0 and rows[0].baseline_s > 0

@@ -163,7 +163,7 @@ def _cut_rows(field, k, out):
             target += 1
         for i in range(n):
             out_row[i] = bins[i] < target
-        m = 0
+        m = np.int64(0)  # not the literal 0: Numba would also compile _select for it
         for i in range(n):
             if bins[i] == target:
                 candidates[m] = i

@@ -139,7 +139,8 @@ def _link_time(n_t, n_h, first, starts, ends, parent, size):
     joined = largest = 0
     for t in range(1, n_t):
         for i in range(n_h):
-            _, unions, made = _link(starts, ends, first, (t - 1) * n_h + i, t * n_h + i, 0, parent, size)
+            same = np.int64(0)  # no corners across time; not the literal 0 (one compilation of _link)
+            _, unions, made = _link(starts, ends, first, (t - 1) * n_h + i, t * n_h + i, same, parent, size)
             joined += unions
             largest = max(largest, made)
     return joined, largest
