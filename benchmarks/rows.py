@@ -52,6 +52,7 @@ from harness import (
     versus,
     workload,
 )
+from occmask.calibrate import target_count
 
 
 def bernoulli_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
@@ -280,6 +281,34 @@ def patches_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
     )
 
 
+# region coverage ------------------------------------------------------------------
+
+
+def region_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """A region cut (exact share of a disc of half the frame) vs the canvas cut of the same field."""
+    n_t, n_h, n_w = frame_shape(shape)
+    field = om.field("perlin", shape, rng=SEED)
+    y, x = np.mgrid[0:n_h, 0:n_w]
+    region = np.hypot(y - n_h / 2, x - n_w / 2) < np.sqrt(n_h * n_w / (2 * np.pi))  # half the frame
+
+    def occmask():
+        return om.cut(field, COVERAGE, region=region)
+
+    def canvas():
+        return om.cut(field, COVERAGE)
+
+    hidden = (occmask() & region).reshape(n_t, -1).sum(axis=1)
+    assert (hidden == target_count(COVERAGE, int(region.sum()))).all(), f"region cut hides {hidden} pixels"
+    check_exact(canvas(), shape, "canvas cut")
+    return versus(
+        "region cut, exact share of a disc",
+        shape,
+        occmask,
+        [("occmask canvas cut of the same field", canvas, Target.within(1.5))],
+        cfg,
+    )
+
+
 # describe -------------------------------------------------------------------------
 
 
@@ -469,6 +498,7 @@ SHAPED_ROWS = (
     rectangles_rows,
     fourier_rows,
     patches_rows,
+    region_rows,
     describe_rows,
     occlude_rows,
 )

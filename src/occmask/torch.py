@@ -13,7 +13,7 @@ seed is all it takes to rebuild a sample's mask (:meth:`Occlude.make_mask`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -285,6 +285,13 @@ class Occlude(nn.Module):
         Where seeds come from; torch's default generator if None. A module with
         its own generator draws the same seeds in every ``DataLoader`` worker
         (each gets a copy), so leave it None there.
+    region : callable, optional
+        ``region(sample) -> bool mask`` of shape (H, W) or (T, H, W) (a tensor or
+        an array), computed from each sample itself (one sample of a batch at a
+        time): the mask then hides ``coverage`` of that region rather than of the
+        canvas, as ``region=`` of :func:`occmask.generate`. E.g.
+        ``region=lambda x: x.amax(dim=-3) > 0.5`` for the bright pixels of a
+        ``(T, C, H, W)`` video. :meth:`make_mask` takes the region too.
     **family_params
         Parameters of the family, e.g. ``scale=12`` for ``"perlin"``.
 
@@ -326,6 +333,7 @@ class Occlude(nn.Module):
         layout: str | None = None,
         return_mask: bool = False,
         generator: torch.Generator | None = None,
+        region: Callable[[torch.Tensor], Any] | None = None,
         **family_params: Any,
     ) -> None:
         super().__init__()
@@ -357,6 +365,11 @@ class Occlude(nn.Module):
         if generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be None or a torch.Generator, got {type(generator).__name__}")
         self.generator = generator
+        if region is not None and not callable(region):
+            raise TypeError(
+                f"region must be None or a callable sample -> bool mask, got {type(region).__name__}"
+            )
+        self.region = region
         checked = FAMILIES[self.family].params(family_params)
         self.family_params = {name: checked[name] for name in family_params}
         self.last_seeds: tuple[int | None, ...] = ()
@@ -388,7 +401,7 @@ class Occlude(nn.Module):
             return (min(high, low + (high - low) * rng.random()) if high > low else low), rng
         return self.coverage, rng
 
-    def make_mask(self, shape: tuple[int, ...], seed: int) -> np.ndarray:
+    def make_mask(self, shape: tuple[int, ...], seed: int, region: Any = None) -> np.ndarray:
         """The mask that the transform draws for one sample with ``seed``.
 
         ``numpy.random.default_rng(seed)`` first draws the coverage if it is a
@@ -401,6 +414,9 @@ class Occlude(nn.Module):
             One sample's mask shape: ``(H, W)`` or ``(T, H, W)``.
         seed : int
             A seed from :attr:`last_seeds` (or any non-negative integer).
+        region : ndarray or torch.Tensor of bool, optional
+            The sample's region (what the module's ``region`` function returned
+            for it), to rebuild a region-matched mask.
 
         Returns
         -------
@@ -417,6 +433,8 @@ class Occlude(nn.Module):
         True
         """
         coverage, rng = self._coverage_and_rng(seed)
+        if isinstance(region, torch.Tensor):
+            region = region.detach().cpu().numpy()
         return generate(
             self.family,
             shape,
@@ -424,6 +442,7 @@ class Occlude(nn.Module):
             rng=rng,
             match=self.match,
             temporal=self.temporal,
+            region=region,
             **self.family_params,
         )
 
@@ -490,8 +509,10 @@ class Occlude(nn.Module):
         seeds, apply = self._draw(n)
         self.last_seeds = tuple(s if a else None for s, a in zip(seeds, apply, strict=True))
         masks = [
-            self.make_mask(sample_shape, s) if a else np.zeros(sample_shape, dtype=bool)
-            for s, a in zip(seeds, apply, strict=True)
+            self.make_mask(sample_shape, s, self._region(x, layout, b))
+            if a
+            else np.zeros(sample_shape, dtype=bool)
+            for b, (s, a) in enumerate(zip(seeds, apply, strict=True))
         ]
         if batched:
             mask = (
@@ -504,6 +525,12 @@ class Occlude(nn.Module):
         mask_t = torch.from_numpy(mask).to(x.device, non_blocking=True)
         y = occlude(x, mask_t, self.fill, layout=layout) if any(apply) else x
         return (y, mask_t) if self.return_mask else y
+
+    def _region(self, x: torch.Tensor, layout: str, index: int) -> Any:
+        """The region of sample ``index`` of ``x`` (``x`` itself without a batch axis), or None."""
+        if self.region is None:
+            return None
+        return self.region(x.select(layout.index("B"), index) if "B" in layout else x)
 
     def extra_repr(self) -> str:
         parts = [
@@ -520,5 +547,7 @@ class Occlude(nn.Module):
             parts.append("return_mask=True")
         if self.generator is not None:
             parts.append("generator=<torch.Generator>")
+        if self.region is not None:
+            parts.append(f"region={getattr(self.region, '__name__', type(self.region).__name__)}")
         parts += [f"{name}={value!r}" for name, value in self.family_params.items()]
         return ", ".join(parts)
