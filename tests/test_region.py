@@ -194,3 +194,18 @@ def test_occlude_transform_with_a_region_function():
     np.testing.assert_array_equal(rebuilt, mask[2].numpy())
     with pytest.raises(TypeError, match="region must be None or a callable"):
         Occlude("perlin", 0.4, region=np.ones((24, 24), bool))
+
+
+def test_occluded_dataset_rebuilds_region_masks():
+    torch = pytest.importorskip("torch")
+    from occmask.torch import Occlude, OccludedDataset
+
+    clips = torch.zeros(3, 4, 1, 24, 24)
+    clips[:, :, :, 4:20, 10:14] = 1.0  # 64 bright pixels per frame
+    transform = Occlude(
+        "perlin", 0.25, layout="TCHW", return_mask=True, region=lambda v: v.amax(dim=-3) > 0.5
+    )
+    data = OccludedDataset(torch.utils.data.TensorDataset(clips), transform, seed=3)
+    _, mask = data[1]
+    assert ((mask & (clips[1, :, 0] > 0.5)).sum(dim=(-2, -1)) == 16).all()
+    np.testing.assert_array_equal(data.mask(1), mask.numpy())
