@@ -29,10 +29,12 @@ TEMPORAL = ("evolving", "static", "independent")
 RESERVED = ("family", "shape", "coverage", "rng", "match", "temporal", "region")
 
 #: Reference pixels used to estimate a family's field distribution for ``match="expected"``: fields
-#: of the calibration shape until about this many pixels are drawn, of which at most this many
-#: values are kept. At least 8 fields: low-frequency fields (fourier) differ a lot from one draw to
-#: the next, so one large field would give a threshold far from the distribution's quantile.
+#: of the calibration shape until about this many pixels are drawn. At least 8 fields: low-frequency
+#: fields (fourier) differ a lot from one draw to the next, so one large field would give a
+#: threshold far from the distribution's quantile. Of these pixels, at most ``_CALIBRATION_VALUES``
+#: evenly spaced values are kept (64 per step of the 4097-point quantile curve; 1 MiB).
 _CALIBRATION_PIXELS = 1 << 20
+_CALIBRATION_VALUES = 1 << 18
 _CALIBRATION_MIN_FIELDS = 8
 _CALIBRATION_MAX_FIELDS = 4096  # tiny fields: Python's cost per field would dominate
 _CALIBRATION_SEED = 20260905
@@ -381,14 +383,14 @@ def _curve(name: str, shape: tuple[int, int, int], temporal: str, params: tuple)
     Estimated from reference fields drawn with a fixed seed, so it is the same in
     every process whatever the cache state. The fields are drawn one at a time,
     until about ``_CALIBRATION_PIXELS`` pixels are drawn and at least
-    ``_CALIBRATION_MIN_FIELDS`` fields; at most ``_CALIBRATION_PIXELS`` evenly
+    ``_CALIBRATION_MIN_FIELDS`` fields; at most ``_CALIBRATION_VALUES`` evenly
     spaced values of them are kept (the field is stationary: every pixel of a
     frame has the same distribution), so the memory is that of one field.
     """
     fam = FAMILIES[name]
     size = shape[0] * shape[1] * shape[2]
     n_fields = min(max(_CALIBRATION_MIN_FIELDS, round(_CALIBRATION_PIXELS / size)), _CALIBRATION_MAX_FIELDS)
-    stride = -(-size * n_fields // _CALIBRATION_PIXELS)
+    stride = -(-size * n_fields // _CALIBRATION_VALUES)
     per_field = -(-size // stride)
     samples = np.empty(n_fields * per_field, np.float32)
     seeds = np.random.SeedSequence([_CALIBRATION_SEED, *name.encode()]).spawn(n_fields)
