@@ -28,8 +28,11 @@ class Stream(enum.IntEnum):
     TORCH = 6
 
 
-#: The two classifiers (see :data:`occmask.study.model.ARCHS`).
-ARCHS = ("globalpool", "flatten")
+#: The classifiers (built by :func:`occmask.study.model.build_cnn`): name -> what it is.
+ARCHS = {
+    "globalpool": "3 conv + batch norm + pooling, global max pool, linear",
+    "flatten": "3 conv + batch norm + pooling, max pool to 4x4, flatten, linear",
+}
 
 #: Named settings; every field may be overridden on top of a preset. ``families=None``: every
 #: family in ``occmask.FAMILIES`` when the config is made. The factors of the design are the
@@ -41,9 +44,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         coverages=(0.0, 0.2, 0.4, 0.6),
         temporal=("evolving", "independent"),
         seeds=3,
-        archs=ARCHS,
+        archs=tuple(ARCHS),
         fills=(0.0, 1.0),
-        videos=150,
+        videos=120,
         frames=6,
         epochs=5,
         n_boot=500,
@@ -53,7 +56,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         coverages=(0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
         temporal=TEMPORAL,
         seeds=5,
-        archs=ARCHS,
+        archs=tuple(ARCHS),
         fills=(0.0, 1.0),
         videos=300,
         frames=8,
@@ -82,7 +85,7 @@ class StudyConfig:
         Training seeds per architecture (weights, batch order, training positions).
     archs : tuple of str
         Classifiers, from :data:`ARCHS`: ``"globalpool"`` (convolutions, global max
-        pool, linear) and ``"flatten"`` (convolutions, pooling, flatten, linear).
+        pool, linear) and ``"flatten"`` (the same convolutions, pooling to 4 x 4, flatten, linear).
     fills : tuple of float
         Values of hidden pixels in [0, 1]: 0 is the background (the occluder is
         invisible and only deletes ink), 1 is white (a visible occluder).
@@ -218,7 +221,7 @@ def make_config(preset: str = "quick", **overrides: Any) -> StudyConfig:
     settings["temporal"] = _names("temporal", settings["temporal"], TEMPORAL)
     settings["coverages"] = _coverages("coverages", settings["coverages"])
     settings["focus"] = _coverages("focus", [settings["focus"]])[0]
-    settings["archs"] = _names("archs", settings["archs"], ARCHS)
+    settings["archs"] = _names("archs", settings["archs"], tuple(ARCHS))
     settings["fills"] = _coverages("fills", settings["fills"])
     for name, low in (("videos", 2), ("frames", 1), ("epochs", 1), ("n_boot", 10), ("seed", 0), ("seeds", 1)):
         settings[name] = _positive(name, settings[name], low)

@@ -4,9 +4,9 @@ Two deliberately ordinary architectures, nothing in them knows about occlusion:
 
 - ``"globalpool"``: three convolutions with batch normalisation and pooling, a
   global max pool (the digit may sit anywhere on the canvas) and one linear layer;
-- ``"flatten"``: two convolutions with pooling, then flatten and one linear layer,
-  like the blog post's conv + pool + linear network (the classifier sees where
-  the evidence is on the canvas).
+- ``"flatten"``: the same convolutions, then a 2 x 2 max pool, flatten and one
+  linear layer, like the blog post's conv + pool + flatten + linear network: the
+  classifier sees where on the canvas the evidence is.
 """
 
 from __future__ import annotations
@@ -21,13 +21,9 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-__all__ = ["ARCHS", "History", "build_cnn", "log_probs", "train"]
+from .config import ARCHS
 
-#: Architecture name -> one line describing it.
-ARCHS = {
-    "globalpool": "3 conv + batch norm + pooling, global max pool, linear",
-    "flatten": "2 conv + pooling, flatten, linear",
-}
+__all__ = ["History", "build_cnn", "log_probs", "train"]
 
 
 def build_cnn(n_classes: int = 10, *, arch: str = "globalpool", seed: int | None = None) -> nn.Sequential:
@@ -38,7 +34,8 @@ def build_cnn(n_classes: int = 10, *, arch: str = "globalpool", seed: int | None
     n_classes : int, default 10
         Number of output classes.
     arch : {"globalpool", "flatten"}
-        See :data:`ARCHS`; ``"globalpool"`` takes frames of any size.
+        See :data:`occmask.study.config.ARCHS`; ``"globalpool"`` takes frames of any size, ``"flatten"``
+        64 x 64 frames.
     seed : int, optional
         Seed for the initial weights (drawn without touching torch's global
         random state); None uses the global state.
@@ -66,27 +63,11 @@ def build_cnn(n_classes: int = 10, *, arch: str = "globalpool", seed: int | None
     with torch.random.fork_rng(devices=[], enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
-        if arch == "flatten":
-            return nn.Sequential(
-                nn.Conv2d(1, 16, 5, stride=2, padding=2),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-                nn.Conv2d(16, 32, 3, padding=1),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-                nn.Flatten(),
-                nn.Linear(32 * 8 * 8, n_classes),
-            )
-        return nn.Sequential(
-            *block(1, 16, 5, stride=2),
-            nn.MaxPool2d(2),
-            *block(16, 32, 3),
-            nn.MaxPool2d(2),
-            *block(32, 64, 3),
-            nn.AdaptiveMaxPool2d(1),
-            nn.Flatten(),
-            nn.Linear(64, n_classes),
-        )
+        features = [*block(1, 16, 5, stride=2), nn.MaxPool2d(2), *block(16, 32, 3), nn.MaxPool2d(2)]
+        features += block(32, 64, 3)
+        if arch == "flatten":  # where the evidence lies on the canvas reaches the classifier
+            return nn.Sequential(*features, nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 4 * 4, n_classes))
+        return nn.Sequential(*features, nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(64, n_classes))
 
 
 @dataclass

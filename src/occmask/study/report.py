@@ -18,8 +18,8 @@ import numpy as np
 
 from ..robustness.report import markdown_table, write_csv
 from .analysis import Decision, Decisions, Where, count
+from .config import ARCHS
 from .context import Run
-from .model import ARCHS
 from .moving import CANVAS, DIGIT
 
 __all__ = ["claims_table", "digest", "render_report", "sync_docs", "write_outputs"]
