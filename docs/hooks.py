@@ -25,6 +25,9 @@ _QUALIFY = {
     "mask_shapes": "occmask.testing.mask_shapes",
     "coverages": "occmask.testing.coverages",
     "seeds": "occmask.testing.seeds",
+    "check_exact": "occmask.testing.check_exact",
+    "check_deterministic": "occmask.testing.check_deterministic",
+    "check_stationary": "occmask.testing.check_stationary",
     "quantile_curve": "occmask.calibrate.quantile_curve",
 }
 

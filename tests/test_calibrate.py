@@ -136,3 +136,17 @@ def test_cut_rejects_bad_input(kwargs, error, words):
     field, coverage = args.pop("field"), args.pop("coverage")
     with pytest.raises(error, match=words):
         calibrate.cut(field, coverage, **args)
+
+
+def test_expected_threshold_reads_the_curve_and_checks_its_arguments():
+    curve = calibrate.quantile_curve(np.linspace(0.0, 2.0, 2001))
+    assert calibrate.expected_threshold(curve, 0.5) == pytest.approx(1.0)
+    assert calibrate.expected_threshold(curve, 0.0) == -np.inf
+    assert calibrate.expected_threshold(curve, 1.0) == np.inf
+    for bad in ([1.0], [2.0, 1.0], [[0.0, 1.0]], [0.0, np.nan]):
+        with pytest.raises(ValueError, match="curve must be a quantile curve"):
+            calibrate.expected_threshold(np.asarray(bad), 0.5)
+    with pytest.raises(TypeError, match="curve must be an array of numbers"):
+        calibrate.expected_threshold(["a", "b"], 0.5)
+    with pytest.raises(ValueError, match="coverage"):
+        calibrate.expected_threshold(curve, 1.5)

@@ -192,3 +192,29 @@ def test_a_subcommand_is_required(capsys):
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2 and "COMMAND" in capsys.readouterr().err
+
+
+def test_unknown_study_option_shows_the_study_usage(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["study", "--bogus"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert "usage: occmask study" in err and "unrecognized arguments: --bogus" in err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out == f"occmask {om.__version__}\n"
+
+
+def test_python_dash_m_runs_the_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "occmask", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == f"occmask {om.__version__}\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "occmask", "study", "--bogus"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "usage: occmask study" in done.stderr

@@ -31,7 +31,7 @@ from occmask.families import BUILTIN
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
+PAGES = [page for page in (*sorted(DOCS.rglob("*.md")), ROOT / "README.md") if page.is_file()]
 SRC = Path(occmask.__file__).resolve().parent
 
 _BLOCK = re.compile(
@@ -60,6 +60,7 @@ def python_blocks(text: str) -> list[str]:
     return blocks
 
 
+@pytest.mark.repo_files("docs")
 def test_pages_exist():
     names = {_page_id(p) for p in PAGES}
     for page in (
@@ -74,6 +75,15 @@ def test_pages_exist():
         *(f"families/{name}.md" for name in BUILTIN),
     ):
         assert page in names
+
+
+@pytest.mark.repo_files("README.md", "docs/getting-started.md")
+def test_test_command_is_the_same_everywhere():
+    """The CI command in the README (the ``ci:test`` block) is the one the docs show."""
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"<!-- ci:test -->\s*```bash\n(.+?)\n```", readme, re.S).group(1).strip()
+    assert command.startswith("pip install") and "pytest" in command
+    assert command in (DOCS / "getting-started.md").read_text()
 
 
 def test_block_extraction():
@@ -128,6 +138,7 @@ def _declared_all(module_path: Path) -> list[str]:
     raise AssertionError(f"{module_path} has no __all__")
 
 
+@pytest.mark.repo_files("docs/api.md")
 def test_api_reference_lists_every_public_name():
     api = (DOCS / "api.md").read_text()
     directives = set(re.findall(r"^::: ([\w.]+)", api, re.MULTILINE))
@@ -183,6 +194,7 @@ def _gallery():
     return module
 
 
+@pytest.mark.repo_files("docs/gallery.py")
 def test_gallery_is_deterministic(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     pytest.importorskip("PIL")

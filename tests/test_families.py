@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import occmask as om
+from occmask.families import BUILTIN
 
 FAMILIES = sorted(om.FAMILIES)
 
@@ -111,15 +112,20 @@ def test_temporal_modes(family):
 
 
 def test_geometry_differs_at_matched_coverage():
-    """At coverage 0.3 on 64x64: components bernoulli > cgol > perlin, triangles; largest the reverse."""
+    """At coverage 0.3 on 64x64 (below percolation): components bernoulli > cgol > every shaped
+    family (perlin, triangles, rectangles, fourier, patches), bernoulli by far; largest the reverse."""
     count, largest = {}, {}
     for family in FAMILIES:
         d = [om.describe(om.generate(family, (64, 64), 0.3, rng=seed)) for seed in range(8)]
         count[family] = np.mean([x.n_components[0] for x in d])
         largest[family] = np.mean([x.largest_component[0] for x in d])
+    shaped = [f for f in BUILTIN if f not in ("bernoulli", "cgol")]
     message = f"mean components {count}, mean largest component {largest}"
-    assert count["bernoulli"] > count["cgol"] > max(count["perlin"], count["triangles"]), message
-    assert largest["bernoulli"] < largest["cgol"] < min(largest["perlin"], largest["triangles"]), message
+    assert len(shaped) == len(BUILTIN) - 2
+    assert count["bernoulli"] > count["cgol"] > max(count[f] for f in shaped), message
+    assert count["bernoulli"] > 20 * max(count[f] for f in shaped), message
+    assert largest["bernoulli"] < largest["cgol"] < min(largest[f] for f in shaped), message
+    assert min(largest[f] for f in shaped) > 10 * largest["bernoulli"], message
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -183,6 +189,10 @@ def test_generator_is_advanced_not_reset():
         ("triangles", {"size": 5.0, "aspect": (2.0, 4.0), "speed": 0.0, "spin": 0.0}),
         ("rectangles", {"size": (3.0, 5.0)}),
         ("rectangles", {"aspect": 4.0, "speed": 0.0}),
+        ("fourier", {"decay": 1.5}),
+        ("fourier", {"time_scale": 2.0}),
+        ("patches", {"patch": (4, 8)}),
+        ("patches", {"offset": "aligned", "time_scale": 1.0}),
     ],
 )
 def test_parameters_change_the_mask_and_keep_it_exact(family, params):
@@ -207,3 +217,17 @@ def test_cgol_warns_when_the_soup_dies_out():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         om.cgol((3, 64, 64), 0.3, rng=0)
+
+
+def test_patches_hide_whole_patches_then_a_centred_square():
+    """MAE geometry: whole patches of the aligned grid, and of the next one a square about its centre."""
+    n = 3 * 64 + 16  # three 8x8 patches and a 4x4 square
+    mask = om.patches((32, 32), n / (32 * 32), patch=8, offset="aligned", rng=5)
+    blocks = mask.reshape(4, 8, 4, 8).transpose(0, 2, 1, 3).reshape(16, 8, 8)
+    counts = blocks.sum(axis=(1, 2))
+    assert sorted(counts)[-4:] == [16, 64, 64, 64] and counts.sum() == n
+    square = np.zeros((8, 8), bool)
+    square[2:6, 2:6] = True
+    np.testing.assert_array_equal(blocks[counts == 16][0], square)
+    tube = om.patches((5, 32, 32), 0.3, temporal="static", rng=1)  # VideoMAE tube masking
+    assert (tube == tube[0]).all()

@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from opensimplex.internals import _init as opensimplex_perm
 
 from occmask import _noise
-from occmask.families import cgol, rectangles, triangles
+from occmask.families import cgol, fourier, patches, rectangles, triangles
 
 # --- Game of Life ---------------------------------------------------------------------------
 
@@ -340,3 +340,126 @@ def test_boxes_have_the_requested_side_and_aspect():
     # log-uniform: the median is the geometric mean of the range
     assert abs(np.median(side) - 8.0) < 0.3 and abs(np.median(ratio) - 1.0) < 0.05
     assert np.hypot(*velocity[0].T).max() <= 3.0
+
+
+# --- Fourier ----------------------------------------------------------------------------------
+
+
+def frequency(index, n):
+    """Cycles per sample of DFT bin ``index`` of ``n`` (numpy's fftfreq order)."""
+    return (index if index < (n + 1) // 2 else index - n) / n
+
+
+def fourier_field_reference(shape, parts, decay, time_scale, evolving):
+    """FMix's field written out: amplitude per bin, then the inverse DFT as a sum over bins.
+
+    The half spectrum along x stands for the full Hermitian one: bin ``kx`` and its mirror
+    ``n_w - kx`` are both present, except ``kx = 0`` and (for even ``n_w``) ``n_w / 2``,
+    whose imaginary part drops out of a real signal.
+    """
+    n_t, n_h, n_w = shape
+    out = np.zeros(shape)
+    half = n_w // 2 + 1
+    for t in range(n_t):
+        frames = range(n_t) if evolving else [t]
+        for i, j in np.ndindex(n_h, n_w):
+            total = 0.0
+            for kt in frames:
+                for ky in range(n_h):
+                    for kx in range(half):
+                        ft = frequency(kt, n_t) * time_scale if evolving else 0.0
+                        f = math.sqrt(ft**2 + frequency(ky, n_h) ** 2 + (kx / n_w) ** 2)
+                        amp = 1.0 / max(f, 1.0 / max(n_h, n_w)) ** decay
+                        c = amp * complex(parts[0, kt, ky, kx], parts[1, kt, ky, kx])
+                        phase = (
+                            2 * math.pi * ((kt * t / n_t if evolving else 0.0) + ky * i / n_h + kx * j / n_w)
+                        )
+                        term = (c * complex(math.cos(phase), math.sin(phase))).real
+                        mirrored = 0 < kx and not (n_w % 2 == 0 and kx == n_w // 2)
+                        total += 2.0 * term if mirrored else term
+            out[t, i, j] = total / ((n_t if evolving else 1) * n_h * n_w)
+    return out
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 6)),
+    decay=st.floats(0.0, 4.0),
+    time_scale=st.floats(0.05, 3.0),
+    temporal=st.sampled_from(["evolving", "independent"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_fourier_field_equals_the_inverse_dft(shape, decay, time_scale, temporal, seed):
+    field = fourier._field(
+        shape, np.random.default_rng(seed), temporal, None, decay=decay, time_scale=time_scale
+    )
+    n_t, n_h, n_w = shape
+    parts = np.random.default_rng(seed).standard_normal((2, n_t, n_h, n_w // 2 + 1), dtype=np.float32)
+    expected = fourier_field_reference(
+        shape, parts.astype(np.float64), decay, time_scale, temporal == "evolving"
+    )
+    assert field.dtype == np.float32 and field.shape == shape
+    np.testing.assert_allclose(field, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_fourier_decay_sets_the_spectrum():
+    """Averaged over many fields, the power of each bin is the amplitude squared times 2."""
+    rng = np.random.default_rng(0)
+    fields = fourier._field((400, 16, 16), rng, "independent", None, decay=2.0, time_scale=1.0)
+    power = (np.abs(np.fft.rfft2(fields)) ** 2).mean(axis=0)
+    amplitude = fourier._amplitude((1, 16, 16), 2.0, 1.0)[0].astype(np.float64)
+    inner = power[1:8, 1:8] / (2.0 * amplitude[1:8, 1:8] ** 2)  # bins that are not their own mirror
+    assert abs(inner.mean() - 1.0) < 0.05 and inner.std() < 0.2
+
+
+# --- Patches ----------------------------------------------------------------------------------
+
+
+def patch_field_reference(shape, seed, patch, offset, time_scale, temporal):
+    """The patch field from the same draws, pixel by pixel in plain Python."""
+    rng = np.random.default_rng(seed)
+    n_t, n_h, n_w = shape
+    ph, pw = patch
+    n_sets = n_t if temporal == "independent" else 1
+    grid_h, grid_w = math.ceil((n_h + ph - 1) / ph), math.ceil((n_w + pw - 1) / pw)
+    if offset == "random":
+        oys, oxs = rng.integers(0, ph, n_sets), rng.integers(0, pw, n_sets)
+    else:
+        oys, oxs = [0] * n_sets, [0] * n_sets
+    scores = rng.standard_normal((n_t, grid_h * grid_w))
+    rho = math.exp(-1.0 / time_scale)
+    for t in range(1, n_t if temporal == "evolving" else 1):
+        scores[t] = rho * scores[t - 1] + math.sqrt(1 - rho * rho) * scores[t]
+    cells = [(py, px) for py in range(ph) for px in range(pw)]
+
+    def growth(cell):  # how far the patch must grow about its centre, then the angle
+        dy, dx = cell[0] + 0.5 - ph / 2, cell[1] + 0.5 - pw / 2
+        return (max(abs(dy) / ph, abs(dx) / pw), math.atan2(dy, dx))
+
+    place = {cell: n / (ph * pw) for n, cell in enumerate(sorted(cells, key=growth))}
+    out = np.empty(shape)
+    for t, i, j in np.ndindex(*shape):
+        s = t if n_sets > 1 else 0
+        y, x = i + oys[s], j + oxs[s]
+        patch_index = (y // ph) * grid_w + x // pw
+        rank = sorted(scores[t]).index(scores[t, patch_index])
+        out[t, i, j] = rank + place[(y % ph, x % pw)]
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 13), st.integers(1, 13)),
+    patch=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    offset=st.sampled_from(["random", "aligned"]),
+    temporal=st.sampled_from(["evolving", "independent"]),
+    time_scale=st.floats(0.1, 20.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_patch_field_equals_pixel_reference(shape, patch, offset, temporal, time_scale, seed):
+    field = patches._field(
+        shape, np.random.default_rng(seed), temporal, None, patch=patch, offset=offset, time_scale=time_scale
+    )
+    expected = patch_field_reference(shape, seed, patch, offset, time_scale, temporal)
+    np.testing.assert_allclose(field, expected, rtol=0, atol=1e-3 / (patch[0] * patch[1]))
+    assert len(np.unique(field[0])) == field[0].size  # free of ties: the cut never falls on one

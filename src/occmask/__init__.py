@@ -15,6 +15,8 @@ from .describe import Descriptors, describe, label
 from .families import FAMILIES, Family, field, generate, register_family
 from .families.bernoulli import bernoulli
 from .families.cgol import cgol
+from .families.fourier import fourier
+from .families.patches import patches
 from .families.perlin import perlin
 from .families.rectangles import rectangles
 from .families.triangles import triangles
@@ -30,9 +32,11 @@ __all__ = [
     "cut",
     "describe",
     "field",
+    "fourier",
     "generate",
     "label",
     "occlude",
+    "patches",
     "perlin",
     "rectangles",
     "register_family",

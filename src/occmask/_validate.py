@@ -133,6 +133,11 @@ def shape(value: Any, name: str = "shape") -> tuple[tuple[int, int, int], bool]:
     return (dims[0], dims[1], dims[2]), False
 
 
+#: Integer seeds that every random part of occmask draws or accepts for a sample lie in
+#: ``[0, SEED_BOUND)``: 63 bits, which torch holds in an int64.
+SEED_BOUND = 2**63 - 1
+
+
 def rng(value: Any) -> np.random.Generator:
     """Normalise ``rng`` once at a public boundary (SPEC 7)."""
     if value is None or isinstance(value, (np.random.Generator, np.random.SeedSequence)):

@@ -24,7 +24,7 @@ import numpy as np
 from . import _validate
 from ._jit import kernel
 
-__all__ = ["MATCHES", "cut", "quantile_curve", "target_count"]
+__all__ = ["MATCHES", "cut", "expected_threshold", "quantile_curve", "target_count"]
 
 #: The coverage-matching modes.
 MATCHES = ("frame", "video", "expected")
@@ -248,12 +248,7 @@ def cut(
     if match == "expected":
         if reference is None:
             raise ValueError("reference must be given for match='expected' (see quantile_curve)")
-        curve = np.asarray(reference, dtype=np.float64)
-        if curve.ndim != 1 or curve.size < 2 or not np.all(np.isfinite(curve)) or np.any(np.diff(curve) < 0):
-            raise ValueError(
-                "reference must be a quantile curve: a 1-D, finite, non-decreasing array of at "
-                f"least 2 values (see quantile_curve), got shape {curve.shape}"
-            )
+        _check_curve("reference", reference)
     else:
         lowest = field.min()
         if np.isnan(lowest) or lowest == -np.inf:
@@ -266,7 +261,7 @@ def _cut(field: np.ndarray, coverage: float, match: str, reference: np.ndarray |
 
     No pass over the field to check it."""
     if match == "expected":
-        return field < expected_threshold(np.asarray(reference, dtype=np.float64), coverage)
+        return field < _threshold(np.asarray(reference, dtype=np.float64), coverage)
     field = np.ascontiguousarray(field)
     rows = field.reshape(1, -1) if match == "video" or field.ndim == 2 else field.reshape(field.shape[0], -1)
     out = np.empty(rows.shape, dtype=np.bool_)
@@ -277,8 +272,47 @@ def _cut(field: np.ndarray, coverage: float, match: str, reference: np.ndarray |
 def expected_threshold(curve: np.ndarray, coverage: float) -> float:
     """Threshold ``t`` with ``P(field < t) = coverage`` read off a quantile curve.
 
+    ``match="expected"`` hides the pixels of a field below this threshold.
     Coverage 0 gives ``-inf`` (nothing masked) and 1 gives ``+inf`` (everything).
+
+    Parameters
+    ----------
+    curve : ndarray
+        Quantile curve of a field's distribution, from :func:`quantile_curve`.
+    coverage : float
+        Target expected fraction of hidden pixels, in [0, 1].
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from occmask.calibrate import expected_threshold, quantile_curve
+    >>> curve = quantile_curve(np.linspace(0, 1, 1001, dtype=np.float32))
+    >>> round(expected_threshold(curve, 0.25), 3)
+    0.25
     """
+    return _threshold(_check_curve("curve", curve), _validate.coverage(coverage))
+
+
+def _check_curve(name: str, curve: object) -> np.ndarray:
+    """A quantile curve as float64, or a ``ValueError`` naming the argument."""
+    try:
+        values = np.asarray(curve, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers (a quantile curve), got {curve!r:.80}") from None
+    if values.ndim != 1 or values.size < 2 or not np.all(np.isfinite(values)) or np.any(np.diff(values) < 0):
+        raise ValueError(
+            f"{name} must be a quantile curve: a 1-D, finite, non-decreasing array of at "
+            f"least 2 values (see quantile_curve), got shape {values.shape}"
+        )
+    return values
+
+
+def _threshold(curve: np.ndarray, coverage: float) -> float:
+    """:func:`expected_threshold` for arguments already checked."""
     if coverage <= 0.0:
         return -math.inf
     if coverage >= 1.0:

@@ -1,6 +1,7 @@
 """The ``occmask`` command line.
 
-Subcommands:
+Run it as ``occmask`` or ``python -m occmask``; ``occmask --version`` prints the
+version. Subcommands:
 
 ``occmask study [--out DIR] [--preset quick|full] [--seeds N] [--archs ...] [--fills ...] ...``
     Run the Moving MNIST occlusion study (needs the ``study`` extra).
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import FAMILIES
+from . import FAMILIES, __version__
 
 __all__ = ["build_parser", "main"]
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="occmask", description="Occlusion masks of different geometry at matched coverage."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     study = commands.add_parser(
         "study",
@@ -150,7 +152,10 @@ def _study(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``occmask`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the subcommand's parser, so the usage shown is the subcommand's
+        args.subparser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args.handler(args, args.subparser)
 
 

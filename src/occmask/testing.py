@@ -26,14 +26,24 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from . import _validate
-from .calibrate import MATCHES
+from .calibrate import MATCHES, target_count
 from .families import FAMILIES, TEMPORAL, generate
 
-__all__ = ["coverages", "mask_shapes", "masks", "seeds"]
+__all__ = [
+    "check_deterministic",
+    "check_exact",
+    "check_family",
+    "check_stationary",
+    "coverages",
+    "mask_shapes",
+    "masks",
+    "seeds",
+]
 
 #: Largest seed drawn by :func:`seeds` (63 bits, as :class:`occmask.torch.Occlude` draws).
-MAX_SEED = 2**63 - 2
 
 
 def _st():
@@ -161,7 +171,7 @@ def seeds():
     ...     assert om.generate("cgol", (8, 8), 0.5, rng=seed).sum() == 32
     >>> test_any_seed()
     """
-    return _st().integers(0, MAX_SEED)
+    return _st().integers(0, _validate.SEED_BOUND - 1)
 
 
 def _given(value: Any, default: Any, check) -> Any:
@@ -265,3 +275,209 @@ def masks(
         return generate(*args, **kwargs)
 
     return draw_mask()
+
+
+# --- property checks for a family's author ----------------------------------------------------
+
+
+def _family(family: Any, params: dict[str, Any]) -> str:
+    name = _validate.choice("family", family, FAMILIES)
+    FAMILIES[name].params(params)  # unknown or bad parameters fail now, not inside hypothesis
+    return name
+
+
+def _for_all(name: str, params: dict[str, Any], max_examples: int, prop) -> None:
+    """Run ``prop(shape, coverage, rng, temporal)`` on hypothesis-drawn videos of up to 4 frames
+    and sides up to 40, coverages, seeds and temporal modes."""
+    from hypothesis import HealthCheck, given, note, settings
+
+    max_examples = _validate.integer("max_examples", max_examples, low=1)
+
+    @settings(max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        shape=mask_shapes(max_side=40, max_frames=4, video=True),
+        coverage=coverages(),
+        rng=seeds(),
+        temporal=_st().sampled_from(TEMPORAL),
+    )
+    def run(shape, coverage, rng, temporal):
+        note(
+            f"occmask.generate({name!r}, {shape}, {coverage!r}, rng={rng}, temporal={temporal!r}, **{params})"
+        )
+        prop(shape, coverage, rng, temporal)
+
+    run()
+
+
+def check_exact(family: str, *, max_examples: int = 50, **params: Any) -> None:
+    """Check that a family hides exactly the requested number of pixels in every match mode.
+
+    On hypothesis-drawn shapes (1-4 frames, sides 1-40), coverages, seeds and
+    temporal modes: ``match="frame"`` hides ``floor(coverage*H*W + 0.5)`` pixels
+    in every frame, ``match="video"`` ``floor(coverage*T*H*W + 0.5)`` in the video
+    (per frame for a static mask), and ``match="expected"`` hides nothing at
+    coverage 0, everything at 1, and masks nested in the coverage.
+
+    Parameters
+    ----------
+    family : str
+        A name from ``occmask.FAMILIES``.
+    max_examples : int, default 50
+        Hypothesis examples to draw.
+    **params
+        Family parameters (checked now).
+
+    Raises
+    ------
+    AssertionError
+        With the :func:`occmask.generate` call that breaks the property.
+
+    Examples
+    --------
+    >>> from occmask.testing import check_exact
+    >>> check_exact("triangles", max_examples=10, size=(4, 8))
+    """
+    name = _family(family, params)
+
+    def exact(shape, coverage, rng, temporal):
+        t, h, w = shape
+        frame = generate(name, shape, coverage, rng=rng, temporal=temporal, **params)
+        counts = frame.sum(axis=(1, 2))
+        assert (counts == target_count(coverage, h * w)).all(), f"match='frame': {counts.tolist()} pixels"
+        video = generate(name, shape, coverage, rng=rng, temporal=temporal, match="video", **params)
+        want = (
+            t * target_count(coverage, h * w) if temporal == "static" else target_count(coverage, t * h * w)
+        )
+        assert video.sum() == want, f"match='video': {video.sum()} pixels, not {want}"
+        low, high = (
+            generate(name, shape, c, rng=rng, temporal=temporal, match="expected", **params)
+            for c in (coverage / 2, coverage)
+        )
+        assert not (low & ~high).any(), "match='expected': a lower coverage is not nested in a higher one"
+        for c, everything in ((0.0, False), (1.0, True)):
+            ends = generate(name, shape, c, rng=rng, temporal=temporal, match="expected", **params)
+            assert (ends == everything).all(), f"match='expected' at coverage {c}"
+
+    _for_all(name, params, max_examples, exact)
+
+
+def check_deterministic(family: str, *, max_examples: int = 25, **params: Any) -> None:
+    """Check that a family's masks depend on the seed alone.
+
+    On hypothesis-drawn shapes, coverages, seeds and temporal modes: the same
+    seed gives the same mask again, and as a ``SeedSequence`` and a
+    ``Generator`` seeded alike.
+
+    Parameters
+    ----------
+    family : str
+        A name from ``occmask.FAMILIES``.
+    max_examples : int, default 25
+        Hypothesis examples to draw.
+    **params
+        Family parameters (checked now).
+
+    Raises
+    ------
+    AssertionError
+        With the :func:`occmask.generate` call that breaks the property.
+
+    Examples
+    --------
+    >>> from occmask.testing import check_deterministic
+    >>> check_deterministic("bernoulli", max_examples=10)
+    """
+    name = _family(family, params)
+
+    def deterministic(shape, coverage, rng, temporal):
+        first = generate(name, shape, coverage, rng=rng, temporal=temporal, **params)
+        for seed in (rng, np.random.SeedSequence(rng), np.random.default_rng(rng)):
+            again = generate(name, shape, coverage, rng=seed, temporal=temporal, **params)
+            assert np.array_equal(first, again), f"rng={seed!r} gave another mask"
+
+    _for_all(name, params, max_examples, deterministic)
+
+
+def check_stationary(
+    family: str,
+    *,
+    shape: tuple[int, int] = (40, 40),
+    coverage: float = 0.4,
+    n: int = 1000,
+    tolerance: float = 0.03,
+    border: int = 3,
+    **params: Any,
+) -> None:
+    """Check that no part of the frame is favoured: border and centre are hidden equally often.
+
+    Draws ``n`` independent masks (``temporal="independent"``, seed 0) and
+    compares how often the pixels within ``border`` of an edge, and those of the
+    central 30% of the frame, are hidden with ``coverage``.
+
+    Parameters
+    ----------
+    family : str
+        A name from ``occmask.FAMILIES``.
+    shape : (int, int), default (40, 40)
+        Frame size.
+    coverage : float, default 0.4
+        Coverage of every mask, in (0, 1).
+    n : int, default 1000
+        Number of independent masks.
+    tolerance : float, default 0.03
+        Largest allowed difference between each region's rate and ``coverage``.
+    border : int, default 3
+        Width of the border region in pixels.
+    **params
+        Family parameters (checked now).
+
+    Raises
+    ------
+    AssertionError
+        Naming both rates.
+
+    Examples
+    --------
+    >>> from occmask.testing import check_stationary
+    >>> check_stationary("bernoulli", n=200)
+    """
+    name = _family(family, params)
+    (_, height, width), image = _validate.shape(shape)
+    if not image or min(height, width) < 2 * border + 4:
+        raise ValueError(f"shape must be an image (H, W) wider than twice the border, got {shape!r}")
+    coverage = _validate.number("coverage", coverage, low=0.0, high=1.0, low_open=True, high_open=True)
+    n = _validate.integer("n", n, low=1)
+    tolerance = _validate.number("tolerance", tolerance, low=0.0, low_open=True)
+    rate = generate(name, (n, height, width), coverage, rng=0, temporal="independent", **params).mean(axis=0)
+    edge = np.ones((height, width), bool)
+    edge[border:-border, border:-border] = False
+    ch, cw = max(1, round(0.15 * height)), max(1, round(0.15 * width))
+    centre = rate[height // 2 - ch : height // 2 + ch, width // 2 - cw : width // 2 + cw].mean()
+    outer = rate[edge].mean()
+    assert abs(centre - coverage) < tolerance and abs(outer - coverage) < tolerance, (
+        f"{name}: centre pixels hidden at rate {centre:.4f}, border pixels at {outer:.4f}, "
+        f"target {coverage} +- {tolerance}"
+    )
+
+
+def check_family(family: str, *, max_examples: int = 25, **params: Any) -> None:
+    """Run every property check on a family: :func:`check_exact`, :func:`check_deterministic`
+    and :func:`check_stationary` (with their defaults).
+
+    Parameters
+    ----------
+    family : str
+        A name from ``occmask.FAMILIES``.
+    max_examples : int, default 25
+        Hypothesis examples per check.
+    **params
+        Family parameters (checked now).
+
+    Examples
+    --------
+    >>> from occmask.testing import check_family
+    >>> check_family("patches", max_examples=5, patch=4)
+    """
+    check_exact(family, max_examples=max_examples, **params)
+    check_deterministic(family, max_examples=max_examples, **params)
+    check_stationary(family, **params)

@@ -27,8 +27,6 @@ from .families import FAMILIES, TEMPORAL, generate
 
 __all__ = ["Occlude", "occlude"]
 
-#: Seeds are drawn uniformly from [0, SEED_BOUND): 63 bits, the range of torch.int64.
-SEED_BOUND = 2**63 - 1
 
 #: The layout :class:`Occlude` assumes for each number of dimensions when none is given.
 DEFAULT_LAYOUTS: Mapping[int, str] = {2: "HW", 3: "CHW", 4: "TCHW", 5: "BTCHW"}
@@ -445,7 +443,7 @@ class Occlude(nn.Module):
         """Seeds and apply-decisions for ``n`` samples, from torch's generator."""
         g = self.generator
         device = g.device if g is not None else None
-        seeds = torch.randint(0, SEED_BOUND, (n,), generator=g, device=device).tolist()
+        seeds = torch.randint(0, _validate.SEED_BOUND, (n,), generator=g, device=device).tolist()
         if self.p >= 1.0:
             apply = [True] * n
         elif self.p <= 0.0:

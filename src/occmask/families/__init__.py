@@ -17,7 +17,7 @@ from ._family import FAMILIES, TEMPORAL, Family, field, generate, register_famil
 __all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family"]
 
 #: The built-in families, one module each, in display order.
-BUILTIN = ("bernoulli", "perlin", "cgol", "triangles", "rectangles")
+BUILTIN = ("bernoulli", "perlin", "cgol", "triangles", "rectangles", "fourier", "patches")
 
 for _name in BUILTIN:
     register_family(importlib.import_module(f"{__name__}.{_name}").FAMILY)

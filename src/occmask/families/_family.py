@@ -56,8 +56,8 @@ class Family:
         ``field(shape, rng, temporal, need, **params) -> ndarray``: the float32
         priority field of shape ``shape = (T, H, W)``, drawn from the
         ``numpy.random.Generator`` ``rng`` (never from global state). ``temporal``
-        is ``"evolving"`` or ``"independent"`` (a static mask is asked for as one
-        frame). With ``need=None`` the field is finite everywhere; with an integer
+        is one of ``"evolving"``, ``"static"`` (then ``T = 1``: the one frame is
+        repeated) and ``"independent"``. With ``need=None`` the field is finite everywhere; with an integer
         ``need`` only the ``need`` lowest values of each frame must be exact and
         the others may be ``+inf`` (a family may stop early); the mask must not
         depend on ``need`` otherwise. Low values are hidden first; equal values

@@ -13,7 +13,7 @@ import numpy as np
 from ..families import TEMPORAL
 from ..robustness.metrics import RULES
 
-__all__ = ["ARCHS", "PRESETS", "TEMPORAL", "Stream", "StudyConfig", "make_config", "stream"]
+__all__ = ["ARCHS", "PRESETS", "Stream", "StudyConfig", "make_config", "stream"]
 
 
 class Stream(enum.IntEnum):

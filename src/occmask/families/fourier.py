@@ -1,0 +1,137 @@
+"""Fourier masks: FMix's low-frequency noise (Harris et al. 2020, "FMix: Enhancing Mixed Sample
+Data Augmentation", github.com/ecs-vlc/FMix).
+
+The field is the inverse FFT of a random spectrum: every frequency bin gets a
+complex Gaussian coefficient scaled by ``1 / max(f, 1/n)^decay``, where ``f`` is
+the bin's frequency in cycles per pixel and ``n`` the canvas' longer side (as in
+FMix). A large ``decay`` leaves only the lowest frequencies: a few smooth blobs;
+a small one gives finer, rougher detail. The field is periodic on the canvas, so
+it is stationary by construction. A video draws one 3-D spectrum over
+(time, height, width) in which a temporal frequency of ``ft`` cycles per frame
+counts as ``ft * time_scale`` cycles per pixel, so blobs change smoothly in time,
+more slowly for a larger ``time_scale``; the video is periodic in time too (its
+last frame flows into its first).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from .. import _validate
+from ._family import Family, generate
+
+__all__ = ["fourier"]
+
+
+def fourier(
+    shape: tuple[int, ...],
+    coverage: float,
+    *,
+    rng: Any = None,
+    match: str = "frame",
+    temporal: str = "evolving",
+    decay: float = 3.0,
+    time_scale: float = 0.25,
+) -> np.ndarray:
+    """FMix-style low-frequency Fourier occlusion mask at an exact coverage.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(H, W)`` or ``(T, H, W)``.
+    coverage : float
+        Fraction of hidden pixels, in [0, 1].
+    rng : None, int, SeedSequence or Generator
+        Source of randomness (SPEC 7).
+    match : {"frame", "video", "expected"}
+        Coverage matching, see :func:`occmask.generate`.
+    temporal : {"evolving", "static", "independent"}
+        ``"evolving"``: one 3-D spectrum, blobs change smoothly from frame to
+        frame; ``"independent"``: a new 2-D spectrum per frame.
+    decay : float, default 3.0
+        Exponent of the amplitude's decay with frequency, ``1 / f^decay`` (FMix's
+        ``decay_power``, default 3), in [0, 10]. Larger: smoother, larger blobs.
+    time_scale : float, default 0.25
+        How slowly an evolving mask changes (> 0): a temporal frequency of ``ft``
+        cycles per frame is weighted like ``ft * time_scale`` cycles per pixel.
+
+    Returns
+    -------
+    ndarray of bool, shape ``shape``
+
+    Examples
+    --------
+    >>> import occmask as om
+    >>> m = om.fourier((8, 64, 64), coverage=0.3, rng=0)
+    >>> m.shape, int(m[0].sum())
+    ((8, 64, 64), 1229)
+    """
+    return generate(
+        "fourier",
+        shape,
+        coverage,
+        rng=rng,
+        match=match,
+        temporal=temporal,
+        decay=decay,
+        time_scale=time_scale,
+    )
+
+
+def _check(params: dict[str, Any]) -> dict[str, Any]:
+    params["decay"] = _validate.number("decay", params["decay"], low=0.0, high=10.0)
+    params["time_scale"] = _validate.number(
+        "time_scale", params["time_scale"], low=0.0, high=1e6, low_open=True
+    )
+    return params
+
+
+@functools.lru_cache(maxsize=64)
+def _amplitude(shape: tuple[int, int, int], decay: float, time_scale: float) -> np.ndarray:
+    """Amplitude of every bin of an ``rfftn`` spectrum of ``shape`` (T, H, W), float32, read-only.
+
+    ``T = 1`` is a 2-D spectrum (no time axis).
+    """
+    n_t, n_h, n_w = shape
+    ft = np.fft.fftfreq(n_t)[:, None, None] * time_scale
+    fy = np.fft.fftfreq(n_h)[None, :, None]
+    fx = np.fft.rfftfreq(n_w)[None, None, :]
+    freq = np.sqrt(ft * ft + fy * fy + fx * fx)
+    amplitude = (1.0 / np.maximum(freq, 1.0 / max(n_h, n_w)) ** decay).astype(np.float32)
+    amplitude.flags.writeable = False
+    return amplitude
+
+
+def _field(
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    need: int | None,
+    *,
+    decay: float,
+    time_scale: float,
+) -> np.ndarray:
+    n_t, n_h, n_w = shape
+    spectral = (n_t, n_h, n_w) if temporal == "evolving" else (1, n_h, n_w)
+    amplitude = _amplitude(spectral, decay, time_scale)
+    # FMix: independent Gaussian real and imaginary parts per bin, scaled by the amplitude
+    parts = rng.standard_normal((2, n_t, n_h, n_w // 2 + 1), dtype=np.float32)
+    spectrum = np.empty(parts.shape[1:], np.complex64)
+    np.multiply(parts[0], amplitude, out=spectrum.real)
+    np.multiply(parts[1], amplitude, out=spectrum.imag)
+    axes = (0, 1, 2) if temporal == "evolving" else (1, 2)
+    field = np.fft.irfftn(spectrum, s=[shape[a] for a in axes], axes=axes)
+    return np.ascontiguousarray(field, dtype=np.float32)
+
+
+FAMILY = Family(
+    name="fourier",
+    summary="FMix low-frequency noise: smooth blobs from a 1/f^decay spectrum",
+    defaults={"decay": 3.0, "time_scale": 0.25},
+    check=_check,
+    field=_field,
+    colour="#56B4E9",
+)

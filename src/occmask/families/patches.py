@@ -1,0 +1,200 @@
+"""Patch masks: a grid of patches hidden in random order, as in MAE and VideoMAE.
+
+MAE (He et al. 2022, github.com/facebookresearch/mae) hides a random subset of a
+ViT's patches: it draws a score per patch and keeps the lowest (an ``argsort``);
+VideoMAE (Tong et al. 2022) hides the same patches in every frame ("tube"
+masking: ``temporal="static"`` here). The field is ``rank + q``: ``rank`` is the
+patch's place in the random order of its frame, ``q`` in [0, 1) the place of the
+pixel inside its patch, in a spiral from the patch's centre outwards. A cut at
+any pixel count therefore hides the first whole patches and, of the next one, a
+centred square (the spiral's first pixels), so the coverage is exact to the pixel.
+
+``offset="random"`` shifts the grid by a random whole number of pixels in each
+direction (patches at the canvas' edges are cut by it), so no pixel is favoured;
+``offset="aligned"`` starts the grid at the top-left corner, aligned with a ViT
+tokenizer. In an evolving video each patch's score drifts as a stationary
+Gaussian (AR(1)) process with a correlation time of ``time_scale`` frames, so
+patches enter and leave the mask one by one.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import _validate
+from .._jit import kernel
+from ._family import Family, generate
+
+__all__ = ["patches"]
+
+_OFFSETS = ("random", "aligned")
+_MAX_PATCH = 4096
+
+
+def patches(
+    shape: tuple[int, ...],
+    coverage: float,
+    *,
+    rng: Any = None,
+    match: str = "frame",
+    temporal: str = "evolving",
+    patch: int | tuple[int, int] = 16,
+    offset: str = "random",
+    time_scale: float = 8.0,
+) -> np.ndarray:
+    """Random patch-grid occlusion mask (MAE / VideoMAE masking) at an exact coverage.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(H, W)`` or ``(T, H, W)``.
+    coverage : float
+        Fraction of hidden pixels, in [0, 1]. When it is not a whole number of
+        patches, the next patch in the order is hidden partly: a centred square
+        growing in a spiral.
+    rng : None, int, SeedSequence or Generator
+        Source of randomness (SPEC 7).
+    match : {"frame", "video", "expected"}
+        Coverage matching, see :func:`occmask.generate`.
+    temporal : {"evolving", "static", "independent"}
+        ``"evolving"``: patch scores drift; ``"static"``: the same patches in every
+        frame (VideoMAE's tube masking); ``"independent"``: a new order (and grid
+        offset) per frame.
+    patch : int or (int, int), default 16
+        Patch height and width in pixels (1-4096), 16 as in ViT-B/16.
+    offset : {"random", "aligned"}, default "random"
+        ``"random"``: the grid is shifted by a random number of pixels, so every
+        pixel is equally likely hidden; ``"aligned"``: the grid starts at pixel
+        (0, 0), as a ViT tokenizer's.
+    time_scale : float, default 8.0
+        Correlation time of the drifting patch scores, in frames (> 0).
+
+    Returns
+    -------
+    ndarray of bool, shape ``shape``
+
+    Examples
+    --------
+    >>> import occmask as om
+    >>> m = om.patches((4, 64, 64), coverage=0.25, patch=16, offset="aligned", rng=0)
+    >>> int(m[0].sum()), int(m[0].reshape(4, 16, 4, 16).all(axis=(1, 3)).sum())  # 4 whole patches
+    (1024, 4)
+    """
+    return generate(
+        "patches",
+        shape,
+        coverage,
+        rng=rng,
+        match=match,
+        temporal=temporal,
+        patch=patch,
+        offset=offset,
+        time_scale=time_scale,
+    )
+
+
+def _check(params: dict[str, Any]) -> dict[str, Any]:
+    value = params["patch"]
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"patch must be an integer or a (height, width) pair, got {value!r}")
+        sides = tuple(
+            _validate.integer(f"patch[{i}]", v, low=1, high=_MAX_PATCH) for i, v in enumerate(value)
+        )
+    else:
+        side = _validate.integer("patch", value, low=1, high=_MAX_PATCH)
+        sides = (side, side)
+    params["patch"] = sides
+    params["offset"] = _validate.choice("offset", params["offset"], _OFFSETS)
+    params["time_scale"] = _validate.number(
+        "time_scale", params["time_scale"], low=0.0, high=1e6, low_open=True
+    )
+    return params
+
+
+@functools.lru_cache(maxsize=64)
+def _spiral(height: int, width: int) -> np.ndarray:
+    """Place of every pixel of a patch, ``(height, width)`` float64 in [0, 1): a spiral from its centre.
+
+    Pixels are ordered by how far the patch must grow about its centre to reach
+    them (``max(|dy| / height, |dx| / width)``), then by angle.
+    """
+    dy = np.arange(height)[:, None] + 0.5 - height / 2.0
+    dx = np.arange(width)[None, :] + 0.5 - width / 2.0
+    ring = np.maximum(np.abs(dy) / height, np.abs(dx) / width)
+    angle = np.arctan2(dy, dx)
+    order = np.lexsort((angle.ravel(), ring.ravel()))
+    place = np.empty(height * width)
+    place[order] = np.arange(height * width) / (height * width)
+    grid = place.reshape(height, width)
+    grid.flags.writeable = False
+    return grid
+
+
+@kernel
+def _patch_field(out, ranks, place, rows, cols):
+    """``out[t, i, j] = ranks[t, rows[s, i, 0], cols[s, j, 0]] + place[rows[s, i, 1], cols[s, j, 1]]``.
+
+    ``rows[s, i]`` holds the patch row of pixel row ``i`` and its row inside the
+    patch for grid ``s`` (``s = t`` with one grid per frame, else 0); ``cols`` the same
+    for columns.
+    """
+    n_t, n_h, n_w = out.shape
+    n_sets = rows.shape[0]
+    for t in range(n_t):
+        s = t if n_sets > 1 else 0
+        for i in range(n_h):
+            r, py = rows[s, i, 0], rows[s, i, 1]
+            for j in range(n_w):
+                out[t, i, j] = ranks[t, r, cols[s, j, 0]] + place[py, cols[s, j, 1]]
+    return out
+
+
+def _grid(n: int, side: int, offsets: np.ndarray) -> np.ndarray:
+    """Patch index and place inside the patch of each of ``n`` pixels, per offset: (sets, n, 2)."""
+    shifted = np.arange(n)[None, :] + offsets[:, None]
+    return np.ascontiguousarray(np.stack([shifted // side, shifted % side], axis=-1))
+
+
+def _field(
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    need: int | None,
+    *,
+    patch: tuple[int, int],
+    offset: str,
+    time_scale: float,
+) -> np.ndarray:
+    n_t, n_h, n_w = shape
+    ph, pw = patch
+    n_sets = n_t if temporal == "independent" else 1
+    grid_h, grid_w = -(-(n_h + ph - 1) // ph), -(-(n_w + pw - 1) // pw)  # room for any offset
+    if offset == "random":
+        offsets = np.stack([rng.integers(0, ph, n_sets), rng.integers(0, pw, n_sets)], axis=-1)
+    else:
+        offsets = np.zeros((n_sets, 2), np.int64)
+    scores = rng.standard_normal((n_t, grid_h * grid_w))
+    if temporal == "evolving":  # AR(1): stationary N(0, 1) scores, correlation exp(-lag / time_scale)
+        rho = math.exp(-1.0 / time_scale)
+        for t in range(1, n_t):
+            scores[t] = rho * scores[t - 1] + math.sqrt(1.0 - rho * rho) * scores[t]
+    ranks = np.argsort(np.argsort(scores, axis=1), axis=1).astype(np.float64).reshape(n_t, grid_h, grid_w)
+    out = np.empty(shape, np.float32)
+    return _patch_field(
+        out, ranks, _spiral(ph, pw), _grid(n_h, ph, offsets[:, 0]), _grid(n_w, pw, offsets[:, 1])
+    )
+
+
+FAMILY = Family(
+    name="patches",
+    summary="a patch grid hidden in random order: MAE random masking, VideoMAE tubes",
+    defaults={"patch": 16, "offset": "random", "time_scale": 8.0},
+    check=_check,
+    field=_field,
+    colour="#000000",
+)

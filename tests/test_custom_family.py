@@ -1,0 +1,137 @@
+"""A family registered by a user works end to end, and the property checks for authors can fail."""
+
+import numpy as np
+import pytest
+
+import occmask as om
+from occmask.calibrate import target_count
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+
+from occmask import testing  # noqa: E402
+
+
+def rings(shape, rng, temporal, need, *, spacing=9.0):
+    """Concentric rings about a random centre on a torus (a smooth tie-break along the angle)."""
+    t, h, w = shape
+    sets = t if temporal == "independent" else 1
+    cy, cx = rng.uniform(0, h, (sets, 1, 1)), rng.uniform(0, w, (sets, 1, 1))
+    if temporal == "evolving":
+        cy = cy + np.arange(t)[:, None, None]
+    y, x = np.mgrid[0:h, 0:w]
+    dy = (y - cy + h / 2) % h - h / 2
+    dx = (x - cx + w / 2) % w - w / 2
+    level = np.mod(np.hypot(dy, dx), spacing)
+    return (level + 1e-3 * (np.arctan2(dy, dx) + np.pi)).astype(np.float32)
+
+
+def corner(shape, rng, temporal, need):
+    """Not stationary: the top-left corner first."""
+    y, x = np.mgrid[0 : shape[1], 0 : shape[2]]
+    field = (y + x + 1e-3 * rng.random((shape[0], shape[1], shape[2]))).astype(np.float32)
+    return np.ascontiguousarray(field)
+
+
+@pytest.fixture
+def registered():
+    om.register_family(om.Family("rings", "concentric rings", rings, defaults={"spacing": 9.0}))
+    return "rings"
+
+
+def test_generate_and_describe(registered):
+    mask = om.generate("rings", (5, 30, 40), 0.35, rng=1, spacing=6.0)
+    assert (mask.sum(axis=(1, 2)) == target_count(0.35, 1200)).all()
+    assert om.describe(mask).n_components.min() >= 1
+    np.testing.assert_array_equal(
+        mask, om.cut(rings((5, 30, 40), np.random.default_rng(1), "evolving", None, spacing=6.0), 0.35)
+    )
+    static = om.generate("rings", (4, 16, 16), 0.5, rng=2, temporal="static")
+    assert (static == static[0]).all()
+    expected = om.generate("rings", (200, 16, 16), 0.3, rng=3, temporal="independent", match="expected")
+    assert abs(expected.mean() - 0.3) < 0.02
+    with pytest.raises(TypeError, match="unknown parameter.*'rings'"):
+        om.generate("rings", (8, 8), 0.5, radius=3)
+
+
+def test_property_checks_pass_on_a_good_family(registered):
+    testing.check_family("rings", max_examples=10)
+
+
+def test_property_checks_fail_on_a_bad_family():
+    om.register_family(om.Family("corner", "top-left first", corner))
+    testing.check_exact("corner", max_examples=5)  # exact: the calibrator sees to it
+    testing.check_deterministic("corner", max_examples=5)
+    with pytest.raises(AssertionError, match="corner: centre pixels hidden at rate"):
+        testing.check_stationary("corner", n=50)
+
+    def unseeded(shape, rng, temporal, need):
+        return np.random.default_rng().random(shape, dtype=np.float32)  # global entropy: not by seed
+
+    om.register_family(om.Family("unseeded", "ignores rng", unseeded))
+    with pytest.raises(AssertionError, match="gave another mask"):
+        testing.check_deterministic("unseeded", max_examples=50)
+    with pytest.raises(ValueError, match="family must be one of"):
+        testing.check_exact("nope")
+
+
+def test_testing_strategies_draw_it(registered):
+    @settings(max_examples=15, deadline=None)
+    @given(testing.masks(family="rings", match="frame", spacing=5.0))
+    def exact(mask):
+        frames = mask.reshape(-1, *mask.shape[-2:])
+        assert len({int(f.sum()) for f in frames}) == 1
+
+    exact()
+
+
+def test_occlude_in_a_dataloader(registered):
+    torch = pytest.importorskip("torch")
+    from occmask.torch import Occlude
+
+    class Videos(torch.utils.data.Dataset):
+        def __init__(self):
+            self.transform = Occlude("rings", 0.25, fill=0.0, return_mask=True, spacing=5.0)
+
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, index):
+            return self.transform(torch.ones(3, 1, 12, 12))
+
+    loader = torch.utils.data.DataLoader(
+        Videos(), batch_size=2, num_workers=2, multiprocessing_context="fork"
+    )
+    torch.manual_seed(0)
+    hidden, masks = (torch.cat(parts) for parts in zip(*loader, strict=True))
+    assert hidden.shape == (6, 3, 1, 12, 12)
+    assert (masks.sum(dim=(-2, -1)) == target_count(0.25, 144)).all()
+    assert ((hidden == 0) == masks.unsqueeze(2)).all()
+
+
+def test_the_study_runs_it(registered, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("mlxtend")
+    from occmask.cli import main
+
+    args = ["--videos", "8", "--frames", "2", "--epochs", "1", "--coverages", "0", "0.5", "--bootstrap", "20"]
+    assert (
+        main(
+            [
+                "study",
+                "--out",
+                str(tmp_path),
+                "--families",
+                "bernoulli",
+                "rings",
+                "--temporal",
+                "static",
+                *args,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    results = (tmp_path / "results.csv").read_text()
+    assert ",rings," in results and ",bernoulli," in results
