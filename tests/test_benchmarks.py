@@ -103,3 +103,5 @@ def test_robustness_benchmark_runs_and_reports_the_share():
     found = module.measure(model, (x[:8], y[:8]), repeat=1)
     assert 0 <= found["masks"] <= found["grid"] and 0 < found["model"] <= found["grid"]
     assert found["share"] == found["masks"] / found["grid"]
+    (row, *_) = table_rows.evaluation_rows(bench.Config(repeat=1))
+    assert row.target.text == "masks <= 20% of it" and row.speedup == row.baseline_s / row.occmask_s

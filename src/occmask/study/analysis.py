@@ -227,33 +227,32 @@ def blog_claims(families: tuple[str, ...]) -> list[Claim]:
         if subject in families and versus in families:
             claims.append(Claim(key, text, subject, versus, metric, expected))
 
-    for f in ("cgol", "perlin"):
-        add(f"acc_{f}", f"{f} costs more accuracy than bernoulli", f, "bernoulli", "accuracy", "lower")
-    add(
-        "acc_triangles",
-        "triangles cost more accuracy than bernoulli",
-        "triangles",
-        "bernoulli",
-        "accuracy",
-        "lower",
-    )
-    add("cgol_vs_perlin", "cgol costs less accuracy than perlin", "cgol", "perlin", "accuracy", "higher")
-    add(
-        "cgol_vs_triangles",
-        "cgol costs less accuracy than triangles",
-        "cgol",
-        "triangles",
-        "accuracy",
-        "higher",
-    )
+    def costlier(f: str) -> None:
+        add(
+            f"acc_{f}",
+            f"{f} masks cost more accuracy than bernoulli masks",
+            f,
+            "bernoulli",
+            "accuracy",
+            "lower",
+        )
+
+    def worse(f: str, metric: str, what: str) -> None:
+        add(
+            f"{metric}_{f}", f"{f} masks give a {what} than bernoulli masks", f, "bernoulli", metric, "higher"
+        )
+
+    for f in ("cgol", "perlin"):  # the post's order: bernoulli best, cgol worse, perlin and triangles worst
+        costlier(f)
+    costlier("triangles")
     for f in ("perlin", "triangles"):
-        add(f"nll_{f}", f"{f} has worse NLL than bernoulli", f, "bernoulli", "nll", "higher")
-        add(f"brier_{f}", f"{f} has worse Brier score than bernoulli", f, "bernoulli", "brier", "higher")
+        add(f"cgol_vs_{f}", f"cgol masks cost less accuracy than {f} masks", "cgol", f, "accuracy", "higher")
+    for f in ("perlin", "triangles"):
+        worse(f, "nll", "worse NLL")
+        worse(f, "brier", "worse Brier score")
     for f in ("cgol", "perlin"):
-        add(f"ece_{f}", f"{f} has higher ECE than bernoulli", f, "bernoulli", "ece", "higher")
-    add(
-        "ece_triangles", "triangles have higher ECE than bernoulli", "triangles", "bernoulli", "ece", "higher"
-    )
+        worse(f, "ece", "higher ECE")
+    worse("triangles", "ece", "higher ECE")
     return claims
 
 

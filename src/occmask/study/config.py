@@ -47,7 +47,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         archs=tuple(ARCHS),
         fills=(0.0, 1.0),
         videos=120,
-        frames=6,
+        frames=5,
         epochs=5,
         n_boot=500,
     ),
