@@ -215,10 +215,35 @@ def _setup(run: Run) -> str:
     )
 
 
+def _floor(run: Run) -> list[str]:
+    """Per fill: the range of frame accuracy at the lowest occluded coverage over models and families."""
+    c = run.config
+    lowest = next((v for v in c.coverages if v > 0), None)
+    if lowest is None:
+        return []
+
+    def frame_accuracy(coverage: float, fill: float | None = None) -> list[float]:
+        return [
+            row["accuracy"]
+            for (_, _, f), report in run.reports.items()
+            if fill is None or f == fill
+            for row in report.select(coverage=coverage, level="frame")
+        ]
+
+    clean = min(frame_accuracy(0.0)) if 0.0 in c.coverages else float("nan")
+    return [
+        f"With fill {fill:g}, single-frame accuracy at coverage {lowest:g} ranges from "
+        f"{min(frame_accuracy(lowest, fill)):.3f} to {max(frame_accuracy(lowest, fill)):.3f} over models, "
+        f"families and temporal modes (chance 0.1; clean frames {clean:.3f} or more)."
+        for fill in c.fills
+    ]
+
+
 def _caveats(run: Run) -> str:
     c = run.config
     return _bullets(
         [
+            *_floor(run),
             "No region-matched arm: occmask's families do not yet take a `region=` to hide an exact share "
             "of the digit's ink, so canvas coverage is matched but the share of the *digit* hidden is not; "
             "blob-like masks hide it more unevenly than Bernoulli noise.",
