@@ -43,6 +43,7 @@ from harness import (
     Target,
     check_exact,
     child,
+    compare,
     frame_shape,
     loader_times,
     pixels_k,
@@ -327,7 +328,7 @@ def transform_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) ->
     clip = torch.rand((VIDEO[0], 1, *VIDEO[1:]), generator=torch.Generator().manual_seed(SEED))
     rows = []
     for family in families:
-        transform = Occlude(family, coverage=COVERAGE, fill=0.0)
+        transform = Occlude(family, coverage=COVERAGE, fill=0.0, layout="TCHW")
         check_exact((transform(clip) == 0)[:, 0].numpy(), VIDEO, f"Occlude({family!r})")
         alone = functools.partial(_generate_next, family, itertools.count())
         times = loader_times(transform, clip, cfg, {"alone": alone})
@@ -371,7 +372,47 @@ def evaluation_rows(cfg: Config) -> list[Row]:
     return rows
 
 
+# a batch's masks in a thread pool -----------------------------------------------------
+
+#: (B, T, C, H, W) of the batch the thread rows occlude.
+THREAD_BATCH = (32, 8, 1, 64, 64)
+
+
+def thread_rows(cfg: Config, family: str = "perlin") -> list[Row]:
+    """``Occlude`` on a (32, 8, 1, 64, 64) batch with 2 threads vs 1 (and on a CUDA batch if there is one).
+
+    The masks are the same with any number of threads; only the time differs.
+    """
+    task = f"Occlude({family!r}) on a B=32 batch, 2 threads"
+    shape = "x".join(map(str, THREAD_BATCH))
+    try:
+        import torch
+
+        from occmask.torch import Occlude
+    except ImportError as error:
+        return [Row(task, shape, "1 thread", None, None, Target.faster(1.7), note=f"not available ({error})")]
+    devices = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+    rows = []
+    for device in devices:
+        batch = torch.rand(THREAD_BATCH, generator=torch.Generator().manual_seed(SEED)).to(device)
+        one, two = (Occlude(family, COVERAGE, threads=n, return_mask=True) for n in (1, 2))
+        masks = []
+        for transform in (one, two):
+            torch.manual_seed(SEED)
+            masks.append(transform(batch)[1])
+        assert torch.equal(masks[0], masks[1]), "the masks depend on the number of threads"
+        check_exact(
+            masks[0].cpu().numpy().reshape(-1, *THREAD_BATCH[-2:]),
+            (math.prod(THREAD_BATCH[:2]), *THREAD_BATCH[-2:]),
+            "Occlude threads",
+        )
+        times = compare({"two": functools.partial(two, batch), "one": functools.partial(one, batch)}, cfg)
+        suffix = "" if device == "cpu" else f", {device} batch"
+        rows.append(Row(task + suffix, shape, "1 thread", times["two"], times["one"], Target.faster(1.7)))
+    return rows
+
+
 #: Rows measured for each workload shape.
 SHAPED_ROWS = (bernoulli_rows, perlin_rows, cgol_rows, triangles_rows, describe_rows, occlude_rows)
 #: Rows measured once.
-ONCE_ROWS = (cold_start_rows, transform_rows, evaluation_rows)
+ONCE_ROWS = (cold_start_rows, transform_rows, thread_rows, evaluation_rows)

@@ -51,7 +51,7 @@ def measure(family: str, cfg: Config) -> dict[str, float]:
     from occmask.torch import Occlude
 
     clip = torch.rand((VIDEO[0], 1, *VIDEO[1:]))
-    transform = Occlude(family, COVERAGE)
+    transform = Occlude(family, COVERAGE, layout="TCHW")
     check_exact((transform(clip) == 0)[:, 0].numpy(), VIDEO, f"Occlude({family!r})")
     seeds = itertools.count()
     others = {

@@ -146,3 +146,90 @@ def test_array_fill_along_an_axis_as_long_as_the_channels():
     np.testing.assert_array_equal(
         om.occlude(x, mask, fill=fill, layout="TCHW"), np.where(mask[:, None], fill, x)
     )
+
+
+# ----------------------------------------------------------------------------- fills made per call
+
+LAYOUTS = [
+    ((6, 3, 8, 10), "TCHW", (6, 8, 10)),
+    ((6, 8, 10, 3), "THWC", (6, 8, 10)),
+    ((2, 6, 3, 8, 10), None, (2, 6, 8, 10)),
+]
+
+
+@pytest.mark.parametrize(("shape", "layout", "mask_shape"), LAYOUTS)
+def test_mean_fill_is_each_samples_mean_per_channel(shape, layout, mask_shape):
+    """Against a loop over samples and channels (normalised data: negative values too)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0, 1.0, shape).astype(np.float32)
+    mask = rng.random(mask_shape) < 0.4
+    y = om.occlude(x, mask, fill="mean", layout=layout)
+    letters = layout or "BTCHW"
+    channel = letters.index("C")
+    expected = x.copy()
+    for b in range(shape[0] if letters[0] == "B" else 1):
+        for c in range(shape[channel]):
+            index = [slice(None)] * x.ndim
+            index[channel] = c
+            if letters[0] == "B":
+                index[0] = b
+            sample = x[tuple(index)]
+            hidden = mask[b] if letters[0] == "B" else mask
+            expected[tuple(index)] = np.where(hidden, np.float32(sample.astype(np.float64).mean()), sample)
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+    integer = om.occlude(np.arange(12, dtype=np.uint8).reshape(1, 3, 4), np.ones((3, 4), bool), fill="mean")
+    assert (integer == 6).all()  # mean 5.5, rounded to even
+
+
+def test_noise_fill_is_reproducible_and_in_range():
+    x = np.full((4, 2, 16, 16), 5.0, dtype=np.float32)
+    mask = om.perlin((4, 16, 16), 0.5, rng=1)
+    hidden = np.broadcast_to(mask[:, None], x.shape)
+    uniform = om.occlude(x, mask, fill=om.Noise(-2.0, -1.0), rng=3)
+    assert ((uniform[hidden] >= -2.0) & (uniform[hidden] < -1.0)).all() and (uniform[~hidden] == 5).all()
+    assert len(np.unique(uniform[hidden])) > 0.9 * hidden.sum()  # one value per element
+    np.testing.assert_array_equal(uniform, om.occlude(x, mask, fill=om.Noise(-2.0, -1.0), rng=3))
+    assert not np.array_equal(uniform, om.occlude(x, mask, fill=om.Noise(-2.0, -1.0), rng=4))
+    normal = om.occlude(
+        np.zeros((64, 64, 3), np.float32), np.ones((64, 64), bool), fill=om.Noise(mean=-3.0, std=0.5), rng=0
+    )
+    assert abs(normal.mean() + 3.0) < 0.02 and abs(normal.std() - 0.5) < 0.02
+    default = om.occlude(np.zeros((32, 32)), np.ones((32, 32), bool), fill="noise", rng=0)
+    assert 0.0 <= default.min() and default.max() < 1.0 and default.dtype == np.float64
+    pixels = om.occlude(np.zeros((32, 32), np.uint8), np.ones((32, 32), bool), fill=om.Noise(0, 256), rng=0)
+    assert pixels.min() == 0 and pixels.max() == 255 and len(np.unique(pixels)) > 200
+
+
+def test_image_fill_pastes_another_sample():
+    x, texture = np.zeros((3, 8, 8), np.float32), np.arange(3 * 64, dtype=np.float32).reshape(3, 8, 8)
+    mask = om.bernoulli((8, 8), 0.5, rng=0)
+    np.testing.assert_array_equal(om.occlude(x, mask, fill=texture), np.where(mask, texture, x))
+
+
+@pytest.mark.parametrize(
+    ("fill", "kwargs", "error", "words"),
+    [
+        ("red", {}, TypeError, "'noise', 'mean'"),
+        (om.Noise(-1.0, 1.0), {"rng": "seed"}, TypeError, "rng"),
+        (0.0, {"rng": -1}, ValueError, "rng"),
+        (om.Noise(0, 300), {}, ValueError, "cannot be represented"),
+    ],
+)
+def test_special_fills_reject_bad_input(fill, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        om.occlude(np.zeros((4, 4), np.uint8), np.ones((4, 4), bool), fill=fill, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"low": 1.0, "high": 1.0}, ValueError, "low < high"),
+        ({"low": 0.0, "mean": 1.0}, ValueError, "not both"),
+        ({"mean": 0.0, "std": -1.0}, ValueError, "std"),
+        ({"low": float("nan")}, ValueError, "low"),
+        ({"high": "1"}, TypeError, "high"),
+    ],
+)
+def test_noise_rejects_bad_parameters(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        om.Noise(**kwargs)

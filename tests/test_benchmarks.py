@@ -103,5 +103,13 @@ def test_robustness_benchmark_runs_and_reports_the_share():
     found = module.measure(model, (x[:8], y[:8]), repeat=1)
     assert 0 <= found["masks"] <= found["grid"] and 0 < found["model"] <= found["grid"]
     assert found["share"] == found["masks"] / found["grid"]
+
+
+def test_thread_rows_check_the_masks_and_measure():
+    pytest.importorskip("torch")
+    rows = table_rows.thread_rows(TINY, family="bernoulli")
+    assert rows and all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows)
+    assert rows[0].baseline == "1 thread" and rows[0].target.text == ">= 1.7x faster"
+
     (row, *_) = table_rows.evaluation_rows(bench.Config(repeat=1))
     assert row.target.text == "masks <= 20% of it" and row.speedup == row.baseline_s / row.occmask_s

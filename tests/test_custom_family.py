@@ -91,7 +91,7 @@ def test_occlude_in_a_dataloader(registered):
 
     class Videos(torch.utils.data.Dataset):
         def __init__(self):
-            self.transform = Occlude("rings", 0.25, fill=0.0, return_mask=True, spacing=5.0)
+            self.transform = Occlude("rings", 0.25, fill=0.0, layout="TCHW", return_mask=True, spacing=5.0)
 
         def __len__(self):
             return 6

@@ -203,7 +203,7 @@ def test_read_only_and_strided_numpy_masks():
     [
         ((6, 20), None, (6, 20)),
         ((3, 6, 20), None, (6, 20)),
-        ((5, 1, 6, 20), None, (5, 6, 20)),
+        ((5, 1, 6, 20), "TCHW", (5, 6, 20)),
         ((2, 5, 3, 6, 20), None, (2, 5, 6, 20)),
         ((5, 6, 20), "THW", (5, 6, 20)),
         ((5, 6, 20, 3), "THWC", (5, 6, 20)),
@@ -321,13 +321,13 @@ def test_pickle_round_trip_and_repr():
 
 
 def test_composes_like_a_torchvision_transform():
-    pipeline = [lambda v: v * 2.0, Occlude("triangles", 0.25, fill=-1.0), lambda v: v + 1.0]
+    pipeline = [lambda v: v * 2.0, Occlude("triangles", 0.25, fill=-1.0, layout="TCHW"), lambda v: v + 1.0]
     x = torch.ones(4, 1, 24, 24)
     y = x
     for transform in pipeline:  # what torchvision's Compose does
         y = transform(y)
     assert ((y == 0.0).sum(dim=(1, 2, 3)) == target_count(0.25, 24 * 24)).all()
-    sequential = torch.nn.Sequential(Occlude("bernoulli", 0.5), torch.nn.Identity())
+    sequential = torch.nn.Sequential(Occlude("bernoulli", 0.5, layout="TCHW"), torch.nn.Identity())
     assert (sequential(x) == 0).float().mean().item() == 0.5
 
 
@@ -377,8 +377,9 @@ def test_construction_rejects_bad_arguments(args, kwargs, error, words):
         (torch.zeros(1, 2, 3, 1, 8, 8), {}, ValueError, "dimensions"),
         (torch.zeros(4, 8, 8), {"layout": "TCHW"}, ValueError, "layout"),
         (torch.zeros(3, 0, 8), {}, ValueError, "empty"),
-        (torch.zeros(4, 8, 8, 3), {"fill": [1.0, 2.0]}, ValueError, "fill"),
-        (torch.zeros(4, 3, 8, 8, dtype=torch.uint8), {"fill": 0.5}, ValueError, "fill"),
+        (torch.zeros(4, 8, 8, 3), {"fill": [1.0, 2.0], "layout": "THWC"}, ValueError, "fill"),
+        (torch.zeros(4, 3, 8, 8, dtype=torch.uint8), {"fill": 0.5, "layout": "TCHW"}, ValueError, "fill"),
+        (torch.zeros(4, 3, 8, 8), {}, ValueError, "layout='TCHW' for one video .* layout='BCHW' for a batch"),
     ],
 )
 def test_call_rejects_bad_input(x, kwargs, error, words):
@@ -424,3 +425,56 @@ def test_cuda_stays_on_the_device():
         np.testing.assert_array_equal(sample, t.make_mask((4, 32, 32), seed))
     g = Occlude("bernoulli", 0.5, generator=torch.Generator(device=device).manual_seed(0))
     assert g(x.detach()).device.type == "cuda"
+
+
+# ----------------------------------------------------------------------------- fills and threads
+
+
+@pytest.mark.parametrize("fill", ["mean", om.Noise(-1.0, 1.0), om.Noise(mean=0.0, std=2.0), "noise"])
+def test_special_fills_match_the_numpy_adapter(fill):
+    x = torch.randn(2, 5, 3, 12, 10)  # normalised data
+    mask = np.random.default_rng(0).random((2, 5, 12, 10)) < 0.5
+    expected = om.occlude(x.numpy(), mask, fill=fill, rng=4)
+    for tensor in (x, x.clone().requires_grad_(True)):  # the kernel and the torch.where paths
+        torch.testing.assert_close(occlude(tensor, mask, fill, rng=4).detach(), torch.from_numpy(expected))
+
+
+def test_transform_fills_are_drawn_from_the_sample_seed():
+    x = torch.zeros(3, 4, 2, 16, 16)  # (B, T, C, H, W)
+    t = Occlude("perlin", 0.5, fill=om.Noise(-1.0, 1.0), return_mask=True)
+    y, mask = t(x)
+    hidden = mask[:, :, None].expand_as(x)
+    assert ((y[hidden] >= -1) & (y[hidden] < 1)).all() and (y[~hidden] == 0).all()
+    for b, seed in enumerate(t.last_seeds):  # the sample's noise comes from its own seed
+        single = Occlude("perlin", 0.5, fill=om.Noise(-1.0, 1.0), layout="TCHW")
+        rebuilt = single._occlude(x[b], "TCHW", (4, 16, 16), [seed])
+        torch.testing.assert_close(y[b], rebuilt)
+    images = torch.stack([torch.full((3, 8, 8), float(i)) for i in range(4)])  # (B, C, H, W)
+    y, mask = Occlude("bernoulli", 0.5, fill="mean", layout="BCHW", return_mask=True)(
+        images + torch.rand(4, 3, 8, 8)
+    )
+    means = (images + 0.5)[:, :, 0, 0]
+    assert (y.mean(dim=(2, 3)) - means).abs().max() < 0.2  # each image filled with its own mean
+
+
+def test_threads_give_the_same_masks():
+    x = torch.rand(6, 3, 1, 16, 16)
+    masks = []
+    for threads in (1, 3):
+        t = Occlude("cgol", (0.2, 0.6), threads=threads, return_mask=True)
+        torch.manual_seed(5)
+        masks.append(t(x)[1])
+        assert f"threads={threads}" in repr(t)
+    assert torch.equal(masks[0], masks[1])
+    with pytest.raises(ValueError, match="threads"):
+        Occlude("cgol", 0.5, threads=0)
+    with pytest.raises(TypeError, match="threads"):
+        Occlude("cgol", 0.5, threads=1.5)
+
+
+def test_default_threads_is_one_inside_a_worker(monkeypatch):
+    from occmask import torch as adapter
+
+    assert adapter._default_threads() >= 1
+    monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
+    assert adapter._default_threads() == 1

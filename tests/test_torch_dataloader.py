@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 
 import occmask as om  # noqa: E402
 from occmask.calibrate import target_count  # noqa: E402
-from occmask.torch import Occlude  # noqa: E402
+from occmask.torch import Occlude, OccludedDataset  # noqa: E402
 
 SHAPE = (4, 16, 16)  # (T, H, W) of every video
 N = 12
@@ -30,7 +30,7 @@ class OccludedVideos(torch.utils.data.Dataset):
 
 
 def run(seed, context=None, workers=2, transform=None):
-    transform = transform or Occlude("perlin", (0.2, 0.6), scale=6.0, return_mask=True)
+    transform = transform or Occlude("perlin", (0.2, 0.6), scale=6.0, layout="TCHW", return_mask=True)
     loader = torch.utils.data.DataLoader(
         OccludedVideos(transform), batch_size=3, num_workers=workers, multiprocessing_context=context
     )
@@ -86,3 +86,103 @@ def test_spawned_workers_repeat_the_forked_run(forked):
     assert set(workers) == {0, 1}
     check_masks(transform, hidden, masks, seeds)
     assert seeds == forked[3] and torch.equal(masks, forked[2])
+
+
+# ----------------------------------------------------------------------------- OccludedDataset
+
+
+class Clips(torch.utils.data.Dataset):
+    """(T, 1, H, W) clips with a label each: clip i is filled with i + 1 (no zeros before occlusion)."""
+
+    def __len__(self):
+        return 10
+
+    def __getitem__(self, index):
+        return torch.full((SHAPE[0], 1, *SHAPE[1:]), float(index + 1)), index
+
+
+def occluded_dataset(p=1.0):
+    transform = Occlude("perlin", (0.2, 0.6), scale=6.0, layout="TCHW", p=p, return_mask=True)
+    return OccludedDataset(Clips(), transform, seed=11)
+
+
+def epoch_masks(dataset, workers, context=None, epochs=(0,), persistent=False):
+    """Every epoch's (index, label, mask, x) batches from a DataLoader, in sample order."""
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=3,
+        num_workers=workers,
+        multiprocessing_context=context if workers else None,
+        persistent_workers=persistent and workers > 0,
+    )
+    out = []
+    for epoch in epochs:
+        dataset.set_epoch(epoch)
+        batches = list(loader)
+        out.append(tuple(torch.cat([b[i] for b in batches]) for i in range(3)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def main_process_epochs():
+    om.warmup()
+    return epoch_masks(occluded_dataset(), workers=0, epochs=(0, 1))
+
+
+@pytest.mark.parametrize(("workers", "context"), [(1, "fork"), (3, "fork"), (1, "spawn"), (3, "spawn")])
+# torch warns when there are more workers than cores (3 on a 2-core machine)
+@pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")
+def test_dataset_masks_do_not_depend_on_workers(main_process_epochs, workers, context):
+    """0, 1 or 3 workers, forked or spawned: the same masks, as the seed, epoch and index fix them."""
+    got = epoch_masks(occluded_dataset(), workers, context, epochs=(0, 1))
+    for (x, labels, masks), (x0, labels0, masks0) in zip(got, main_process_epochs, strict=True):
+        assert torch.equal(labels, labels0) and torch.equal(masks, masks0) and torch.equal(x, x0)
+
+
+def test_dataset_masks_follow_seed_epoch_and_index(main_process_epochs):
+    dataset = occluded_dataset()
+    (x0, labels, masks0), (_, _, masks1) = main_process_epochs
+    assert labels.tolist() == list(range(10))  # labels pass through
+    assert len({bytes(m.numpy()) for m in masks0}) == 10  # every index its own mask
+    assert all(not torch.equal(a, b) for a, b in zip(masks0, masks1, strict=True))  # every epoch anew
+    for index in range(10):  # rebuilt from (seed, epoch, index) alone, in any order
+        for epoch, masks in ((1, masks1), (0, masks0)):
+            np.testing.assert_array_equal(dataset.mask(index, epoch), masks[index].numpy())
+            (seed,) = dataset.seeds(index, epoch)
+            np.testing.assert_array_equal(dataset.transform.make_mask(SHAPE, seed), masks[index].numpy())
+    expected = torch.arange(1, 11, dtype=torch.float32)[:, None, None, None, None].expand_as(x0)
+    assert torch.equal(x0, torch.where(masks0[:, :, None], 0.0, expected))
+    other = OccludedDataset(Clips(), dataset.transform, seed=12)
+    assert not np.array_equal(other.mask(0, 0), dataset.mask(0, 0))
+
+
+def test_persistent_workers_see_set_epoch(main_process_epochs):
+    got = epoch_masks(occluded_dataset(), workers=2, epochs=(0, 1), persistent=True)
+    for (_, _, masks), (_, _, masks0) in zip(got, main_process_epochs, strict=True):
+        assert torch.equal(masks, masks0)
+
+
+def test_dataset_p_leaves_whole_samples_alone():
+    dataset = occluded_dataset(p=0.5)
+    seeds = [dataset.seeds(i, 0)[0] for i in range(10)]
+    assert 0 < sum(s is None for s in seeds) < 10
+    for index, seed in enumerate(seeds):
+        x, label, mask = dataset[index]
+        assert label == index and bool(mask.any()) == (seed is not None)
+        assert bool((x == 0).any()) == (seed is not None)
+
+
+def test_dataset_items_without_labels_and_bad_arguments():
+    clips = torch.ones(4, 2, 1, 8, 8)
+    dataset = OccludedDataset(clips, Occlude("bernoulli", 0.5, layout="TCHW"))
+    assert dataset[1].shape == (2, 1, 8, 8) and (dataset[1] == 0).sum() == 2 * 32
+    with pytest.raises(TypeError, match="transform must be an occmask.torch.Occlude"):
+        OccludedDataset(clips, lambda x: x)
+    with pytest.raises(ValueError, match="seed"):
+        OccludedDataset(clips, Occlude("bernoulli", 0.5), seed=-1)
+    with pytest.raises(ValueError, match="epoch"):
+        dataset.set_epoch(-2)
+    with pytest.raises(TypeError, match="epoch"):
+        dataset.set_epoch(1.5)
+    with pytest.raises(ValueError, match="index"):
+        dataset.seeds(-1)

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from .apply import occlude
+from .apply import Noise, occlude
 from .calibrate import cut
 from .describe import Descriptors, describe, label
 from .families import FAMILIES, Family, field, generate, register_family
@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FAMILIES",
+    "Noise",
     "Descriptors",
     "Family",
     "bernoulli",

@@ -2,22 +2,37 @@
 
 A leaf module (it imports neither adapter). :func:`resolve` finds how a mask
 broadcasts against data of a given shape and layout, :func:`fill_array` and
-:func:`fill_shape` turn a ``fill`` into values of the data's dtype and shape, and
-:func:`occlude_array` writes an already checked mask and fill into a numpy array
-(the one-pass kernel where it applies).
+:func:`fill_shape` turn a ``fill`` into values of the data's dtype and shape,
+:class:`Noise`, :func:`special_fill` and :func:`mean_axes` describe the fills
+computed from the data or drawn at random, and :func:`occlude_array` writes an
+already checked mask and fill into a numpy array (the one-pass kernel where it applies).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from . import _validate
 from ._jit import kernel
 
-__all__ = ["KERNEL_DTYPES", "check_layout", "fill_array", "fill_shape", "occlude_array", "resolve"]
+__all__ = [
+    "KERNEL_DTYPES",
+    "Noise",
+    "check_layout",
+    "computed_fill",
+    "fill_array",
+    "fill_shape",
+    "mean_axes",
+    "noise_values",
+    "occlude_array",
+    "resolve",
+    "special_fill",
+]
 
 LETTERS = "BTCHW"
 #: dtypes the one-pass kernel handles (others go through numpy)
@@ -173,6 +188,108 @@ def _cast_fill(fill: Any, dtype: np.dtype) -> np.ndarray:
     if np.any(bad):
         raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}")
     return cast
+
+
+@dataclass(frozen=True)
+class Noise:
+    """A fill of random values, one per hidden element: uniform or normal.
+
+    ``Noise()`` draws uniformly from [0, 1); ``Noise(low, high)`` from
+    [low, high); ``Noise(mean=m, std=s)`` from a normal distribution. Pass it as
+    ``fill`` (``fill="noise"`` is ``Noise()``). Values are drawn from the ``rng``
+    of :func:`occmask.occlude` (in :class:`occmask.torch.Occlude`, from the
+    sample's seed), so the same seed gives the same noise. On integer data,
+    uniform values are rounded down and normal ones to the nearest integer;
+    every value must fit the data's dtype. The ranges are in the data's own
+    units: for normalised data, ``Noise(mean=0.0, std=1.0)`` looks like the data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import occmask as om
+    >>> x = np.zeros((3, 16, 16), dtype=np.float32)                  # (C, H, W)
+    >>> mask = om.bernoulli((16, 16), 0.5, rng=0)
+    >>> y = om.occlude(x, mask, fill=om.Noise(-1.0, 1.0), rng=0)
+    >>> bool((y[:, mask] >= -1).all() and (y[:, mask] < 1).all() and (y[:, ~mask] == 0).all())
+    True
+    """
+
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    std: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.mean is not None or self.std is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError(
+                    f"Noise takes low and high (uniform) or mean and std (normal), not both, got {self!r}"
+                )
+            object.__setattr__(
+                self, "mean", _validate.number("mean", 0.0 if self.mean is None else self.mean)
+            )
+            object.__setattr__(
+                self, "std", _validate.number("std", 1.0 if self.std is None else self.std, low=0)
+            )
+            return
+        low = _validate.number("low", 0.0 if self.low is None else self.low)
+        high = _validate.number("high", 1.0 if self.high is None else self.high)
+        if not low < high:
+            raise ValueError(f"Noise needs low < high, got low={low!r}, high={high!r}")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+
+
+def special_fill(fill: Any) -> Noise | str | None:
+    """``"mean"`` or a :class:`Noise` for the fills computed per call, None for fixed values."""
+    if isinstance(fill, str):
+        if fill == "noise":
+            return Noise()
+        if fill == "mean":
+            return "mean"
+        raise TypeError(
+            f"fill must be a number, one value per channel, an array, 'noise', 'mean' or an occmask.Noise, "
+            f"got {fill!r}"
+        )
+    return fill if isinstance(fill, Noise) else None
+
+
+def mean_axes(ndim: int, mask_ndim: int, channel: int | None, layout: str | None) -> tuple[int, ...]:
+    """The axes a ``"mean"`` fill averages over: the T, H and W axes of each sample (never C or B).
+
+    The letters come from ``layout``, else from the mask: its axes, counted from
+    the right of the data's axes besides the channel, are W, H, then T, then B.
+    """
+    if layout is not None:
+        letters = list(check_layout(layout, ndim))
+    else:
+        letters = ["?"] * ndim
+        others = [a for a in range(ndim) if a != channel]
+        for axis, letter in zip(others[len(others) - mask_ndim :], "BTHW"[-mask_ndim:], strict=True):
+            letters[axis] = letter
+    return tuple(a for a, letter in enumerate(letters) if letter in "THW")
+
+
+def computed_fill(fill: Any, shape: tuple[int, ...], kind: str, rng: Any, mean: Any) -> Any:
+    """The values of a ``"noise"`` fill (drawn from ``rng``) or a ``"mean"`` fill (``mean()``, the
+    adapter's own), or ``fill`` itself; ``rng`` is checked even where it is not used."""
+    special = special_fill(fill)
+    if isinstance(special, Noise):
+        return noise_values(special, shape, _validate.rng(rng), kind)
+    if rng is not None:
+        _validate.rng(rng)
+    return mean() if special == "mean" else fill
+
+
+def noise_values(noise: Noise, shape: tuple[int, ...], rng: np.random.Generator, kind: str) -> np.ndarray:
+    """Noise for data of ``shape`` and dtype kind ``kind`` (float64; whole numbers for integer data)."""
+    if noise.mean is not None and noise.std is not None:
+        values = rng.normal(noise.mean, noise.std, shape)
+        return values if kind in "fc" else np.rint(values)
+    low, high = noise.low, noise.high
+    assert low is not None and high is not None  # a uniform Noise has both (see Noise.__post_init__)
+    values = rng.uniform(low, high, shape)
+    return values if kind in "fc" else np.floor(values)
 
 
 def occlude_array(

@@ -14,9 +14,17 @@ from typing import Any
 import numpy as np
 
 from . import _validate
-from ._occlude import fill_array, fill_shape, occlude_array, resolve
+from ._occlude import (
+    Noise,
+    computed_fill,
+    fill_array,
+    fill_shape,
+    mean_axes,
+    occlude_array,
+    resolve,
+)
 
-__all__ = ["occlude"]
+__all__ = ["Noise", "occlude"]
 
 
 def occlude(
@@ -26,6 +34,7 @@ def occlude(
     *,
     layout: str | None = None,
     out: Any = None,
+    rng: Any = None,
 ) -> Any:
     """Hide the masked pixels of an image, video or batch.
 
@@ -37,16 +46,23 @@ def occlude(
         Torch tensors are handled by :func:`occmask.torch.occlude`.
     mask : ndarray of bool, shape (H, W), (T, H, W) or (B, T, H, W)
         True where a pixel is hidden; broadcast over channels and leading axes.
-    fill : scalar, sequence or ndarray, default 0.0
+    fill : scalar, sequence, ndarray, "noise", "mean" or Noise, default 0.0
         Value for hidden pixels: one number, one per channel (length C), or an
-        array that broadcasts to ``x`` (e.g. a background image). It must be
-        representable in ``x.dtype`` (no silent rounding or clipping).
+        array that broadcasts to ``x`` (a background image, a texture, another
+        sample). It must be representable in ``x.dtype`` (no silent rounding or
+        clipping). ``"mean"``: each sample's mean per channel (over its frames
+        and pixels; rounded on integer data). ``"noise"`` or an
+        :class:`~occmask.Noise`: random values drawn from ``rng``, one per hidden
+        element. All of them work in the data's own units (normalised data too).
     layout : str, optional
         Letters naming the axes of ``x`` (``B``, ``T``, ``C``, ``H``, ``W``), e.g.
         ``"THWC"``. Needed only when the shapes leave the layout ambiguous.
     out : ndarray, optional
         Where to write the result (same shape and dtype as ``x``); pass ``out=x``
         to occlude in place. By default a new array is returned.
+    rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Source of the values of a ``"noise"`` fill (SPEC 7); checked, and
+        otherwise unused, for other fills.
 
     Returns
     -------
@@ -66,11 +82,12 @@ def occlude(
     if type(x).__module__.split(".")[0] == "torch":
         from .torch import occlude as torch_occlude
 
-        return torch_occlude(x, mask, fill, layout=layout, out=out)
+        return torch_occlude(x, mask, fill, layout=layout, out=out, rng=rng)
     if not isinstance(x, np.ndarray):
         raise TypeError(f"x must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}")
     mask = _validate.mask(mask, ndims=(2, 3, 4))
     view, channel = resolve(x.shape, mask.shape, layout)
+    fill = computed_fill(fill, x.shape, x.dtype.kind, rng, lambda: _mean(x, mask.ndim, channel, layout))
     values = fill_array(fill, x.dtype)
     values = values.reshape(fill_shape(values.shape, x.shape, channel))
     if out is not None and (not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype):
@@ -79,3 +96,11 @@ def occlude(
             f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}".rstrip()
         )
     return occlude_array(x, mask, values, view, channel, out)
+
+
+def _mean(x: np.ndarray, mask_ndim: int, channel: int | None, layout: str | None) -> np.ndarray:
+    """Each sample's mean per channel (see :func:`occmask._occlude.mean_axes`), rounded for integer data."""
+    if x.size == 0:
+        return np.zeros((), dtype=np.float64)
+    mean = x.mean(axis=mean_axes(x.ndim, mask_ndim, channel, layout), keepdims=True, dtype=np.float64)
+    return mean if x.dtype.kind in "fc" else np.rint(mean)

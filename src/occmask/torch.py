@@ -13,7 +13,9 @@ seed is all it takes to rebuild a sample's mask (:meth:`Occlude.make_mask`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -21,15 +23,28 @@ import torch
 from torch import nn
 
 from . import _validate
-from ._occlude import KERNEL_DTYPES, check_layout, fill_array, fill_shape, occlude_array, resolve
+from ._occlude import (
+    KERNEL_DTYPES,
+    Noise,
+    check_layout,
+    computed_fill,
+    fill_array,
+    fill_shape,
+    mean_axes,
+    noise_values,
+    occlude_array,
+    resolve,
+    special_fill,
+)
 from .calibrate import MATCHES
 from .families import FAMILIES, TEMPORAL, generate
 
-__all__ = ["Occlude", "occlude"]
+__all__ = ["Occlude", "OccludedDataset", "occlude"]
 
 
 #: The layout :class:`Occlude` assumes for each number of dimensions when none is given.
-DEFAULT_LAYOUTS: Mapping[int, str] = {2: "HW", 3: "CHW", 4: "TCHW", 5: "BTCHW"}
+#: 4-D input has none: it may be one video (T, C, H, W) or a batch of images (B, C, H, W).
+DEFAULT_LAYOUTS: Mapping[int, str] = {2: "HW", 3: "CHW", 5: "BTCHW"}
 
 
 # --------------------------------------------------------------------------- occlude
@@ -127,6 +142,7 @@ def occlude(
     *,
     layout: str | None = None,
     out: torch.Tensor | None = None,
+    rng: Any = None,
 ) -> torch.Tensor:
     """Hide the masked pixels of an image, video or batch held in a tensor.
 
@@ -145,17 +161,21 @@ def occlude(
         (H, W, C), (T, H, W), (T, C, H, W), (T, H, W, C), (B, T, C, H, W), ...
     mask : ndarray or torch.Tensor of bool, shape (H, W), (T, H, W) or (B, T, H, W)
         True where a pixel is hidden; broadcast over channels and leading axes.
-    fill : scalar, sequence, ndarray or torch.Tensor, default 0.0
+    fill : scalar, sequence, ndarray, torch.Tensor, "noise", "mean" or Noise, default 0.0
         Value for hidden pixels: one number, one per channel (length C), or an
-        array that broadcasts to ``x`` (e.g. a background image). Integer and
-        boolean data must hold it exactly; floating data may round it but not
-        overflow.
+        array that broadcasts to ``x`` (a background image, a texture, another
+        sample). Integer and boolean data must hold it exactly; floating data may
+        round it but not overflow. ``"mean"``: each sample's mean per channel;
+        ``"noise"`` or an :class:`~occmask.Noise`: random values drawn from
+        ``rng`` (the same on every device), as in :func:`occmask.occlude`.
     layout : str, optional
         Letters naming the axes of ``x`` (``B``, ``T``, ``C``, ``H``, ``W``), e.g.
         ``"THWC"``. Needed only when the shapes leave the layout ambiguous.
     out : torch.Tensor, optional
         Where to write the result (same shape, dtype and device as ``x``); pass
         ``out=x`` to occlude in place (not with tensors that require gradients).
+    rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Source of the values of a ``"noise"`` fill (SPEC 7).
 
     Returns
     -------
@@ -195,6 +215,11 @@ def occlude(
                     else type(out).__name__
                 )
             )
+    if not isinstance(fill, torch.Tensor):
+        kind = "f" if _is_float(x.dtype) else "i"
+        fill = computed_fill(
+            fill, tuple(x.shape), kind, rng, lambda: _mean_fill(x, mask.ndim, channel, layout)
+        )
     if isinstance(fill, torch.Tensor):
         values = _fill_tensor(fill, x, channel)
         mask = mask.reshape(view)
@@ -221,6 +246,16 @@ def occlude(
     return torch.where(mask, values, x, out=out)
 
 
+def _mean_fill(x: torch.Tensor, mask_ndim: int, channel: int | None, layout: str | None) -> torch.Tensor:
+    """Each sample's mean per channel (see :func:`occmask._occlude.mean_axes`), rounded for integer data."""
+    if x.numel() == 0:
+        return torch.zeros((), dtype=x.dtype, device=x.device)
+    axes = mean_axes(x.ndim, mask_ndim, channel, layout)
+    wide = torch.float32 if x.device.type == "mps" else torch.float64
+    mean = x.to(wide).mean(dim=axes, keepdim=True) if axes else x.to(wide)
+    return mean if _is_float(x.dtype) else torch.round(mean)
+
+
 def _shares_numpy_memory(x: torch.Tensor, out: torch.Tensor | None) -> bool:
     """Whether :func:`occlude` can hand ``x`` to the numpy kernel: contiguous CPU data of a dtype it
     handles and no gradient to track (the fill is not a tensor)."""
@@ -234,6 +269,30 @@ def _shares_numpy_memory(x: torch.Tensor, out: torch.Tensor | None) -> bool:
 
 
 # --------------------------------------------------------------------------- Occlude
+
+
+def _default_threads() -> int:
+    """1 inside a DataLoader worker (a process of its own), else the usable cores."""
+    if torch.utils.data.get_worker_info() is not None:
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _stack(masks: Sequence[np.ndarray], layout: str, sample_shape: tuple[int, ...]) -> np.ndarray:
+    """The samples' masks as one mask for data in ``layout``: stacked on its ``B`` axis, if any."""
+    spatial = layout.replace("C", "")
+    if "B" not in spatial:
+        return masks[0]
+    batch = spatial.index("B")
+    if not masks:
+        return np.zeros((*sample_shape[:batch], 0, *sample_shape[batch:]), dtype=bool)
+    return np.stack(masks, axis=batch)
+
+
+def _noise_rng(seed: int) -> np.random.Generator:
+    """The generator of a sample's noise fill: the first child of the seed's SeedSequence, so the
+    mask's own stream (``default_rng(seed)``) is left as it is."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
 
 
 def _show_fill(fill: Any) -> str:
@@ -267,16 +326,21 @@ class Occlude(nn.Module):
         Coverage matching, see :func:`occmask.generate`.
     temporal : {"evolving", "static", "independent"}, default "evolving"
         How a video's mask changes across frames, see :func:`occmask.generate`.
-    fill : scalar, sequence, ndarray or torch.Tensor, default 0.0
+    fill : scalar, sequence, ndarray, torch.Tensor, "noise", "mean" or Noise, default 0.0
         Value of hidden pixels, as in :func:`occlude`. A tensor fill is a buffer
-        of the module, so ``.to(device)`` moves it.
+        of the module, so ``.to(device)`` moves it. ``"mean"`` is each sample's
+        mean per channel; ``"noise"`` / :class:`~occmask.Noise` values are drawn
+        from the sample's seed (its ``SeedSequence``'s first child), so they are
+        as reproducible as the mask.
     p : float, default 1.0
         Probability that a sample is occluded at all (drawn per sample).
     layout : str, optional
         Axes of the input, as letters ``B``, ``T``, ``C``, ``H``, ``W``. By default
-        2-D inputs are ``"HW"``, 3-D ``"CHW"``, 4-D ``"TCHW"`` and 5-D ``"BTCHW"``;
-        pass e.g. ``"THW"`` or ``"THWC"`` for other layouts. A ``B`` axis holds
-        independent samples, each with its own mask.
+        2-D inputs are ``"HW"``, 3-D ``"CHW"`` and 5-D ``"BTCHW"``. 4-D input has
+        no default, because it is ambiguous: pass ``layout="TCHW"`` for one video
+        (T, C, H, W) or ``layout="BCHW"`` for a batch of images (B, C, H, W).
+        Pass e.g. ``"THW"`` or ``"THWC"`` for other layouts. A ``B`` axis holds
+        independent samples, each with its own seed, coverage and mask.
     return_mask : bool, default False
         Return ``(x, mask)`` instead of ``x``: the bool mask on ``x``'s device, of
         shape (H, W), (T, H, W) or (B, T, H, W) (the input's axes without ``C``).
@@ -285,6 +349,11 @@ class Occlude(nn.Module):
         Where seeds come from; torch's default generator if None. A module with
         its own generator draws the same seeds in every ``DataLoader`` worker
         (each gets a copy), so leave it None there.
+    threads : int, optional
+        Threads that make a batch's masks (the kernels release the GIL). By
+        default 1 inside a ``DataLoader`` worker (each worker is a process
+        already) and otherwise one per usable core, at most one per sample. The
+        masks do not depend on it.
     **family_params
         Parameters of the family, e.g. ``scale=12`` for ``"perlin"``.
 
@@ -302,13 +371,13 @@ class Occlude(nn.Module):
     Occlude('perlin', coverage=(0.2, 0.6), match='frame', temporal='evolving', fill=0.0, p=1.0, scale=8.0)
     >>> _ = torch.manual_seed(0)
     >>> video = torch.rand(20, 3, 64, 64)                             # (T, C, H, W)
-    >>> hidden, mask = Occlude("cgol", 0.3, return_mask=True)(video)
+    >>> hidden, mask = Occlude("cgol", 0.3, layout="TCHW", return_mask=True)(video)
     >>> mask.shape, mask.dtype, int(mask[0].sum())                    # round(0.3 * 64 * 64)
     (torch.Size([20, 64, 64]), torch.bool, 1229)
 
     The seed of a sample rebuilds its mask:
 
-    >>> t = Occlude("triangles", 0.5, return_mask=True)
+    >>> t = Occlude("triangles", 0.5, layout="TCHW", return_mask=True)
     >>> _, mask = t(video)
     >>> bool((t.make_mask((20, 64, 64), t.last_seeds[0]) == mask.numpy()).all())
     True
@@ -326,6 +395,7 @@ class Occlude(nn.Module):
         layout: str | None = None,
         return_mask: bool = False,
         generator: torch.Generator | None = None,
+        threads: int | None = None,
         **family_params: Any,
     ) -> None:
         super().__init__()
@@ -334,13 +404,15 @@ class Occlude(nn.Module):
         self.coverage: float | tuple[float, float] = low if _validate._is_real(coverage) else (low, high)
         self.match = _validate.choice("match", match, MATCHES)
         self.temporal = _validate.choice("temporal", temporal, TEMPORAL)
+        self.fill: Any
         if isinstance(fill, torch.Tensor):
             if fill.dtype.is_complex:
                 raise TypeError(f"fill must be a real tensor, got dtype {fill.dtype}")
             self.register_buffer("fill", fill.detach().clone(), persistent=False)
+        elif special_fill(fill) is not None:
+            self.fill = fill
         else:
             fill_array(fill, np.dtype(np.float64))  # numeric (its shape is checked against x per call)
-            self.fill: Any
             if isinstance(fill, np.ndarray):
                 self.fill = fill.copy()
             elif isinstance(fill, (list, tuple)):
@@ -357,6 +429,7 @@ class Occlude(nn.Module):
         if generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be None or a torch.Generator, got {type(generator).__name__}")
         self.generator = generator
+        self.threads = None if threads is None else _validate.integer("threads", threads, low=1)
         checked = FAMILIES[self.family].params(family_params)
         self.family_params = {name: checked[name] for name in family_params}
         self.last_seeds: tuple[int | None, ...] = ()
@@ -432,10 +505,16 @@ class Occlude(nn.Module):
     def _layout_for(self, x: torch.Tensor) -> str:
         if self.layout is not None:
             return check_layout(self.layout, x.ndim)
+        if x.ndim == 4:
+            raise ValueError(
+                f"x of shape {tuple(x.shape)} has 4 dimensions, which is ambiguous: pass "
+                "layout='TCHW' for one video (T, C, H, W) or layout='BCHW' for a batch of images "
+                "(B, C, H, W) to Occlude"
+            )
         if x.ndim not in DEFAULT_LAYOUTS:
             raise ValueError(
-                f"x must have 2 to 5 dimensions ((H, W), (C, H, W), (T, C, H, W) or (B, T, C, H, W)), "
-                f"got shape {tuple(x.shape)}; pass layout=... for other layouts"
+                f"x must have 2, 3 or 5 dimensions ((H, W), (C, H, W) or (B, T, C, H, W)), got shape "
+                f"{tuple(x.shape)}; pass layout=... for other layouts"
             )
         return DEFAULT_LAYOUTS[x.ndim]
 
@@ -475,35 +554,64 @@ class Occlude(nn.Module):
         >>> mask.shape, bool((mask[0] != mask[1]).any())                 # one mask per sample
         (torch.Size([4, 8, 32, 32]), True)
         """
+        layout, sample_shape, n = self._samples(x)
+        seeds, apply = self._draw(n)
+        return self._occlude(
+            x, layout, sample_shape, [s if a else None for s, a in zip(seeds, apply, strict=True)]
+        )
+
+    def _samples(self, x: Any) -> tuple[str, tuple[int, ...], int]:
+        """``x``'s layout, one sample's mask shape and the number of samples."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         layout = self._layout_for(x)
-        spatial = layout.replace("C", "")
         sizes = dict(zip(layout, x.shape, strict=True))
-        sample_shape = tuple(int(sizes[letter]) for letter in spatial if letter != "B")
+        sample_shape = tuple(int(sizes[letter]) for letter in layout if letter not in "BC")
         if min(sample_shape) < 1:
             raise ValueError(
                 f"x of shape {tuple(x.shape)} (layout {layout!r}) has an empty frame or time axis"
             )
-        batched = "B" in spatial
-        n = int(sizes["B"]) if batched else 1
-        seeds, apply = self._draw(n)
-        self.last_seeds = tuple(s if a else None for s, a in zip(seeds, apply, strict=True))
-        masks = [
-            self.make_mask(sample_shape, s) if a else np.zeros(sample_shape, dtype=bool)
-            for s, a in zip(seeds, apply, strict=True)
-        ]
-        if batched:
-            mask = (
-                np.stack(masks, axis=spatial.index("B"))
-                if n
-                else np.zeros([0 if letter == "B" else int(sizes[letter]) for letter in spatial], dtype=bool)
-            )
-        else:
-            mask = masks[0]
+        return layout, sample_shape, int(sizes.get("B", 1))
+
+    def _occlude(
+        self, x: torch.Tensor, layout: str, sample_shape: tuple[int, ...], seeds: Sequence[int | None]
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Occlude ``x``'s samples with the masks of ``seeds`` (None: left alone), all moved at once."""
+        self.last_seeds = tuple(seeds)
+        masks = self._masks(sample_shape, seeds)
+        mask = _stack(masks, layout, sample_shape)
         mask_t = torch.from_numpy(mask).to(x.device, non_blocking=True)
-        y = occlude(x, mask_t, self.fill, layout=layout) if any(apply) else x
+        if all(seed is None for seed in seeds):
+            y = x
+        else:
+            y = occlude(x, mask_t, self._fill_for(x, layout, seeds), layout=layout)
         return (y, mask_t) if self.return_mask else y
+
+    def _masks(self, sample_shape: tuple[int, ...], seeds: Sequence[int | None]) -> list[np.ndarray]:
+        """The samples' masks, made in a thread pool when there are several."""
+        todo = [seed for seed in seeds if seed is not None]
+        threads = min(len(todo), self.threads or _default_threads())
+        make = functools.partial(self.make_mask, sample_shape)
+        if threads > 1:
+            with ThreadPoolExecutor(threads, thread_name_prefix="occmask") as pool:
+                made = iter(list(pool.map(make, todo)))
+        else:
+            made = map(make, todo)
+        return [np.zeros(sample_shape, dtype=bool) if seed is None else next(made) for seed in seeds]
+
+    def _fill_for(self, x: torch.Tensor, layout: str, seeds: Sequence[int | None]) -> Any:
+        """The fill to pass to :func:`occlude`: noise drawn from each sample's seed, else ``self.fill``."""
+        special = None if isinstance(self.fill, torch.Tensor) else special_fill(self.fill)
+        if not isinstance(special, Noise):
+            return self.fill
+        batch = layout.index("B") if "B" in layout else None
+        shape = tuple(n for axis, n in enumerate(x.shape) if axis != batch)
+        kind = "f" if _is_float(x.dtype) else "i"
+        noise = [
+            np.zeros(shape) if seed is None else noise_values(special, shape, _noise_rng(seed), kind)
+            for seed in seeds
+        ]
+        return noise[0] if batch is None else np.stack(noise, axis=batch)
 
     def extra_repr(self) -> str:
         parts = [
@@ -520,5 +628,114 @@ class Occlude(nn.Module):
             parts.append("return_mask=True")
         if self.generator is not None:
             parts.append("generator=<torch.Generator>")
+        if self.threads is not None:
+            parts.append(f"threads={self.threads}")
         parts += [f"{name}={value!r}" for name, value in self.family_params.items()]
         return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- OccludedDataset
+
+
+class OccludedDataset(torch.utils.data.Dataset):
+    """A dataset whose samples are occluded with masks fixed by ``(seed, epoch, index)`` alone.
+
+    :class:`Occlude` draws its seeds from torch's generator, so its masks change
+    with the number of ``DataLoader`` workers; this wrapper derives each
+    sample's seed from ``(seed, epoch, index)`` instead, so a run gives the same
+    masks with 0, 1 or any number of workers, forked or spawned, on any machine,
+    and different masks for every index and epoch. Call :meth:`set_epoch` before
+    each epoch (the epoch lives in shared memory, so persistent workers see it);
+    :meth:`mask` rebuilds the mask of any sample.
+
+    Parameters
+    ----------
+    dataset : map-style dataset
+        ``dataset[i]`` is a tensor, or a tuple or list whose first item is the
+        tensor to occlude (labels and other items are passed through).
+    transform : Occlude
+        The occluder: family, coverage, fill, ``p``, layout and ``return_mask``.
+        Its ``generator`` is not used. With ``return_mask=True`` the mask comes
+        last: ``(x, mask)`` or ``(x, label, ..., mask)``.
+    seed : int, default 0
+        Root seed (a non-negative integer).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from occmask.torch import Occlude, OccludedDataset
+    >>> clips = torch.utils.data.TensorDataset(torch.ones(6, 4, 1, 32, 32), torch.arange(6))
+    >>> data = OccludedDataset(clips, Occlude("perlin", 0.4, layout="TCHW", return_mask=True), seed=0)
+    >>> x, label, mask = data[2]
+    >>> x.shape, int(label), mask.shape, int(mask[0].sum())
+    (torch.Size([4, 1, 32, 32]), 2, torch.Size([4, 32, 32]), 410)
+    >>> bool((torch.from_numpy(data.mask(2)) == mask).all())           # rebuilt from (seed, epoch, index)
+    True
+    >>> data.set_epoch(1)
+    >>> bool((data[2][2] != mask).any())                               # a new epoch, new masks
+    True
+    """
+
+    def __init__(self, dataset: Any, transform: Occlude, seed: int = 0) -> None:
+        if not isinstance(transform, Occlude):
+            raise TypeError(f"transform must be an occmask.torch.Occlude, got {type(transform).__name__}")
+        if not hasattr(dataset, "__getitem__"):
+            raise TypeError(
+                f"dataset must be a map-style dataset (with __getitem__), got {type(dataset).__name__}"
+            )
+        self.dataset = dataset
+        self.transform = transform
+        self.seed = _validate.integer("seed", seed, low=0)
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+
+    @property
+    def epoch(self) -> int:
+        """The epoch whose masks the dataset serves (see :meth:`set_epoch`)."""
+        return int(self._epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Serve the masks of ``epoch`` (a non-negative integer) from now on, in every worker."""
+        self._epoch.fill_(_validate.integer("epoch", epoch, low=0))
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def seeds(self, index: int, epoch: int | None = None, n: int = 1) -> list[int | None]:
+        """The seeds of sample ``index`` in ``epoch`` (default: the current one); ``n`` for a batched item.
+
+        None marks a sample that the transform's ``p`` leaves alone. Each seed is
+        what :meth:`Occlude.make_mask` rebuilds a mask from.
+        """
+        index = _validate.integer("index", index, low=0)
+        epoch = self.epoch if epoch is None else _validate.integer("epoch", epoch, low=0)
+        words = np.random.SeedSequence([self.seed, epoch, index]).generate_state(2 * n, np.uint64)
+        p = self.transform.p
+        return [
+            int(words[2 * i]) % _validate.SEED_BOUND if int(words[2 * i + 1]) < p * 2.0**64 else None
+            for i in range(n)
+        ]
+
+    def __getitem__(self, index: int) -> Any:
+        item = self.dataset[index]
+        x = item[0] if isinstance(item, (tuple, list)) else item
+        layout, sample_shape, n = self.transform._samples(x)
+        out = self.transform._occlude(x, layout, sample_shape, self.seeds(index, n=n))
+        if not isinstance(item, (tuple, list)):
+            return out
+        if self.transform.return_mask:
+            return (out[0], *item[1:], out[1])
+        return (out, *item[1:])
+
+    def mask(self, index: int, epoch: int | None = None) -> np.ndarray:
+        """The mask of sample ``index`` in ``epoch`` (default: the current one), rebuilt from its seed.
+
+        Returns
+        -------
+        ndarray of bool
+            The mask the dataset serves for that sample (all False where ``p``
+            leaves it alone), of the sample's shape without the channel axis.
+        """
+        item = self.dataset[index]
+        x = item[0] if isinstance(item, (tuple, list)) else item
+        layout, sample_shape, n = self.transform._samples(x)
+        return _stack(self.transform._masks(sample_shape, self.seeds(index, epoch, n)), layout, sample_shape)
