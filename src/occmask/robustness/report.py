@@ -46,8 +46,10 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def write_csv(rows: list[dict], path: str | Path) -> None:
-    """Write rows (dicts with the same keys) as CSV; floats with 6 significant digits."""
+    """Write rows (dicts with the same keys) as CSV, floats to 6 significant digits; no rows: empty file."""
     with open(path, "w", newline="") as fh:
+        if not rows:
+            return
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:

@@ -36,6 +36,10 @@ def claims(run: Run, decisions: Decisions) -> Figure:
 
     keys = list(dict.fromkeys(c.key for c, _, _ in decisions.claims))
     wheres = list(dict.fromkeys(d.where for _, d, _ in decisions.claims))
+    if not keys:
+        fig = Figure(figsize=(5, 1), layout="constrained")
+        fig.text(0.5, 0.5, "No claim of the post involves two of this run's families.", ha="center")
+        return fig
     status = {(d.where, c.key): s for c, d, s in decisions.claims}
     order = list(_STATUS_COLOURS)
     grid = np.array([[order.index(status[(w, k)]) for k in keys] for w in wheres])

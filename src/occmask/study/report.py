@@ -48,6 +48,8 @@ def _decision_text(d: Decision) -> str:
 def claims_table(decisions: Decisions) -> str:
     """Settings (rows) by claims (columns): ✓ supported, ✗ contradicted, · not separable."""
     claims = list(dict.fromkeys(c.key for c, _, _ in decisions.claims))
+    if not claims:
+        return "No claim of the post involves two of this run's families."
     grid: dict[Where, dict[str, str]] = {}
     for claim, d, status in decisions.claims:
         grid.setdefault(d.where, {})[claim.key] = _MARK[status]
