@@ -197,3 +197,89 @@ import _trivial_kernel
 _trivial_kernel.trivial(1)
 print(time.perf_counter() - start, 0.0)
 """
+
+
+# rectangles -------------------------------------------------------------------
+
+
+def rectangles_numpy(shape: tuple[int, ...], params: Mapping) -> np.ndarray:
+    """Exact box mask by a numpy loop: per frame, draw boxes (log-uniform side and aspect, uniform
+    centre on a torus, moving) in order until ``k`` pixels are hidden; the last one adds only the
+    pixels still needed."""
+    n_t, n_h, n_w = frame_shape(shape)
+    k = pixels_k(shape)
+    rng = np.random.default_rng(SEED)
+    (s_lo, s_hi), (a_lo, a_hi) = params["size"], params["aspect"]
+    boxes: list[tuple[float, float, float, float, float, float]] = []
+    out = np.zeros((n_t, n_h, n_w), dtype=bool)
+    for t, hidden in enumerate(out):
+        count, drawn = 0, 0
+        while count < k:
+            if drawn == len(boxes):
+                cy, cx, us, ua, heading, speed = rng.random(6)
+                side, ratio = s_lo * (s_hi / s_lo) ** us, a_lo * (a_hi / a_lo) ** ua
+                v = params["speed"] * speed
+                boxes.append((cy * n_h, cx * n_w, side * ratio**0.5, side / ratio**0.5, v, heading))
+            cy, cx, height, width, v, heading = boxes[drawn]
+            drawn += 1
+            cy, cx = (
+                cy + v * math.sin(2 * math.pi * heading) * t,
+                cx + v * math.cos(2 * math.pi * heading) * t,
+            )
+            rows = np.arange(math.ceil(cy - height / 2), math.floor(cy + height / 2) + 1)[:n_h] % n_h
+            cols = np.arange(math.ceil(cx - width / 2), math.floor(cx + width / 2) + 1)[:n_w] % n_w
+            block = hidden[np.ix_(rows, cols)]
+            new = np.flatnonzero(~block)[: k - count]
+            block.ravel()[new] = True
+            hidden[np.ix_(rows, cols)] = block
+            count += new.size
+    return out
+
+
+def rectangles_holes(shape: tuple[int, ...], params: Mapping) -> int:
+    """How many boxes of the family's sizes hide about the benchmark coverage when dropped
+    independently (``1 - exp(-n * area / canvas) = coverage``)."""
+    lo, hi = params["size"]
+    mean_area = (hi * hi - lo * lo) / (2.0 * math.log(hi / lo))
+    return max(1, round(-math.log(1.0 - 0.5) * shape[-2] * shape[-1] / mean_area))
+
+
+# fourier ----------------------------------------------------------------------
+
+
+def fmix_numpy(shape: tuple[int, ...], params: Mapping) -> np.ndarray:
+    """FMix (Harris et al. 2020, github.com/ecs-vlc/FMix) written plainly: frequencies, a
+    Gaussian spectrum scaled by ``1 / max(f, 1/n)^decay``, ``irfftn`` over (time, height,
+    width), then the top ``k`` pixels of each frame by ``argsort`` (FMix's ``binarise_mask``)."""
+    n_t, n_h, n_w = frame_shape(shape)
+    ft = np.fft.fftfreq(n_t)[:, None, None] * params["time_scale"]
+    fy = np.fft.fftfreq(n_h)[None, :, None]
+    fx = np.fft.rfftfreq(n_w)[None, None, :]
+    freqs = np.sqrt(ft * ft + fy * fy + fx * fx)
+    scale = 1.0 / np.maximum(freqs, 1.0 / max(n_h, n_w)) ** params["decay"]
+    param = np.random.default_rng(SEED).standard_normal((*freqs.shape, 2))
+    spectrum = scale * param[..., 0] + 1j * scale * param[..., 1]
+    field = np.real(np.fft.irfftn(spectrum, s=(n_t, n_h, n_w), axes=(0, 1, 2))).reshape(n_t, -1)
+    order = np.argsort(field, axis=1)[:, ::-1][:, : pixels_k(shape)]
+    out = np.zeros(field.shape, dtype=bool)
+    np.put_along_axis(out, order, True, axis=1)
+    return out.reshape(n_t, n_h, n_w)
+
+
+# patches ----------------------------------------------------------------------
+
+
+def mae_patches(shape: tuple[int, ...], params: Mapping) -> np.ndarray:
+    """MAE's random masking (He et al. 2022, github.com/facebookresearch/mae): per frame a
+    uniform score per patch, ``argsort``, the first ``k // p^2`` patches hidden, the patch mask
+    upsampled to pixels. Whole patches only, on an aligned grid: less work than occmask's."""
+    n_t, n_h, n_w = frame_shape(shape)
+    p = params["patch"]
+    grid_h, grid_w = n_h // p, n_w // p
+    noise = np.random.default_rng(SEED).random((n_t, grid_h * grid_w))
+    ids_shuffle = np.argsort(noise, axis=1)
+    tokens = np.zeros((n_t, grid_h * grid_w), dtype=bool)
+    np.put_along_axis(tokens, ids_shuffle[:, : pixels_k(shape) // (p * p)], True, axis=1)
+    return (
+        tokens.reshape(n_t, grid_h, 1, grid_w, 1).repeat(p, axis=2).repeat(p, axis=4).reshape(n_t, n_h, n_w)
+    )

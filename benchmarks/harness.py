@@ -40,6 +40,8 @@ BENCH_MODULES = {
     "pyfastnoiselite": "pyfastnoiselite",
     "cc3d": "connected-components-3d",
     "skimage": "scikit-image",
+    "kornia": "kornia",
+    "albumentations": "albumentations",
 }
 
 

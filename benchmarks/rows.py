@@ -27,9 +27,13 @@ from baselines import (
     components_cc3d,
     components_scipy,
     fastnoise,
+    fmix_numpy,
     life_numpy,
+    mae_patches,
     numpy_cut,
     perlin_axes,
+    rectangles_holes,
+    rectangles_numpy,
     triangles_skimage,
 )
 from harness import (
@@ -49,6 +53,7 @@ from harness import (
     versus,
     workload,
 )
+from occmask.calibrate import target_count
 
 
 def bernoulli_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
@@ -161,6 +166,146 @@ def triangles_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
         shape,
         occmask,
         [("skimage.draw.polygon per triangle until coverage", skimage_polygons, Target.faster(30))],
+        cfg,
+    )
+
+
+# rectangles -----------------------------------------------------------------------
+
+
+def _box_erasing(shape: tuple[int, ...], params) -> list[tuple[str, object, Target]]:
+    """kornia's RandomErasing and albumentations' CoarseDropout on the same frames.
+
+    Neither hides an exact share: RandomErasing erases one box of half the frame's area per frame,
+    CoarseDropout as many holes of the family's sizes as hide about half the frame.
+    """
+    import albumentations as A
+    import kornia.augmentation as K
+    import torch
+
+    n_t, n_h, n_w = frame_shape(shape)
+    erase = K.RandomErasing(scale=(0.5, 0.5), ratio=params["aspect"], value=0.0, p=1.0)
+    ones = torch.ones(n_t, 1, n_h, n_w)
+    torch.manual_seed(SEED)
+
+    def kornia_erasing():
+        return (erase(ones) == 0)[:, 0].numpy()
+
+    lo, hi = (round(v) for v in params["size"])
+    n = rectangles_holes(shape, params)
+    dropout = A.CoarseDropout(
+        num_holes_range=(n, n), hole_height_range=(lo, hi), hole_width_range=(lo, hi), fill=0, p=1.0
+    )
+    dropout.set_random_seed(SEED)
+    frame = np.ones((n_h, n_w), np.uint8)
+
+    def albumentations_dropout():
+        return np.stack([dropout(image=frame)["image"] == 0 for _ in range(n_t)])
+
+    found = [
+        ("kornia RandomErasing, one box of half the area per frame", kornia_erasing),
+        (f"albumentations CoarseDropout, {n} holes per frame", albumentations_dropout),
+    ]
+    for name, fn in found:
+        share = fn().mean()
+        assert 0.2 < share < 0.8, f"{name}: hides {share:.2f} of the pixels, not about half"
+    return [(name, fn, Target.faster(2)) for name, fn in found]
+
+
+def rectangles_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """Exact box mask vs a numpy loop drawing boxes until the coverage, and box erasing of kornia
+    and albumentations (not exact)."""
+    params = om.FAMILIES["rectangles"].defaults
+
+    def occmask():
+        return om.generate("rectangles", shape, COVERAGE, rng=SEED)
+
+    def numpy_boxes():
+        return rectangles_numpy(shape, params)
+
+    check_exact(occmask(), shape, "occmask rectangles")
+    check_exact(numpy_boxes(), shape, "numpy boxes")
+    return versus(
+        "rectangles, exact",
+        shape,
+        occmask,
+        [("numpy loop: boxes until coverage", numpy_boxes, Target.faster(2)), *_box_erasing(shape, params)],
+        cfg,
+    )
+
+
+# fourier --------------------------------------------------------------------------
+
+
+def fourier_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """Exact Fourier mask vs FMix in plain numpy (float64 spectrum, irfftn, argsort per frame)."""
+    params = om.FAMILIES["fourier"].defaults
+
+    def occmask():
+        return om.generate("fourier", shape, COVERAGE, rng=SEED)
+
+    def fmix():
+        return fmix_numpy(shape, params)
+
+    check_exact(occmask(), shape, "occmask fourier")
+    check_exact(fmix(), shape, "FMix numpy")
+    return versus(
+        "fourier, exact",
+        shape,
+        occmask,
+        [("FMix in numpy: rfftn spectrum + argsort top-k per frame", fmix, Target.faster(2))],
+        cfg,
+    )
+
+
+# patches --------------------------------------------------------------------------
+
+
+def patches_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """Exact patch mask vs MAE's random masking (argsort of patch scores, whole patches only)."""
+    params = {**om.FAMILIES["patches"].defaults, "patch": 8}  # 8x8 patches: 64 tokens of a 64x64 frame
+
+    def occmask():
+        return om.generate("patches", shape, COVERAGE, rng=SEED, patch=params["patch"])
+
+    def mae():
+        return mae_patches(shape, params)
+
+    check_exact(occmask(), shape, "occmask patches")
+    assert mae().shape == frame_shape(shape), "MAE masking: wrong shape"
+    return versus(
+        "patches, exact",
+        shape,
+        occmask,
+        [("MAE random masking: argsort of patch scores, patches to pixels", mae, Target.faster(2))],
+        cfg,
+    )
+
+
+# region coverage ------------------------------------------------------------------
+
+
+def region_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
+    """A region cut (exact share of a disc of half the frame) vs the canvas cut of the same field."""
+    n_t, n_h, n_w = frame_shape(shape)
+    field = om.field("perlin", shape, rng=SEED)
+    y, x = np.mgrid[0:n_h, 0:n_w]
+    region = np.hypot(y - n_h / 2, x - n_w / 2) < np.sqrt(n_h * n_w / (2 * np.pi))  # half the frame
+
+    def occmask():
+        return om.cut(field, COVERAGE, region=region)
+
+    def canvas():
+        return om.cut(field, COVERAGE)
+
+    hidden = (occmask() & region).reshape(n_t, -1).sum(axis=1)
+    assert (hidden == target_count(COVERAGE, int(region.sum()))).all(), f"region cut hides {hidden} pixels"
+    check_exact(canvas(), shape, "canvas cut")
+    return versus(
+        "region cut, exact share of a disc",
+        shape,
+        occmask,
+        [("occmask canvas cut of the same field", canvas, Target.within(1.5))],
         cfg,
     )
 
@@ -386,6 +531,17 @@ def thread_rows(cfg: Config, family: str = "perlin") -> list[Row]:
 
 
 #: Rows measured for each workload shape.
-SHAPED_ROWS = (bernoulli_rows, perlin_rows, cgol_rows, triangles_rows, describe_rows, occlude_rows)
+SHAPED_ROWS = (
+    bernoulli_rows,
+    perlin_rows,
+    cgol_rows,
+    triangles_rows,
+    rectangles_rows,
+    fourier_rows,
+    patches_rows,
+    region_rows,
+    describe_rows,
+    occlude_rows,
+)
 #: Rows measured once.
 ONCE_ROWS = (cold_start_rows, transform_rows, thread_rows)

@@ -56,8 +56,10 @@ agrees with ``np.where``. Cold-start rows run fresh interpreters with warm
 on-disk caches and time them from the inside (interpreter start-up excluded). Some baselines do less work than
 occmask (the
 FastNoiseLite row times the field alone, the Game of Life row the generations
-alone, the triangle row stops drawing at the target coverage), which only makes
-the comparison harder for occmask.
+alone, the triangle and box rows stop drawing at the target coverage, kornia's
+RandomErasing and albumentations' CoarseDropout do not hide an exact share, MAE's
+random masking hides whole patches of an aligned grid), which only makes the
+comparison harder for occmask.
 """
 
 from __future__ import annotations

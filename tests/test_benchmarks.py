@@ -24,14 +24,19 @@ import rows as table_rows  # noqa: E402
 
 TINY = bench.Config(repeat=1, min_time=0.0, cold_repeat=1, loader_samples=bench.LOADER_BATCH)
 SHAPES = [(3, 16, 16), (24, 24)]
-NEEDS = {"perlin_rows": "pyfastnoiselite", "triangles_rows": "skimage", "describe_rows": "cc3d"}
+NEEDS = {
+    "perlin_rows": ("pyfastnoiselite",),
+    "triangles_rows": ("skimage",),
+    "rectangles_rows": ("kornia", "albumentations"),
+    "describe_rows": ("cc3d",),
+}
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("measure", table_rows.SHAPED_ROWS, ids=lambda f: f.__name__)
 def test_row_checks_outputs_and_measures(measure, shape):
-    if measure.__name__ in NEEDS:
-        pytest.importorskip(NEEDS[measure.__name__])
+    for module in NEEDS.get(measure.__name__, ()):
+        pytest.importorskip(module)
     rows = measure(shape, TINY)
     assert rows
     for row in rows:

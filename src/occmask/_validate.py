@@ -22,6 +22,7 @@ __all__ = [
     "mask",
     "number",
     "number_range",
+    "region",
     "rng",
     "shape",
 ]
@@ -165,3 +166,22 @@ def mask(value: Any, name: str = "mask", ndims: tuple[int, ...] = (2, 3)) -> np.
             f"{name} must have {' or '.join(map(str, ndims))} dimensions, got shape {value.shape}"
         )
     return value
+
+
+def region(value: Any, shape: tuple[int, ...], name: str = "region") -> np.ndarray:
+    """Check a region for masks of ``shape`` ((H, W) or (T, H, W)): a bool array of shape (H, W),
+    or ``shape`` itself; return it C-contiguous."""
+    allowed = [shape] if len(shape) == 2 else [shape[-2:], shape]
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of bool, got {type(value).__name__}")
+    if value.dtype != np.bool_:
+        raise TypeError(
+            f"{name} must have dtype bool, got dtype {value.dtype}; use {name}.astype(bool) or {name} > 0 "
+            "if intended"
+        )
+    if value.shape not in [tuple(a) for a in allowed]:
+        raise ValueError(
+            f"{name} must have shape {' or '.join(str(tuple(a)) for a in allowed)} for masks of shape "
+            f"{tuple(shape)}, got {value.shape}"
+        )
+    return np.ascontiguousarray(value)

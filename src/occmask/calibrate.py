@@ -126,12 +126,40 @@ def _select(row, candidates, m, need, out_row, hist):
 
 
 @kernel
+def _bin_row(row, bins):
+    """Histogram bin of every value of ``row`` (int16, in ``bins``), monotone in the value.
+
+    Bins span the range of a sample of the row (values outside it fall in the end
+    bins, ``+inf`` in a bin of its own, ``_BINS``).
+    """
+    lo, hi = _sample_range(row)
+    if not hi > lo:  # a constant (or all +inf) sample: any positive scale will do
+        lo, hi = (0.0, 1.0) if lo == np.inf else (lo, lo + max(1.0, abs(lo)))
+    # bin 0 holds values below the sample's range; a finite positive scale keeps NaN out
+    scale = min((_BINS - 2) / (hi - lo), 1e30)
+    base = 1.0 - lo * scale
+    top = _BINS - 1.0
+    for i in range(row.size):
+        v = float(row[i])
+        bins[i] = _BINS if v == np.inf else np.int16(min(max(v * scale + base, 0.0), top))
+
+
+@kernel
+def _rank_bin(hist, k):
+    """The bin that holds rank ``k`` (1-based) of a histogram, and the count below it."""
+    target, below = 0, 0
+    while below + hist[target] < k:
+        below += hist[target]
+        target += 1
+    return target, below
+
+
+@kernel
 def _cut_rows(field, k, out):
     """Mark the ``k`` lowest values of every row of ``field`` (F, N) in ``out``, equal values in
     index order. The field must hold no NaN or ``-inf``; ``+inf`` sorts last.
 
-    Per row: a histogram over the range of a sample of the row (values outside it
-    fall in the end bins, ``+inf`` in a bin of its own), then only the bin that
+    Per row: a histogram of the values (:func:`_bin_row`), then only the bin that
     holds rank ``k`` is resolved, by :func:`_select`. The passes are kept simple
     so that they vectorise.
     """
@@ -139,28 +167,16 @@ def _cut_rows(field, k, out):
     bins = np.empty(n, np.int16)
     hist = np.empty(_BINS + 1, np.int64)
     candidates = np.empty(n, np.int64)
-    top = _BINS - 1.0
     for r in range(n_rows):
         row, out_row = field[r], out[r]
         if k <= 0 or k >= n:
             out_row[:] = k > 0
             continue
-        lo, hi = _sample_range(row)
-        if not hi > lo:  # a constant (or all +inf) sample: any positive scale will do
-            lo, hi = (0.0, 1.0) if lo == np.inf else (lo, lo + max(1.0, abs(lo)))
-        # bin 0 holds values below the sample's range; a finite positive scale keeps NaN out
-        scale = min((_BINS - 2) / (hi - lo), 1e30)
-        base = 1.0 - lo * scale
-        for i in range(n):
-            v = float(row[i])
-            bins[i] = _BINS if v == np.inf else np.int16(min(max(v * scale + base, 0.0), top))
+        _bin_row(row, bins)
         hist[:] = 0
         for i in range(n):
             hist[bins[i]] += 1
-        target, below = 0, 0
-        while below + hist[target] < k:
-            below += hist[target]
-            target += 1
+        target, below = _rank_bin(hist, k)
         for i in range(n):
             out_row[i] = bins[i] < target
         m = 0
@@ -169,6 +185,62 @@ def _cut_rows(field, k, out):
                 candidates[m] = i
                 m += 1
         _select(row, candidates, m, k - below, out_row, hist)
+    return out
+
+
+@kernel
+def _cut_region_rows(field, region, coverage, out):
+    """Region cut of every row of ``field`` (F, N), with ``region[r]`` (or ``region[0]`` for all
+    rows when it has one row) the region of row ``r``.
+
+    The ``k = floor(coverage * |R| + 0.5)`` lowest region pixels (equal values in
+    index order) are hidden, and so is every pixel, inside the region or not, that
+    sorts before the last of them: the threshold applies to the whole row. Nothing
+    is hidden where ``k = 0`` (an empty region included). As :func:`_cut_rows`, with
+    a histogram of the region's values: every pixel below the bin that holds rank
+    ``k`` is hidden, and that bin is resolved by :func:`_select` among its region pixels.
+    """
+    n_rows, n = field.shape
+    shared = region.shape[0] == 1
+    bins = np.empty(n, np.int16)
+    hist = np.empty(_BINS + 1, np.int64)
+    candidates = np.empty(n, np.int64)
+    members = np.empty(n, np.int64)
+    chosen = np.zeros(n, np.bool_)
+    for r in range(n_rows):
+        row, inside, out_row = field[r], region[0 if shared else r], out[r]
+        _bin_row(row, bins)
+        hist[:] = 0
+        for i in range(n):
+            hist[bins[i]] += inside[i]
+        size = hist.sum()
+        k = min(size, int(math.floor(coverage * size + 0.5)))
+        if k == 0:
+            out_row[:] = False
+            continue
+        target, below = _rank_bin(hist, k)
+        m = q = 0
+        for i in range(n):
+            if bins[i] == target:
+                members[q] = i  # every pixel of the bin; its region pixels are the candidates
+                q += 1
+                if inside[i]:
+                    candidates[m] = i
+                    m += 1
+        for i in range(n):
+            out_row[i] = bins[i] < target
+        _select(row, candidates, m, k - below, chosen, hist)
+        last_value, last_index = -np.inf, -1  # the last chosen pixel in (value, index) order
+        for c in range(q):
+            i = members[c]
+            if chosen[i]:
+                chosen[i] = False
+                if row[i] >= last_value:
+                    last_value, last_index = row[i], i
+        for c in range(q):
+            i = members[c]
+            v = row[i]
+            out_row[i] = v < last_value or (v == last_value and i <= last_index)
     return out
 
 
@@ -205,6 +277,7 @@ def cut(
     *,
     match: str = "frame",
     reference: np.ndarray | None = None,
+    region: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cut a priority field into a boolean mask of the requested coverage.
 
@@ -222,6 +295,17 @@ def cut(
     reference : ndarray, optional
         Quantile curve of the field's distribution (see :func:`quantile_curve`);
         required for ``match="expected"`` and ignored otherwise.
+    region : ndarray of bool, optional
+        Coverage of a region instead of the canvas: shape (H, W) (every frame) or
+        the field's shape. With ``"frame"``, each frame hides exactly
+        ``floor(coverage*|R_t| + 0.5)`` pixels of its region ``R_t``; with
+        ``"video"``, ``floor(coverage*|R| + 0.5)`` of the region's pixels in the
+        whole video. The threshold (the priority of the last region pixel hidden)
+        applies to the whole frame, so pixels outside the region with a lower
+        priority are hidden too and the occluder keeps its shape. A frame (or
+        video) with an empty region hides nothing. With ``"expected"`` the
+        threshold is the field's coverage-quantile as without a region: for a
+        stationary field the expected share of any region hidden is ``coverage``.
 
     Returns
     -------
@@ -234,6 +318,10 @@ def cut(
     >>> field = np.random.default_rng(0).random((4, 8, 8), dtype=np.float32)
     >>> cut(field, 0.25).sum(axis=(1, 2))
     array([16, 16, 16, 16])
+    >>> region = np.zeros((8, 8), bool)
+    >>> region[2:6, 2:6] = True                                   # 16 pixels
+    >>> (cut(field, 0.25, region=region) & region).sum(axis=(1, 2))  # 4 of them in every frame
+    array([4, 4, 4, 4])
     """
     if not isinstance(field, np.ndarray) or field.dtype != np.float32:
         raise TypeError(
@@ -245,6 +333,8 @@ def cut(
         raise ValueError(f"field must be a non-empty (H, W) or (T, H, W) array, got shape {field.shape}")
     coverage = _validate.coverage(coverage)
     match = _validate.choice("match", match, MATCHES)
+    if region is not None:
+        region = _validate.region(region, field.shape)
     if match == "expected":
         if reference is None:
             raise ValueError("reference must be given for match='expected' (see quantile_curve)")
@@ -253,11 +343,17 @@ def cut(
         lowest = field.min()
         if np.isnan(lowest) or lowest == -np.inf:
             raise ValueError("field must not contain NaN or -inf (+inf marks pixels that are never needed)")
-    return _cut(field, coverage, match, reference)
+    return _cut(field, coverage, match, reference, region)
 
 
-def _cut(field: np.ndarray, coverage: float, match: str, reference: np.ndarray | None) -> np.ndarray:
-    """:func:`cut` for arguments already checked (a family's own field).
+def _cut(
+    field: np.ndarray,
+    coverage: float,
+    match: str,
+    reference: np.ndarray | None,
+    region: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`cut` for arguments already checked (a family's own field, a checked region).
 
     No pass over the field to check it."""
     if match == "expected":
@@ -265,7 +361,13 @@ def _cut(field: np.ndarray, coverage: float, match: str, reference: np.ndarray |
     field = np.ascontiguousarray(field)
     rows = field.reshape(1, -1) if match == "video" or field.ndim == 2 else field.reshape(field.shape[0], -1)
     out = np.empty(rows.shape, dtype=np.bool_)
-    _cut_rows(rows, target_count(coverage, rows.shape[1]), out)
+    if region is None:
+        _cut_rows(rows, target_count(coverage, rows.shape[1]), out)
+    else:
+        if match == "video" and region.shape != field.shape:
+            region = np.broadcast_to(region, field.shape)
+        per_row = rows.shape[0] if region.ndim == field.ndim else 1
+        _cut_region_rows(rows, np.ascontiguousarray(region).reshape(per_row, -1), coverage, out)
     return out.reshape(field.shape)
 
 

@@ -10,6 +10,7 @@ labelling is a Numba union-find over the whole video in one call.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -241,6 +242,14 @@ def label(
     return labels, counts
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal values: arrays element by element with the same shape, NaN equal to NaN (an empty region)."""
+    if a is None or b is None:
+        return a is b
+    a, b = np.asarray(a), np.asarray(b)
+    return np.array_equal(a, b, equal_nan=a.dtype.kind == "f" and b.dtype.kind == "f")
+
+
 @dataclass(frozen=True, eq=False)
 class Descriptors:
     """Structural descriptors of a mask, per frame (arrays of length T; T=1 for an image).
@@ -262,6 +271,9 @@ class Descriptors:
         the frame): long for scattered masks, short for compact ones.
     n_components_3d, largest_component_3d : int or None
         Spatio-temporal components of the whole video (when requested).
+    region_hidden : ndarray of float64 or None
+        With a region: the fraction of the region's pixels hidden in each frame
+        (NaN where the region is empty).
     """
 
     connectivity: int
@@ -272,6 +284,7 @@ class Descriptors:
     boundary: np.ndarray
     n_components_3d: int | None = None
     largest_component_3d: int | None = None
+    region_hidden: np.ndarray | None = None
 
     def __eq__(self, other: object) -> bool:
         """Equal when every field is equal (arrays element by element, with the same shape).
@@ -285,7 +298,7 @@ class Descriptors:
         """
         if not isinstance(other, Descriptors):
             return NotImplemented
-        return all(np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(Descriptors))
+        return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(Descriptors))
 
     __hash__ = None  # type: ignore[assignment]  # mutable arrays inside: not hashable, as ndarray
 
@@ -309,20 +322,39 @@ class Descriptors:
         if self.n_components_3d is not None:
             out["n_components_3d"] = float(self.n_components_3d)
             out["largest_component_3d"] = float(self.largest_component_3d or 0)
+        if self.region_hidden is not None:
+            shown = self.region_hidden[~np.isnan(self.region_hidden)]
+            out["region_hidden"] = float(shown.mean()) if shown.size else float("nan")
         return out
 
 
-def describe(mask: np.ndarray, connectivity: int = 4, *, spatiotemporal: bool = False) -> Descriptors:
+def _from_torch(value: Any) -> Any:
+    """A torch tensor as a numpy array (on the CPU); anything else as it is. torch is not imported."""
+    if type(value).__module__.split(".")[0] == "torch" and hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return value
+
+
+def describe(
+    mask: np.ndarray,
+    connectivity: int = 4,
+    *,
+    spatiotemporal: bool = False,
+    region: np.ndarray | None = None,
+) -> Descriptors:
     """Measure the geometry of a mask, frame by frame.
 
     Parameters
     ----------
-    mask : ndarray of bool, shape (H, W) or (T, H, W)
+    mask : ndarray or torch.Tensor of bool, shape (H, W) or (T, H, W)
     connectivity : {4, 8}
         Neighbourhood for connected components.
     spatiotemporal : bool, default False
         Also count components of the video as a 3-D volume (a pixel touches the
         same pixel in adjacent frames).
+    region : ndarray or torch.Tensor of bool, optional
+        A region of shape (H, W) (every frame) or the mask's shape: adds
+        ``region_hidden``, the share of the region hidden in each frame.
 
     Returns
     -------
@@ -330,23 +362,35 @@ def describe(mask: np.ndarray, connectivity: int = 4, *, spatiotemporal: bool = 
 
     Examples
     --------
+    >>> import numpy as np
     >>> import occmask as om
     >>> d = om.describe(om.bernoulli((2, 64, 64), 0.3, rng=0))
     >>> d.coverage
     array([0.30004883, 0.30004883])
     >>> bool((d.n_components > 100).all())
     True
+    >>> ink = np.zeros((64, 64), bool)
+    >>> ink[16:48, 16:48] = True
+    >>> om.describe(om.perlin((2, 64, 64), 0.3, rng=0, region=ink), region=ink).region_hidden
+    array([0.29980469, 0.29980469])
     """
-    mask = _validate.mask(mask)
+    mask = _validate.mask(_from_torch(mask))
+    if region is not None:
+        region = _validate.region(_from_torch(region), mask.shape)
     connectivity = _check_connectivity(connectivity)
     video = np.ascontiguousarray(mask if mask.ndim == 3 else mask[None])
     n_h, n_w = video.shape[1:]
     hidden, counts, largest, boundary, count_3d, largest_3d = _measure(
         video, connectivity == 8, bool(spatiotemporal)
     )
-    extra = (
+    extra: dict[str, Any] = (
         {"n_components_3d": int(count_3d), "largest_component_3d": int(largest_3d)} if spatiotemporal else {}
     )
+    if region is not None:
+        inside = np.broadcast_to(region, video.shape).reshape(video.shape[0], -1)
+        size = inside.sum(axis=1)
+        hidden_inside = (video.reshape(video.shape[0], -1) & inside).sum(axis=1)
+        extra["region_hidden"] = np.where(size > 0, hidden_inside / np.maximum(size, 1), np.nan)
     return Descriptors(
         connectivity=connectivity,
         coverage=hidden / (n_h * n_w),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -354,6 +354,13 @@ class Occlude(nn.Module):
         default 1 inside a ``DataLoader`` worker (each worker is a process
         already) and otherwise one per usable core, at most one per sample. The
         masks do not depend on it.
+    region : callable, optional
+        ``region(sample) -> bool mask`` of shape (H, W) or (T, H, W) (a tensor or
+        an array), computed from each sample itself (one sample of a batch at a
+        time): the mask then hides ``coverage`` of that region rather than of the
+        canvas, as ``region=`` of :func:`occmask.generate`. E.g.
+        ``region=lambda x: x.amax(dim=-3) > 0.5`` for the bright pixels of a
+        ``(T, C, H, W)`` video. :meth:`make_mask` takes the region too.
     **family_params
         Parameters of the family, e.g. ``scale=12`` for ``"perlin"``.
 
@@ -396,6 +403,7 @@ class Occlude(nn.Module):
         return_mask: bool = False,
         generator: torch.Generator | None = None,
         threads: int | None = None,
+        region: Callable[[torch.Tensor], Any] | None = None,
         **family_params: Any,
     ) -> None:
         super().__init__()
@@ -430,6 +438,11 @@ class Occlude(nn.Module):
             raise TypeError(f"generator must be None or a torch.Generator, got {type(generator).__name__}")
         self.generator = generator
         self.threads = None if threads is None else _validate.integer("threads", threads, low=1)
+        if region is not None and not callable(region):
+            raise TypeError(
+                f"region must be None or a callable sample -> bool mask, got {type(region).__name__}"
+            )
+        self.region = region
         checked = FAMILIES[self.family].params(family_params)
         self.family_params = {name: checked[name] for name in family_params}
         self.last_seeds: tuple[int | None, ...] = ()
@@ -461,7 +474,7 @@ class Occlude(nn.Module):
             return (min(high, low + (high - low) * rng.random()) if high > low else low), rng
         return self.coverage, rng
 
-    def make_mask(self, shape: tuple[int, ...], seed: int) -> np.ndarray:
+    def make_mask(self, shape: tuple[int, ...], seed: int, region: Any = None) -> np.ndarray:
         """The mask that the transform draws for one sample with ``seed``.
 
         ``numpy.random.default_rng(seed)`` first draws the coverage if it is a
@@ -474,6 +487,9 @@ class Occlude(nn.Module):
             One sample's mask shape: ``(H, W)`` or ``(T, H, W)``.
         seed : int
             A seed from :attr:`last_seeds` (or any non-negative integer).
+        region : ndarray or torch.Tensor of bool, optional
+            The sample's region (what the module's ``region`` function returned
+            for it), to rebuild a region-matched mask.
 
         Returns
         -------
@@ -490,6 +506,8 @@ class Occlude(nn.Module):
         True
         """
         coverage, rng = self._coverage_and_rng(seed)
+        if isinstance(region, torch.Tensor):
+            region = region.detach().cpu().numpy()
         return generate(
             self.family,
             shape,
@@ -497,6 +515,7 @@ class Occlude(nn.Module):
             rng=rng,
             match=self.match,
             temporal=self.temporal,
+            region=region,
             **self.family_params,
         )
 
@@ -578,7 +597,7 @@ class Occlude(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Occlude ``x``'s samples with the masks of ``seeds`` (None: left alone), all moved at once."""
         self.last_seeds = tuple(seeds)
-        masks = self._masks(sample_shape, seeds)
+        masks = self._masks(sample_shape, seeds, self._regions(x, layout, len(seeds)))
         mask = _stack(masks, layout, sample_shape)
         mask_t = torch.from_numpy(mask).to(x.device, non_blocking=True)
         if all(seed is None for seed in seeds):
@@ -587,11 +606,22 @@ class Occlude(nn.Module):
             y = occlude(x, mask_t, self._fill_for(x, layout, seeds), layout=layout)
         return (y, mask_t) if self.return_mask else y
 
-    def _masks(self, sample_shape: tuple[int, ...], seeds: Sequence[int | None]) -> list[np.ndarray]:
+    def _regions(self, x: torch.Tensor, layout: str, n: int) -> list[Any]:
+        """Each sample's region (``x`` itself is the sample without a batch axis); None without one."""
+        if self.region is None:
+            return [None] * n
+        return [self.region(x.select(layout.index("B"), b) if "B" in layout else x) for b in range(n)]
+
+    def _masks(
+        self, sample_shape: tuple[int, ...], seeds: Sequence[int | None], regions: Sequence[Any]
+    ) -> list[np.ndarray]:
         """The samples' masks, made in a thread pool when there are several."""
-        todo = [seed for seed in seeds if seed is not None]
+        todo = [(seed, region) for seed, region in zip(seeds, regions, strict=True) if seed is not None]
         threads = min(len(todo), self.threads or _default_threads())
-        make = functools.partial(self.make_mask, sample_shape)
+
+        def make(job: tuple[int, Any]) -> np.ndarray:
+            return self.make_mask(sample_shape, *job)
+
         if threads > 1:
             with ThreadPoolExecutor(threads, thread_name_prefix="occmask") as pool:
                 made = iter(list(pool.map(make, todo)))
@@ -630,6 +660,8 @@ class Occlude(nn.Module):
             parts.append("generator=<torch.Generator>")
         if self.threads is not None:
             parts.append(f"threads={self.threads}")
+        if self.region is not None:
+            parts.append(f"region={getattr(self.region, '__name__', type(self.region).__name__)}")
         parts += [f"{name}={value!r}" for name, value in self.family_params.items()]
         return ", ".join(parts)
 
@@ -738,4 +770,7 @@ class OccludedDataset(torch.utils.data.Dataset):
         item = self.dataset[index]
         x = item[0] if isinstance(item, (tuple, list)) else item
         layout, sample_shape, n = self.transform._samples(x)
-        return _stack(self.transform._masks(sample_shape, self.seeds(index, epoch, n)), layout, sample_shape)
+        regions = self.transform._regions(x, layout, n)
+        return _stack(
+            self.transform._masks(sample_shape, self.seeds(index, epoch, n), regions), layout, sample_shape
+        )

@@ -205,6 +205,7 @@ def generate(
     rng: Any = None,
     match: str = "frame",
     temporal: str = "evolving",
+    region: np.ndarray | None = None,
     **params: Any,
 ) -> np.ndarray:
     """Generate a boolean occlusion mask of any family at an exact coverage.
@@ -228,6 +229,18 @@ def generate(
         ``"evolving"``: the family's own dynamics across frames; ``"static"``: one
         mask repeated on every frame (then ``"video"`` matching equals ``"frame"``);
         ``"independent"``: a fresh mask per frame.
+    region : ndarray of bool, optional
+        Hide ``coverage`` of a region (e.g. an object) instead of the canvas: shape
+        (H, W) (the same region in every frame) or ``shape`` (a region per frame).
+        With ``"frame"`` each frame hides exactly ``floor(coverage*|R_t| + 0.5)``
+        pixels of its region, with ``"video"`` exactly ``floor(coverage*|R| + 0.5)``
+        of the region's pixels in the video. The threshold applies to the whole
+        frame, so the occluder keeps its shape across the region's border (pixels
+        outside with a lower priority are hidden too); a frame with an empty region
+        hides nothing. With ``"expected"`` the mask is the one without a region (a
+        stationary field hides ``coverage`` of any region on average). The region
+        never changes the field, only the threshold: with a full region the mask is
+        the canvas mask. See :func:`occmask.cut`.
     **params
         Family parameters; see the family's function (e.g. :func:`occmask.perlin`).
 
@@ -238,10 +251,15 @@ def generate(
 
     Examples
     --------
+    >>> import numpy as np
     >>> import occmask as om
     >>> m = om.generate("perlin", (20, 64, 64), coverage=0.5, rng=0)
     >>> m.shape, m.dtype, int(m[0].sum())
     ((20, 64, 64), dtype('bool'), 2048)
+    >>> disc = np.hypot(*np.mgrid[-32:32, -32:32]) < 20              # an object of 1,245 pixels
+    >>> m = om.generate("perlin", (20, 64, 64), coverage=0.4, rng=0, region=disc)
+    >>> int((m[0] & disc).sum()), round(0.4 * disc.sum())             # 40% of the object
+    (498, 498)
     """
     fam = FAMILIES[_validate.choice("family", family, FAMILIES)]
     shape3, image = _validate.shape(shape)
@@ -249,20 +267,27 @@ def generate(
     match = _validate.choice("match", match, calibrate.MATCHES)
     temporal = _validate.choice("temporal", temporal, TEMPORAL)
     checked = fam.params(params)
+    if region is not None:
+        region = _validate.region(region, shape3[1:] if image else shape3)
     gen = _validate.rng(rng)
 
     if match == "expected" and coverage in (0.0, 1.0):
         match = "frame"  # nothing or everything is hidden: the same mask, without a calibration
     frames = 1 if temporal == "static" else shape3[0]
     field_shape = (frames, shape3[1], shape3[2])
-    need = calibrate.target_count(coverage, shape3[1] * shape3[2]) if match == "frame" else None
+    # a region's threshold may lie anywhere in the frame: then the whole field is needed
+    early = match == "frame" and region is None
+    need = calibrate.target_count(coverage, shape3[1] * shape3[2]) if early else None
     field = _field(fam, field_shape, gen, temporal, need, checked)
     reference = None
     if match == "expected":
         # frames of an independent video are independent draws: calibrate on one frame
         calibration_shape = field_shape if temporal == "evolving" else (1, *field_shape[1:])
         reference = _curve(fam.name, calibration_shape, temporal, tuple(sorted(checked.items())))
-    mask = calibrate._cut(field, coverage, match, reference)
+        region = None  # the threshold is the field's quantile, whatever the region
+    if region is not None and region.ndim == 3 and frames != shape3[0]:  # a static mask, a region per frame
+        field, frames = np.repeat(field, shape3[0], axis=0), shape3[0]
+    mask = calibrate._cut(field, coverage, match, reference, region)
     if frames != shape3[0]:
         mask = np.repeat(mask, shape3[0], axis=0)
     return mask[0] if image else mask

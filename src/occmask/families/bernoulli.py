@@ -24,6 +24,7 @@ def bernoulli(
     rng: Any = None,
     match: str = "frame",
     temporal: str = "evolving",
+    region: np.ndarray | None = None,
 ) -> np.ndarray:
     """Bernoulli (i.i.d. pixel) occlusion mask at an exact coverage.
 
@@ -40,6 +41,9 @@ def bernoulli(
         pixel is hidden with probability ``coverage`` independently.
     temporal : {"evolving", "static", "independent"}
         ``"evolving"`` and ``"independent"`` both draw a new pattern per frame.
+    region : ndarray of bool, optional
+        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
+        canvas, see :func:`occmask.generate`.
 
     Returns
     -------
@@ -52,7 +56,7 @@ def bernoulli(
     >>> int(m.sum())
     1229
     """
-    return generate("bernoulli", shape, coverage, rng=rng, match=match, temporal=temporal)
+    return generate("bernoulli", shape, coverage, rng=rng, match=match, temporal=temporal, region=region)
 
 
 def _field(

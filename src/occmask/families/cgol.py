@@ -43,6 +43,7 @@ def cgol(
     rng: Any = None,
     match: str = "frame",
     temporal: str = "evolving",
+    region: np.ndarray | None = None,
     density: float = 0.35,
     burn_in: int = 24,
     step: int = 1,
@@ -75,6 +76,9 @@ def cgol(
         How many recent generations leave a trail (>= 1); 1 means only live cells.
     decay : float, default 1.0
         Pixels of distance that one generation of age costs (>= 0).
+    region : ndarray of bool, optional
+        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
+        canvas, see :func:`occmask.generate`.
 
     Returns
     -------
@@ -94,6 +98,7 @@ def cgol(
         rng=rng,
         match=match,
         temporal=temporal,
+        region=region,
         density=density,
         burn_in=burn_in,
         step=step,

@@ -33,6 +33,7 @@ def fourier(
     rng: Any = None,
     match: str = "frame",
     temporal: str = "evolving",
+    region: np.ndarray | None = None,
     decay: float = 3.0,
     time_scale: float = 0.25,
 ) -> np.ndarray:
@@ -57,6 +58,9 @@ def fourier(
     time_scale : float, default 0.25
         How slowly an evolving mask changes (> 0): a temporal frequency of ``ft``
         cycles per frame is weighted like ``ft * time_scale`` cycles per pixel.
+    region : ndarray of bool, optional
+        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
+        canvas, see :func:`occmask.generate`.
 
     Returns
     -------
@@ -76,6 +80,7 @@ def fourier(
         rng=rng,
         match=match,
         temporal=temporal,
+        region=region,
         decay=decay,
         time_scale=time_scale,
     )

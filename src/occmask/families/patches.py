@@ -42,6 +42,7 @@ def patches(
     rng: Any = None,
     match: str = "frame",
     temporal: str = "evolving",
+    region: np.ndarray | None = None,
     patch: int | tuple[int, int] = 16,
     offset: str = "random",
     time_scale: float = 8.0,
@@ -72,6 +73,9 @@ def patches(
         (0, 0), as a ViT tokenizer's.
     time_scale : float, default 8.0
         Correlation time of the drifting patch scores, in frames (> 0).
+    region : ndarray of bool, optional
+        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
+        canvas, see :func:`occmask.generate`.
 
     Returns
     -------
@@ -91,6 +95,7 @@ def patches(
         rng=rng,
         match=match,
         temporal=temporal,
+        region=region,
         patch=patch,
         offset=offset,
         time_scale=time_scale,

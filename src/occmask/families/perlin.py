@@ -29,6 +29,7 @@ def perlin(
     rng: Any = None,
     match: str = "frame",
     temporal: str = "evolving",
+    region: np.ndarray | None = None,
     scale: float = 16.0,
     octaves: int = 3,
     persistence: float = 0.5,
@@ -63,6 +64,9 @@ def perlin(
     periodic : bool, default False
         Make the field tile the canvas (``basis="perlin"`` only). The lattice
         spacing is adjusted so a whole number of cells fits each side.
+    region : ndarray of bool, optional
+        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
+        canvas, see :func:`occmask.generate`.
 
     Returns
     -------
@@ -82,6 +86,7 @@ def perlin(
         rng=rng,
         match=match,
         temporal=temporal,
+        region=region,
         scale=scale,
         octaves=octaves,
         persistence=persistence,

@@ -40,6 +40,7 @@ def rectangles(
     rng: Any = None,
     match: str = "frame",
     temporal: str = "evolving",
+    region: np.ndarray | None = None,
     size: float | tuple[float, float] = (8.0, 24.0),
     aspect: float | tuple[float, float] = (0.5, 2.0),
     speed: float = 1.0,
@@ -67,6 +68,9 @@ def rectangles(
     speed : float, default 1.0
         Largest speed in pixels per frame (>= 0); each box draws a speed in
         ``[0, speed]`` and a uniform direction.
+    region : ndarray of bool, optional
+        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
+        canvas, see :func:`occmask.generate`.
 
     Returns
     -------
@@ -86,6 +90,7 @@ def rectangles(
         rng=rng,
         match=match,
         temporal=temporal,
+        region=region,
         size=size,
         aspect=aspect,
         speed=speed,

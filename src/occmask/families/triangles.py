@@ -33,6 +33,7 @@ def triangles(
     rng: Any = None,
     match: str = "frame",
     temporal: str = "evolving",
+    region: np.ndarray | None = None,
     size: float | tuple[float, float] = (8.0, 24.0),
     aspect: float | tuple[float, float] = (1.0, 2.0),
     speed: float = 1.0,
@@ -63,6 +64,9 @@ def triangles(
         ``[0, speed]`` and a uniform direction.
     spin : float, default 0.05
         Largest angular speed in radians per frame (>= 0), drawn in ``[-spin, spin]``.
+    region : ndarray of bool, optional
+        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
+        canvas, see :func:`occmask.generate`.
 
     Returns
     -------
@@ -82,6 +86,7 @@ def triangles(
         rng=rng,
         match=match,
         temporal=temporal,
+        region=region,
         size=size,
         aspect=aspect,
         speed=speed,
