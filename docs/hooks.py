@@ -1,4 +1,9 @@
-"""MkDocs hook: render the reStructuredText markup of occmask's numpydoc docstrings.
+"""MkDocs hooks: the built-in families' pages and API entries, and numpydoc's reStructuredText markup.
+
+The built-in families are read from the registry's one line (``BUILTIN`` in
+``src/occmask/families/__init__.py``, parsed, not imported): each gets its page in
+the "Families" section of the navigation, titled by the page's heading, and its
+function in the API reference where ``api.md`` holds :data:`FAMILY_FUNCTIONS`.
 
 The docstrings name other objects with roles such as ``:func:`occmask.perlin```,
 link with ```text <url>`_`` and quote code with double backticks, also in type
@@ -9,7 +14,50 @@ documented), rST links into links, and drops stray double backticks inside code.
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+REGISTRY = DOCS.parent / "src" / "occmask" / "families" / "__init__.py"
+#: The line of ``api.md`` that stands for the family functions, one ``:::`` entry each.
+FAMILY_FUNCTIONS = "<!-- the function of every built-in family -->"
+
+
+def builtin_families() -> tuple[str, ...]:
+    """The built-in families in registry order, read from the registry's source."""
+    for node in ast.parse(REGISTRY.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "BUILTIN" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    raise RuntimeError(f"no BUILTIN tuple in {REGISTRY}")
+
+
+def family_pages() -> list[dict[str, str]]:
+    """Navigation entries of the families' pages: ``{title: "families/<name>.md"}``."""
+    pages = []
+    for name in builtin_families():
+        path = f"families/{name}.md"
+        heading = (DOCS / path).read_text(encoding="utf-8").splitlines()[0]
+        pages.append({heading.lstrip("# ").split(":")[0]: path})
+    return pages
+
+
+def api_markdown(markdown: str) -> str:
+    """``api.md`` with the family functions' entries in place of :data:`FAMILY_FUNCTIONS`."""
+    entries = "\n\n".join(f"::: occmask.{name}" for name in builtin_families())
+    return markdown.replace(FAMILY_FUNCTIONS, entries)
+
+
+def on_config(config, **kwargs):
+    for section in config["nav"]:
+        if isinstance(section, dict) and "Families" in section:
+            section["Families"] = [*family_pages(), *section["Families"]]
+    return config
+
+
+def on_page_markdown(markdown: str, page, **kwargs) -> str:
+    return api_markdown(markdown) if page.file.src_uri == "api.md" else markdown
+
 
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|attr|data|obj|exc):<code>(~?)([\w.]+)</code>")
 _LINK = re.compile(r"<code>([^<&]+?) &lt;(https?://[^&\s]+)&gt;</code>_")
