@@ -39,6 +39,7 @@ from baselines import (
 )
 from harness import (
     COVERAGE,
+    FULL,
     SEED,
     SINGLE_THREAD,
     VIDEO,
@@ -574,6 +575,32 @@ def transform_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) ->
     return rows
 
 
+def evaluation_rows(cfg: Config) -> list[Row]:
+    """Masks' share of ``occmask.robustness.evaluate``'s wall time with a tiny model on CPU (target <= 20%).
+
+    The workloads and the measure are those of ``benchmarks/robustness.py``: the
+    occmask column is the time the evaluation loop spends on masks (waiting for the
+    mask thread pool, applying the masks), the baseline column the whole loop.
+    """
+    task = "masks in occmask.robustness.evaluate"
+    target = Target("speedup", 1 / 0.2, "masks <= 20% of it")
+    try:
+        import torch
+
+        import robustness as evaluation  # benchmarks/robustness.py (needs torch)
+    except ImportError as error:
+        return [Row(task, "-", "the evaluation loop", None, None, target, note=f"not available ({error})")]
+    torch.set_num_threads(1)
+    quick = cfg.repeat < FULL.repeat
+    rows = []
+    for name, (model, data) in evaluation.workloads(quick).items():
+        found = evaluation.measure(model, data, repeat=1 if quick else 3)
+        rows.append(
+            Row(f"{task}, {name}", name, "the evaluation loop", found["masks"], found["grid"], target)
+        )
+    return rows
+
+
 # a batch's masks in a thread pool -----------------------------------------------------
 
 #: (B, T, C, H, W) of the batch the thread rows occlude.
@@ -628,4 +655,4 @@ SHAPED_ROWS = (
     occlude_rows,
 )
 #: Rows measured once.
-ONCE_ROWS = (cold_start_rows, cold_compile_rows, memory_rows, transform_rows, thread_rows)
+ONCE_ROWS = (cold_start_rows, cold_compile_rows, memory_rows, transform_rows, thread_rows, evaluation_rows)

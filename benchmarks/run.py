@@ -37,7 +37,10 @@ speed-up
     Baseline time divided by occmask time: above 1 occmask is faster. This ratio
     is the figure of merit. In the data-loader rows it is the share of the
     throughput of mask generation alone that the transform keeps, batches of
-    16 clips delivered by one worker process.
+    16 clips delivered by one worker process. In the robustness-evaluation rows
+    (``benchmarks/robustness.py``) occmask is the time ``occmask.robustness.evaluate``
+    spends on masks and the baseline the whole evaluation loop, so the speed-up is
+    the inverse of the masks' share of the wall time.
 target
     What occmask should reach, as a speed-up (``>= 2x faster``), as a bound on
     its time relative to the baseline (``<= 1.5x its time``, i.e. a speed-up of at

@@ -17,49 +17,35 @@ visible pixels white, integer upscaling, no smoothing); plots use matplotlib at 
 low dpi. Everything is saved as palette PNGs and GIFs to keep the site small.
 
 Study figures (``docs/images/study/``) are copies of a real ``occmask study`` run;
-``--study DIR`` copies them from that run's output folder. ``--bench FILE`` puts the
+``--study DIR`` copies them from that run's output folder and puts the run's digest
+(``DIR/digest.md``) into README.md and docs/study.md between their study markers. ``--bench FILE`` puts the
 table written by ``benchmarks/run.py`` into ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from figures import FIGURES, common
 
-#: The figures of a study run that the docs show (names as ``occmask study`` writes them).
-STUDY_FIGURES = (
-    "gallery.png",
-    "video.gif",
-    "training.png",
-    "coverage_summary.png",
-    "hidden_ink.png",
-    "reliability.png",
-    "temporal.png",
-    "rules.png",
-)
-
 
 def copy_study(results: Path) -> list[Path]:
-    """Copy the study figures the docs use from a real run's output folder (PNGs as palette PNGs)."""
+    """Copy a real run's figures (PNGs as palette PNGs) and put its digest into README and study.md."""
     from PIL import Image
 
+    from occmask.study.plots import FIGURES as STUDY_FIGURES
+    from occmask.study.report import sync_docs
+
+    sync_docs(results, common.HERE.parent / "README.md", common.HERE / "study.md")
     out = []
-    for name in STUDY_FIGURES:
+    for name in (f"{figure}.png" for figure in STUDY_FIGURES):
         src = results / name
         if not src.exists():
             raise SystemExit(f"{src} is missing: run `occmask study --out {results}` first")
-        if name.endswith(".png"):
-            out.append(common.save_png(Image.open(src), f"study/{name}", colors=96))
-        else:
-            dst = common.OUT / "study" / name
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-            out.append(dst)
+        out.append(common.save_png(Image.open(src), f"study/{name}", colors=96))
     return out
 
 

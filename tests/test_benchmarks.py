@@ -116,6 +116,9 @@ def test_thread_rows_check_the_masks_and_measure():
     assert rows and all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows)
     assert rows[0].baseline == "1 thread" and rows[0].target.text == ">= 1.7x faster"
 
+    (row, *_) = table_rows.evaluation_rows(bench.Config(repeat=1))
+    assert row.target.text == "masks <= 20% of it" and row.speedup == row.baseline_s / row.occmask_s
+
 
 def test_memory_and_cold_compile_rows():
     rows = table_rows.memory_rows(TINY, families=["perlin"], shape=(2, 32, 32))

@@ -20,6 +20,8 @@ TINY = [
     "0.5",
     "--bootstrap",
     "20",
+    "--seeds",
+    "2",
     "--quiet",
 ]
 MODES = ["--temporal", "evolving", "static"]
@@ -35,26 +37,33 @@ def tiny_run(tmp_path_factory):
     return out
 
 
-def test_tiny_study_writes_every_output(tiny_run, capsys):
+def test_tiny_study_writes_every_output(tiny_run):
     from occmask.study.plots import FIGURES
 
-    expected = {"results.csv", "run.json", "report.md", "video.gif", *(f"{name}.png" for name in FIGURES)}
-    assert expected <= {p.name for p in tiny_run.iterdir()}
+    tables = {"results.csv", "decisions.csv", "claims.csv", "calibration.csv", "run.json", "report.md"}
+    expected = tables | {f"{name}.png" for name in FIGURES}
+    assert expected | {"digest.md"} <= {p.name for p in tiny_run.iterdir()}
     assert all((tiny_run / name).stat().st_size > 0 for name in expected)
     info = json.loads((tiny_run / "run.json").read_text())
-    assert info["config"]["videos"] == 8 and info["seeds"]["root"] == 0
+    assert info["config"]["videos"] == 8 and info["config"]["seeds"] == 2
     assert set(info["outputs"]) == expected
+    assert set(info["training"]) == {f"{a} seed {s}" for a in ("globalpool", "flatten") for s in (0, 1)}
     assert info["environment"]["versions"]["torch"] and info["timings_s"]["total"] > 0
     report = (tiny_run / "report.md").read_text()
-    assert "CC BY-SA 3.0" in report and "What the data says" in report
-    for name in expected - {"results.csv", "run.json", "report.md"}:
+    assert "CC BY-SA 3.0" in report and "The blog's claims" in report and "region" in report
+    for name in expected - tables:
         assert f"]({name})" in report
+    assert "| setting |" in report and "| globalpool, fill 0, evolving, frame |" in report
 
 
 def test_results_csv_has_one_row_per_condition(tiny_run):
     with open(tiny_run / "results.csv") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 2 * len(om.FAMILIES) * 2 * 4  # temporal x families x coverages x (frame + 3 rules)
+    # (2 archs x 2 seeds x 2 fills) reports x temporal x families x coverages x (frame + 3 rules)
+    assert len(rows) == 8 * 2 * len(om.FAMILIES) * 2 * 4
+    assert {(r["arch"], r["seed"], r["fill"]) for r in rows} == {
+        (a, s, f) for a in ("globalpool", "flatten") for s in ("0", "1") for f in ("0", "1")
+    }
     for row in rows:
         for metric in ("accuracy", "nll", "brier", "ece"):
             assert float(row[f"{metric}_lo"]) <= float(row[f"{metric}_hi"])
@@ -62,8 +71,23 @@ def test_results_csv_has_one_row_per_condition(tiny_run):
             assert (
                 float(row[f"{metric}_lo"]) - 1e-9 <= float(row[metric]) <= float(row[f"{metric}_hi"]) + 1e-9
             )
-    clean = [r for r in rows if r["coverage"] == "0"]
+    clean = [r for r in rows if r["coverage"] == "0" and (r["arch"], r["seed"]) == ("flatten", "1")]
     assert len({r["accuracy"] for r in clean if r["level"] == "frame"}) == 1  # nothing hidden: identical
+
+
+def test_claims_csv_has_every_claim_in_every_setting(tiny_run):
+    with open(tiny_run / "claims.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    settings = {(r["arch"], r["fill"], r["temporal"], r["level"], r["rule"]) for r in rows}
+    assert len(settings) == 2 * 2 * 2 * 4  # archs x fills x temporal x (frame + 3 rules)
+    claims = {r["claim"] for r in rows}
+    assert len(rows) == len(settings) * len(claims) and "acc_perlin" in claims
+    for r in rows:
+        expected = {"acc": "lower", "cgo": "higher", "nll": "higher", "bri": "higher", "ece": "higher"}
+        wanted = expected[r["claim"][:3]]
+        status = {"not separable": "not separable", wanted: "supported"}.get(r["verdict"], "contradicted")
+        assert r["status"] == status
+        assert float(r["lo"]) <= float(r["hi"]) and 0 < float(r["p_holm"]) <= 1
 
 
 @pytest.mark.parametrize(
@@ -74,6 +98,9 @@ def test_results_csv_has_one_row_per_condition(tiny_run):
         (["--coverages", "half"], "invalid float value: 'half'"),
         (["--temporal", "sometimes"], "temporal: unknown value"),
         (["--videos", "1"], "videos must be an integer >= 2"),
+        (["--seeds", "0"], "seeds must be an integer >= 1"),
+        (["--archs", "resnet"], "archs: unknown value"),
+        (["--fills", "2"], "fills must be numbers in [0, 1]"),
         (["--mnist-dir", "/no/such/folder"], "mnist_dir '/no/such/folder' is not a folder"),
         (["--preset", "huge"], "invalid choice: 'huge'"),
     ],
@@ -133,6 +160,10 @@ def test_study_on_an_idx_folder_is_reproducible(idx_folder, tmp_path):
         "perlin",
         "--temporal",
         "static",
+        "--archs",
+        "globalpool",
+        "--fills",
+        "0",
         *TINY,
     ]
     assert main(["study", "--out", str(tmp_path / "a"), *args]) == 0

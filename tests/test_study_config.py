@@ -11,16 +11,18 @@ from occmask.study.config import PRESETS, Stream, make_config, stream
 def test_presets_and_overrides():
     quick = make_config()
     assert quick.preset == "quick" and quick.families == tuple(om.FAMILIES)
-    assert quick.coverages[0] == 0.0 and quick.coverages[-1] == 0.8 and len(quick.coverages) == 9
+    assert quick.coverages == (0.0, 0.2, 0.4, 0.6) and quick.seeds == 3 and "independent" in quick.temporal
+    assert quick.archs == ("globalpool", "flatten") and quick.fills == (0.0, 1.0)
     full = make_config("full", videos=50, seed=3)
     assert full.temporal == ("evolving", "static", "independent") and full.videos == 50 and full.seed == 3
+    assert full.seeds == 5
     assert set(PRESETS) == {"quick", "full"}
 
 
 def test_coverages_are_sorted_and_deduplicated_and_focus_snaps_to_grid():
-    c = make_config(coverages=[0.5, 0, 0.25, 0.5], focus=(0.3, 0.45))
+    c = make_config(coverages=[0.5, 0, 0.25, 0.5], focus=0.45)
     assert c.coverages == (0.0, 0.25, 0.5)
-    assert c.focus_coverages() == (0.25, 0.5)
+    assert c.focus_coverage() == 0.5
 
 
 def test_reference_is_bernoulli_when_present():
@@ -41,6 +43,9 @@ def test_reference_is_bernoulli_when_present():
         (dict(frames=0), "frames must be an integer >= 1"),
         (dict(epochs=2.5), "epochs must be an integer"),
         (dict(seed=-1), "seed must be an integer >= 0"),
+        (dict(seeds=0), "seeds must be an integer >= 1"),
+        (dict(archs=["resnet"]), r"archs: unknown value\(s\) \['resnet'\]"),
+        (dict(fills=[1.5]), r"fills must be numbers in \[0, 1\]"),
         (dict(device="tpu"), "device: unknown"),
         (dict(rule="max"), "rule: unknown"),
         (dict(mnist_dir="/no/such/folder"), "mnist_dir '/no/such/folder' is not a folder"),

@@ -1,4 +1,4 @@
-"""The study's CNN: shapes, occlusion applied before the model, seeded initialisation, training record."""
+"""The study's CNNs: shapes, both architectures, seeded initialisation, training record."""
 
 import numpy as np
 import pytest
@@ -13,15 +13,12 @@ def test_log_probs_shape_and_normalisation():
     np.testing.assert_allclose(np.exp(lp).sum(-1), 1, atol=1e-5)
 
 
-def test_mask_hides_pixels_before_the_model():
-    model = build_cnn(seed=0)
-    frames = np.random.default_rng(0).integers(0, 256, (5, 64, 64), dtype=np.uint8)
-    everything = np.ones(frames.shape, bool)
-    np.testing.assert_allclose(
-        log_probs(model, frames, mask=everything), log_probs(model, np.zeros_like(frames)), atol=1e-6
-    )
-    nothing = np.zeros(frames.shape, bool)
-    np.testing.assert_allclose(log_probs(model, frames, mask=nothing), log_probs(model, frames), atol=1e-6)
+@pytest.mark.parametrize("arch", ["globalpool", "flatten"])
+def test_both_architectures_map_frames_to_logits(arch):
+    model = build_cnn(arch=arch, seed=0)
+    assert model(torch.zeros(3, 1, 64, 64)).shape == (3, 10)
+    with pytest.raises(ValueError, match="arch must be one of"):
+        build_cnn(arch="resnet")
 
 
 def test_seeded_weights_leave_global_state_alone():

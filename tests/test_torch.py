@@ -478,3 +478,18 @@ def test_default_threads_is_one_inside_a_worker(monkeypatch):
     assert adapter._default_threads() >= 1
     monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
     assert adapter._default_threads() == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("fill", ["mean", "noise"])
+def test_cuda_batches_get_the_cpu_masks_and_fills(fill):
+    x = torch.randn(6, 4, 3, 32, 32)
+    results = []
+    for device in ("cpu", "cuda"):
+        t = Occlude("perlin", 0.4, fill=fill, threads=3, return_mask=True)
+        torch.manual_seed(2)
+        y, mask = t(x.to(device))
+        assert y.device.type == device and mask.device.type == device
+        results.append((y.cpu(), mask.cpu()))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    assert torch.equal(results[0][1], results[1][1])

@@ -18,7 +18,7 @@ import numpy as np
 
 from .cells import Cell, Setting, make_mask
 from .metrics import Scores, bootstrap_indices, combine_frames, scores
-from .stats import METRICS, Estimate, area, estimates, holm, verdict
+from .stats import METRICS, Estimate, area_of, estimates, holm, verdict
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -46,8 +46,10 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def write_csv(rows: list[dict], path: str | Path) -> None:
-    """Write rows (dicts with the same keys) as CSV; floats with 6 significant digits."""
+    """Write rows (dicts with the same keys) as CSV, floats to 6 significant digits; no rows: empty file."""
     with open(path, "w", newline="") as fh:
+        if not rows:
+            return
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
@@ -261,11 +263,7 @@ class Report:
                 ref = [self.estimate(temporal, s.reference, c, level, rule)["accuracy"] for c in s.coverages]
                 for family in s.families:
                     mine = [self.estimate(temporal, family, c, level, rule)["accuracy"] for c in s.coverages]
-                    d = [a - b for a, b in zip(mine, ref, strict=True)]
-                    gap = Estimate(
-                        float(area(x, np.array([e.value for e in d]))),
-                        area(x, np.stack([e.replicates for e in d], axis=-1)),
-                    )
+                    gap = area_of(x, [a - b for a, b in zip(mine, ref, strict=True)])
                     lo, hi = gap.interval()
                     rows.append(
                         {"temporal": temporal, "level": level, "rule": rule, "family": family,

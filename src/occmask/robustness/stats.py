@@ -19,6 +19,7 @@ __all__ = [
     "METRICS",
     "Estimate",
     "area",
+    "area_of",
     "estimates",
     "holm",
     "verdict",
@@ -189,3 +190,18 @@ def area(coverages: np.ndarray, values: np.ndarray) -> np.ndarray:
     if x.size < 2:
         return np.zeros(y.shape[:-1]) if y.ndim > 1 else np.float64(0.0)
     return ((y[..., 1:] + y[..., :-1]) * np.diff(x) / 2).sum(axis=-1)
+
+
+def area_of(coverages: np.ndarray, curve: list[Estimate]) -> Estimate:
+    """:func:`area` of a curve of estimates, with replicates (paired when the curve's are).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = area_of(np.array([0.0, 1.0]), [Estimate(0.0, np.zeros(3)), Estimate(-0.2, np.full(3, -0.2))])
+    >>> round(e.value, 6), e.replicates.round(6).tolist()
+    (-0.1, [-0.1, -0.1, -0.1])
+    """
+    x = np.asarray(coverages, dtype=np.float64)
+    values = np.array([e.value for e in curve])
+    return Estimate(float(area(x, values)), area(x, np.stack([e.replicates for e in curve], axis=-1)))

@@ -5,13 +5,14 @@ Run it from the shell with ``occmask study`` or from Python::
     from occmask.study import make_config, run_study
     run_study(make_config("quick", out="results"))
 
-Modules: :mod:`~occmask.study.data` (MNIST loading), :mod:`~occmask.study.moving`
-(Moving MNIST), :mod:`~occmask.study.model` (the CNN), :mod:`~occmask.study.metrics`
-(scores and intervals), :mod:`~occmask.study.evaluate` (the grid),
-:mod:`~occmask.study.analysis` (estimates and tables), :mod:`~occmask.study.context`
-(what a run measured), :mod:`~occmask.study.reading` (data-driven sentences),
-:mod:`~occmask.study.plots` and :mod:`~occmask.study.report` (outputs),
-:mod:`~occmask.study.config` (presets, seeds) and :mod:`~occmask.study.run` (the pipeline).
+The study is a client of :mod:`occmask.robustness`, which scores every model on
+the same masks. Modules: :mod:`~occmask.study.data` (MNIST loading),
+:mod:`~occmask.study.moving` (Moving MNIST), :mod:`~occmask.study.model` (the CNNs),
+:mod:`~occmask.study.analysis` (decisions: pooled over seeds, Holm-adjusted, the blog's
+claims), :mod:`~occmask.study.context` (what a run measured),
+:mod:`~occmask.study.plots` and :mod:`~occmask.study.report` (outputs, phrasing the
+decisions), :mod:`~occmask.study.config` (presets, seeds) and :mod:`~occmask.study.run`
+(the pipeline).
 Torch, matplotlib and Pillow are imported only when a run starts.
 """
 

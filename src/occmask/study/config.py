@@ -13,7 +13,7 @@ import numpy as np
 from ..families import TEMPORAL
 from ..robustness.metrics import RULES
 
-__all__ = ["PRESETS", "Stream", "StudyConfig", "make_config", "stream"]
+__all__ = ["ARCHS", "PRESETS", "Stream", "StudyConfig", "make_config", "stream"]
 
 
 class Stream(enum.IntEnum):
@@ -28,26 +28,40 @@ class Stream(enum.IntEnum):
     TORCH = 6
 
 
+#: The classifiers (built by :func:`occmask.study.model.build_cnn`): name -> what it is.
+ARCHS = {
+    "globalpool": "3 conv + batch norm + pooling, global max pool, linear",
+    "flatten": "3 conv + batch norm + pooling, max pool to 4x4, flatten, linear",
+}
+
 #: Named settings; every field may be overridden on top of a preset. ``families=None``: every
-#: family in ``occmask.FAMILIES`` when the config is made.
+#: family in ``occmask.FAMILIES`` when the config is made. The factors of the design are the
+#: training seeds, the architectures, the fills and the temporal modes; every family and
+#: coverage is crossed with all of them.
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(
         families=None,
-        coverages=tuple(round(0.1 * i, 1) for i in range(9)),
-        temporal=("evolving", "static"),
-        videos=400,
-        frames=8,
-        epochs=8,
-        n_boot=1000,
+        coverages=(0.0, 0.2, 0.4, 0.6),
+        temporal=("evolving", "independent"),
+        seeds=3,
+        archs=tuple(ARCHS),
+        fills=(0.0, 1.0),
+        videos=120,
+        frames=5,
+        epochs=5,
+        n_boot=500,
     ),
     "full": dict(
         families=None,
-        coverages=tuple(round(0.1 * i, 1) for i in range(9)),
+        coverages=(0.0, 0.2, 0.3, 0.4, 0.5, 0.6),
         temporal=TEMPORAL,
-        videos=1000,
-        frames=10,
-        epochs=12,
-        n_boot=2000,
+        seeds=5,
+        archs=tuple(ARCHS),
+        fills=(0.0, 1.0),
+        videos=250,
+        frames=6,
+        epochs=8,
+        n_boot=1000,
     ),
 }
 
@@ -65,7 +79,16 @@ class StudyConfig:
     coverages : tuple of float
         Canvas coverages in [0, 1], sorted.
     temporal : tuple of str
-        Temporal modes of the masks: ``"evolving"``, ``"static"``, ``"independent"``.
+        Temporal modes of the masks: ``"evolving"``, ``"static"``, ``"independent"``
+        (independent masks are the fair video-level control: a fresh mask per frame).
+    seeds : int
+        Training seeds per architecture (weights, batch order, training positions).
+    archs : tuple of str
+        Classifiers, from :data:`ARCHS`: ``"globalpool"`` (convolutions, global max
+        pool, linear) and ``"flatten"`` (the same convolutions, pooling to 4 x 4, flatten, linear).
+    fills : tuple of float
+        Values of hidden pixels in [0, 1]: 0 is the background (the occluder is
+        invisible and only deletes ink), 1 is white (a visible occluder).
     videos : int
         Number of test videos (one distinct test digit each).
     frames : int
@@ -75,7 +98,8 @@ class StudyConfig:
     n_boot : int
         Bootstrap resamples for every interval.
     seed : int
-        Root seed: data split, trajectories, masks, weights, bootstrap.
+        Root seed: data split, trajectories, masks, weights, bootstrap. Every
+        model sees the same test videos and the same masks.
     device : str
         ``"cpu"`` or ``"cuda"``.
     mnist_dir : Path or None
@@ -83,9 +107,10 @@ class StudyConfig:
     out : Path
         Output folder.
     rule : str
-        Default frame-combination rule (see ``occmask.study.metrics.RULES``).
-    focus : tuple of float
-        Coverages of the reliability diagrams and the gallery (nearest grid values).
+        Frame-pooling rule of the figures' video level (every rule is analysed; see
+        ``occmask.robustness.metrics.RULES``).
+    focus : float
+        Coverage of the reliability diagrams and the gallery (nearest grid value).
     progress : bool
         Show progress bars.
     """
@@ -94,6 +119,9 @@ class StudyConfig:
     families: tuple[str, ...]
     coverages: tuple[float, ...]
     temporal: tuple[str, ...]
+    seeds: int
+    archs: tuple[str, ...]
+    fills: tuple[float, ...]
     videos: int
     frames: int
     epochs: int
@@ -103,7 +131,7 @@ class StudyConfig:
     mnist_dir: Path | None = None
     out: Path = Path("results")
     rule: str = "mean_logprob"
-    focus: tuple[float, ...] = (0.3, 0.5)
+    focus: float = 0.4
     progress: bool = True
     reference: str = field(init=False)
 
@@ -115,10 +143,10 @@ class StudyConfig:
         """JSON-friendly copy of the settings."""
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
 
-    def focus_coverages(self) -> tuple[float, ...]:
-        """Grid coverages nearest to :attr:`focus`, without repeats, sorted."""
+    def focus_coverage(self) -> float:
+        """The grid coverage nearest to :attr:`focus`."""
         grid = np.asarray(self.coverages)
-        return tuple(sorted({float(grid[np.abs(grid - f).argmin()]) for f in self.focus}))
+        return float(grid[np.abs(grid - self.focus).argmin()])
 
 
 def _names(argument: str, values: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -153,9 +181,8 @@ def make_config(preset: str = "quick", **overrides: Any) -> StudyConfig:
     Parameters
     ----------
     preset : {"quick", "full"}
-        ``"quick"`` (the default, a few minutes on two CPU cores): 400 videos of
-        8 frames, masks evolving and static. ``"full"``: 1000 videos of 10
-        frames, all three temporal modes.
+        ``"quick"`` (the default, at most 5 minutes on two CPU cores) and ``"full"``
+        (at most 40): see :data:`PRESETS` for their factors.
     **overrides
         Any :class:`StudyConfig` field; None leaves the preset's value.
 
@@ -193,8 +220,10 @@ def make_config(preset: str = "quick", **overrides: Any) -> StudyConfig:
     settings["families"] = _names("families", chosen, families)
     settings["temporal"] = _names("temporal", settings["temporal"], TEMPORAL)
     settings["coverages"] = _coverages("coverages", settings["coverages"])
-    settings["focus"] = _coverages("focus", settings["focus"])
-    for name, low in (("videos", 2), ("frames", 1), ("epochs", 1), ("n_boot", 10), ("seed", 0)):
+    settings["focus"] = _coverages("focus", [settings["focus"]])[0]
+    settings["archs"] = _names("archs", settings["archs"], tuple(ARCHS))
+    settings["fills"] = _coverages("fills", settings["fills"])
+    for name, low in (("videos", 2), ("frames", 1), ("epochs", 1), ("n_boot", 10), ("seed", 0), ("seeds", 1)):
         settings[name] = _positive(name, settings[name], low)
     settings["device"] = _names("device", settings["device"], ("cpu", "cuda"))[0]
     settings["rule"] = _names("rule", settings["rule"], tuple(RULES))[0]

@@ -1,23 +1,56 @@
-"""The measured state of a run, shared by the figures, the reading and the report."""
+"""What a run measured and returned, shared by the pipeline, the figures and the report."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from .analysis import Estimate, InkCurve, Key
+import numpy as np
+
 from .config import StudyConfig
-from .evaluate import Cell, VideoSet
 
-if TYPE_CHECKING:
-    from .model import History
+__all__ = ["Run", "StudyResult", "VideoSet"]
 
-__all__ = ["Context"]
+
+@dataclass(frozen=True)
+class StudyResult:
+    """What a run produced.
+
+    Attributes
+    ----------
+    out : Path
+        Output folder.
+    rows : list of dict
+        The rows of ``results.csv``.
+    timings : dict
+        Seconds per stage and ``"total"``.
+    claims : str
+        Markdown table of the blog's claims and their verdicts per setting.
+    """
+
+    out: Path
+    rows: list[dict]
+    timings: dict[str, float]
+    claims: str
+
+
+@dataclass(frozen=True)
+class VideoSet:
+    """Clean test videos and their labels.
+
+    Attributes
+    ----------
+    frames : ndarray of uint8, shape (N, T, H, W)
+    labels : ndarray of int64, shape (N,)
+    """
+
+    frames: np.ndarray
+    labels: np.ndarray
 
 
 @dataclass
-class Context:
-    """Everything a run measured.
+class Run:
+    """Everything a run measured, shared by the analysis, the figures and the report.
 
     Attributes
     ----------
@@ -25,20 +58,13 @@ class Context:
     source : str
         Where the digits came from.
     sizes : dict
-        Number of training and validation digits and of test videos.
-    history : History
-        Per-epoch training record.
-    rows : list of dict
-        Rows of ``results.csv``.
-    estimates : dict
-        ``(temporal, family, coverage, rule)`` -> metric -> :class:`Estimate`
-        (rule ``""``: single frames).
-    ink : dict
-        Temporal mode -> family -> :class:`InkCurve`.
-    cells : list of Cell
-        Per-frame results of the grid.
+        Training, validation and test sizes.
     test : VideoSet
-        Clean test videos.
+    histories : dict
+        ``(arch, seed index)`` -> :class:`~occmask.study.model.History`.
+    reports : dict
+        ``(arch, seed index, fill)`` -> :class:`occmask.robustness.Report`, all on the
+        same test videos and masks.
     threads : int
         Torch threads used.
     timings : dict
@@ -48,44 +74,8 @@ class Context:
     config: StudyConfig
     source: str
     sizes: dict[str, int]
-    history: History
-    rows: list[dict]
-    estimates: dict[Key, dict[str, Estimate]]
-    ink: dict[str, dict[str, InkCurve]]
-    cells: list[Cell]
     test: VideoSet
+    histories: dict
+    reports: dict
     threads: int
     timings: dict[str, float]
-
-    def cell(self, temporal: str, family: str, coverage: float) -> Cell:
-        """The grid cell of one (temporal mode, family, coverage)."""
-        return next(
-            c for c in self.cells if (c.temporal, c.family, c.coverage) == (temporal, family, coverage)
-        )
-
-    def est(
-        self, temporal: str, family: str, coverage: float, metric: str, rule: str | None = None
-    ) -> Estimate:
-        """A metric's estimate; ``rule=None`` is the default rule, ``""`` single frames."""
-        return self.estimates[(temporal, family, coverage, self.config.rule if rule is None else rule)][
-            metric
-        ]
-
-    def versus_reference(
-        self, temporal: str, family: str, coverage: float, metric: str, rule: str | None = None
-    ) -> Estimate:
-        """Paired difference ``family - reference`` of a metric on the same videos."""
-        ref = self.config.reference
-        return self.est(temporal, family, coverage, metric, rule) - self.est(
-            temporal, ref, coverage, metric, rule
-        )
-
-    @property
-    def others(self) -> tuple[str, ...]:
-        """The families other than the reference."""
-        return tuple(f for f in self.config.families if f != self.config.reference)
-
-    @property
-    def occluded(self) -> tuple[float, ...]:
-        """The grid coverages above 0."""
-        return tuple(c for c in self.config.coverages if c > 0)

@@ -1,9 +1,12 @@
-"""The classifier: a small CNN trained on clean Moving MNIST frames.
+"""The classifiers: small CNNs trained on clean Moving MNIST frames.
 
-Three convolutions with batch normalisation and pooling, a global max pool (so
-the digit may sit anywhere on the canvas) and one linear layer. It is the
-deliberately ordinary model of the experiment: nothing in it knows about
-occlusion.
+Two deliberately ordinary architectures, nothing in them knows about occlusion:
+
+- ``"globalpool"``: three convolutions with batch normalisation and pooling, a
+  global max pool (the digit may sit anywhere on the canvas) and one linear layer;
+- ``"flatten"``: the same convolutions, then a 2 x 2 max pool, flatten and one
+  linear layer, like the blog post's conv + pool + flatten + linear network: the
+  classifier sees where on the canvas the evidence is.
 """
 
 from __future__ import annotations
@@ -18,16 +21,21 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from .config import ARCHS
+
 __all__ = ["History", "build_cnn", "log_probs", "train"]
 
 
-def build_cnn(n_classes: int = 10, *, seed: int | None = None) -> nn.Sequential:
-    """Build the study's CNN for one-channel frames of any size.
+def build_cnn(n_classes: int = 10, *, arch: str = "globalpool", seed: int | None = None) -> nn.Sequential:
+    """Build one of the study's CNNs for one-channel 64 x 64 frames.
 
     Parameters
     ----------
     n_classes : int, default 10
         Number of output classes.
+    arch : {"globalpool", "flatten"}
+        See :data:`occmask.study.config.ARCHS`; ``"globalpool"`` takes frames of any size, ``"flatten"``
+        64 x 64 frames.
     seed : int, optional
         Seed for the initial weights (drawn without touching torch's global
         random state); None uses the global state.
@@ -42,7 +50,11 @@ def build_cnn(n_classes: int = 10, *, seed: int | None = None) -> nn.Sequential:
     >>> import torch
     >>> build_cnn(seed=0)(torch.zeros(2, 1, 64, 64)).shape
     torch.Size([2, 10])
+    >>> build_cnn(arch="flatten", seed=0)(torch.zeros(2, 1, 64, 64)).shape
+    torch.Size([2, 10])
     """
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {list(ARCHS)}, got {arch!r}")
 
     def block(c_in: int, c_out: int, kernel: int, stride: int = 1) -> list[nn.Module]:
         conv = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False)
@@ -51,16 +63,11 @@ def build_cnn(n_classes: int = 10, *, seed: int | None = None) -> nn.Sequential:
     with torch.random.fork_rng(devices=[], enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
-        return nn.Sequential(
-            *block(1, 16, 5, stride=2),
-            nn.MaxPool2d(2),
-            *block(16, 32, 3),
-            nn.MaxPool2d(2),
-            *block(32, 64, 3),
-            nn.AdaptiveMaxPool2d(1),
-            nn.Flatten(),
-            nn.Linear(64, n_classes),
-        )
+        features = [*block(1, 16, 5, stride=2), nn.MaxPool2d(2), *block(16, 32, 3), nn.MaxPool2d(2)]
+        features += block(32, 64, 3)
+        if arch == "flatten":  # where the evidence lies on the canvas reaches the classifier
+            return nn.Sequential(*features, nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 4 * 4, n_classes))
+        return nn.Sequential(*features, nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(64, n_classes))
 
 
 @dataclass
@@ -83,11 +90,12 @@ def log_probs(
     model: nn.Module,
     frames: np.ndarray,
     *,
-    mask: np.ndarray | None = None,
     device: str | torch.device = "cpu",
     batch_size: int = 128,
 ) -> np.ndarray:
-    """Per-frame class log-probabilities, occluding pixels first when a mask is given.
+    """Per-frame class log-probabilities of clean frames (validation during training).
+
+    Occluded test videos are scored by :func:`occmask.robustness.evaluate`.
 
     Parameters
     ----------
@@ -95,8 +103,6 @@ def log_probs(
         Classifier returning logits.
     frames : ndarray of uint8, shape (..., H, W)
         Frames in any leading layout (e.g. videos ``(N, T, H, W)``).
-    mask : ndarray of bool, same shape as ``frames``, optional
-        Pixels to hide (set to 0, the background value).
     device : str or torch.device
         Where to run the model.
     batch_size : int
@@ -116,14 +122,10 @@ def log_probs(
     device = torch.device(device)
     lead = frames.shape[:-2]
     flat = frames.reshape(-1, *frames.shape[-2:])
-    flat_mask = None if mask is None else mask.reshape(flat.shape)
     model.eval()
     chunks = []
     for start in range(0, flat.shape[0], batch_size):
         x = _as_input(flat[start : start + batch_size], device)
-        if flat_mask is not None:
-            hidden = torch.from_numpy(flat_mask[start : start + batch_size]).to(device).unsqueeze(1)
-            x = x.masked_fill_(hidden, 0.0)
         chunks.append(F.log_softmax(model(x), dim=1).float().cpu().numpy())
     return np.concatenate(chunks).reshape(*lead, -1)
 

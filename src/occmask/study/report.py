@@ -1,10 +1,14 @@
-"""Outputs of a run: results.csv, run.json and report.md."""
+"""Outputs of a run: CSV tables, run.json, report.md and the digest quoted by the docs.
+
+Every sentence here phrases a decision of :mod:`occmask.study.analysis` and names
+the setting and the numbers it rests on; nothing decides anything.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
 import platform
+import re
 import sys
 from dataclasses import asdict
 from importlib import metadata
@@ -12,189 +16,324 @@ from pathlib import Path
 
 import numpy as np
 
-from ..robustness.metrics import RULES
-from . import reading as rd
-from .config import Stream
-from .context import Context
+from ..robustness.report import markdown_table, write_csv
+from .analysis import Decision, Decisions, Where, count
+from .config import ARCHS
+from .context import Run
 from .moving import CANVAS, DIGIT
-from .plots import gif_families
 
-__all__ = ["render_report", "run_info", "write_outputs"]
+__all__ = ["claims_table", "digest", "render_report", "sync_docs", "write_outputs"]
 
 _PACKAGES = ("occmask", "numpy", "scipy", "numba", "torch", "matplotlib", "pillow", "mlxtend", "tqdm")
 _BLOG = "How occlusion structure breaks CNN digit recognition"
+_MARK = {"supported": "✓", "contradicted": "✗", "not separable": "·"}
+_ARROW = {"lower": "▼", "higher": "▲", "not separable": "="}
 
 
 def _bullets(lines: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
-def _setup(ctx: Context) -> str:
-    c, t = ctx.config, ctx.timings
-    ink = np.mean(ctx.test.frames[:, 0] >= 128)
-    return _bullets(
-        [
-            f"**Data**: {ctx.source}; {ctx.sizes['train']} training and {ctx.sizes['validation']} "
-            "validation digits; "
-            f"{ctx.sizes['test_videos']} test videos, each of a distinct test digit never seen in training. "
-            "MNIST is by Y. LeCun, C. Cortes and C. J. C. Burges, used under CC BY-SA 3.0.",
-            f"**Moving MNIST** (Srivastava et al. 2015): a {DIGIT}x{DIGIT} digit on a {CANVAS}x{CANVAS} "
-            "canvas, constant "
-            f"velocity (2-5 px/frame), bouncing off the walls, {c.frames} frames. The ink is {ink:.1%} "
-            "of the canvas on average.",
-            "**Model**: small CNN (3 conv + batch norm + pooling, global max pool, linear), Adam, "
-            f"{c.epochs} epochs on clean "
-            f"frames; final clean validation accuracy **{ctx.history.val_acc[-1]:.3f}** (single frames).",
-            f"**Masks**: {', '.join(c.families)} at canvas coverage "
-            f"{', '.join(f'{v:g}' for v in c.coverages)}, exact per frame "
-            f'(`match="frame"`); temporal modes {", ".join(c.temporal)}; '
-            "hidden pixels set to 0 (the background). "
-            "Video *i* gets the same mask seed under every family and mode.",
-            f"**Video prediction**: per-frame log-probabilities combined by **{c.rule}** (the default: "
-            f"{RULES[c.rule]}). "
-            "The other rules are in `results.csv` and in *Combining frames*.",
-            "**Metrics**: accuracy, NLL, Brier (sum over classes, 0-2), ECE (15 equal-width bins, top "
-            "label; Guo et al. 2017). "
-            f"Intervals: 95% percentile bootstrap over videos ({c.n_boot} resamples shared by all "
-            "conditions, so differences "
-            "are paired); frame-level intervals resample whole videos.",
-            f"**Run**: seed {c.seed}, device {c.device}, {ctx.threads} torch thread(s); wall time "
-            f"{t['total']:.0f} s "
-            f"(data {t['data']:.0f}, training {t['train']:.0f}, evaluation {t['evaluate']:.0f}, "
-            f"statistics {t['analyse']:.0f}, figures {t['figures']:.0f}).",
-        ]
-    )
+def _ci(value: float, lo: float, hi: float, digits: int = 3) -> str:
+    return f"{value:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
 
 
-def _caveats(ctx: Context) -> str:
-    c = ctx.config
-    n = len(ctx.others) * len(ctx.occluded)
-    return _bullets(
-        [
-            f"One trained model (seed {c.seed}): intervals cover the sampling of test videos and masks, "
-            "not training "
-            "randomness. Re-run with other `--seed` values before trusting small differences.",
-            f"Many comparisons: {n} family × coverage differences per setting, so a few 'clear' ones at "
-            "the 95% level "
-            "are expected by chance; trust patterns across neighbouring coverages, not single cells.",
-            "Coverage is measured on the whole canvas; the digit's ink is a few percent of it, so the "
-            "share of the digit "
-            "that is hidden varies from frame to frame, much more for blob-like masks than for Bernoulli "
-            "noise.",
-            "Hidden pixels take the background value, so the model cannot tell 'hidden' from 'no ink'.",
-            f"Video results depend on the number of frames ({c.frames}), on how masks move in time and "
-            "on the "
-            "combination rule; single-frame results do not.",
-            "ECE is biased upwards on small samples and its bootstrap interval can sit above the point "
-            "estimate; "
-            "compare ECE between families rather than with zero.",
-            f"{ctx.source}, this small CNN, 64x64 canvases: another model or data set may order the "
-            "families differently.",
-        ]
-    )
+def _decision_text(d: Decision) -> str:
+    return f"{d.where.label()}: {_ci(d.value, d.lo, d.hi)}, {d.agree}/{len(d.per_seed)} seeds agree"
 
 
-def _reading(ctx: Context) -> list[str]:
-    tm, ref = ctx.config.temporal[0], ctx.config.reference
-    frame_text, _ = rd.frame_vs_video(ctx, tm)
+# --------------------------------------------------------------------------- claims
+
+
+def claims_table(decisions: Decisions) -> str:
+    """Settings (rows) by claims (columns): ✓ supported, ✗ contradicted, · not separable."""
+    claims = list(dict.fromkeys(c.key for c, _, _ in decisions.claims))
+    if not claims:
+        return "No claim of the post involves two of this run's families."
+    grid: dict[Where, dict[str, str]] = {}
+    for claim, d, status in decisions.claims:
+        grid.setdefault(d.where, {})[claim.key] = _MARK[status]
+    rows = [[w.label(), *[cells[k] for k in claims]] for w, cells in grid.items()]
+    return markdown_table(["setting", *claims], rows)
+
+
+def claim_legend(decisions: Decisions) -> list[str]:
+    """One line per claim: its key, its statement and its metric."""
+    seen = {c.key: c for c, _, _ in decisions.claims}
     return [
-        "## What the data says",
-        f"Main setting: masks **{tm}**, video prediction **{ctx.config.rule}**. Differences are paired "
-        "against "
-        f"**{ref}** on the same videos; *below*/*above*/*worse*/*better* mean that the 95% paired "
-        "bootstrap interval "
-        "excludes zero.",
-        "**In short.**",
-        _bullets(rd.summary_points(ctx, tm)),
-        "**Accuracy against the blog.** " + rd.blog_verdict(ctx, tm),
-        f"Video accuracy against {ref}:",
-        _bullets(rd.family_findings(ctx, tm, None)),
-        f"Single-frame accuracy against {ref}:",
-        _bullets(rd.family_findings(ctx, tm, "")),
-        "**Frames vs videos.** " + frame_text,
-        "**Equal hidden ink.** Canvas coverage is not the share of the *digit* that is hidden. Hidden "
-        "pixels take the "
-        "background value, so a mask changes the input only where it covers the digit: the hidden-ink "
-        "share is the "
-        "occlusion the model actually experiences. Pooling the frames of all coverages and comparing "
-        "them at equal "
-        "hidden-ink share:",
-        _bullets(rd.ink_findings(ctx, tm)),
-        "**Probabilities.** The blog reports the worst NLL and Brier for Perlin and triangle masks. "
-        f"Here, against {ref} "
-        "(video prediction):",
-        _bullets(rd.probability_findings(ctx, tm)),
-        "**Calibration.** The blog reports that structured masks make confidence less trustworthy. ECE "
-        "of the video "
-        "prediction at the focus coverages:",
-        _bullets(rd.calibration_findings(ctx, tm)),
-        "**Time.** Video accuracy between temporal modes (paired, same videos and seeds):",
-        _bullets(rd.temporal_findings(ctx)),
-        "**Combining frames.**",
-        _bullets(rd.rule_findings(ctx, tm)),
-        "### Caveats: what these claims depend on",
-        _caveats(ctx),
+        f"`{c.key}`: {c.text} (area between the {c.metric} curves over the coverages, "
+        f"{c.subject} − {c.versus}, expected {c.expected})"
+        for c in seen.values()
     ]
 
 
-def render_report(ctx: Context, figures: dict[str, str]) -> str:
-    """The Markdown report of a run: setup, data-driven reading, tables and figures."""
-    c = ctx.config
-    tm = c.temporal[0]
-    _, frame_table = rd.frame_vs_video(ctx, tm)
+def claim_sentences(decisions: Decisions) -> list[str]:
+    """Per claim: how many settings support or contradict it, and the strongest case of each."""
+    lines = []
+    for key in dict.fromkeys(c.key for c, _, _ in decisions.claims):
+        found = [(c, d, s) for c, d, s in decisions.claims if c.key == key]
+        claim = found[0][0]
+        n = count([s for _, _, s in found])
+        text = (
+            f"**{claim.text}** ({claim.metric}): supported in {n['supported']} of {len(found)} settings, "
+            f"contradicted in {n['contradicted']}, not separable in {n['not separable']}"
+        )
+        for status in ("supported", "contradicted"):
+            cases = [d for _, d, s in found if s == status]
+            if cases:
+                strongest = max(cases, key=lambda d: abs(d.value))
+                text += f"; strongest {status.replace('ed', 'ing')} setting {_decision_text(strongest)}"
+        lines.append(text + ".")
+    return lines
+
+
+# --------------------------------------------------------------------------- gaps and spread
+
+
+def gap_table(decisions: Decisions, levels: tuple[str, ...] = ("frame",)) -> str:
+    """Geometry gap per family and setting: pooled value [95%], verdict, per-seed range, seeds agreeing."""
+    gaps = [d for d in decisions.gaps if d.where.level in levels or d.where.rule in levels]
+    families = list(dict.fromkeys(d.subject for d in gaps))
+    grid: dict[Where, dict[str, str]] = {}
+    for d in gaps:
+        seeds = np.array(d.per_seed)
+        grid.setdefault(d.where, {})[d.subject] = (
+            f"{d.value:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}] {_ARROW[d.verdict]} "
+            f"(seeds {seeds.min():+.3f}…{seeds.max():+.3f}, {d.agree}/{seeds.size})"
+        )
+    rows = [[w.label(), *[cells[f] for f in families]] for w, cells in grid.items()]
+    return markdown_table(["setting", *families], rows)
+
+
+def spread_lines(decisions: Decisions) -> list[str]:
+    """Across-seed spread of the geometry gaps, per family, over all settings."""
+    lines = []
+    for family in dict.fromkeys(d.subject for d in decisions.gaps):
+        mine = [d for d in decisions.gaps if d.subject == family]
+        sd = np.array([np.std(d.per_seed, ddof=1) if len(d.per_seed) > 1 else 0.0 for d in mine])
+        agree = sum(d.agree == len(d.per_seed) for d in mine)
+        widest = mine[int(sd.argmax())]
+        lines.append(
+            f"**{family}**: across-seed SD of the gap {np.median(sd):.3f} "
+            f"(median over {len(mine)} settings), "
+            f"largest {sd.max():.3f} in {widest.where.label()} (seeds "
+            f"{', '.join(f'{v:+.3f}' for v in widest.per_seed)}); all seeds share the pooled sign in "
+            f"{agree} of {len(mine)} settings."
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------- calibration and time
+
+
+def calibration_table(decisions: Decisions) -> str:
+    """Confidence − accuracy per family and setting at the focus coverage, with its direction."""
+    marks = {"overconfident": "over", "underconfident": "under", "not separable from calibrated": "≈"}
+    families = list(dict.fromkeys(r["family"] for r in decisions.calibration))
+    grid: dict[Where, dict[str, str]] = {}
+    for r in decisions.calibration:
+        grid.setdefault(r["where"], {})[r["family"]] = (
+            f"{r['gap']:+.3f} {marks[r['direction']]} (ECE {r['ece']:.3f})"
+        )
+    rows = [[w.label(), *[cells[f] for f in families]] for w, cells in grid.items()]
+    return markdown_table(["setting", *families], rows)
+
+
+def calibration_lines(decisions: Decisions) -> list[str]:
+    """Per level: which families are over- or underconfident in how many settings."""
+    lines = []
+    levels = dict.fromkeys((r["where"].level, r["where"].rule) for r in decisions.calibration)
+    for level, rule in levels:
+        rows = [r for r in decisions.calibration if (r["where"].level, r["where"].rule) == (level, rule)]
+        name = "single frames" if level == "frame" else f"videos pooled by {rule}"
+        parts = []
+        for family in dict.fromkeys(r["family"] for r in rows):
+            mine = [r for r in rows if r["family"] == family]
+            over = sum(r["direction"] == "overconfident" for r in mine)
+            under = sum(r["direction"] == "underconfident" for r in mine)
+            gaps = [r["gap"] for r in mine]
+            parts.append(
+                f"{family} over/under in {over}/{under} of {len(mine)} "
+                f"(gap {min(gaps):+.2f} to {max(gaps):+.2f})"
+            )
+        lines.append(f"{name} at coverage {decisions.focus:g}: " + "; ".join(parts) + ".")
+    return lines
+
+
+def temporal_lines(decisions: Decisions) -> list[str]:
+    """Per architecture and fill: families whose video accuracy changes with the temporal mode."""
+    if not decisions.temporal:
+        return ["Only one temporal mode ran."]
+    lines = []
+    for where in dict.fromkeys(d.where for d in decisions.temporal):
+        mine = [d for d in decisions.temporal if d.where == where]
+        parts = [f"{d.subject} − {d.versus} {_ci(d.value, d.lo, d.hi)} {_ARROW[d.verdict]}" for d in mine]
+        lines.append(
+            f"{where.arch}, fill {where.fill:g}, video {where.rule} (accuracy area): "
+            + "; ".join(parts)
+            + "."
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _setup(run: Run) -> str:
+    c, t = run.config, run.timings
+    ink = np.mean(run.test.frames[:, 0] >= 128)
+    val = {f"{a} seed {s}": h.val_acc[-1] for (a, s), h in run.histories.items()}
+    return _bullets(
+        [
+            f"**Data**: {run.source}; {run.sizes['train']} training and {run.sizes['validation']} validation "
+            f"digits; {c.videos} test videos, each of a distinct test digit never seen in training. MNIST is "
+            "by Y. LeCun, C. Cortes and C. J. C. Burges, used under CC BY-SA 3.0.",
+            f"**Moving MNIST** (Srivastava et al. 2015): a {DIGIT}x{DIGIT} digit on a {CANVAS}x{CANVAS} "
+            f"canvas, constant velocity, bouncing off the walls, {c.frames} frames. The ink is {ink:.1%} "
+            "of the canvas.",
+            "**Models**: "
+            + "; ".join(f"`{a}`: {ARCHS[a]}" for a in c.archs)
+            + f". {c.seeds} training seed(s) each (weights, batch order and training positions), {c.epochs} "
+            f"epochs of Adam on clean single frames. Final clean validation accuracy: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in val.items())
+            + ".",
+            f"**Masks**: {', '.join(c.families)} at canvas coverage "
+            f"{', '.join(f'{v:g}' for v in c.coverages)}, "
+            f'exact per frame (`match="frame"`); temporal modes {", ".join(c.temporal)}; hidden pixels set '
+            f"to {' and to '.join(f'{f:g}' for f in c.fills)} (0 is the background: an invisible occluder "
+            "that only deletes ink; 1 is white: a visible occluder). Every model sees the same masks.",
+            "**Levels**: single frames, and videos whose per-frame log-probabilities are pooled by each rule "
+            "(`sum_logprob`, `mean_logprob`, `mean_prob`).",
+            "**Statistics**: metrics from `occmask.robustness` with 95% percentile bootstraps over videos "
+            f"({c.n_boot} resamples shared by every condition, so comparisons are paired); pooled across "
+            "seeds by a two-level bootstrap (seeds, then videos). A family's *geometry gap* is the area "
+            "between its accuracy curve and Bernoulli's over the coverages (negative: more destructive). "
+            "Verdicts come from paired tests with Holm's adjustment over the comparisons of each setting "
+            "(family-wise 5%).",
+            f"**Run**: preset `{c.preset}`, seed {c.seed}, device {c.device}, {run.threads} torch thread(s); "
+            f"wall time {t['total']:.0f} s (data {t['data']:.0f}, training {t['train']:.0f}, evaluation "
+            f"{t['evaluate']:.0f}, statistics {t['analyse']:.0f}, figures {t['figures']:.0f}).",
+        ]
+    )
+
+
+def _floor(run: Run) -> list[str]:
+    """Per fill: the range of frame accuracy at the lowest occluded coverage over models and families."""
+    c = run.config
+    lowest = next((v for v in c.coverages if v > 0), None)
+    if lowest is None:
+        return []
+
+    def frame_accuracy(coverage: float, fill: float | None = None) -> list[float]:
+        return [
+            row["accuracy"]
+            for (_, _, f), report in run.reports.items()
+            if fill is None or f == fill
+            for row in report.select(coverage=coverage, level="frame")
+        ]
+
+    clean = min(frame_accuracy(0.0)) if 0.0 in c.coverages else float("nan")
+    return [
+        f"With fill {fill:g}, single-frame accuracy at coverage {lowest:g} ranges from "
+        f"{min(frame_accuracy(lowest, fill)):.3f} to {max(frame_accuracy(lowest, fill)):.3f} over models, "
+        f"families and temporal modes (chance 0.1; clean frames {clean:.3f} or more)."
+        for fill in c.fills
+    ]
+
+
+def _caveats(run: Run) -> str:
+    c = run.config
+    return _bullets(
+        [
+            *_floor(run),
+            "No region-matched arm: occmask's families do not yet take a `region=` to hide an exact share "
+            "of the digit's ink, so canvas coverage is matched but the share of the *digit* hidden is not; "
+            "blob-like masks hide it more unevenly than Bernoulli noise.",
+            f"{c.seeds} training seed(s) per architecture: the two-level intervals are coarse with few "
+            "seeds; "
+            "the per-seed ranges show how much the gaps move between trainings.",
+            f"{run.source}, {c.videos} test videos of {c.frames} frames, small CNNs, 64x64 canvases: another "
+            "model or data set may order the families differently.",
+            "ECE is biased upwards on small samples; the signed gap (confidence − accuracy) tells over- from "
+            "underconfidence, which ECE cannot.",
+        ]
+    )
+
+
+def render_report(run: Run, decisions: Decisions, figures: dict[str, str]) -> str:
+    """The Markdown report of a run: setup, decisions phrased with their numbers, tables, figures."""
+    c = run.config
     sections = [
         "# occmask study: does occlusion geometry matter at matched coverage?",
-        f"A reproduction of the blog post *{_BLOG}*: a CNN trained on clean Moving MNIST frames is "
-        "tested on videos "
-        "occluded by masks of different geometry that hide exactly the same number of pixels per frame. "
-        f"Preset `{c.preset}`; every number here comes from this run (`results.csv`, `run.json`) and is "
-        "written by code, "
-        "so the sentences follow the data of each run.",
+        f"A reproduction of the blog post *{_BLOG}*, asked of several trained models: small CNNs trained on "
+        "clean Moving MNIST frames are tested on videos occluded by masks of different geometry that hide "
+        "exactly the same number of pixels per frame. Every number and every verdict below is computed by "
+        "code from this run (`results.csv`, `claims.csv`, `decisions.csv`).",
         "## Setup",
-        _setup(ctx),
-        *_reading(ctx),
-        f"## Accuracy by family and coverage (video, {c.rule}, masks {tm})",
-        "Value [95% interval]; coverage 0 is the clean test set.",
-        rd.accuracy_table(ctx, tm),
-        f"![coverage summary]({figures['coverage_summary']})",
-        "Top row: video prediction; bottom row: single frames, on the same scales.",
-        "### Single-frame accuracy",
-        rd.accuracy_table(ctx, tm, ""),
-        "### Frame-level vs video-level ranking",
-        frame_table,
-        "### Paired differences",
-        f"![paired differences]({figures['paired']})",
-        "## Probabilities and calibration",
-        rd.probability_table(ctx, tm),
-        f"![reliability diagrams]({figures['reliability']})",
+        _setup(run),
+        "## The blog's claims",
+        "Each claim is tested in every setting (architecture, fill, temporal mode, level) on the area "
+        "between "
+        "two curves over the coverages, pooled over training seeds: ✓ supported, ✗ contradicted, · not "
+        "separable (Holm-adjusted paired test, 5%).",
+        _bullets(claim_legend(decisions)),
+        _bullets(claim_sentences(decisions)),
+        claims_table(decisions),
+        f"![claims]({figures['claims']})",
+        "## Geometry gaps and their spread across seeds",
+        "Area between each family's accuracy curve and Bernoulli's over the coverages, pooled over seeds "
+        "[95% two-level interval], the Holm verdict (▼ below Bernoulli, ▲ above, = not separable), the "
+        "range of the per-seed gaps and how many seeds share the pooled sign.",
+        _bullets(spread_lines(decisions)),
+        "### Single frames",
+        gap_table(decisions, ("frame",)),
+        f"### Videos ({c.rule})",
+        gap_table(decisions, (c.rule,)),
+        f"![accuracy curves]({figures['curves']})",
+        f"![gaps per seed]({figures['gaps']})",
+        "## Calibration",
+        f"Confidence − accuracy at coverage {decisions.focus:g} (pooled over seeds; over/under: the 95% "
+        "interval lies above/below zero, ≈ otherwise), and ECE (15 bins), per frame and under every "
+        "pooling rule.",
+        _bullets(calibration_lines(decisions)),
+        calibration_table(decisions),
+        f"![reliability]({figures['reliability']})",
+        "## Time: how masks behave across frames",
+        _bullets(temporal_lines(decisions)),
+        f"![temporal modes]({figures['temporal']})",
         "## The masks",
         f"![gallery]({figures['gallery']})",
-        f"![descriptors]({figures['descriptors']})",
-        f"One test video under {' and '.join(gif_families(c.families))}, with each frame's prediction:",
-        f"![video]({figures['video']})",
-        "## Hidden ink",
-        rd.ink_table(ctx, tm),
-        f"![hidden ink]({figures['hidden_ink']})",
-        "## Time: how masks behave across frames",
-        f"![temporal modes]({figures['temporal']})",
-        "## Combining frames",
-        "Means over families. Confidence above accuracy is overconfidence. The sum of log-probabilities "
-        "treats "
-        "correlated frames as independent evidence; the mean of log-probabilities has the same decisions "
-        "at the "
-        "confidence of a single frame; the mean of probabilities is a mixture.",
-        rd.rule_table(ctx, tm),
-        f"![combination rules]({figures['rules']})",
         "## Training",
         f"![training curves]({figures['training']})",
+        "## Caveats: what these verdicts depend on",
+        _caveats(run),
         "## Files",
-        "`results.csv` has one row per temporal mode × family × coverage × level (`frame`, or `video` "
-        "with each rule): "
-        "every metric with `_lo`/`_hi` interval bounds, paired `_minus_reference` differences and the "
-        "mask descriptors. "
-        "`run.json` holds the configuration, seeds, package versions and timings.",
+        "`results.csv`: every row of every model's `occmask.robustness` report (columns `arch`, `seed`, "
+        "`fill` added). `decisions.csv`: pooled geometry gaps and temporal comparisons with Holm verdicts. "
+        "`claims.csv`: each claim per setting. `calibration.csv`: signed gap and ECE at the focus coverage. "
+        "`run.json`: configuration, seeds, versions, timings.",
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def digest(run: Run, decisions: Decisions) -> str:
+    """The part of the report quoted by README.md and docs/study.md."""
+    c, t = run.config, run.timings
+    return "\n\n".join(
+        [
+            f"From `occmask study --preset {c.preset}` ({len(c.archs)} architectures × {c.seeds} training "
+            "seeds, "
+            f"fills {', '.join(f'{f:g}' for f in c.fills)}, temporal modes {', '.join(c.temporal)}, "
+            f"{c.videos} test videos of {c.frames} frames; {t['total']:.0f} s on {run.threads} torch "
+            "thread(s)), "
+            "generated by the run itself:",
+            _bullets(claim_sentences(decisions)),
+            _bullets(spread_lines(decisions)),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- files
 
 
 def _version(package: str) -> str | None:
@@ -204,43 +343,89 @@ def _version(package: str) -> str | None:
         return None
 
 
-def run_info(ctx: Context, figures: dict[str, str]) -> dict:
-    """The content of run.json: configuration, seeds, data sizes, training history, timings, environment."""
+def run_info(run: Run, figures: dict[str, str]) -> dict:
+    """The content of run.json."""
     import torch
 
+    c = run.config
     return {
-        "config": ctx.config.as_dict(),
-        "seeds": {
-            "root": ctx.config.seed,
-            "streams": {
-                s.name.lower(): f"SeedSequence({ctx.config.seed}, spawn_key=({int(s)}, ...))" for s in Stream
-            },
-        },
-        "data": {"source": ctx.source, **ctx.sizes},
-        "training": asdict(ctx.history),
-        "timings_s": ctx.timings,
+        "config": c.as_dict(),
+        "data": {"source": run.source, **run.sizes},
+        "training": {f"{a} seed {s}": asdict(h) for (a, s), h in run.histories.items()},
+        "timings_s": run.timings,
         "environment": {
             "python": sys.version.split()[0],
             "platform": platform.platform(),
-            "torch_threads": ctx.threads,
-            "cuda_device": torch.cuda.get_device_name(0) if ctx.config.device == "cuda" else None,
+            "torch_threads": run.threads,
+            "cuda_device": torch.cuda.get_device_name(0) if c.device == "cuda" else None,
             "versions": {p: _version(p) for p in _PACKAGES},
         },
-        "outputs": ["results.csv", "run.json", "report.md", *figures.values()],
+        "outputs": [
+            "results.csv",
+            "decisions.csv",
+            "claims.csv",
+            "calibration.csv",
+            "run.json",
+            "report.md",
+            *figures.values(),
+        ],  # fmt: skip
     }
 
 
-def _write_csv(rows: list[dict], path: Path) -> None:
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
+def _flat(where: Where) -> dict:
+    return {"arch": where.arch, "fill": where.fill, "temporal": where.temporal, "level": where.level,
+            "rule": where.rule}  # fmt: skip
 
 
-def write_outputs(ctx: Context, figures: dict[str, str]) -> None:
-    """Write results.csv, run.json and report.md into ``ctx.config.out``."""
-    out = ctx.config.out
-    _write_csv(ctx.rows, out / "results.csv")
-    (out / "run.json").write_text(json.dumps(run_info(ctx, figures), indent=2) + "\n")
-    (out / "report.md").write_text(render_report(ctx, figures))
+def write_outputs(run: Run, decisions: Decisions, figures: dict[str, str]) -> list[dict]:
+    """Write every table, run.json, report.md and digest.md into the output folder; return results rows."""
+    out = run.config.out
+    rows = [
+        {"arch": a, "seed": s, "fill": f, **row}
+        for (a, s, f), report in run.reports.items()
+        for row in report.rows
+    ]
+    write_csv(rows, out / "results.csv")
+    write_csv([d.row() for d in decisions.gaps + decisions.temporal], out / "decisions.csv")
+    write_csv(
+        [{"claim": c.key, "text": c.text, **d.row(), "status": s} for c, d, s in decisions.claims],
+        out / "claims.csv",
+    )
+    write_csv(
+        [
+            {**_flat(r["where"]), **{k: v for k, v in r.items() if k != "where"}}
+            for r in decisions.calibration
+        ],
+        out / "calibration.csv",
+    )
+    (out / "run.json").write_text(json.dumps(run_info(run, figures), indent=2) + "\n")
+    (out / "report.md").write_text(render_report(run, decisions, figures))
+    (out / "digest.md").write_text(digest(run, decisions) + "\n")
+    return rows
+
+
+_BEGIN, _END = "<!-- study:results:begin -->", "<!-- study:results:end -->"
+
+
+def sync_docs(out: str | Path, *pages: str | Path) -> None:
+    """Replace the text between the study markers of each page with ``out/digest.md``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "digest.md").write_text("new\\n")
+    >>> page = "a\\n<!-- study:results:begin -->\\nold\\n<!-- study:results:end -->\\nb\\n"
+    >>> _ = (d / "page.md").write_text(page)
+    >>> sync_docs(d, d / "page.md")
+    >>> (d / "page.md").read_text()
+    'a\\n<!-- study:results:begin -->\\nnew\\n<!-- study:results:end -->\\nb\\n'
+    """
+    text = Path(out, "digest.md").read_text().strip()
+    for page in pages:
+        path = Path(page)
+        body = path.read_text()
+        if _BEGIN not in body or _END not in body:
+            raise ValueError(f"page {str(path)!r} has no {_BEGIN} ... {_END} markers")
+        pattern = re.compile(re.escape(_BEGIN) + ".*?" + re.escape(_END), re.DOTALL)
+        path.write_text(pattern.sub(lambda _: f"{_BEGIN}\n{text}\n{_END}", body))

@@ -6,41 +6,17 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .config import Stream, StudyConfig, stream
+from .context import Run, StudyResult, VideoSet
 from .data import Digits, load_digits, stratified_split
-from .evaluate import VideoSet, evaluate_grid
 from .moving import render, trajectories
 
-__all__ = ["StudyResult", "make_videos", "run_study"]
+__all__ = ["make_videos", "run_study"]
 
 VALIDATION_FRACTION = 0.1
-
-
-@dataclass(frozen=True)
-class StudyResult:
-    """What a run produced.
-
-    Attributes
-    ----------
-    out : Path
-        Output folder.
-    rows : list of dict
-        The rows of ``results.csv``.
-    timings : dict
-        Seconds per stage and ``"total"``.
-    accuracy : str
-        Markdown table of video accuracy by coverage and family (main setting).
-    """
-
-    out: Path
-    rows: list[dict]
-    timings: dict[str, float]
-    accuracy: str
 
 
 def make_videos(images: np.ndarray, frames: int, seed: np.random.SeedSequence) -> np.ndarray:
@@ -112,18 +88,19 @@ def _test_videos(digits: Digits, config: StudyConfig) -> VideoSet:
     return VideoSet(frames, digits.test_labels[pick])
 
 
-def _train_model(digits: Digits, config: StudyConfig):
+def _train_model(digits: Digits, config: StudyConfig, arch: int, seed: int):
+    """Train architecture number ``arch`` with training seed ``seed`` (weights, batches, positions)."""
     from .model import build_cnn, train
 
     split = np.random.default_rng(stream(config, Stream.SPLIT))
     fit, val = stratified_split(digits.train_labels, VALIDATION_FRACTION, split)
     images = digits.train_images[fit]
     val_frames = _one_frame_each(digits.train_images[val], config.frames, stream(config, Stream.VALIDATION))
-    torch_seed = int(stream(config, Stream.TORCH).generate_state(1)[0])
-    model = build_cnn(seed=torch_seed)
+    torch_seed = int(stream(config, Stream.TORCH, arch, seed).generate_state(1)[0])
+    model = build_cnn(arch=config.archs[arch], seed=torch_seed)
     history = train(
         model,
-        lambda epoch: _one_frame_each(images, config.frames, stream(config, Stream.TRAIN, epoch)),
+        lambda epoch: _one_frame_each(images, config.frames, stream(config, Stream.TRAIN, seed, epoch)),
         digits.train_labels[fit],
         val_frames,
         digits.train_labels[val],
@@ -135,8 +112,34 @@ def _train_model(digits: Digits, config: StudyConfig):
     return model, history, {"train": int(fit.size), "validation": int(val.size)}
 
 
+def _evaluate(model, test: VideoSet, config: StudyConfig, fill: float):
+    from ..robustness import evaluate
+    from ..robustness.metrics import RULES
+
+    x = (test.frames[:, :, None] / np.float32(255)).astype(np.float32)  # (N, T, 1, H, W) in [0, 1]
+    return evaluate(
+        model,
+        (x, test.labels),
+        families=config.families,
+        coverages=config.coverages,
+        temporal=config.temporal,
+        fill=fill,
+        rules=tuple(RULES),
+        reference=config.reference,
+        n_boot=config.n_boot,
+        seed=int(stream(config, Stream.MASK).generate_state(1)[0]),
+        batch_size=512,
+        device=config.device,
+        progress=config.progress,
+    )
+
+
 def run_study(config: StudyConfig) -> StudyResult:
     """Run the whole study and write every output into ``config.out``.
+
+    Trains ``config.seeds`` models of each architecture on clean frames, scores
+    each with :func:`occmask.robustness.evaluate` under every fill, then decides
+    (:mod:`~occmask.study.analysis`) and writes tables, figures and the report.
 
     Parameters
     ----------
@@ -146,7 +149,7 @@ def run_study(config: StudyConfig) -> StudyResult:
     Returns
     -------
     StudyResult
-        The output folder, the rows of ``results.csv`` and stage timings.
+        The output folder, the rows of ``results.csv``, stage timings and the claims table.
 
     Raises
     ------
@@ -154,50 +157,44 @@ def run_study(config: StudyConfig) -> StudyResult:
         For a missing or malformed ``mnist_dir``, more videos than test
         digits, or ``device="cuda"`` without a GPU.
     """
-    from ..robustness.metrics import bootstrap_indices
-    from .analysis import accuracy_by_hidden_ink, all_estimates, results_table
-    from .context import Context
+    from .analysis import decide
     from .plots import make_figures
-    from .reading import accuracy_table
-    from .report import write_outputs
+    from .report import claims_table, write_outputs
 
     _check_device(config.device)
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    histories, reports = {}, {}
     with _torch_threads() as threads:
         with _timer(timings, "data"):
             digits = load_digits(config.mnist_dir, np.random.default_rng(stream(config, Stream.SPLIT, 1)))
             test = _test_videos(digits, config)
-        with _timer(timings, "train"):
-            model, history, sizes = _train_model(digits, config)
-        with _timer(timings, "evaluate"):
-            cells = evaluate_grid(model, test, config)
-    with _timer(timings, "analyse"):
-        boot = bootstrap_indices(
-            config.videos, config.n_boot, np.random.default_rng(stream(config, Stream.BOOTSTRAP))
-        )
-        found = all_estimates(cells, test.labels, boot)
-        rows = results_table(cells, test.labels, config, found)
-        ink = {
-            tm: accuracy_by_hidden_ink([c for c in cells if c.temporal == tm], test.labels)
-            for tm in config.temporal
-        }
-    context = Context(
+        timings["train"] = timings["evaluate"] = 0.0
+        for a, arch in enumerate(config.archs):
+            for s in range(config.seeds):
+                begin = time.perf_counter()
+                model, histories[(arch, s)], sizes = _train_model(digits, config, a, s)
+                middle = time.perf_counter()
+                for fill in config.fills:
+                    reports[(arch, s, fill)] = _evaluate(model, test, config, fill)
+                timings["train"] += middle - begin
+                timings["evaluate"] += time.perf_counter() - middle
+    run = Run(
         config=config,
         source=digits.source,
         sizes=sizes | {"test_videos": config.videos},
-        history=history,
-        rows=rows,
-        estimates=found,
-        ink=ink,
-        cells=cells,
         test=test,
+        histories=histories,
+        reports=reports,
         threads=threads,
         timings=timings,
     )
     config.out.mkdir(parents=True, exist_ok=True)
+    with _timer(timings, "analyse"):
+        decisions = decide(reports, config.focus_coverage(), config.rule)
     with _timer(timings, "figures"):
-        figures = make_figures(context)
-    timings["total"] = round(time.perf_counter() - started, 2)
-    write_outputs(context, figures)
-    return StudyResult(config.out, rows, timings, accuracy_table(context))
+        figures = make_figures(run, decisions)
+    timings["total"] = time.perf_counter() - started
+    timings.update({k: round(v, 2) for k, v in timings.items()})
+    rows = write_outputs(run, decisions, figures)
+    return StudyResult(config.out, rows, timings, claims_table(decisions))
