@@ -212,7 +212,7 @@ def test_image_fill_pastes_another_sample():
         ("red", {}, TypeError, "'noise', 'mean'"),
         (om.Noise(-1.0, 1.0), {"rng": "seed"}, TypeError, "rng"),
         (0.0, {"rng": -1}, ValueError, "rng"),
-        (om.Noise(0, 300), {}, ValueError, "cannot be represented"),
+        (om.Noise(0, 300), {"rng": 0}, ValueError, "cannot be represented"),  # a seed that draws >= 256
     ],
 )
 def test_special_fills_reject_bad_input(fill, kwargs, error, words):
