@@ -276,3 +276,25 @@ def test_import_occmask_does_not_import_torch():
     code = "import sys, occmask, occmask.robustness; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_region_hides_an_exact_share_of_each_samples_region():
+    rng = np.random.default_rng(2)
+    x, y = rng.random((6, 3, 1, 16, 16), dtype=np.float32), rng.integers(0, 3, 6)
+
+    def bright(sample):  # (T, C, H, W) -> (T, H, W)
+        return sample[:, 0] > 0.7
+
+    grid = dict(families=["bernoulli", "perlin"], coverages=[0, 0.5], n_boot=20, progress=False)
+    r = evaluate(_net(), (x, y), region=bright, **grid)
+    for i in range(6):
+        mask, region = r.mask(i, family="perlin", coverage=0.5, sample=x[i]), bright(x[i])
+        hidden = (mask & region).sum(axis=(1, 2))
+        np.testing.assert_array_equal(hidden, np.floor(0.5 * region.sum(axis=(1, 2)) + 0.5))
+        np.testing.assert_allclose(
+            r.cell("evolving", "perlin", 0.5).region_hidden[i], hidden / region.sum((1, 2))
+        )
+    (row,) = r.select(family="perlin", coverage=0.5, level="frame")
+    assert row["region_hidden"] == pytest.approx(0.5, abs=0.01)
+    with pytest.raises(ValueError, match="pass sample="):
+        r.mask(0, family="perlin", coverage=0.5)
