@@ -75,6 +75,20 @@ def test_property_checks_fail_on_a_bad_family():
         testing.check_exact("nope")
 
 
+def test_a_failure_that_does_not_recur_is_still_a_failure():
+    """A family that differs once and then never again fails the check (hypothesis calls it flaky)."""
+    calls = []
+
+    def once_different(shape, rng, temporal, need):
+        calls.append(None)
+        field = rng.random(shape, dtype=np.float32)
+        return field[..., ::-1].copy() if len(calls) == 2 else field  # only the second call differs
+
+    om.register_family(om.Family("once_different", "differs on one call", once_different))
+    with pytest.raises(AssertionError, match="did not fail again when replayed.*gave another mask"):
+        testing.check_deterministic("once_different", max_examples=5)
+
+
 def test_testing_strategies_draw_it(registered):
     @settings(max_examples=15, deadline=None)
     @given(testing.masks(family="rings", match="frame", spacing=5.0))

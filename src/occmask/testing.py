@@ -290,6 +290,7 @@ def _for_all(name: str, params: dict[str, Any], max_examples: int, prop) -> None
     """Run ``prop(shape, coverage, rng, temporal)`` on hypothesis-drawn videos of up to 4 frames
     and sides up to 40, coverages, seeds and temporal modes."""
     from hypothesis import HealthCheck, given, note, settings
+    from hypothesis.errors import Flaky
 
     max_examples = _validate.integer("max_examples", max_examples, low=1)
 
@@ -306,7 +307,14 @@ def _for_all(name: str, params: dict[str, Any], max_examples: int, prop) -> None
         )
         prop(shape, coverage, rng, temporal)
 
-    run()
+    try:
+        run()
+    except Flaky as error:  # a failure that did not recur on replay: the family itself is not repeatable
+        causes = "; ".join(str(e) for e in getattr(error, "exceptions", ())) or str(error)
+        raise AssertionError(
+            f"{name}: a failing example did not fail again when replayed, so its masks depend on more "
+            f"than (shape, coverage, rng, temporal, params): {causes}"
+        ) from error
 
 
 def check_exact(family: str, *, max_examples: int = 50, **params: Any) -> None:
