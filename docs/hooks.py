@@ -1,7 +1,7 @@
 """MkDocs hooks: the built-in families' pages and API entries, and numpydoc's reStructuredText markup.
 
-The built-in families are read from the registry's one line (``BUILTIN`` in
-``src/occmask/families/__init__.py``, parsed, not imported): each gets its page in
+The built-in families are the registry's one line (``occmask.families.BUILTIN``;
+importing occmask is light: no Numba, no torch): each gets its page in
 the "Families" section of the navigation, titled by the page's heading, and its
 function in the API reference where ``api.md`` holds :data:`FAMILY_FUNCTIONS`.
 
@@ -14,22 +14,19 @@ documented), rST links into links, and drops stray double backticks inside code.
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-REGISTRY = DOCS.parent / "src" / "occmask" / "families" / "__init__.py"
 #: The line of ``api.md`` that stands for the family functions, one ``:::`` entry each.
 FAMILY_FUNCTIONS = "<!-- the function of every built-in family -->"
 
 
 def builtin_families() -> tuple[str, ...]:
-    """The built-in families in registry order, read from the registry's source."""
-    for node in ast.parse(REGISTRY.read_text()).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "BUILTIN" for t in node.targets):
-            return tuple(ast.literal_eval(node.value))
-    raise RuntimeError(f"no BUILTIN tuple in {REGISTRY}")
+    """The built-in families in registry order."""
+    from occmask.families import BUILTIN
+
+    return BUILTIN
 
 
 def family_pages() -> list[dict[str, str]]:
