@@ -43,6 +43,7 @@ from ._occlude import (
     resolve,
     special_fill,
 )
+from ._seeds import generators
 from .calibrate import MATCHES
 from .families import FAMILIES, TEMPORAL
 from .families._family import _generate
@@ -363,10 +364,13 @@ class _MaskJob:
             region = region.detach().cpu().numpy()
         return _validate.region(region, self.shape3[1:] if self.image else self.shape3)
 
-    def mask(self, seed: int, region: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
-        """The mask of the sample with ``seed`` (into ``out`` if given)."""
+    def mask(
+        self, rng: np.random.Generator, region: np.ndarray | None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The mask of the sample whose generator is ``rng`` (``default_rng(seed)``), into ``out`` if
+        given: the coverage is drawn first if it is a range (see :meth:`Occlude.make_mask`)."""
         t = self.transform
-        coverage, rng = t._coverage_and_rng(seed)
+        coverage = t._coverage_of(rng)
         return _generate(
             self.family, self.shape3, self.image, coverage, t.match, t.temporal, self.params, region, rng, out
         )
@@ -382,12 +386,11 @@ class _MaskJob:
     ) -> None:
         """Write the masks of samples ``start`` to ``stop - 1`` into ``out`` (all False where the seed
         is None), then call ``then(out, start, stop)`` if given."""
-        for index in range(start, stop):
-            seed = seeds[index]
-            if seed is None:
-                out[index] = False
-            else:
-                self.mask(seed, regions[index], out[index])
+        active = [index for index in range(start, stop) if seeds[index] is not None]
+        if len(active) < stop - start:
+            out[start:stop][[seeds[i] is None for i in range(start, stop)]] = False  # left alone
+        for index, rng in zip(active, generators([seeds[i] for i in active]), strict=True):
+            self.mask(rng, regions[index], out[index])
         if then is not None:
             then(out, start, stop)
 
@@ -596,15 +599,14 @@ class Occlude(nn.Module):
         >>> 0.2 <= Occlude("bernoulli", (0.2, 0.6)).sample_coverage(7) < 0.6
         True
         """
-        coverage, _ = self._coverage_and_rng(_validate.integer("seed", seed, low=0))
-        return coverage
+        return self._coverage_of(np.random.default_rng(_validate.integer("seed", seed, low=0)))
 
-    def _coverage_and_rng(self, seed: int) -> tuple[float, np.random.Generator]:
-        rng = np.random.default_rng(seed)
+    def _coverage_of(self, rng: np.random.Generator) -> float:
+        """The coverage of the sample whose generator is ``rng``: its first draw, for a range."""
         if isinstance(self.coverage, tuple):
             low, high = self.coverage
-            return (min(high, low + (high - low) * rng.random()) if high > low else low), rng
-        return self.coverage, rng
+            return min(high, low + (high - low) * rng.random()) if high > low else low
+        return self.coverage
 
     def make_mask(self, shape: tuple[int, ...], seed: int, region: Any = None) -> np.ndarray:
         """The mask that the transform draws for one sample with ``seed``.
@@ -640,7 +642,7 @@ class Occlude(nn.Module):
         seed = _validate.integer("seed", seed, low=0)
         shape3, image = _validate.shape(shape)
         job = _MaskJob(self, shape3, image)
-        return job.mask(seed, job.region(region))
+        return job.mask(np.random.default_rng(seed), job.region(region))
 
     # -- nn.Module --------------------------------------------------------------
 
