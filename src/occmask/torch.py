@@ -13,6 +13,7 @@ seed is all it takes to rebuild a sample's mask (:meth:`Occlude.make_mask`).
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -300,11 +301,18 @@ def _shares_numpy_memory(x: torch.Tensor, out: torch.Tensor | None) -> bool:
 # --------------------------------------------------------------------------- Occlude
 
 
-def _default_threads() -> int:
-    """1 inside a DataLoader worker (a process of its own), else the usable cores."""
+#: Mask pixels that make a thread worth its start: below about a millisecond of kernel work per
+#: thread, handing work over and waiting for the GIL cost more than a second thread gains.
+PIXELS_PER_THREAD = 1 << 18
+
+
+def _default_threads(pixels: int) -> int:
+    """1 inside a DataLoader worker (a process of its own), else one per usable core, at most one per
+    ``PIXELS_PER_THREAD`` pixels of the batch's masks."""
     if torch.utils.data.get_worker_info() is not None:
         return 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, pixels // PIXELS_PER_THREAD))
 
 
 def _on_batch_axis(masks: np.ndarray, layout: str) -> np.ndarray:
@@ -484,10 +492,12 @@ class Occlude(nn.Module):
         its own generator draws the same seeds in every ``DataLoader`` worker
         (each gets a copy), so leave it None there.
     threads : int, optional
-        Threads that make a batch's masks (the kernels release the GIL). By
+        Threads that make a batch's masks and, on the CPU, fill its samples (the
+        kernels release the GIL); each takes a run of consecutive samples. By
         default 1 inside a ``DataLoader`` worker (each worker is a process
-        already) and otherwise one per usable core, at most one per sample. The
-        masks do not depend on it.
+        already) and otherwise one per usable core, at most one per sample and
+        per 2**18 mask pixels (smaller batches stay on one thread). The threads
+        are kept from call to call. The masks do not depend on it.
     region : callable, optional
         ``region(sample) -> bool mask`` of shape (H, W) or (T, H, W) (a tensor or
         an array), computed from each sample itself (one sample of a batch at a
@@ -770,7 +780,7 @@ class Occlude(nn.Module):
         ]
         out = np.empty((len(seeds), *sample_shape), dtype=bool)
         active = [index for index, seed in enumerate(seeds) if seed is not None]
-        threads = max(1, min(len(active), self.threads or _default_threads()))
+        threads = max(1, min(len(active), self.threads or _default_threads(len(active) * math.prod(shape3))))
         bounds = [0, *(active[len(active) * c // threads] for c in range(1, threads)), len(seeds)]
         others = [
             _pool(threads - 1).submit(job.run, bounds[c], bounds[c + 1], seeds, checked, out, then)
