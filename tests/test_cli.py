@@ -27,14 +27,40 @@ TINY = [
 MODES = ["--temporal", "evolving", "static", "--ink-shares", "0.5"]
 
 
+OVERFLOWS: list[str] = []  # figures of the tiny run whose texts reach past the saved figure's edges
+
+
+def _checked_savefig(savefig):
+    """``Figure.savefig`` that first records a figure whose drawn artists reach past its edges."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    def save(fig, fname, *args, **kwargs):
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        drawn, size = fig.get_tightbbox(renderer), fig.bbox_inches  # inches; texts, ticks, titles, legends
+        if drawn.x0 < -0.01 or drawn.y0 < -0.01 or drawn.x1 > size.x1 + 0.01 or drawn.y1 > size.y1 + 0.01:
+            OVERFLOWS.append(f"{fname}: drawn {drawn.bounds}, figure {size.bounds}")
+        return savefig(fig, fname, *args, **kwargs)
+
+    return save
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     pytest.importorskip("torch")
     pytest.importorskip("matplotlib")
     pytest.importorskip("mlxtend")
+    from matplotlib.figure import Figure
+
     out = tmp_path_factory.mktemp("study")
-    assert main(["study", "--out", str(out), *TINY, *MODES]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Figure, "savefig", _checked_savefig(Figure.savefig))
+        assert main(["study", "--out", str(out), *TINY, *MODES]) == 0
     return out
+
+
+def test_every_figure_text_lies_inside_the_saved_figure(tiny_run):
+    assert not OVERFLOWS
 
 
 def test_tiny_study_writes_every_output(tiny_run):

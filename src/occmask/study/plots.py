@@ -90,8 +90,8 @@ def _accuracy_grid(run: Run, reports: dict, arm: str, xlabel: str, title: str) -
             axes[i, 0].set_ylabel("accuracy")
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(
-        f"{title}, masks {c.temporal[0]}: thin lines one training seed each, thick the mean over {c.seeds} "
-        "seeds with its two-level 95% band",
+        f"{title}, masks {c.temporal[0]}\nthin lines: one training seed each; thick: the mean over "
+        f"{c.seeds} seeds, two-level 95% band",
         fontsize=10,
     )
     return fig
