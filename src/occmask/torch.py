@@ -394,10 +394,10 @@ class _MaskJob:
     ) -> None:
         """Write the masks of samples ``start`` to ``stop - 1`` into ``out`` (all False where the seed
         is None), then call ``then(out, start, stop)`` if given."""
-        active = [index for index in range(start, stop) if seeds[index] is not None]
+        active = [(index, seed) for index, seed in enumerate(seeds[start:stop], start) if seed is not None]
         if len(active) < stop - start:
-            out[start:stop][[seeds[i] is None for i in range(start, stop)]] = False  # left alone
-        for index, rng in zip(active, generators([seeds[i] for i in active]), strict=True):
+            out[start:stop][[seed is None for seed in seeds[start:stop]]] = False  # left alone
+        for (index, _), rng in zip(active, generators([seed for _, seed in active]), strict=True):
             self.mask(rng, regions[index], out[index])
         if then is not None:
             then(out, start, stop)
