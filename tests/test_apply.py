@@ -1,9 +1,15 @@
 """The numpy adapter: layouts, fills, output arrays and dtypes."""
 
+import re
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import occmask as om
+from occmask._occlude import feather_weights
 
 RNG = np.random.default_rng(0)
 MASK = RNG.random((4, 6, 5)) < 0.4  # (T, H, W)
@@ -233,3 +239,75 @@ def test_special_fills_reject_bad_input(fill, kwargs, error, words):
 def test_noise_rejects_bad_parameters(kwargs, error, words):
     with pytest.raises(error, match=words):
         om.Noise(**kwargs)
+
+
+# --------------------------------------------------------------------------- soft edges
+
+
+def feather_reference(mask, feather):
+    """Weights by brute force: per hidden pixel, the distance to every visible pixel of its frame."""
+    weights = np.zeros(mask.shape)
+    frames = mask.reshape(-1, *mask.shape[-2:])
+    for frame, out in zip(frames, weights.reshape(frames.shape), strict=True):
+        visible = np.argwhere(~frame)
+        for y, x in np.argwhere(frame):
+            d = np.hypot(*(visible - (y, x)).T).min() if len(visible) else np.inf
+            out[y, x] = min(1.0, d / feather)
+    return weights
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    hnp.arrays(bool, hnp.array_shapes(min_dims=2, max_dims=4, min_side=1, max_side=7)),
+    st.floats(0.1, 6.0),
+)
+def test_feather_weights_equal_brute_force_distances(mask, feather):
+    got = feather_weights(mask, feather)
+    assert got.shape == mask.shape
+    np.testing.assert_allclose(got, feather_reference(mask, feather), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("layout", "shape"), [("HW", (6, 5)), ("TCHW", (4, 3, 6, 5)), ("THWC", (4, 6, 5, 3))]
+)
+@pytest.mark.parametrize("fill", [0.25, "noise"])
+def test_feather_blends_the_fill_by_distance(layout, shape, fill):
+    mask = MASK[0] if layout == "HW" else MASK
+    x = RNG.normal(size=shape)
+    got = om.occlude(x, mask, fill, layout=layout, feather=2.5, rng=1)
+    values = om.occlude(np.zeros(shape), np.ones(mask.shape, bool), fill, layout=layout, rng=1)
+    w = feather_reference(mask, 2.5)
+    w = w[:, None] if layout == "TCHW" else w[..., None] if layout == "THWC" else w
+    np.testing.assert_allclose(got, (1 - w) * x + w * values, rtol=1e-12, atol=1e-15)
+    assert np.array_equal(got[(w == 0) & np.ones(shape, bool)], x[(w == 0) & np.ones(shape, bool)])
+    assert np.array_equal(
+        om.occlude(x, mask, fill, layout=layout, feather=0, rng=1),
+        om.occlude(x, mask, fill, layout=layout, rng=1),
+    )
+
+
+def test_feather_rounds_on_integer_data_and_keeps_the_ends():
+    mask = np.zeros((9, 9), bool)
+    mask[2:7, 2:7] = True  # a 5x5 square: weights 1/3, 2/3, 1 from its edge inwards with feather 3
+    x = np.full((9, 9), 200, np.uint8)
+    got = om.occlude(x, mask, fill=0, feather=3.0)
+    assert got.dtype == np.uint8 and (got[~mask] == 200).all()
+    assert got[4, 2:7].tolist() == [133, 67, 0, 67, 133]  # round(200 * (1 - w))
+    out = np.empty_like(x)
+    assert om.occlude(x, mask, fill=0, feather=3.0, out=out) is out and np.array_equal(out, got)
+    edge = om.occlude(np.full((9, 9), 1e300), mask, fill=np.inf, feather=3.0)  # 0 * inf is NaN
+    assert not np.isnan(edge).any() and (edge[~mask] == 1e300).all() and edge[4, 4] == np.inf
+
+
+@pytest.mark.parametrize(
+    ("feather", "x", "error", "words"),
+    [
+        (-1.0, np.zeros((6, 5)), ValueError, "feather must be a finite number in [0, inf]"),
+        (float("nan"), np.zeros((6, 5)), ValueError, "feather must be a finite number"),
+        ("2", np.zeros((6, 5)), TypeError, "feather must be a real number"),
+        (2.0, np.zeros((6, 5), bool), TypeError, "boolean data cannot hold"),
+    ],
+)
+def test_feather_rejects_bad_input(feather, x, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        om.occlude(x, MASK[0], 1.0, feather=feather)

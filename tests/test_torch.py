@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import occmask as om  # noqa: E402
+from occmask._occlude import feather_weights  # noqa: E402
 from occmask.calibrate import target_count  # noqa: E402
 from occmask.torch import Occlude, occlude  # noqa: E402
 
@@ -542,3 +543,49 @@ def test_cuda_batches_get_the_cpu_masks_and_fills(fill):
         results.append((y.cpu(), mask.cpu()))
     torch.testing.assert_close(results[0][0], results[1][0])
     assert torch.equal(results[0][1], results[1][1])
+
+
+# ----------------------------------------------------------------------------- soft edges
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.uint8, torch.int16])
+def test_feather_on_tensors_equals_numpy(dtype):
+    mask = om.perlin((3, 16, 16), 0.4, rng=0)
+    x = (torch.rand(3, 2, 16, 16, generator=torch.Generator().manual_seed(0)) * 100).to(dtype)
+    got = occlude(x, mask, [10, 20], feather=2.5)
+    assert got.dtype == dtype
+    expected = om.occlude(x.numpy(), mask, [10, 20], feather=2.5)
+    if dtype == torch.float16:  # torch blends in float32 where numpy's float16 goes through float64
+        torch.testing.assert_close(got, torch.from_numpy(expected), rtol=1e-3, atol=0)
+    else:
+        assert torch.equal(got, torch.from_numpy(expected))
+    out = torch.empty_like(x)
+    assert occlude(x, torch.from_numpy(mask), [10, 20], feather=2.5, out=out) is out
+    assert torch.equal(out, got)
+    assert torch.equal(occlude(x, mask, [10, 20], feather=0.0), occlude(x, mask, [10, 20]))
+
+
+def test_feather_is_differentiable_and_checked():
+    mask = om.perlin((2, 16, 16), 0.5, rng=1)
+    x = torch.ones(2, 1, 16, 16, requires_grad=True)
+    fill = torch.zeros(1, requires_grad=True)
+    occlude(x, mask, fill, feather=4.0).sum().backward()
+    weights = torch.from_numpy(feather_weights(mask, 4.0))[:, None]
+    torch.testing.assert_close(x.grad, 1 - weights.float())
+    torch.testing.assert_close(fill.grad, weights.sum().float().reshape(1))
+    with pytest.raises(ValueError, match="feather"):
+        occlude(x, mask, 0.0, feather=-1)
+    with pytest.raises(TypeError, match="boolean data"):
+        occlude(torch.zeros(16, 16, dtype=torch.bool), mask[0], True, feather=1.0)
+    with pytest.raises(ValueError, match="feather"):
+        Occlude("perlin", 0.5, feather=float("inf"))
+
+
+def test_occlude_transform_feathers_its_masks():
+    batch = torch.rand(3, 2, 1, 16, 16)
+    t = Occlude("triangles", 0.5, fill=0.0, feather=3.0, return_mask=True)
+    assert "feather=3.0" in repr(t)
+    hidden, mask = t(batch)
+    assert torch.equal(hidden, occlude(batch, mask, 0.0, feather=3.0))
+    assert torch.equal(hidden[~mask[:, :, None]], batch[~mask[:, :, None]])
+    assert ((hidden[mask[:, :, None]] > 0) & (hidden[mask[:, :, None]] < batch[mask[:, :, None]])).any()

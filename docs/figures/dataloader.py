@@ -40,6 +40,7 @@ def fills() -> Path:
         * std
         + mean,
         "fill=other image": om.occlude(image, mask, fill=other),
+        "fill=0.0, feather=6": om.occlude(image, mask, fill=0.0, feather=6.0),
     }
     labels = list(panels)
     img = grid([[_rgb(p) for p in panels.values()]], col_labels=labels, size=11)

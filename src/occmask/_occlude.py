@@ -25,6 +25,7 @@ __all__ = [
     "Noise",
     "check_layout",
     "computed_fill",
+    "feather_weights",
     "fill_array",
     "fill_shape",
     "mean_axes",
@@ -297,6 +298,50 @@ def noise_values(noise: Noise, shape: tuple[int, ...], rng: np.random.Generator,
     assert low is not None and high is not None  # a uniform Noise has both (see Noise.__post_init__)
     values = rng.uniform(low, high, shape)
     return values if kind in "fc" else np.floor(values)
+
+
+def feather_weights(mask: np.ndarray, feather: float) -> np.ndarray:
+    """How much of the fill each pixel of a checked bool mask ``(..., H, W)`` gets with soft edges.
+
+    0 where the pixel is visible; where it is hidden, ``min(1, d / feather)`` with
+    ``d`` the Euclidean distance in pixels to the nearest visible pixel of its
+    frame (``scipy.ndimage.distance_transform_edt``), so the fill fades in over
+    ``feather`` pixels from the mask's edge; 1 in a frame with no visible pixel.
+    ``feather`` is a positive number. Returns float64 of the mask's shape.
+    """
+    from scipy import ndimage
+
+    if mask.size == 0:
+        return np.zeros(mask.shape)
+    n_h, n_w = mask.shape[-2:]
+    apart = math.hypot(n_h, n_w) + feather + 1.0  # frames farther apart than pixels of one frame
+    distance = ndimage.distance_transform_edt(mask.reshape(-1, n_h, n_w), sampling=(apart, 1.0, 1.0))
+    return np.minimum(distance / feather, 1.0).reshape(mask.shape)
+
+
+def check_feather(feather: Any, kind: str) -> float:
+    """``feather`` checked: a finite number >= 0 (0 is a hard edge), and not on boolean data."""
+    feather = _validate.number("feather", feather, low=0.0)
+    if feather > 0 and kind == "b":
+        raise TypeError(f"feather={feather:g} blends the fill into the data, which boolean data cannot hold")
+    return feather
+
+
+def blend_array(x: np.ndarray, weights: np.ndarray, values: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """``x`` with ``values`` blended in by ``weights`` (broadcast views): ``x`` where the weight is 0,
+    ``values`` where it is 1, ``(1 - w) x + w values`` between (rounded to the nearest integer for
+    integer data)."""
+    wide = x.dtype if x.dtype.kind in "fc" and x.dtype.itemsize >= 4 else np.dtype(np.float64)
+    w = weights.astype(wide, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf data or fill: the ends are set below
+        mixed = x * (1 - w) + values.astype(wide, copy=False) * w
+    if x.dtype.kind in "iu":
+        mixed = np.rint(mixed)
+    mixed = np.where(w >= 1, values, np.where(w <= 0, x, mixed))
+    if out is None:
+        return mixed.astype(x.dtype, copy=False)
+    np.copyto(out, mixed, casting="unsafe")
+    return out
 
 
 def occlude_array(

@@ -17,7 +17,10 @@ import numpy as np
 from . import _validate
 from ._occlude import (
     Noise,
+    blend_array,
+    check_feather,
     computed_fill,
+    feather_weights,
     fill_array,
     fill_shape,
     mean_axes,
@@ -36,6 +39,7 @@ def occlude(
     layout: str | None = None,
     out: Any = None,
     rng: Any = None,
+    feather: float = 0.0,
 ) -> Any:
     """Hide the masked pixels of an image, video or batch.
 
@@ -64,6 +68,13 @@ def occlude(
     rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
         Source of the values of a ``"noise"`` fill (SPEC 7); checked, and
         otherwise unused, for other fills.
+    feather : float, default 0.0
+        Soft edges: a hidden pixel at a distance ``d`` (in pixels, Euclidean)
+        from the nearest visible pixel of its frame gets
+        ``(1 - w) * x + w * fill`` with ``w = min(1, d / feather)``, so the
+        fill fades in over ``feather`` pixels inside the mask's edge (rounded
+        to the nearest integer on integer data; not for boolean data). Visible
+        pixels are unchanged. 0 (the default) is a hard edge.
 
     Returns
     -------
@@ -79,12 +90,15 @@ def occlude(
     >>> hidden = om.occlude(video, mask, fill=[0.5, 0.4, 0.3])      # one value per channel
     >>> float((hidden[:, 0] == 0.5).mean())
     0.25
+    >>> soft = om.occlude(video, mask, fill=0.0, feather=4.0)[0, 0]  # fades in over 4 pixels
+    >>> bool((soft[~mask[0]] == 1).all()), float(soft[mask[0]].max()), float(soft[mask[0]].min())
+    (True, 0.75, 0.0)
     """
     torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
     if torch is not None and isinstance(x, torch.Tensor):  # subclasses too
         from .torch import occlude as torch_occlude
 
-        return torch_occlude(x, mask, fill, layout=layout, out=out, rng=rng)
+        return torch_occlude(x, mask, fill, layout=layout, out=out, rng=rng, feather=feather)
     if not isinstance(x, np.ndarray):
         raise TypeError(f"x must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}")
     mask = _validate.mask(mask, ndims=(2, 3, 4))
@@ -99,6 +113,8 @@ def occlude(
         )
     if out is not None and not out.flags.writeable:
         raise ValueError("out must be a writable array, got a read-only one (out.flags.writeable is False)")
+    if check_feather(feather, x.dtype.kind) > 0:
+        return blend_array(x, feather_weights(mask, feather).reshape(view), values, out)
     return occlude_array(x, mask, values, view, channel, out)
 
 

@@ -34,8 +34,10 @@ from . import _validate
 from ._occlude import (
     KERNEL_DTYPES,
     Noise,
+    check_feather,
     check_layout,
     computed_fill,
+    feather_weights,
     fill_array,
     fill_shape,
     mean_axes,
@@ -158,6 +160,7 @@ def occlude(
     layout: str | None = None,
     out: torch.Tensor | None = None,
     rng: Any = None,
+    feather: float = 0.0,
 ) -> torch.Tensor:
     """Hide the masked pixels of an image, video or batch held in a tensor.
 
@@ -192,6 +195,10 @@ def occlude(
         ``out=x`` to occlude in place (not with tensors that require gradients).
     rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
         Source of the values of a ``"noise"`` fill (SPEC 7).
+    feather : float, default 0.0
+        Soft edges over this many pixels, as in :func:`occmask.occlude` (the
+        weights are computed from the mask on the CPU and moved to the device
+        once; the blend is differentiable). 0 is a hard edge.
 
     Returns
     -------
@@ -212,13 +219,15 @@ def occlude(
     >>> float(video.grad.mean())
     0.75
     """
-    result = _occlude(x, mask, fill, layout, out, rng)
+    result = _occlude(x, mask, fill, layout, out, rng, feather)
     if out is None and type(result) is not type(x):  # a subclass of Tensor (e.g. a tv_tensors.Image)
         result = result.as_subclass(type(x))
     return result
 
 
-def _occlude(x: Any, mask: Any, fill: Any, layout: str | None, out: Any, rng: Any) -> torch.Tensor:
+def _occlude(
+    x: Any, mask: Any, fill: Any, layout: str | None, out: Any, rng: Any, feather: Any = 0.0
+) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     mask = _as_mask(mask, x.device)
@@ -243,6 +252,8 @@ def _occlude(x: Any, mask: Any, fill: Any, layout: str | None, out: Any, rng: An
                 "out must not require gradients: writing into it cannot be differentiated; "
                 "call occlude without out for a differentiable result"
             )
+    feather = check_feather(feather, "b" if x.dtype == torch.bool else "f")
+    frames = mask  # the mask as given, (..., H, W): soft edges are measured in its frames
     if not isinstance(fill, torch.Tensor):
         kind = "f" if _is_float(x.dtype) else "i"
         fill = computed_fill(
@@ -254,14 +265,14 @@ def _occlude(x: Any, mask: Any, fill: Any, layout: str | None, out: Any, rng: An
     else:
         array = _fill_values(fill, x.dtype)
         array = array.reshape(fill_shape(array.shape, tuple(x.shape), channel))
-        if _shares_numpy_memory(x, out):  # the one-pass kernel on the same memory
+        if not feather and _shares_numpy_memory(x, out):  # the one-pass kernel on the same memory
             data = x.numpy()
             # numpy's allocator: it asks the kernel for huge pages, torch's takes many page faults
             result = out.numpy() if out is not None else np.empty_like(data)
             occlude_array(data, mask.numpy(), array, view, channel, result)
             return out if out is not None else torch.from_numpy(result)
         mask = mask.reshape(view)
-        if array.ndim == 0:  # one number: no tensor to build or move
+        if array.ndim == 0 and not feather:  # one number: no tensor to build or move
             scalar = array.item()
             if out is None:
                 return torch.where(mask, scalar, x)  # (faster than masked_fill on scattered masks)
@@ -271,9 +282,33 @@ def _occlude(x: Any, mask: Any, fill: Any, layout: str | None, out: Any, rng: An
         values = torch.from_numpy(np.ascontiguousarray(array)).to(
             device=x.device, dtype=x.dtype, non_blocking=True
         )
+    if feather:
+        result = _blend(x, frames, view, values, feather)
+        return result if out is None else out.copy_(result)
     if out is None:
         return torch.where(mask, values, x)
     return torch.where(mask, values, x, out=out)
+
+
+def _blend(
+    x: torch.Tensor, mask: torch.Tensor, view: tuple[int, ...], values: torch.Tensor, feather: float
+) -> torch.Tensor:
+    """``x`` with ``values`` blended in by the soft-edge weights of ``mask`` (see
+    :func:`occmask._occlude.feather_weights`; computed on the CPU, moved to ``x``'s device once)."""
+    if _is_float(x.dtype) and x.dtype.itemsize >= 4:
+        wide = x.dtype
+    else:
+        wide = torch.float32 if x.device.type == "mps" else torch.float64
+    if mask.is_meta:
+        weights = torch.empty(view, dtype=wide, device="meta")
+    else:
+        found = feather_weights(mask.detach().cpu().numpy(), feather).reshape(view)
+        weights = torch.from_numpy(found).to(device=x.device, dtype=wide, non_blocking=True)
+    data, fill = x.to(wide), values.to(wide)
+    mixed = data * (1 - weights) + fill * weights
+    if not _is_float(x.dtype):
+        mixed = torch.round(mixed)
+    return torch.where(weights >= 1, fill, torch.where(weights <= 0, data, mixed)).to(x.dtype)
 
 
 def _mean_fill(x: torch.Tensor, mask_ndim: int, channel: int | None, layout: str | None) -> torch.Tensor:
@@ -505,6 +540,9 @@ class Occlude(nn.Module):
         canvas, as ``region=`` of :func:`occmask.generate`. E.g.
         ``region=lambda x: x.amax(dim=-3) > 0.5`` for the bright pixels of a
         ``(T, C, H, W)`` video. :meth:`make_mask` takes the region too.
+    feather : float, default 0.0
+        Soft edges: the fill fades in over this many pixels inside each mask's
+        edge, as ``feather`` of :func:`occlude` (0: a hard edge).
     **family_params
         Parameters of the family, e.g. ``scale=12`` for ``"perlin"``.
 
@@ -548,6 +586,7 @@ class Occlude(nn.Module):
         generator: torch.Generator | None = None,
         threads: int | None = None,
         region: Callable[[torch.Tensor], Any] | None = None,
+        feather: float = 0.0,
         **family_params: Any,
     ) -> None:
         super().__init__()
@@ -589,6 +628,7 @@ class Occlude(nn.Module):
                 f"region must be None or a callable sample -> bool mask, got {type(region).__name__}"
             )
         self.region = region
+        self.feather = _validate.number("feather", feather, low=0.0)
         checked = FAMILIES[self.family].params(family_params)
         self.family_params = {name: checked[name] for name in family_params}
         self.last_seeds: tuple[int | None, ...] = ()
@@ -740,7 +780,7 @@ class Occlude(nn.Module):
         skip = all(seed is None for seed in seeds)
         fill = None if skip else self._fill_for(x, layout, seeds)
         mask_shape = (len(seeds), *sample_shape) if "B" in layout else sample_shape
-        sliced = None if skip else _Fill.of(x, fill, layout, mask_shape)
+        sliced = None if skip or self.feather else _Fill.of(x, fill, layout, mask_shape)
         mask = _on_batch_axis(self._masks(sample_shape, seeds, regions, sliced), layout)
         mask_t = torch.from_numpy(mask).to(x.device, non_blocking=True)
         if skip:
@@ -750,7 +790,7 @@ class Occlude(nn.Module):
             if type(y) is not type(x):  # a subclass of Tensor, as occlude keeps it
                 y = y.as_subclass(type(x))
         else:
-            y = occlude(x, mask_t, fill, layout=layout)
+            y = occlude(x, mask_t, fill, layout=layout, feather=self.feather)
         return (y, mask_t) if self.return_mask else y
 
     def _regions(self, x: torch.Tensor, layout: str, n: int) -> list[Any]:
@@ -827,6 +867,8 @@ class Occlude(nn.Module):
             parts.append(f"threads={self.threads}")
         if self.region is not None:
             parts.append(f"region={getattr(self.region, '__name__', type(self.region).__name__)}")
+        if self.feather:
+            parts.append(f"feather={self.feather!r}")
         parts += [f"{name}={value!r}" for name, value in self.family_params.items()]
         return ", ".join(parts)
 
