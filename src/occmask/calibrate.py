@@ -159,9 +159,10 @@ def _cut_rows(field, k, out):
     """Mark the ``k`` lowest values of every row of ``field`` (F, N) in ``out``, equal values in
     index order. The field must hold no NaN or ``-inf``; ``+inf`` sorts last.
 
-    Per row: a histogram of the values (:func:`_bin_row`), then only the bin that
-    holds rank ``k`` is resolved, by :func:`_select`. The passes are kept simple
-    so that they vectorise.
+    Per row: where exactly ``k`` values are finite, they are the mask; otherwise a
+    histogram of the values (:func:`_bin_row`), then only the bin that holds rank
+    ``k`` is resolved, by :func:`_select`. The passes are kept simple so that they
+    vectorise.
     """
     n_rows, n = field.shape
     bins = np.empty(n, np.int16)
@@ -171,6 +172,13 @@ def _cut_rows(field, k, out):
         row, out_row = field[r], out[r]
         if k <= 0 or k >= n:
             out_row[:] = k > 0
+            continue
+        finite = 0
+        for i in range(n):
+            finite += row[i] != np.inf
+        if finite == k:  # a field that marks exactly its k needed pixels: they are the k lowest
+            for i in range(n):
+                out_row[i] = row[i] != np.inf
             continue
         _bin_row(row, bins)
         hist[:] = 0
