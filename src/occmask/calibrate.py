@@ -167,7 +167,7 @@ def _cut_rows(field, k, out):
     n_rows, n = field.shape
     bins = np.empty(n, np.int16)
     hist = np.empty(_BINS + 1, np.int64)
-    candidates = np.empty(n, np.int64)
+    candidates = np.empty(0, np.int64)  # sized by the bins resolved, not the row (a whole video)
     for r in range(n_rows):
         row, out_row = field[r], out[r]
         if k <= 0 or k >= n:
@@ -187,6 +187,8 @@ def _cut_rows(field, k, out):
         target, below = _rank_bin(hist, k)
         for i in range(n):
             out_row[i] = bins[i] < target
+        if candidates.size < hist[target]:
+            candidates = np.empty(hist[target], np.int64)
         m = np.int64(0)  # not the literal 0: Numba would also compile _select for it
         for i in range(n):
             if bins[i] == target:

@@ -143,12 +143,14 @@ def _field(
     key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
     order = np.empty(n, np.int32)
     if need is not None and need <= _EXACT_RANKS:  # the hidden pixels and their ranks only
+        steps, values = need, np.arange(need, dtype=np.float32)[None]
         out = np.full((n_frames, n), np.inf, np.float32)
-        ranks = np.arange(need, dtype=np.float32)[None]
-        return _shuffle(key, need, ranks, order, out).reshape(shape)
-    # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties
-    values = _strictly_increasing(np.sort(rng.random((n_frames, n), dtype=np.float32), axis=1))
-    return _shuffle(key, n, values, order, np.empty((n_frames, n), np.float32)).reshape(shape)
+    else:  # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties
+        steps = n
+        values = _strictly_increasing(np.sort(rng.random((n_frames, n), dtype=np.float32), axis=1))
+        out = np.empty((n_frames, n), np.float32)
+    with np.errstate(over="ignore"):  # the generator wraps mod 2**64 (numpy warns without the JIT)
+        return _shuffle(key, steps, values, order, out).reshape(shape)
 
 
 FAMILY = Family(
