@@ -92,48 +92,62 @@ def _shuffle(key, steps, values, order, out):
 
     ``out`` (F, N) float32: the pixel picked at step ``r`` of frame ``t`` gets
     ``values[t, r]`` (``values[0, r]`` for every frame when ``values`` has one row).
-    Step ``r`` picks uniformly among the ``N - r`` pixels not picked yet, with
-    Lemire's multiply-shift and rejection (exact) on 32-bit draws of the
-    SplitMix64 stream of frame ``t`` under ``key``. ``order`` (N,) int32 is scratch.
+    ``order`` (N,) int32 is scratch.
     """
-    n_frames, n = out.shape
     shared = values.shape[0] == 1
-    for t in range(n_frames):
-        for i in range(n):
-            order[i] = i
-        state = _mix(key + np.uint64(t) * _GOLDEN)
-        row = values[0 if shared else t]
-        spare, bits = False, np.uint64(0)
-        for r in range(steps):
-            span = np.uint64(n - r)
-            while True:  # each 64-bit draw gives two 32-bit numbers, high half first
-                if spare:
-                    draw = bits & np.uint64(0xFFFFFFFF)
-                else:
-                    state += _GOLDEN
-                    bits = _mix(state)
-                    draw = bits >> np.uint64(32)
-                spare = not spare
-                product = draw * span
-                low = product & np.uint64(0xFFFFFFFF)
-                if low >= span or low >= (np.uint64(0x100000000) - span) % span:
-                    break
-            j = r + np.int64(product >> np.uint64(32))
-            picked = order[j]
-            order[j] = order[r]
-            order[r] = picked
-            out[t, picked] = row[r]
+    for t in range(out.shape[0]):
+        _shuffle_frame(key, t, steps, values[0 if shared else t], order, out[t])
     return out
 
 
 @kernel
-def _strictly_increasing(values):
-    """Raise each value of every row (sorted) to just above the one before it, where equal."""
-    for row in values:
-        for i in range(1, row.size):
-            if row[i] <= row[i - 1]:
-                row[i] = np.nextafter(row[i - 1], np.float32(np.inf))
-    return values
+def _shuffle_sorted(key, out):
+    """Sort each frame of ``out`` (F, N) float32, raise equal values to just above the one before,
+    and place them along the frame's full shuffle: the frame's pixels in a uniformly random
+    order, the same values, and no ties."""
+    order = np.empty(out.shape[1], np.int32)
+    for t in range(out.shape[0]):
+        values = np.sort(out[t])
+        for i in range(1, values.size):
+            if values[i] <= values[i - 1]:
+                values[i] = np.nextafter(values[i - 1], np.float32(np.inf))
+        _shuffle_frame(key, t, values.size, values, order, out[t])
+    return out
+
+
+@kernel
+def _shuffle_frame(key, t, steps, values, order, out):
+    """The first ``steps`` steps of a Fisher–Yates shuffle of frame ``t``'s ``N`` pixels: the pixel
+    picked at step ``r`` gets ``values[r]`` in ``out`` (N,).
+
+    Step ``r`` picks uniformly among the ``N - r`` pixels not picked yet, with
+    Lemire's multiply-shift and rejection (exact) on 32-bit draws of the
+    SplitMix64 stream of frame ``t`` under ``key``. ``order`` (N,) int32 is scratch.
+    """
+    n = out.size
+    for i in range(n):
+        order[i] = i
+    state = _mix(key + np.uint64(t) * _GOLDEN)
+    spare, bits = False, np.uint64(0)
+    for r in range(steps):
+        span = np.uint64(n - r)
+        while True:  # each 64-bit draw gives two 32-bit numbers, high half first
+            if spare:
+                draw = bits & np.uint64(0xFFFFFFFF)
+            else:
+                state += _GOLDEN
+                bits = _mix(state)
+                draw = bits >> np.uint64(32)
+            spare = not spare
+            product = draw * span
+            low = product & np.uint64(0xFFFFFFFF)
+            if low >= span or low >= (np.uint64(0x100000000) - span) % span:
+                break
+        j = r + np.int64(product >> np.uint64(32))
+        picked = order[j]
+        order[j] = order[r]
+        order[r] = picked
+        out[picked] = values[r]
 
 
 def _field(
@@ -141,16 +155,13 @@ def _field(
 ) -> np.ndarray:
     n_frames, n = shape[0], shape[1] * shape[2]
     key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
-    order = np.empty(n, np.int32)
-    if need is not None and need <= _EXACT_RANKS:  # the hidden pixels and their ranks only
-        steps, values = need, np.arange(need, dtype=np.float32)[None]
-        out = np.full((n_frames, n), np.inf, np.float32)
-    else:  # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties
-        steps = n
-        values = _strictly_increasing(np.sort(rng.random((n_frames, n), dtype=np.float32), axis=1))
-        out = np.empty((n_frames, n), np.float32)
     with np.errstate(over="ignore"):  # the generator wraps mod 2**64 (numpy warns without the JIT)
-        return _shuffle(key, steps, values, order, out).reshape(shape)
+        if need is not None and need <= _EXACT_RANKS:  # the hidden pixels and their ranks only
+            out = np.full((n_frames, n), np.inf, np.float32)
+            ranks = np.arange(need, dtype=np.float32)[None]
+            return _shuffle(key, need, ranks, np.empty(n, np.int32), out).reshape(shape)
+        # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties
+        return _shuffle_sorted(key, rng.random((n_frames, n), dtype=np.float32)).reshape(shape)
 
 
 FAMILY = Family(
