@@ -48,7 +48,6 @@ from harness import (
     Target,
     check_exact,
     child,
-    compare,
     duration,
     frame_shape,
     loader_times,
@@ -601,46 +600,6 @@ def evaluation_rows(cfg: Config) -> list[Row]:
     return rows
 
 
-# a batch's masks in a thread pool -----------------------------------------------------
-
-#: (B, T, C, H, W) of the batch the thread rows occlude.
-THREAD_BATCH = (32, 8, 1, 64, 64)
-
-
-def thread_rows(cfg: Config, family: str = "perlin") -> list[Row]:
-    """``Occlude`` on a (32, 8, 1, 64, 64) batch with 2 threads vs 1 (and on a CUDA batch if there is one).
-
-    The masks are the same with any number of threads; only the time differs.
-    """
-    task = f"Occlude({family!r}) on a B=32 batch, 2 threads"
-    shape = "x".join(map(str, THREAD_BATCH))
-    try:
-        import torch
-
-        from occmask.torch import Occlude
-    except ImportError as error:
-        return [Row(task, shape, "1 thread", None, None, Target.faster(1.7), note=f"not available ({error})")]
-    devices = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
-    rows = []
-    for device in devices:
-        batch = torch.rand(THREAD_BATCH, generator=torch.Generator().manual_seed(SEED)).to(device)
-        one, two = (Occlude(family, COVERAGE, threads=n, return_mask=True) for n in (1, 2))
-        masks = []
-        for transform in (one, two):
-            torch.manual_seed(SEED)
-            masks.append(transform(batch)[1])
-        assert torch.equal(masks[0], masks[1]), "the masks depend on the number of threads"
-        check_exact(
-            masks[0].cpu().numpy().reshape(-1, *THREAD_BATCH[-2:]),
-            (math.prod(THREAD_BATCH[:2]), *THREAD_BATCH[-2:]),
-            "Occlude threads",
-        )
-        times = compare({"two": functools.partial(two, batch), "one": functools.partial(one, batch)}, cfg)
-        suffix = "" if device == "cpu" else f", {device} batch"
-        rows.append(Row(task + suffix, shape, "1 thread", times["two"], times["one"], Target.faster(1.7)))
-    return rows
-
-
 #: Rows measured for each workload shape.
 SHAPED_ROWS = (
     bernoulli_rows,
@@ -655,4 +614,4 @@ SHAPED_ROWS = (
     occlude_rows,
 )
 #: Rows measured once.
-ONCE_ROWS = (cold_start_rows, cold_compile_rows, memory_rows, transform_rows, thread_rows, evaluation_rows)
+ONCE_ROWS = (cold_start_rows, cold_compile_rows, memory_rows, transform_rows, evaluation_rows)

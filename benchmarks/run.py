@@ -49,8 +49,9 @@ met
     ``yes``/``no`` against the target; ``-`` for rows given for context only.
 
 The code: ``harness.py`` (timing, rows, the DataLoader harness, the report),
-``baselines.py`` (the peers' implementations) and ``rows.py`` (one function per
-group of rows); this file is the command line.
+``baselines.py`` (the peers' implementations), ``rows.py`` (one function per
+group of rows) and ``transform.py`` (the rows of the torch transform); this file
+is the command line.
 
 Before timing, every row checks that both sides produce valid output: exact
 masks have ``round(0.5 * H * W)`` pixels in every frame on both sides,
@@ -98,6 +99,7 @@ from harness import (  # noqa: E402
     workload,
 )
 from rows import ONCE_ROWS, SHAPED_ROWS  # noqa: E402
+from transform import TRANSFORM_ROWS  # noqa: E402
 
 
 def run(cfg: Config, shapes: Sequence[tuple[int, ...]] = (VIDEO, IMAGE), *, progress=print) -> list[Row]:
@@ -122,7 +124,7 @@ def run(cfg: Config, shapes: Sequence[tuple[int, ...]] = (VIDEO, IMAGE), *, prog
             for shape in shapes:
                 step(f"{measure.__name__} {workload(shape)}")
                 rows += measure(shape, cfg)
-        for measure_once in ONCE_ROWS:
+        for measure_once in (*ONCE_ROWS, *TRANSFORM_ROWS):
             step(measure_once.__name__)
             rows += measure_once(cfg)
         return rows

@@ -26,6 +26,21 @@ The three are timed by the benchmarks' one DataLoader harness
 (``harness.loader_times``), ``R`` interleaved rounds so that a busy machine slows
 them alike, and the medians are shown. Everything runs single-threaded (one torch
 thread; occmask's kernels are serial).
+
+The rows of ``benchmarks/run.py`` that concern the transform are here too
+(:data:`TRANSFORM_ROWS`, also printed by this command):
+
+:func:`batch_rows`
+    ``Occlude`` on a batch of 64 RGB images of 224 x 224 (float32, one thread),
+    per family, in images/s against kornia's ``RandomErasing`` on the same batch
+    (target: at least its rate) and albumentations' ``CoarseDropout`` (uint8
+    images, a loop over them: its usual use), and the per-sample overhead:
+    ``Occlude``'s time per image minus that of the kernels it runs (the family's
+    field, the exact cut, the fill into a new array), at most 30 us. The four are
+    timed in CPU seconds of the one thread that runs them (:func:`_cpu_seconds`).
+:func:`thread_rows`
+    ``Occlude`` on a (32, 8, 1, 64, 64) batch with 2 threads against 1, per
+    family (target: 1.7x), and on a CUDA batch when a GPU is present.
 """
 
 from __future__ import annotations
@@ -33,15 +48,43 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
+import math
 import os
-from collections.abc import Sequence
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
 
-from harness import COVERAGE, LOADER_BATCH, SINGLE_THREAD, VIDEO, Config, check_exact, loader_times
+from baselines import rectangles_holes
+from harness import (
+    COVERAGE,
+    LOADER_BATCH,
+    SEED,
+    SINGLE_THREAD,
+    VIDEO,
+    Config,
+    Row,
+    Target,
+    check_exact,
+    compare,
+    loader_times,
+    table,
+)
 
 if __name__ == "__main__":  # before the first import of numba, which reads it once
     os.environ.update(SINGLE_THREAD)
 
+import numpy as np  # noqa: E402
+
 import occmask as om  # noqa: E402
+from occmask import calibrate  # noqa: E402
+from occmask._occlude import occlude_array  # noqa: E402
+
+#: (B, C, H, W) of the batch of the peers' rows: 64 RGB images of 224 x 224, float32.
+BATCH = (64, 3, 224, 224)
+#: Side range in pixels of albumentations' holes; as many holes as hide about half an image.
+HOLE_SIZE = (16, 64)
+#: (B, T, C, H, W) of the batch the thread rows occlude.
+THREAD_BATCH = (32, 8, 1, 64, 64)
 
 
 def measure(family: str, cfg: Config) -> dict[str, float]:
@@ -61,19 +104,211 @@ def measure(family: str, cfg: Config) -> dict[str, float]:
     return loader_times(transform, clip, cfg, others)
 
 
+def _unavailable(task: str, workload: str, baseline: str, target: Target, error: ImportError) -> Row:
+    return Row(task, workload, baseline, None, None, target, note=f"not available ({error})")
+
+
+def _peers(batch):
+    """kornia's RandomErasing on ``batch`` (one box of half the area per image) and albumentations'
+    CoarseDropout on the same images as uint8 (H, W, C) arrays, one call per image."""
+    import albumentations as A
+    import kornia.augmentation as K
+    import torch
+
+    erase = K.RandomErasing(scale=(0.5, 0.5), value=0.0, p=1.0)
+    n = rectangles_holes(batch.shape, {"size": HOLE_SIZE})
+    dropout = A.CoarseDropout(
+        num_holes_range=(n, n), hole_height_range=HOLE_SIZE, hole_width_range=HOLE_SIZE, fill=0, p=1.0
+    )
+    dropout.set_random_seed(SEED)
+    images = list((batch.permute(0, 2, 3, 1) * 254 + 1).to(torch.uint8).contiguous().numpy())  # no 0
+
+    def kornia_erasing():
+        return erase(batch)
+
+    def albumentations_dropout():
+        return [dropout(image=image)["image"] for image in images]
+
+    for name, hidden in (
+        ("kornia", (kornia_erasing() == 0).all(dim=1).numpy()),
+        ("albumentations", np.stack([(image == 0).all(axis=-1) for image in albumentations_dropout()])),
+    ):
+        assert 0.2 < hidden.mean() < 0.8, f"{name}: hides {hidden.mean():.2f} of the pixels, not about half"
+    return kornia_erasing, albumentations_dropout, n
+
+
+def _kernels(family: str, batch_np: np.ndarray):
+    """The kernels that ``Occlude(family, COVERAGE, layout="BCHW")`` runs on ``batch_np``, called
+    directly: the family's field and the exact cut per image, then the fill into a new array."""
+    fam = om.FAMILIES[family]
+    params = fam.params({})
+    n_b, _, n_h, n_w = batch_np.shape
+    need = calibrate.target_count(COVERAGE, n_h * n_w)
+    rng = np.random.default_rng(SEED)
+    zero = np.zeros((1, 1, 1, 1), batch_np.dtype)
+    masks = np.empty((n_b, n_h, n_w), dtype=bool)
+
+    def kernels():
+        for b in range(n_b):
+            field = fam.field((1, n_h, n_w), rng, "evolving", need, **params)
+            calibrate._cut_rows(field.reshape(1, -1), need, masks[b].reshape(1, -1))
+        return occlude_array(batch_np, masks, zero, (n_b, 1, n_h, n_w), 1, None)
+
+    return kernels
+
+
+def _cpu_seconds(fns: Mapping[str, Callable[[], object]], cfg: Config) -> dict[str, float]:
+    """Median CPU seconds of this thread per call of each function (all single-threaded).
+
+    One warm-up call each, then ``cfg.repeat`` rounds in which the functions take
+    turns: a busy machine delays a call, but hardly changes the CPU time it takes,
+    so the small difference between ``Occlude`` and its kernels stays measurable.
+    """
+    for fn in fns.values():
+        fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(cfg.repeat):
+        for name, fn in fns.items():
+            start = time.thread_time()
+            fn()
+            samples[name].append(time.thread_time() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def batch_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape=BATCH) -> list[Row]:
+    """Per family: ``Occlude`` on a (B, C, H, W) float32 batch against kornia's RandomErasing and
+    albumentations' CoarseDropout (images/s), and its per-sample overhead over its kernels."""
+    n_b, _, n_h, n_w = shape
+    workload = "x".join(map(str, shape))
+    task = "Occlude({!r}) on a batch of images, 1 thread"
+    erasing, dropout = "kornia RandomErasing, one box of half the area", "albumentations CoarseDropout"
+    target = Target("speedup", 1.0, ">= its images/s")
+    try:
+        import torch
+
+        from occmask.torch import Occlude
+
+        torch.set_num_threads(1)
+        batch = torch.rand(shape, generator=torch.Generator().manual_seed(SEED))
+        kornia_erasing, albumentations_dropout, holes = _peers(batch)
+    except ImportError as error:
+        return [_unavailable(task.format(f), workload, erasing, target, error) for f in families]
+    dropout += f", {holes} holes per uint8 image, a loop over images"
+    rows = []
+    for family in families:
+        transform = Occlude(family, COVERAGE, layout="BCHW", threads=1, return_mask=True)
+        hidden, mask = transform(batch)
+        check_exact(mask.numpy(), (n_b, n_h, n_w), f"Occlude({family!r})")
+        assert torch.equal(hidden, torch.where(mask[:, None], 0.0, batch)), "Occlude hid other pixels"
+        times = _cpu_seconds(
+            {
+                "occlude": functools.partial(transform, batch),
+                "kernels": _kernels(family, batch.numpy()),
+                "kornia": kornia_erasing,
+                "albumentations": albumentations_dropout,
+            },
+            cfg,
+        )
+        per = {name: seconds / n_b for name, seconds in times.items()}
+        rows += [
+            Row(task.format(family), workload, erasing, per["occlude"], per["kornia"], target, rate=True),
+            Row(
+                task.format(family), workload, dropout, per["occlude"], per["albumentations"], None, rate=True
+            ),
+            Row(
+                f"Occlude({family!r}) per-sample overhead",
+                workload,
+                "its kernels: field, cut, fill",
+                per["occlude"] - per["kernels"],
+                per["kernels"],
+                Target.at_most(30e-6),
+            ),
+        ]
+    return rows
+
+
+def thread_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape=THREAD_BATCH) -> list[Row]:
+    """Per family: ``Occlude`` on a (B, T, C, H, W) batch with 2 threads vs 1 (and on a CUDA batch if
+    there is one). The masks are the same with any number of threads; only the time differs."""
+    workload = "x".join(map(str, shape))
+    task = "Occlude({!r}) on a B={} batch, 2 threads"
+    try:
+        import torch
+
+        from occmask.torch import Occlude
+    except ImportError as error:
+        return [
+            _unavailable(task.format(f, shape[0]), workload, "1 thread", Target.faster(1.7), error)
+            for f in families
+        ]
+    devices = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+    rows = []
+    for device in devices:
+        batch = torch.rand(shape, generator=torch.Generator().manual_seed(SEED)).to(device)
+        for family in families:
+            one, two = (Occlude(family, COVERAGE, threads=n, return_mask=True) for n in (1, 2))
+            masks = []
+            for transform in (one, two):
+                torch.manual_seed(SEED)
+                masks.append(transform(batch)[1])
+            assert torch.equal(masks[0], masks[1]), "the masks depend on the number of threads"
+            check_exact(
+                masks[0].cpu().numpy().reshape(-1, *shape[-2:]),
+                (math.prod(shape[:2]), *shape[-2:]),
+                "Occlude threads",
+            )
+            times = compare({"two": functools.partial(two, batch), "one": functools.partial(one, batch)}, cfg)
+            suffix = "" if device == "cpu" else f", {device} batch"
+            rows.append(
+                Row(
+                    task.format(family, shape[0]) + suffix,
+                    workload,
+                    "1 thread",
+                    times["two"],
+                    times["one"],
+                    Target.faster(1.7),
+                )
+            )
+    return rows
+
+
+#: The transform's rows of the benchmark table (``benchmarks/run.py``), each measured once.
+TRANSFORM_ROWS = (batch_rows, thread_rows)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=256, help="samples per DataLoader epoch")
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds (epochs) per measurement")
     parser.add_argument("--quick", action="store_true", help="64 samples, 2 rounds")
+    parser.add_argument(
+        "--tables",
+        default="loader,batch,threads",
+        help="comma-separated tables to measure: loader, batch, threads (default: all)",
+    )
+    parser.add_argument("--families", default=",".join(om.FAMILIES), help="comma-separated families")
     args = parser.parse_args(argv)
     samples, repeat = (4 * LOADER_BATCH, 2) if args.quick else (args.samples, args.repeat)
     cfg = Config(repeat=repeat, min_time=0.05, loader_repeat=repeat, loader_samples=samples)
+    tables = args.tables.split(",")
+    families = [om.FAMILIES[name].name for name in args.families.split(",")]
 
     import torch
 
     torch.set_num_threads(1)
     om.warmup()  # compile the kernels once, before the worker forks
+    if "loader" in tables:
+        loader_table(cfg, families, samples)
+    for name, measure in (("batch", batch_rows), ("threads", thread_rows)):
+        if name in tables:
+            print()
+            print(table(measure(cfg, families)), flush=True)
+
+
+def loader_table(cfg: Config, families: Sequence[str], samples: int) -> None:
+    """Print the DataLoader table: generate, transform and worker times per family."""
+    import torch
+
     print(
         f"Occlude on a ({VIDEO[0]}, 1, {VIDEO[1]}, {VIDEO[2]}) float32 clip (T, C, H, W), coverage "
         f"{COVERAGE} exact per frame; DataLoader(num_workers=1, batch_size={LOADER_BATCH}), {samples} "
@@ -90,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print("| " + " | ".join(header) + " |")
     print("| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |")
-    for family in om.FAMILIES:
+    for family in families:
         r = measure(family, cfg)
         print(
             f"| {family} | {1e3 * r['generate']:.2f} | {1e3 * r['transform']:.2f} | {1 / r['worker']:.0f} | "

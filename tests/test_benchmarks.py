@@ -112,9 +112,23 @@ def test_robustness_benchmark_runs_and_reports_the_share():
 
 def test_thread_rows_check_the_masks_and_measure():
     pytest.importorskip("torch")
-    rows = table_rows.thread_rows(TINY, family="bernoulli")
-    assert rows and all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows)
+    import transform  # benchmarks/transform.py
+
+    rows = transform.thread_rows(TINY, families=["bernoulli", "cgol"], shape=(4, 3, 1, 16, 16))
+    assert len(rows) >= 2 and all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows)
     assert rows[0].baseline == "1 thread" and rows[0].target.text == ">= 1.7x faster"
+    assert rows[1].task.startswith("Occlude('cgol')")
+
+
+def test_batch_rows_check_the_occlusion_and_measure():
+    for module in ("torch", "kornia", "albumentations"):
+        pytest.importorskip(module)
+    import transform  # benchmarks/transform.py
+
+    rows = transform.batch_rows(TINY, families=["perlin"], shape=(4, 3, 32, 32))
+    assert [row.target.text if row.target else None for row in rows] == [">= its images/s", None, "<= 30 us"]
+    assert all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows[:2]) and rows[2].baseline_s > 0
+    assert rows[0].occmask_s == rows[1].occmask_s and rows[0].rate and rows[1].rate
 
     (row, *_) = table_rows.evaluation_rows(bench.Config(repeat=1))
     assert row.target.text == "masks <= 20% of it" and row.speedup == row.baseline_s / row.occmask_s

@@ -378,15 +378,17 @@ def _cut(
     match: str,
     reference: np.ndarray | None,
     region: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`cut` for arguments already checked (a family's own field, a checked region).
+    """:func:`cut` for arguments already checked (a family's own field, a checked region), into
+    ``out`` if given (a C-contiguous bool array of the field's shape).
 
     No pass over the field to check it."""
     if match == "expected":
-        return field < _threshold(np.asarray(reference, dtype=np.float64), coverage)
+        return np.less(field, _threshold(np.asarray(reference, dtype=np.float64), coverage), out=out)
     field = np.ascontiguousarray(field)
     rows = field.reshape(1, -1) if match == "video" or field.ndim == 2 else field.reshape(field.shape[0], -1)
-    out = np.empty(rows.shape, dtype=np.bool_)
+    out = np.empty(rows.shape, dtype=np.bool_) if out is None else out.reshape(rows.shape)
     if region is None:
         _cut_rows(rows, target_count(coverage, rows.shape[1]), out)
     else:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,8 @@ from ._occlude import (
     special_fill,
 )
 from .calibrate import MATCHES
-from .families import FAMILIES, TEMPORAL, generate
+from .families import FAMILIES, TEMPORAL
+from .families._family import _generate
 
 __all__ = ["Occlude", "OccludedDataset", "occlude"]
 
@@ -251,9 +253,11 @@ def _occlude(x: Any, mask: Any, fill: Any, layout: str | None, out: Any, rng: An
         array = _fill_values(fill, x.dtype)
         array = array.reshape(fill_shape(array.shape, tuple(x.shape), channel))
         if _shares_numpy_memory(x, out):  # the one-pass kernel on the same memory
-            result = torch.empty_like(x) if out is None else out
-            occlude_array(x.numpy(), mask.numpy(), array, view, channel, result.numpy())
-            return result
+            data = x.numpy()
+            # numpy's allocator: it asks the kernel for huge pages, torch's takes many page faults
+            result = out.numpy() if out is not None else np.empty_like(data)
+            occlude_array(data, mask.numpy(), array, view, channel, result)
+            return out if out is not None else torch.from_numpy(result)
         mask = mask.reshape(view)
         if array.ndim == 0:  # one number: no tensor to build or move
             scalar = array.item()
@@ -302,15 +306,29 @@ def _default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _stack(masks: Sequence[np.ndarray], layout: str, sample_shape: tuple[int, ...]) -> np.ndarray:
-    """The samples' masks as one mask for data in ``layout``: stacked on its ``B`` axis, if any."""
+def _on_batch_axis(masks: np.ndarray, layout: str) -> np.ndarray:
+    """The samples' masks ``(n, *sample_shape)`` as one mask for data in ``layout``: the first axis
+    moved to its ``B`` axis, or the one sample's mask if it has none."""
     spatial = layout.replace("C", "")
     if "B" not in spatial:
         return masks[0]
     batch = spatial.index("B")
-    if not masks:
-        return np.zeros((*sample_shape[:batch], 0, *sample_shape[batch:]), dtype=bool)
-    return np.stack(masks, axis=batch)
+    return masks if batch == 0 else np.ascontiguousarray(np.moveaxis(masks, 0, batch))
+
+
+_POOL: dict[str, Any] = {"pid": None, "pool": None}
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """The process's thread pool for mask jobs, with at least ``workers`` threads: made on first use
+    and kept across calls (a forked child, whose copy has no threads, makes its own)."""
+    with _POOL_LOCK:
+        pool = _POOL["pool"]
+        if pool is None or _POOL["pid"] != os.getpid() or pool._max_workers < workers:
+            pool = ThreadPoolExecutor(workers, thread_name_prefix="occmask")
+            _POOL.update(pid=os.getpid(), pool=pool)
+        return pool
 
 
 def _noise_rng(seed: int) -> np.random.Generator:
@@ -326,6 +344,95 @@ def _show_fill(fill: Any) -> str:
             return repr(fill.tolist())
         return f"<{'tensor' if isinstance(fill, torch.Tensor) else 'array'} of shape {tuple(fill.shape)}>"
     return repr(fill)
+
+
+class _MaskJob:
+    """The masks of one call of :class:`Occlude`: its family, parameters and the sample shape, checked
+    once; :meth:`mask` then makes one sample's mask from its seed alone."""
+
+    def __init__(self, transform: Occlude, shape3: tuple[int, int, int], image: bool) -> None:
+        self.transform, self.shape3, self.image = transform, shape3, image
+        self.family = FAMILIES[transform.family]
+        self.params = self.family.params(transform.family_params)
+
+    def region(self, region: Any) -> np.ndarray | None:
+        """A sample's region, checked (a tensor is copied to the CPU)."""
+        if region is None:
+            return None
+        if isinstance(region, torch.Tensor):
+            region = region.detach().cpu().numpy()
+        return _validate.region(region, self.shape3[1:] if self.image else self.shape3)
+
+    def mask(self, seed: int, region: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
+        """The mask of the sample with ``seed`` (into ``out`` if given)."""
+        t = self.transform
+        coverage, rng = t._coverage_and_rng(seed)
+        return _generate(
+            self.family, self.shape3, self.image, coverage, t.match, t.temporal, self.params, region, rng, out
+        )
+
+    def run(
+        self,
+        start: int,
+        stop: int,
+        seeds: Sequence[int | None],
+        regions: Sequence[np.ndarray | None],
+        out: np.ndarray,
+        then: Callable[[np.ndarray, int, int], None] | None,
+    ) -> None:
+        """Write the masks of samples ``start`` to ``stop - 1`` into ``out`` (all False where the seed
+        is None), then call ``then(out, start, stop)`` if given."""
+        for index in range(start, stop):
+            seed = seeds[index]
+            if seed is None:
+                out[index] = False
+            else:
+                self.mask(seed, regions[index], out[index])
+        if then is not None:
+            then(out, start, stop)
+
+
+class _Fill:
+    """Occlusion of a CPU batch by the numpy adapter's kernel, one slice of samples at a time, so that
+    the thread that makes a slice's masks fills it too. :meth:`of` says where it applies."""
+
+    def __init__(self, x: torch.Tensor, values: np.ndarray, layout: str, mask_shape: tuple[int, ...]) -> None:
+        self.x = x.numpy()
+        self.view, self.channel = resolve(self.x.shape, mask_shape, layout)
+        self.values = values
+        self.batch = "B" in layout  # then on the first axis, sliced with the masks
+        self.per_sample = self.batch and values.ndim == self.x.ndim and values.shape[0] > 1
+        self.out = np.empty_like(self.x)  # numpy's allocator (see occlude)
+
+    @classmethod
+    def of(cls, x: torch.Tensor, fill: Any, layout: str, mask_shape: tuple[int, ...]) -> _Fill | None:
+        """The sliced fill of ``x`` with a fixed ``fill`` (numbers or an array: not a tensor, not
+        ``"mean"``), or None where :func:`occlude` does the work: data the kernel cannot share, or
+        samples on an axis other than the first."""
+        if (
+            isinstance(fill, torch.Tensor)
+            or special_fill(fill) is not None
+            or not _shares_numpy_memory(x, None)
+            or ("B" in layout and layout[0] != "B")
+        ):
+            return None
+        values = _fill_values(fill, x.dtype)
+        channel = layout.index("C") if "C" in layout else None
+        return cls(x, values.reshape(fill_shape(values.shape, tuple(x.shape), channel)), layout, mask_shape)
+
+    def __call__(self, masks: np.ndarray, start: int, stop: int) -> None:
+        """Fill samples ``start`` to ``stop - 1`` of the result with their masks, ``masks[start:stop]``."""
+        if not self.batch:
+            occlude_array(self.x, masks[0], self.values, self.view, self.channel, self.out)
+            return
+        occlude_array(
+            self.x[start:stop],
+            masks[start:stop],
+            self.values[start:stop] if self.per_sample else self.values,
+            (stop - start, *self.view[1:]),
+            self.channel,
+            self.out[start:stop],
+        )
 
 
 class Occlude(nn.Module):
@@ -489,11 +596,10 @@ class Occlude(nn.Module):
         >>> 0.2 <= Occlude("bernoulli", (0.2, 0.6)).sample_coverage(7) < 0.6
         True
         """
-        coverage, _ = self._coverage_and_rng(seed)
+        coverage, _ = self._coverage_and_rng(_validate.integer("seed", seed, low=0))
         return coverage
 
     def _coverage_and_rng(self, seed: int) -> tuple[float, np.random.Generator]:
-        seed = _validate.integer("seed", seed, low=0)
         rng = np.random.default_rng(seed)
         if isinstance(self.coverage, tuple):
             low, high = self.coverage
@@ -531,19 +637,10 @@ class Occlude(nn.Module):
         >>> bool(np.array_equal(m, om.generate("perlin", (4, 32, 32), 0.4, rng=123, scale=10.0)))
         True
         """
-        coverage, rng = self._coverage_and_rng(seed)
-        if isinstance(region, torch.Tensor):
-            region = region.detach().cpu().numpy()
-        return generate(
-            self.family,
-            shape,
-            coverage,
-            rng=rng,
-            match=self.match,
-            temporal=self.temporal,
-            region=region,
-            **self.family_params,
-        )
+        seed = _validate.integer("seed", seed, low=0)
+        shape3, image = _validate.shape(shape)
+        job = _MaskJob(self, shape3, image)
+        return job.mask(seed, job.region(region))
 
     # -- nn.Module --------------------------------------------------------------
 
@@ -621,15 +718,27 @@ class Occlude(nn.Module):
     def _occlude(
         self, x: torch.Tensor, layout: str, sample_shape: tuple[int, ...], seeds: Sequence[int | None]
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Occlude ``x``'s samples with the masks of ``seeds`` (None: left alone), all moved at once."""
+        """Occlude ``x``'s samples with the masks of ``seeds`` (None: left alone), all moved at once.
+
+        On CPU data with a fixed fill, each thread fills the samples whose masks it made
+        (:class:`_Fill`); elsewhere :func:`occlude` applies the stacked mask.
+        """
         self.last_seeds = tuple(seeds)
-        masks = self._masks(sample_shape, seeds, self._regions(x, layout, len(seeds)))
-        mask = _stack(masks, layout, sample_shape)
+        regions = self._regions(x, layout, len(seeds))
+        skip = all(seed is None for seed in seeds)
+        fill = None if skip else self._fill_for(x, layout, seeds)
+        mask_shape = (len(seeds), *sample_shape) if "B" in layout else sample_shape
+        sliced = None if skip else _Fill.of(x, fill, layout, mask_shape)
+        mask = _on_batch_axis(self._masks(sample_shape, seeds, regions, sliced), layout)
         mask_t = torch.from_numpy(mask).to(x.device, non_blocking=True)
-        if all(seed is None for seed in seeds):
+        if skip:
             y = x
+        elif sliced is not None:
+            y = torch.from_numpy(sliced.out)
+            if type(y) is not type(x):  # a subclass of Tensor, as occlude keeps it
+                y = y.as_subclass(type(x))
         else:
-            y = occlude(x, mask_t, self._fill_for(x, layout, seeds), layout=layout)
+            y = occlude(x, mask_t, fill, layout=layout)
         return (y, mask_t) if self.return_mask else y
 
     def _regions(self, x: torch.Tensor, layout: str, n: int) -> list[Any]:
@@ -639,21 +748,39 @@ class Occlude(nn.Module):
         return [self.region(x.select(layout.index("B"), b) if "B" in layout else x) for b in range(n)]
 
     def _masks(
-        self, sample_shape: tuple[int, ...], seeds: Sequence[int | None], regions: Sequence[Any]
-    ) -> list[np.ndarray]:
-        """The samples' masks, made in a thread pool when there are several."""
-        todo = [(seed, region) for seed, region in zip(seeds, regions, strict=True) if seed is not None]
-        threads = min(len(todo), self.threads or _default_threads())
+        self,
+        sample_shape: tuple[int, ...],
+        seeds: Sequence[int | None],
+        regions: Sequence[Any],
+        then: Callable[[np.ndarray, int, int], None] | None = None,
+    ) -> np.ndarray:
+        """The samples' masks, ``(n, *sample_shape)`` (all False where the seed is None).
 
-        def make(job: tuple[int, Any]) -> np.ndarray:
-            return self.make_mask(sample_shape, *job)
-
-        if threads > 1:
-            with ThreadPoolExecutor(threads, thread_name_prefix="occmask") as pool:
-                made = iter(list(pool.map(make, todo)))
-        else:
-            made = map(make, todo)
-        return [np.zeros(sample_shape, dtype=bool) if seed is None else next(made) for seed in seeds]
+        Everything is checked once for the batch; the samples are then split into
+        ``threads`` runs of consecutive samples with as many masks each, one per
+        thread (this one included), which writes their masks into the result and
+        then calls ``then(masks, start, stop)``.
+        """
+        shape3, image = _validate.shape(sample_shape)
+        job = _MaskJob(self, shape3, image)
+        checked = [
+            None if seed is None else job.region(region) for seed, region in zip(seeds, regions, strict=True)
+        ]
+        out = np.empty((len(seeds), *sample_shape), dtype=bool)
+        active = [index for index, seed in enumerate(seeds) if seed is not None]
+        threads = max(1, min(len(active), self.threads or _default_threads()))
+        bounds = [0, *(active[len(active) * c // threads] for c in range(1, threads)), len(seeds)]
+        others = [
+            _pool(threads - 1).submit(job.run, bounds[c], bounds[c + 1], seeds, checked, out, then)
+            for c in range(1, threads)
+        ]
+        try:
+            job.run(bounds[0], bounds[1], seeds, checked, out, then)
+        finally:
+            wait(others)
+        for done in others:
+            done.result()  # raises what a thread raised
+        return out
 
     def _fill_for(self, x: torch.Tensor, layout: str, seeds: Sequence[int | None]) -> Any:
         """The fill to pass to :func:`occlude`: noise drawn from each sample's seed, else ``self.fill``."""
@@ -797,6 +924,6 @@ class OccludedDataset(torch.utils.data.Dataset):
         x = item[0] if isinstance(item, (tuple, list)) else item
         layout, sample_shape, n = self.transform._samples(x)
         regions = self.transform._regions(x, layout, n)
-        return _stack(
-            self.transform._masks(sample_shape, self.seeds(index, epoch, n), regions), layout, sample_shape
+        return _on_batch_axis(
+            self.transform._masks(sample_shape, self.seeds(index, epoch, n), regions), layout
         )

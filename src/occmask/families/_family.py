@@ -275,8 +275,25 @@ def generate(
     checked = fam.params(params)
     if region is not None:
         region = _validate.region(region, shape3[1:] if image else shape3)
-    gen = _validate.rng(rng)
+    return _generate(fam, shape3, image, coverage, match, temporal, checked, region, _validate.rng(rng))
 
+
+def _generate(
+    fam: Family,
+    shape3: tuple[int, int, int],
+    image: bool,
+    coverage: float,
+    match: str,
+    temporal: str,
+    checked: Mapping[str, Any],
+    region: np.ndarray | None,
+    gen: np.random.Generator,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`generate` for arguments already checked (``shape3`` and ``image`` from
+    :func:`occmask._validate.shape`, ``checked`` from :meth:`Family.params`, a checked region): what
+    callers that make many masks of one kind (the torch transform) call per mask. With ``out`` (a
+    C-contiguous bool array of the mask's shape) the mask is written there and ``out`` returned."""
     if match == "expected" and coverage in (0.0, 1.0):
         match = "frame"  # nothing or everything is hidden: the same mask, without a calibration
     frames = 1 if temporal == "static" else shape3[0]
@@ -293,7 +310,12 @@ def generate(
     field = _field(fam, field_shape, gen, temporal, need, checked)
     if region is not None and region.ndim == 3 and frames != shape3[0]:  # a static mask, a region per frame
         field, frames = np.repeat(field, shape3[0], axis=0), shape3[0]
-    mask = calibrate._cut(field, coverage, match, reference, region)
+    into = None if out is None or frames != shape3[0] else out.reshape(field.shape)
+    mask = calibrate._cut(field, coverage, match, reference, region, into)
+    if out is not None:
+        if into is None:
+            np.copyto(out.reshape(shape3), mask)  # the one frame of a static mask, on every frame
+        return out
     if frames != shape3[0]:
         mask = np.repeat(mask, shape3[0], axis=0)
     return mask[0] if image else mask

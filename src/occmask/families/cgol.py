@@ -368,7 +368,7 @@ def _field(
             f"burn_in={burn_in}, "
             f"canvas {n_h}x{n_w}); those frames are ordered by the smooth tie-break field alone",
             RuntimeWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return out
 
