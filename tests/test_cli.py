@@ -24,7 +24,25 @@ TINY = [
     "2",
     "--quiet",
 ]
-MODES = ["--temporal", "evolving", "static"]
+MODES = ["--temporal", "evolving", "static", "--ink-shares", "0.5"]
+
+
+OVERFLOWS: list[str] = []  # figures of the tiny run whose texts reach past the saved figure's edges
+
+
+def _checked_savefig(savefig):
+    """``Figure.savefig`` that first records a figure whose drawn artists reach past its edges."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    def save(fig, fname, *args, **kwargs):
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        drawn, size = fig.get_tightbbox(renderer), fig.bbox_inches  # inches; texts, ticks, titles, legends
+        if drawn.x0 < -0.01 or drawn.y0 < -0.01 or drawn.x1 > size.x1 + 0.01 or drawn.y1 > size.y1 + 0.01:
+            OVERFLOWS.append(f"{fname}: drawn {drawn.bounds}, figure {size.bounds}")
+        return savefig(fig, fname, *args, **kwargs)
+
+    return save
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +50,17 @@ def tiny_run(tmp_path_factory):
     pytest.importorskip("torch")
     pytest.importorskip("matplotlib")
     pytest.importorskip("mlxtend")
+    from matplotlib.figure import Figure
+
     out = tmp_path_factory.mktemp("study")
-    assert main(["study", "--out", str(out), *TINY, *MODES]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Figure, "savefig", _checked_savefig(Figure.savefig))
+        assert main(["study", "--out", str(out), *TINY, *MODES]) == 0
     return out
+
+
+def test_every_figure_text_lies_inside_the_saved_figure(tiny_run):
+    assert not OVERFLOWS
 
 
 def test_tiny_study_writes_every_output(tiny_run):
@@ -50,7 +76,11 @@ def test_tiny_study_writes_every_output(tiny_run):
     assert set(info["training"]) == {f"{a} seed {s}" for a in ("globalpool", "flatten") for s in (0, 1)}
     assert info["environment"]["versions"]["torch"] and info["timings_s"]["total"] > 0
     report = (tiny_run / "report.md").read_text()
-    assert "CC BY-SA 3.0" in report and "The blog's claims" in report and "region" in report
+    assert (
+        "CC BY-SA 3.0" in report
+        and "The blog's claims" in report
+        and "Matched share of the digit's ink" in report
+    )
     for name in expected - tables:
         assert f"]({name})" in report
     assert "| setting |" in report and "| globalpool, fill 0, evolving, frame |" in report
@@ -59,11 +89,21 @@ def test_tiny_study_writes_every_output(tiny_run):
 def test_results_csv_has_one_row_per_condition(tiny_run):
     with open(tiny_run / "results.csv") as fh:
         rows = list(csv.DictReader(fh))
-    # (2 archs x 2 seeds x 2 fills) reports x temporal x families x coverages x (frame + 3 rules)
-    assert len(rows) == 8 * 2 * len(om.FAMILIES) * 2 * 4
-    assert {(r["arch"], r["seed"], r["fill"]) for r in rows} == {
-        (a, s, f) for a in ("globalpool", "flatten") for s in ("0", "1") for f in ("0", "1")
+    # (2 archs x 2 seeds x 2 fills) reports x temporal x families x coverages x (frame + 3 rules), then the
+    # ink-matched arm: one temporal mode, one share
+    canvas = [r for r in rows if r["arm"] == "canvas"]
+    ink = [r for r in rows if r["arm"] == "ink"]
+    assert len(canvas) == 8 * 2 * len(om.FAMILIES) * 2 * 4 and len(rows) == len(canvas) + len(ink)
+    assert len(ink) == 4 * 1 * len(om.FAMILIES) * 1 * 4  # fill 0 only
+    models = {(a, s) for a in ("globalpool", "flatten") for s in ("0", "1")}
+    assert {(r["arch"], r["seed"], r["fill"]) for r in canvas} == {
+        (*m, f) for m in models for f in ("0", "1")
     }
+    assert {(r["arch"], r["seed"], r["fill"]) for r in ink} == {(*m, "0") for m in models}  # ink deleted
+    assert {(r["temporal"], r["coverage"]) for r in ink} == {("evolving", "0.5")}
+    for r in ink:  # each frame hides floor(0.5 * ink + 0.5) of its ink pixels: 0.5 up to rounding
+        if r["level"] == "frame":
+            assert abs(float(r["region_hidden"]) - 0.5) < 0.01, r
     for row in rows:
         for metric in ("accuracy", "nll", "brier", "ece"):
             assert float(row[f"{metric}_lo"]) <= float(row[f"{metric}_hi"])
@@ -78,8 +118,9 @@ def test_results_csv_has_one_row_per_condition(tiny_run):
 def test_claims_csv_has_every_claim_in_every_setting(tiny_run):
     with open(tiny_run / "claims.csv") as fh:
         rows = list(csv.DictReader(fh))
-    settings = {(r["arch"], r["fill"], r["temporal"], r["level"], r["rule"]) for r in rows}
-    assert len(settings) == 2 * 2 * 2 * 4  # archs x fills x temporal x (frame + 3 rules)
+    settings = {(r["arm"], r["arch"], r["fill"], r["temporal"], r["level"], r["rule"]) for r in rows}
+    # archs x (frame + 3 rules) x (fills x temporal modes canvas-matched; fill 0, one mode ink-matched)
+    assert len(settings) == 2 * 4 * (2 * 2 + 1)
     claims = {r["claim"] for r in rows}
     assert len(rows) == len(settings) * len(claims) and "acc_perlin" in claims
     for r in rows:

@@ -298,3 +298,16 @@ def test_region_hides_an_exact_share_of_each_samples_region():
     assert row["region_hidden"] == pytest.approx(0.5, abs=0.01)
     with pytest.raises(ValueError, match="pass sample="):
         r.mask(0, family="perlin", coverage=0.5)
+
+
+def test_write_csv_takes_every_column_of_any_row(tmp_path):
+    import csv
+
+    from occmask.robustness.report import write_csv
+
+    write_csv([{"a": 1, "b": 0.123456789}, {"a": 2, "c": "x"}], tmp_path / "t.csv")
+    with open(tmp_path / "t.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows == [{"a": "1", "b": "0.123457", "c": ""}, {"a": "2", "b": "", "c": "x"}]
+    write_csv([], tmp_path / "empty.csv")
+    assert (tmp_path / "empty.csv").read_text() == ""

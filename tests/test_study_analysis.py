@@ -109,3 +109,22 @@ def test_temporal_and_calibration_decisions(reports):
         assert row["gap"] == pytest.approx(row["confidence"] - row["accuracy"])
         inside = row["gap_lo"] <= 0 <= row["gap_hi"]
         assert (row["direction"] == "not separable from calibrated") == inside
+
+
+def test_the_ink_matched_arm_is_decided_in_settings_of_its_own(reports):
+    ink = {key: r for key, r in reports.items() if key[2] == 0.0}  # stands in for an ink-matched arm
+    d = decide(reports, 0.3, "mean_logprob", ink)
+    canvas = [g for g in d.gaps if g.where.arm == "canvas"]
+    matched = [g for g in d.gaps if g.where.arm == "ink"]
+    assert canvas == decide(reports, 0.3, "mean_logprob").gaps  # the canvas arm is unchanged
+    assert {g.where.fill for g in matched} == {0.0} and len(matched) == len(canvas) // 2
+    for a, b in zip(matched, [g for g in canvas if g.where.fill == 0.0], strict=True):
+        assert (a.value, a.lo, a.hi, a.p_holm) == (
+            b.value,
+            b.lo,
+            b.hi,
+            b.p_holm,
+        )  # same reports, same numbers
+        assert a.where.label() == b.where.label() + ", ink-matched"
+    assert {dec.where.arm for _, dec, _ in d.claims} == {"canvas", "ink"}
+    assert all(row["where"].arm == "canvas" for row in d.calibration)

@@ -13,7 +13,11 @@ def test_presets_and_overrides():
     assert quick.preset == "quick" and quick.families == tuple(om.FAMILIES)
     assert quick.coverages == (0.0, 0.2, 0.4, 0.6) and quick.seeds == 3 and "independent" in quick.temporal
     assert quick.archs == ("globalpool", "flatten") and quick.fills == (0.0, 1.0)
+    assert quick.ink_shares == (0.2, 0.4, 0.6, 0.8)
+    assert make_config(ink_shares=[0.5, 0.25, 0.5]).ink_shares == (0.25, 0.5)
+    assert make_config(ink_shares=[]).ink_shares == ()  # no ink-matched arm
     full = make_config("full", videos=50, seed=3)
+    assert full.ink_shares[0] == 0.1 and full.ink_shares[-1] == 0.8
     assert full.temporal == ("evolving", "static", "independent") and full.videos == 50 and full.seed == 3
     assert full.seeds == 5
     assert set(PRESETS) == {"quick", "full"}
@@ -38,6 +42,10 @@ def test_reference_is_bernoulli_when_present():
         (dict(coverages=[0.2, 1.5]), r"coverages must be numbers in \[0, 1\], got 1.5"),
         (dict(coverages=[-0.1]), "coverages must be numbers"),
         (dict(coverages=[float("nan")]), "coverages must be numbers"),
+        (dict(ink_shares=[0.0]), r"ink_shares must be numbers in \(0, 1\], got 0.0"),
+        (dict(ink_shares=[0.5, 1.2]), r"ink_shares must be numbers in \(0, 1\], got 1.2"),
+        (dict(ink_shares=[float("nan")]), "ink_shares must be numbers"),
+        (dict(ink_shares=[True]), "ink_shares must be numbers"),
         (dict(temporal=["sometimes"]), "temporal: unknown"),
         (dict(videos=1), "videos must be an integer >= 2"),
         (dict(frames=0), "frames must be an integer >= 1"),

@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"canvas coverages in [0, 1] ({_presets('coverages')})",
     )
     study.add_argument(
+        "--ink-shares",
+        nargs="*",
+        type=float,
+        metavar="S",
+        help="shares of each frame's ink to hide in the ink-matched arm, in (0, 1]; none: no such arm "
+        f"({_presets('ink_shares')})",
+    )
+    study.add_argument(
         "--temporal",
         nargs="+",
         metavar="MODE",

@@ -117,6 +117,7 @@ def reliability_panel(
         accuracy[filled],
         width=width,
         color=colour,
+        alpha=0.7,  # the diagonal and the confidence marks stay visible on dark family colours
         edgecolor="black",
         linewidth=0.4,
         label="accuracy",
@@ -128,7 +129,10 @@ def reliability_panel(
     top.plot([0, 1], [0, 1], "k--", linewidth=0.8)
     top.set(xlim=(0, 1), ylim=(0, 1), xticks=[0, 0.5, 1])
     gap = float(confidence.mean() - correct.mean())
-    top.text(0.03, 0.95, f"conf − acc {gap:+.3f}", transform=top.transAxes, fontsize=7, va="top")
+    top.text(
+        0.03, 0.95, f"conf − acc {gap:+.3f}", transform=top.transAxes, fontsize=7, va="top",
+        bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5),
+    )  # fmt: skip
     bottom.bar(centres, count, width=width, color="grey", edgecolor="black", linewidth=0.3)
     bottom.set(xlim=(0, 1), xticks=[0, 0.5, 1], xlabel="confidence")
 

@@ -46,11 +46,16 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def write_csv(rows: list[dict], path: str | Path) -> None:
-    """Write rows (dicts with the same keys) as CSV, floats to 6 significant digits; no rows: empty file."""
+    """Write rows as CSV, floats to 6 significant digits; no rows: empty file.
+
+    The columns are every key of any row, in order of first appearance; a row
+    without a column leaves it empty.
+    """
     with open(path, "w", newline="") as fh:
         if not rows:
             return
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(fh, fieldnames=columns, restval="")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})

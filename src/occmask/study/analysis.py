@@ -8,9 +8,11 @@ seeds and, within each replicate, uses the shared video resample, so it includes
 training randomness as well as the sampling of videos and masks.
 
 A *setting* is one architecture, fill, temporal mode and level (single frames, or
-videos pooled by one rule). Within a setting, every decision comes from a paired
-test whose p-value is adjusted with Holm's method over the comparisons of that
-setting; the report only phrases these decisions.
+videos pooled by one rule), in one arm: masks matched in canvas coverage, or
+matched in the share of each frame's ink they hide (``"ink"``). Within a setting,
+every decision comes from a paired test whose p-value is adjusted with Holm's
+method over the comparisons of that setting; the report only phrases these
+decisions.
 """
 
 from __future__ import annotations
@@ -54,11 +56,14 @@ class Where:
     temporal: str
     level: str  # "frame" or "video"
     rule: str  # "" for frames
+    arm: str = "canvas"  # "canvas": coverage of the canvas matched; "ink": share of the ink matched
 
     def label(self) -> str:
-        """E.g. ``"globalpool, fill 0, evolving, video mean_logprob"``."""
+        """E.g. ``"globalpool, fill 0, evolving, video mean_logprob"`` (``", ink-matched"`` appended)."""
         level = "frame" if self.level == "frame" else f"video {self.rule}"
-        return f"{self.arch}, fill {self.fill:g}, {self.temporal}, {level}"
+        return f"{self.arch}, fill {self.fill:g}, {self.temporal}, {level}" + (
+            ", ink-matched" if self.arm == "ink" else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -103,14 +108,14 @@ def pool(estimates: list[Estimate]) -> Pooled:
     return Pooled(float(per_seed.mean()), pooled, per_seed)
 
 
-def settings(reports: Reports) -> list[Where]:
-    """Every setting of a run, sorted."""
+def settings(reports: Reports, arm: str = "canvas") -> list[Where]:
+    """Every setting of a run's reports of one arm, sorted."""
     archs = sorted({a for a, _, _ in reports})
     fills = sorted({f for _, _, f in reports})
     any_report = next(iter(reports.values()))
     levels = [lv for lv in any_report.levels]
     return sorted(
-        Where(a, f, t, level, rule)
+        Where(a, f, t, level, rule, arm)
         for a in archs
         for f in fills
         for t in any_report.setting.temporal
@@ -163,7 +168,8 @@ class Decision:
     def row(self) -> dict:
         """A flat dict for CSV."""
         w = self.where
-        out = {"arch": w.arch, "fill": w.fill, "temporal": w.temporal, "level": w.level, "rule": w.rule}
+        out = {"arm": w.arm, "arch": w.arch, "fill": w.fill, "temporal": w.temporal, "level": w.level,
+               "rule": w.rule}  # fmt: skip
         out |= {k: getattr(self, k) for k in ("subject", "versus", "metric", "value", "lo", "hi", "p_holm")}
         out |= {"verdict": self.verdict, "seeds_agree": self.agree, "seeds": len(self.per_seed)}
         return out
@@ -182,10 +188,10 @@ def _decide(where: Where, tests: list[tuple[str, str, str, Pooled]]) -> list[Dec
     return out
 
 
-def geometry_gaps(reports: Reports) -> list[Decision]:
+def geometry_gaps(reports: Reports, arm: str = "canvas") -> list[Decision]:
     """Per setting: each family's accuracy area against the reference, pooled (Holm over families)."""
     out = []
-    for where in settings(reports):
+    for where in settings(reports, arm):
         seeds = _seeds(reports, where)
         ref = seeds[0].setting.reference
         tests = [
@@ -272,10 +278,12 @@ def claim_status(claim: Claim, decision: Decision) -> str:
     return "supported" if decision.verdict == claim.expected else "contradicted"
 
 
-def claim_verdicts(reports: Reports, claims: list[Claim]) -> list[tuple[Claim, Decision, str]]:
+def claim_verdicts(
+    reports: Reports, claims: list[Claim], arm: str = "canvas"
+) -> list[tuple[Claim, Decision, str]]:
     """Every claim in every setting: its pooled decision (Holm over the claims of a setting) and status."""
     out = []
-    for where in settings(reports):
+    for where in settings(reports, arm):
         seeds = _seeds(reports, where)
         tests = [
             (
@@ -372,9 +380,10 @@ class Decisions:
     Attributes
     ----------
     gaps : list of Decision
-        Each family's geometry gap (accuracy area against the reference) per setting.
+        Each family's geometry gap (accuracy area against the reference) per setting,
+        in both arms (canvas coverage matched, then ink share matched).
     claims : list of (Claim, Decision, status)
-        The blog's claims per setting.
+        The blog's claims per setting, in both arms.
     temporal : list of Decision
         Video accuracy area of each other temporal mode minus the first, per family.
     calibration : list of dict
@@ -393,12 +402,14 @@ class Decisions:
     rule: str
 
 
-def decide(reports: Reports, focus: float, rule: str) -> Decisions:
-    """Compute every decision of a run from its reports."""
+def decide(reports: Reports, focus: float, rule: str, ink_reports: Reports | None = None) -> Decisions:
+    """Compute every decision of a run from its reports (and those of its ink-matched arm)."""
     families = next(iter(reports.values())).setting.families
+    claims = blog_claims(families)
+    arms = [(reports, "canvas")] + ([(ink_reports, "ink")] if ink_reports else [])
     return Decisions(
-        gaps=geometry_gaps(reports),
-        claims=claim_verdicts(reports, blog_claims(families)),
+        gaps=[d for found, arm in arms for d in geometry_gaps(found, arm)],
+        claims=[c for found, arm in arms for c in claim_verdicts(found, claims, arm)],
         temporal=temporal_effects(reports, rule),
         calibration=calibration(reports, focus),
         focus=focus,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,13 @@ ARCHS = {
 #: Named settings; every field may be overridden on top of a preset. ``families=None``: every
 #: family in ``occmask.FAMILIES`` when the config is made. The factors of the design are the
 #: training seeds, the architectures, the fills and the temporal modes; every family and
-#: coverage is crossed with all of them.
+#: coverage is crossed with all of them. The ink-matched arm (``ink_shares``) crosses every
+#: family and share with the seeds and architectures, masks in the first temporal mode, fill 0.
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(
         families=None,
         coverages=(0.0, 0.2, 0.4, 0.6),
+        ink_shares=(0.2, 0.4, 0.6, 0.8),
         temporal=("evolving", "independent"),
         seeds=3,
         archs=tuple(ARCHS),
@@ -54,6 +55,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "full": dict(
         families=None,
         coverages=(0.0, 0.2, 0.3, 0.4, 0.5, 0.6),
+        ink_shares=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
         temporal=TEMPORAL,
         seeds=5,
         archs=tuple(ARCHS),
@@ -78,6 +80,12 @@ class StudyConfig:
         Mask families to compare (keys of ``occmask.FAMILIES``; every registered family by default).
     coverages : tuple of float
         Canvas coverages in [0, 1], sorted.
+    ink_shares : tuple of float
+        Shares of the digit's ink to hide, in (0, 1], sorted: the ink-matched arm, where
+        every family hides exactly this share of each frame's ink pixels (region
+        coverage, ``region=`` :func:`~occmask.study.moving.ink`), masks in the first
+        temporal mode, fill 0 (the background: the hidden ink is deleted; a white
+        occluder on white ink would change nothing there). Empty: no such arm.
     temporal : tuple of str
         Temporal modes of the masks: ``"evolving"``, ``"static"``, ``"independent"``
         (independent masks are the fair video-level control: a fresh mask per frame).
@@ -118,6 +126,7 @@ class StudyConfig:
     preset: str
     families: tuple[str, ...]
     coverages: tuple[float, ...]
+    ink_shares: tuple[float, ...]
     temporal: tuple[str, ...]
     seeds: int
     archs: tuple[str, ...]
@@ -159,13 +168,15 @@ def _names(argument: str, values: Any, allowed: tuple[str, ...]) -> tuple[str, .
     return tuple(dict.fromkeys(values))
 
 
-def _coverages(argument: str, values: Any) -> tuple[float, ...]:
+def _coverages(argument: str, values: Any, *, ink: bool = False) -> tuple[float, ...]:
+    """Sorted distinct numbers in [0, 1] (at least one); ``ink``: in (0, 1], possibly none."""
     values = tuple(values)
-    if not values:
+    if not values and not ink:
         raise ValueError(f"{argument} must hold at least one value")
+    low, span = (0.0, "(0, 1]") if ink else (-1.0, "[0, 1]")
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0.0 <= v <= 1.0) or math.isnan(v):
-            raise ValueError(f"{argument} must be numbers in [0, 1], got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (low < v <= 1.0 and v >= 0.0):
+            raise ValueError(f"{argument} must be numbers in {span}, got {v!r}")
     return tuple(sorted({float(v) for v in values}))
 
 
@@ -220,6 +231,7 @@ def make_config(preset: str = "quick", **overrides: Any) -> StudyConfig:
     settings["families"] = _names("families", chosen, families)
     settings["temporal"] = _names("temporal", settings["temporal"], TEMPORAL)
     settings["coverages"] = _coverages("coverages", settings["coverages"])
+    settings["ink_shares"] = _coverages("ink_shares", settings["ink_shares"], ink=True)
     settings["focus"] = _coverages("focus", [settings["focus"]])[0]
     settings["archs"] = _names("archs", settings["archs"], tuple(ARCHS))
     settings["fills"] = _coverages("fills", settings["fills"])

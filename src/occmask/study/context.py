@@ -65,6 +65,10 @@ class Run:
     reports : dict
         ``(arch, seed index, fill)`` -> :class:`occmask.robustness.Report`, all on the
         same test videos and masks.
+    ink_reports : dict
+        ``(arch, seed index, 0.0)`` -> reports of the ink-matched arm (masks hiding an
+        exact share of each frame's ink, first temporal mode, fill 0); empty without
+        ``config.ink_shares``.
     threads : int
         Torch threads used.
     timings : dict
@@ -77,5 +81,6 @@ class Run:
     test: VideoSet
     histories: dict
     reports: dict
+    ink_reports: dict
     threads: int
     timings: dict[str, float]

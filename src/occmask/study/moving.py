@@ -11,10 +11,32 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CANVAS", "DIGIT", "bounce", "render", "trajectories"]
+__all__ = ["CANVAS", "DIGIT", "bounce", "ink", "render", "trajectories"]
 
 CANVAS = 64
 DIGIT = 28
+
+
+def ink(sample: np.ndarray) -> np.ndarray:
+    """The digit's ink in a video scaled to [0, 1]: the pixels at least half white, per frame.
+
+    Parameters
+    ----------
+    sample : ndarray, shape (T, C, H, W)
+        One video, values in [0, 1].
+
+    Returns
+    -------
+    ndarray of bool, shape (T, H, W)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.zeros((2, 1, 4, 4), np.float32); v[:, 0, 1, 1:3] = [0.4, 0.9]
+    >>> ink(v).sum(axis=(1, 2)).tolist()
+    [1, 1]
+    """
+    return sample.max(axis=-3) >= 0.5
 
 
 def bounce(start: np.ndarray, velocity: np.ndarray, frames: int, limit: float) -> np.ndarray:

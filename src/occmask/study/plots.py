@@ -25,8 +25,10 @@ _STATUS_COLOURS = {"supported": "#009E73", "contradicted": "#D55E00", "not separ
 _STYLES = {"evolving": "-", "static": "--", "independent": ":"}
 
 
-def _panels(run: Run) -> list[tuple[str, float]]:
-    return [(a, f) for a in run.config.archs for f in run.config.fills]
+def _panels(run: Run, reports: dict | None = None) -> list[tuple[str, float]]:
+    """(architecture, fill) of each column: those of ``reports`` (default: the canvas-matched ones)."""
+    fills = sorted({f for _, _, f in (run.reports if reports is None else reports)})
+    return [(a, f) for a in run.config.archs for f in fills]
 
 
 def claims(run: Run, decisions: Decisions) -> Figure:
@@ -61,19 +63,18 @@ def claims(run: Run, decisions: Decisions) -> Figure:
     return fig
 
 
-def curves(run: Run, decisions: Decisions) -> Figure:
-    """Accuracy vs coverage per family: seeds thin, pooled mean thick with its 95% band."""
+def _accuracy_grid(run: Run, reports: dict, arm: str, xlabel: str, title: str) -> Figure:
+    """Accuracy curves per family, frame and video level (rows) by architecture and fill (columns)."""
     c = run.config
-    panels = _panels(run)
+    panels = _panels(run, reports)
     levels = [("frame", ""), ("video", c.rule)]
     fig, axes = figure(len(levels), len(panels), width=3.3, height=2.7, sharex=True, sharey=True)
-    temporal = c.temporal[0]
     for j, (arch, fill) in enumerate(panels):
         for i, (level, rule) in enumerate(levels):
             ax = axes[i, j]
-            where = Where(arch, fill, temporal, level, rule)
+            where = Where(arch, fill, c.temporal[0], level, rule, arm)
             for family in c.families:
-                x, pooled = pooled_curve(run.reports, where, family, "accuracy")
+                x, pooled = pooled_curve(reports, where, family, "accuracy")
                 for s in range(c.seeds):
                     ax.plot(
                         x, [p.per_seed[s] for p in pooled], color=colour(family), linewidth=0.6, alpha=0.5
@@ -84,16 +85,34 @@ def curves(run: Run, decisions: Decisions) -> Figure:
                 f"{arch}, fill {fill:g}, {'frame' if level == 'frame' else 'video ' + rule}", fontsize=9
             )
             if i == len(levels) - 1:
-                ax.set_xlabel("canvas coverage")
-        axes[0, 0].set_ylabel("accuracy")
-        axes[1, 0].set_ylabel("accuracy")
+                ax.set_xlabel(xlabel)
+        for i in range(len(levels)):
+            axes[i, 0].set_ylabel("accuracy")
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(
-        f"Accuracy, masks {temporal}: thin lines one training seed each, thick the mean over {c.seeds} seeds "
-        "with its two-level 95% band",
+        f"{title}, masks {c.temporal[0]}\nthin lines: one training seed each; thick: the mean over "
+        f"{c.seeds} seeds, two-level 95% band",
         fontsize=10,
     )
     return fig
+
+
+def curves(run: Run, decisions: Decisions) -> Figure:
+    """Accuracy vs canvas coverage per family: seeds thin, pooled mean thick with its 95% band."""
+    return _accuracy_grid(run, run.reports, "canvas", "canvas coverage", "Accuracy")
+
+
+def ink(run: Run, decisions: Decisions) -> Figure:
+    """Accuracy vs the share of each frame's ink hidden (the ink-matched arm), as :func:`curves`."""
+    if not run.ink_reports:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(5, 1), layout="constrained")
+        fig.text(0.5, 0.5, "No ink-matched arm ran (ink_shares is empty).", ha="center")
+        return fig
+    return _accuracy_grid(
+        run, run.ink_reports, "ink", "share of the ink hidden", "Accuracy at a matched share of the ink"
+    )
 
 
 def gaps(run: Run, decisions: Decisions) -> Figure:
@@ -217,6 +236,7 @@ FIGURES: dict[str, Callable[[Run, Decisions], Figure]] = {
     "claims": claims,
     "curves": curves,
     "gaps": gaps,
+    "ink": ink,
     "reliability": reliability,
     "temporal": temporal,
     "gallery": gallery,

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..robustness.report import markdown_table, write_csv
 from .analysis import Decision, Decisions, Where, count
-from .config import ARCHS
+from .config import ARCHS, StudyConfig
 from .context import Run
 from .moving import CANVAS, DIGIT
 
@@ -67,17 +67,23 @@ def claim_legend(decisions: Decisions) -> list[str]:
     ]
 
 
+_ARMS = {"canvas": "canvas-matched", "ink": "ink-matched"}
+
+
 def claim_sentences(decisions: Decisions) -> list[str]:
-    """Per claim: how many settings support or contradict it, and the strongest case of each."""
+    """Per claim: in each arm, how many settings support or contradict it; the strongest case of each."""
     lines = []
     for key in dict.fromkeys(c.key for c, _, _ in decisions.claims):
         found = [(c, d, s) for c, d, s in decisions.claims if c.key == key]
         claim = found[0][0]
-        n = count([s for _, _, s in found])
-        text = (
-            f"**{claim.text}** ({claim.metric}): supported in {n['supported']} of {len(found)} settings, "
-            f"contradicted in {n['contradicted']}, not separable in {n['not separable']}"
-        )
+        parts = []
+        for arm in dict.fromkeys(d.where.arm for _, d, _ in found):
+            n = count([s for _, d, s in found if d.where.arm == arm])
+            parts.append(
+                f"{_ARMS[arm]}: supported in {n['supported']} of {sum(n.values())} settings, "
+                f"contradicted in {n['contradicted']}"
+            )
+        text = f"**{claim.text}** ({claim.metric}): " + "; ".join(parts)
         for status in ("supported", "contradicted"):
             cases = [d for _, d, s in found if s == status]
             if cases:
@@ -90,9 +96,13 @@ def claim_sentences(decisions: Decisions) -> list[str]:
 # --------------------------------------------------------------------------- gaps and spread
 
 
-def gap_table(decisions: Decisions, levels: tuple[str, ...] = ("frame",)) -> str:
+def gap_table(decisions: Decisions, levels: tuple[str, ...] = ("frame",), arm: str = "canvas") -> str:
     """Geometry gap per family and setting: pooled value [95%], verdict, per-seed range, seeds agreeing."""
-    gaps = [d for d in decisions.gaps if d.where.level in levels or d.where.rule in levels]
+    gaps = [
+        d
+        for d in decisions.gaps
+        if d.where.arm == arm and (d.where.level in levels or d.where.rule in levels)
+    ]
     families = list(dict.fromkeys(d.subject for d in gaps))
     grid: dict[Where, dict[str, str]] = {}
     for d in gaps:
@@ -105,11 +115,12 @@ def gap_table(decisions: Decisions, levels: tuple[str, ...] = ("frame",)) -> str
     return markdown_table(["setting", *families], rows)
 
 
-def spread_lines(decisions: Decisions) -> list[str]:
-    """Across-seed spread of the geometry gaps, per family, over all settings."""
+def spread_lines(decisions: Decisions, arm: str = "canvas") -> list[str]:
+    """Across-seed spread of the geometry gaps of one arm, per family, over its settings."""
     lines = []
-    for family in dict.fromkeys(d.subject for d in decisions.gaps):
-        mine = [d for d in decisions.gaps if d.subject == family]
+    gaps = [d for d in decisions.gaps if d.where.arm == arm]
+    for family in dict.fromkeys(d.subject for d in gaps):
+        mine = [d for d in gaps if d.subject == family]
         sd = np.array([np.std(d.per_seed, ddof=1) if len(d.per_seed) > 1 else 0.0 for d in mine])
         agree = sum(d.agree == len(d.per_seed) for d in mine)
         widest = mine[int(sd.argmax())]
@@ -119,6 +130,24 @@ def spread_lines(decisions: Decisions) -> list[str]:
             f"largest {sd.max():.3f} in {widest.where.label()} (seeds "
             f"{', '.join(f'{v:+.3f}' for v in widest.per_seed)}); all seeds share the pooled sign in "
             f"{agree} of {len(mine)} settings."
+        )
+    return lines
+
+
+def ink_lines(run: Run) -> list[str]:
+    """Per ink share: the share of the canvas each family's masks hide (the same masks for every model)."""
+    if not run.ink_reports:
+        return []
+    report = next(iter(run.ink_reports.values()))
+    lines = []
+    for share in report.setting.coverages:
+        canvas = {
+            row["family"]: row["realised_coverage"] for row in report.select(coverage=share, level="frame")
+        }
+        low, high = min(canvas, key=canvas.__getitem__), max(canvas, key=canvas.__getitem__)
+        lines.append(
+            f"Hiding {share:g} of each frame's ink hides from {canvas[low]:.3f} ({low}) to "
+            f"{canvas[high]:.3f} ({high}) of the canvas."
         )
     return lines
 
@@ -179,6 +208,18 @@ def temporal_lines(decisions: Decisions) -> list[str]:
 # --------------------------------------------------------------------------- the report
 
 
+def _ink_setup(c: StudyConfig) -> list[str]:
+    if not c.ink_shares:
+        return []
+    shares = ", ".join(f"{v:g}" for v in c.ink_shares)
+    return [
+        f"**Ink-matched arm**: the same families hiding exactly {shares} of each frame's ink pixels (pixels "
+        f'at least half white; region coverage, `region=` with `match="frame"`), masks {c.temporal[0]}, '
+        "fill 0 (the hidden ink is deleted), every model: the share of the digit hidden is equal by "
+        "design, so a gap that remains comes from the geometry of what is hidden, not its amount."
+    ]
+
+
 def _setup(run: Run) -> str:
     c, t = run.config, run.timings
     ink = np.mean(run.test.frames[:, 0] >= 128)
@@ -202,6 +243,7 @@ def _setup(run: Run) -> str:
             f'exact per frame (`match="frame"`); temporal modes {", ".join(c.temporal)}; hidden pixels set '
             f"to {' and to '.join(f'{f:g}' for f in c.fills)} (0 is the background: an invisible occluder "
             "that only deletes ink; 1 is white: a visible occluder). Every model sees the same masks.",
+            *_ink_setup(c),
             "**Levels**: single frames, and videos whose per-frame log-probabilities are pooled by each rule "
             "(`sum_logprob`, `mean_logprob`, `mean_prob`).",
             "**Statistics**: metrics from `occmask.robustness` with 95% percentile bootstraps over videos "
@@ -246,9 +288,14 @@ def _caveats(run: Run) -> str:
     return _bullets(
         [
             *_floor(run),
-            "No region-matched arm: occmask's families do not yet take a `region=` to hide an exact share "
-            "of the digit's ink, so canvas coverage is matched but the share of the *digit* hidden is not; "
-            "blob-like masks hide it more unevenly than Bernoulli noise.",
+            (
+                "Canvas-matched masks hide unequal shares of the digit (blob-like masks hide it more "
+                "unevenly than Bernoulli noise); the ink-matched arm equalises that share but then hides "
+                "unequal shares of the canvas (listed in its section), so neither arm holds both fixed."
+                if c.ink_shares
+                else "No ink-matched arm ran (`ink_shares` empty): canvas coverage is matched but the share "
+                "of the *digit* hidden is not; blob-like masks hide it more unevenly than Bernoulli noise."
+            ),
             f"{c.seeds} training seed(s) per architecture: the two-level intervals are coarse with few "
             "seeds; "
             "the per-seed ranges show how much the gaps move between trainings.",
@@ -258,6 +305,24 @@ def _caveats(run: Run) -> str:
             "underconfidence, which ECE cannot.",
         ]
     )
+
+
+def _ink_section(run: Run, decisions: Decisions, figures: dict[str, str]) -> list[str]:
+    """The ink-matched arm: geometry gaps over the ink shares, per frame and per video."""
+    if not run.ink_reports:
+        return []
+    rule = run.config.rule
+    return [
+        "## Matched share of the digit's ink",
+        "Every family hides exactly the same share of each frame's ink; the gap is the area between each "
+        "family's accuracy curve and Bernoulli's over the ink shares, pooled over seeds [95%], as above.",
+        _bullets(ink_lines(run) + spread_lines(decisions, "ink")),
+        "### Single frames",
+        gap_table(decisions, ("frame",), "ink"),
+        f"### Videos ({rule})",
+        gap_table(decisions, (rule,), "ink"),
+        f"![ink-matched accuracy]({figures['ink']})",
+    ]
 
 
 def render_report(run: Run, decisions: Decisions, figures: dict[str, str]) -> str:
@@ -291,6 +356,7 @@ def render_report(run: Run, decisions: Decisions, figures: dict[str, str]) -> st
         gap_table(decisions, (c.rule,)),
         f"![accuracy curves]({figures['curves']})",
         f"![gaps per seed]({figures['gaps']})",
+        *_ink_section(run, decisions, figures),
         "## Calibration",
         f"Confidence − accuracy at coverage {decisions.focus:g} (pooled over seeds; over/under: the 95% "
         "interval lies above/below zero, ≈ otherwise), and ECE (15 bins), per frame and under every "
@@ -308,8 +374,9 @@ def render_report(run: Run, decisions: Decisions, figures: dict[str, str]) -> st
         "## Caveats: what these verdicts depend on",
         _caveats(run),
         "## Files",
-        "`results.csv`: every row of every model's `occmask.robustness` report (columns `arch`, `seed`, "
-        "`fill` added). `decisions.csv`: pooled geometry gaps and temporal comparisons with Holm verdicts. "
+        "`results.csv`: every row of every model's `occmask.robustness` report (columns `arm`, `arch`, "
+        "`seed`, `fill` added; in the ink-matched arm `coverage` is the share of the ink). "
+        "`decisions.csv`: pooled geometry gaps and temporal comparisons with Holm verdicts. "
         "`claims.csv`: each claim per setting. `calibration.csv`: signed gap and ECE at the focus coverage. "
         "`run.json`: configuration, seeds, versions, timings.",
     ]
@@ -317,18 +384,22 @@ def render_report(run: Run, decisions: Decisions, figures: dict[str, str]) -> st
 
 
 def digest(run: Run, decisions: Decisions) -> str:
-    """The part of the report quoted by README.md and docs/study.md."""
+    """The part of the report quoted by README.md and docs/study.md: each claim's verdicts, per arm."""
     c, t = run.config, run.timings
+    ink = (
+        f", and an ink-matched arm ({', '.join(f'{v:g}' for v in c.ink_shares)} of the ink)"
+        if c.ink_shares
+        else ""
+    )
     return "\n\n".join(
         [
             f"From `occmask study --preset {c.preset}` ({len(c.archs)} architectures × {c.seeds} training "
-            "seeds, "
-            f"fills {', '.join(f'{f:g}' for f in c.fills)}, temporal modes {', '.join(c.temporal)}, "
-            f"{c.videos} test videos of {c.frames} frames; {t['total']:.0f} s on {run.threads} torch "
-            "thread(s)), "
-            "generated by the run itself:",
+            f"seeds, fills {', '.join(f'{f:g}' for f in c.fills)}, temporal modes {', '.join(c.temporal)}, "
+            f"{c.videos} test videos of {c.frames} frames{ink}; {t['total']:.0f} s on {run.threads} torch "
+            "thread(s)), generated by the run itself. Each claim of the post is tested in every setting "
+            "(architecture × fill × temporal mode × level) with Holm-adjusted paired tests pooled over "
+            "training seeds:",
             _bullets(claim_sentences(decisions)),
-            _bullets(spread_lines(decisions)),
         ]
     )
 
@@ -373,16 +444,17 @@ def run_info(run: Run, figures: dict[str, str]) -> dict:
 
 
 def _flat(where: Where) -> dict:
-    return {"arch": where.arch, "fill": where.fill, "temporal": where.temporal, "level": where.level,
-            "rule": where.rule}  # fmt: skip
+    return {"arm": where.arm, "arch": where.arch, "fill": where.fill, "temporal": where.temporal,
+            "level": where.level, "rule": where.rule}  # fmt: skip
 
 
 def write_outputs(run: Run, decisions: Decisions, figures: dict[str, str]) -> list[dict]:
     """Write every table, run.json, report.md and digest.md into the output folder; return results rows."""
     out = run.config.out
     rows = [
-        {"arch": a, "seed": s, "fill": f, **row}
-        for (a, s, f), report in run.reports.items()
+        {"arm": arm, "arch": a, "seed": s, "fill": f, **row}
+        for arm, reports in (("canvas", run.reports), ("ink", run.ink_reports))
+        for (a, s, f), report in reports.items()
         for row in report.rows
     ]
     write_csv(rows, out / "results.csv")

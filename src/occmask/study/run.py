@@ -12,7 +12,7 @@ import numpy as np
 from .config import Stream, StudyConfig, stream
 from .context import Run, StudyResult, VideoSet
 from .data import Digits, load_digits, stratified_split
-from .moving import render, trajectories
+from .moving import ink, render, trajectories
 
 __all__ = ["make_videos", "run_study"]
 
@@ -112,7 +112,8 @@ def _train_model(digits: Digits, config: StudyConfig, arch: int, seed: int):
     return model, history, {"train": int(fit.size), "validation": int(val.size)}
 
 
-def _evaluate(model, test: VideoSet, config: StudyConfig, fill: float):
+def _evaluate(model, test: VideoSet, config: StudyConfig, fill: float, *, ink_matched: bool = False):
+    """Score ``model`` on the test videos: on the canvas coverages, or on the ink shares (ink-matched)."""
     from ..robustness import evaluate
     from ..robustness.metrics import RULES
 
@@ -121,13 +122,14 @@ def _evaluate(model, test: VideoSet, config: StudyConfig, fill: float):
         model,
         (x, test.labels),
         families=config.families,
-        coverages=config.coverages,
-        temporal=config.temporal,
+        coverages=config.ink_shares if ink_matched else config.coverages,
+        temporal=config.temporal[:1] if ink_matched else config.temporal,
         fill=fill,
+        region=ink if ink_matched else None,
         rules=tuple(RULES),
         reference=config.reference,
         n_boot=config.n_boot,
-        seed=int(stream(config, Stream.MASK).generate_state(1)[0]),
+        seed=int(stream(config, Stream.MASK, *((1,) if ink_matched else ())).generate_state(1)[0]),
         batch_size=512,
         device=config.device,
         progress=config.progress,
@@ -138,7 +140,9 @@ def run_study(config: StudyConfig) -> StudyResult:
     """Run the whole study and write every output into ``config.out``.
 
     Trains ``config.seeds`` models of each architecture on clean frames, scores
-    each with :func:`occmask.robustness.evaluate` under every fill, then decides
+    each with :func:`occmask.robustness.evaluate` under every fill, on the canvas
+    coverages and (with ``config.ink_shares``) on masks hiding an exact share of
+    each frame's ink, then decides
     (:mod:`~occmask.study.analysis`) and writes tables, figures and the report.
 
     Parameters
@@ -164,7 +168,9 @@ def run_study(config: StudyConfig) -> StudyResult:
     _check_device(config.device)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    histories, reports = {}, {}
+    histories: dict = {}
+    reports: dict = {}
+    ink_reports: dict = {}
     with _torch_threads() as threads:
         with _timer(timings, "data"):
             digits = load_digits(config.mnist_dir, np.random.default_rng(stream(config, Stream.SPLIT, 1)))
@@ -177,6 +183,10 @@ def run_study(config: StudyConfig) -> StudyResult:
                 middle = time.perf_counter()
                 for fill in config.fills:
                     reports[(arch, s, fill)] = _evaluate(model, test, config, fill)
+                if (
+                    config.ink_shares
+                ):  # fill 0 deletes the hidden ink; white on white ink would change nothing
+                    ink_reports[(arch, s, 0.0)] = _evaluate(model, test, config, 0.0, ink_matched=True)
                 timings["train"] += middle - begin
                 timings["evaluate"] += time.perf_counter() - middle
     run = Run(
@@ -186,12 +196,13 @@ def run_study(config: StudyConfig) -> StudyResult:
         test=test,
         histories=histories,
         reports=reports,
+        ink_reports=ink_reports,
         threads=threads,
         timings=timings,
     )
     config.out.mkdir(parents=True, exist_ok=True)
     with _timer(timings, "analyse"):
-        decisions = decide(reports, config.focus_coverage(), config.rule)
+        decisions = decide(reports, config.focus_coverage(), config.rule, ink_reports)
     with _timer(timings, "figures"):
         figures = make_figures(run, decisions)
     timings["total"] = time.perf_counter() - started
