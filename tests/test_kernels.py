@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from opensimplex.internals import _init as opensimplex_perm
 
-from occmask import _noise
+from occmask import _noise, _seeds
 from occmask.families import bernoulli, cgol, fourier, patches, rectangles, triangles
 
 # --- Bernoulli ------------------------------------------------------------------------------
@@ -548,3 +548,18 @@ def test_patch_field_equals_pixel_reference(shape, patch, offset, temporal, time
     expected = patch_field_reference(shape, seed, patch, offset, time_scale, temporal)
     np.testing.assert_allclose(field, expected, rtol=0, atol=1e-3 / (patch[0] * patch[1]))
     assert len(np.unique(field[0])) == field[0].size  # free of ties: the cut never falls on one
+
+
+# --- seeds ------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 2**32 + 1), st.integers(0, 2**64 - 1)), max_size=6))
+def test_seeded_generators_equal_default_rng(seeds):
+    """The batched seeding (hashing kernel + PCG64 state) gives numpy's own ``default_rng(seed)``."""
+    made = 0
+    for seed, rng in zip(seeds, _seeds.generators(seeds), strict=True):
+        assert rng.bit_generator.state == np.random.default_rng(seed).bit_generator.state
+        assert np.array_equal(rng.random(3), np.random.default_rng(seed).random(3))
+        made += 1
+    assert made == len(seeds)
