@@ -133,13 +133,15 @@ def _field(
     del part
     # irfftn's steps, in place: inverse FFTs over time (when evolving) and height, then the real
     # inverse FFT over width, a frame at a time, into the spectrum's own memory: frame t of the
-    # field ends before frame t of the spectrum does, so it only covers frames already done
+    # field ends before frame t of the spectrum does, so it only covers frames already done.
+    # (numpy's FFTs run in single precision into single-precision out arrays; its type stubs
+    # only list double precision)
     for axis in (0, 1) if temporal == "evolving" else (1,):
-        np.fft.ifft(spectrum, axis=axis, out=spectrum)
+        np.fft.ifft(spectrum, axis=axis, out=spectrum)  # type: ignore[arg-type]
     field = spectrum.reshape(-1).view(np.float32)[: n_t * n_h * n_w].reshape(shape)
     frame = np.empty((n_h, n_w), np.float32)
     for t in range(n_t):
-        np.fft.irfft(spectrum[t], n=n_w, axis=1, out=frame)
+        np.fft.irfft(spectrum[t], n=n_w, axis=1, out=frame)  # type: ignore[arg-type]
         field[t] = frame
     return field
 
