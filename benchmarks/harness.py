@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,9 @@ SINGLE_THREAD = {
 }
 VIDEO = (20, 64, 64)
 IMAGE = (256, 256)
+#: Larger workloads, on which the family rows run again in a full run: how the time scales with size.
+LARGE_VIDEO = (16, 256, 256)
+LARGE_IMAGE = (1024, 1024)
 COVERAGE = 0.5
 SEED = 0
 LOADER_BATCH = 16
@@ -54,7 +58,10 @@ class Config:
 
     ``repeat`` timed repetitions per row, each lasting at least ``min_time``
     seconds; ``cold_repeat`` fresh interpreters per cold-start row;
-    ``loader_repeat`` DataLoader epochs of ``loader_samples`` clips each.
+    ``loader_repeat`` DataLoader epochs of ``loader_samples`` clips each;
+    ``large``: the family rows also run on ``LARGE_VIDEO`` and ``LARGE_IMAGE``, peak
+    memory is measured on ``MEMORY_LARGE`` instead of ``MEMORY_SMALL``, and the
+    cold-start rows cover every family (else the first one only).
     """
 
     repeat: int = 15
@@ -62,10 +69,13 @@ class Config:
     cold_repeat: int = 7
     loader_repeat: int = 5
     loader_samples: int = 8 * LOADER_BATCH
+    large: bool = True
 
 
 FULL = Config()
-QUICK = Config(repeat=5, min_time=0.01, cold_repeat=3, loader_repeat=2, loader_samples=4 * LOADER_BATCH)
+QUICK = Config(
+    repeat=5, min_time=0.01, cold_repeat=3, loader_repeat=2, loader_samples=4 * LOADER_BATCH, large=False
+)
 
 
 def _clock(fn: Callable[[], object], loops: int) -> float:
@@ -151,6 +161,8 @@ class Row:
     target: Target | None
     rate: bool = False
     note: str = ""
+    #: the two values are bytes, not seconds (peak memory against the mask's size)
+    memory: bool = False
 
     @property
     def speedup(self) -> float | None:
@@ -273,9 +285,11 @@ def duration(seconds: float) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
-def _value(seconds: float | None, rate: bool) -> str:
+def _value(seconds: float | None, rate: bool, memory: bool = False) -> str:
     if seconds is None:
         return "-"
+    if memory:
+        return f"{seconds / 2**20:,.1f} MiB"
     return f"{1.0 / seconds:,.0f} samples/s" if rate else duration(seconds)
 
 
@@ -288,9 +302,9 @@ def table(rows: Sequence[Row]) -> str:
         cells = (
             row.task,
             row.workload,
-            row.note or _value(row.occmask_s, row.rate),
+            row.note or _value(row.occmask_s, row.rate, row.memory),
             row.baseline,
-            _value(row.baseline_s, row.rate),
+            _value(row.baseline_s, row.rate, row.memory),
             "-" if row.speedup is None else f"{row.speedup:.2f}x",
             "-" if row.target is None else row.target.text,
             met,
@@ -329,6 +343,30 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _achieved(row: Row) -> str:
+    """What a row reached, in the terms of its target."""
+    if row.memory and row.speedup:
+        return f"{1.0 / row.speedup:.1f}x the mask's size"
+    if row.target is not None and row.target.kind == "speedup":
+        return f"{row.speedup:.2f}x"
+    return _value(row.occmask_s, row.rate, row.memory)
+
+
+BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def put_in_page(results_md: str, page: Path) -> None:
+    """Put a report written by :func:`report` into ``page`` between the bench markers (its title
+    dropped: the page has its own)."""
+    lines = results_md.strip().splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    text = "\n".join(lines).strip()
+    head, rest = page.read_text().split(BENCH_START, 1)
+    _, tail = rest.split(BENCH_END, 1)
+    page.write_text(f"{head}{BENCH_START}\n\n{text}\n\n{BENCH_END}{tail}")
+
+
 def report(rows: Sequence[Row], info: Mapping[str, object]) -> str:
     """The Markdown report: date, machine, versions, the table and the rows that miss."""
     m, v = info["machine"], info["versions"]
@@ -351,7 +389,7 @@ def report(rows: Sequence[Row], info: Mapping[str, object]) -> str:
         lines += ["Rows that miss their target:", ""]
         lines += [
             f"- {row.task} ({row.workload}) vs {row.baseline}: "
-            + (f"{row.speedup:.2f}x" if row.target.kind == "speedup" else _value(row.occmask_s, row.rate))
+            + _achieved(row)
             + f", target {row.target.text}"
             for row in missed
         ]

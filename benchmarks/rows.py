@@ -14,7 +14,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,7 @@ from harness import (
     Target,
     check_exact,
     child,
+    compare,
     duration,
     frame_shape,
     loader_times,
@@ -59,7 +60,7 @@ from occmask.calibrate import target_count
 
 
 def bernoulli_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
-    """Exact i.i.d. mask: numpy uniform float32 noise cut per frame by ``np.partition``."""
+    """Exact i.i.d. mask: numpy uniform float32 noise for all frames cut by one ``np.partition`` call."""
     frames, k = frame_shape(shape), pixels_k(shape)
 
     def occmask():
@@ -74,7 +75,7 @@ def bernoulli_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
         "bernoulli, exact",
         shape,
         occmask,
-        [("numpy random(float32) + np.partition per frame", numpy_partition, Target.faster(1))],
+        [("numpy random(float32) + one np.partition(axis=1)", numpy_partition, Target.faster(2))],
         cfg,
     )
 
@@ -115,7 +116,7 @@ def perlin_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
         occmask,
         [
             ("FastNoiseLite 3-D Perlin FBm field alone", fastnoise_field, Target.faster(2)),
-            ("opensimplex noise3array (1 thread) + np.partition cut", opensimplex_cut, Target.faster(5)),
+            ("opensimplex noise3array (1 thread) + one np.partition cut", opensimplex_cut, Target.faster(5)),
         ],
         cfg,
     )
@@ -333,7 +334,7 @@ def describe_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
                     Target.faster(2),
                 ),
                 (
-                    "scipy.ndimage.label per frame + bincount",
+                    "scipy.ndimage.label, one call for all frames + bincount",
                     lambda v=video: components_scipy(v),
                     Target.faster(3),
                 ),
@@ -388,12 +389,14 @@ print(time.perf_counter() - start, imported - start)
 """
 
 
-def cold_start_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) -> list[Row]:
+def cold_start_rows(cfg: Config, families: Sequence[str] | None = None) -> list[Row]:
     """A fresh process: ``import occmask`` + first mask vs ``import numba`` + a cached trivial kernel.
 
     Times are taken inside the child (interpreter start-up excluded), with the
-    on-disk Numba caches already filled by an untimed run.
+    on-disk Numba caches already filled by an untimed run. Every family in a full
+    run, the first one in a quick run (fresh interpreters take a second each).
     """
+    families = families or tuple(om.FAMILIES)[: None if cfg.large else 1]
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "_trivial_kernel.py").write_text(TRIVIAL)
         env = {
@@ -439,23 +442,32 @@ def cold_start_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES)) -
 
 # memory and cold compilation ------------------------------------------------------
 
-#: The video on which peak memory is measured (a million pixels).
-MEMORY_SHAPE = (16, 256, 256)
+#: The videos on which peak memory is measured: a million pixels (quick runs) and 16 million.
+MEMORY_SMALL, MEMORY_LARGE = (16, 256, 256), (16, 1024, 1024)
+#: Peak memory of a generation, as a multiple of the mask's size, that the frame and video rows aim at.
+MEMORY_TARGET = 3.0
 
 
 def memory_rows(
-    cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape: tuple[int, ...] = MEMORY_SHAPE
+    cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape: tuple[int, ...] | None = None
 ) -> list[Row]:
-    """Peak memory of one generation (``tracemalloc``: numpy's and Numba's allocations) as a multiple
-    of the mask's size, per family and match mode; ``"expected"`` includes its calibration."""
+    """Peak memory of one generation (``tracemalloc``: numpy's and Numba's allocations) against
+    the mask's size, per family and match mode; ``"expected"`` includes its calibration.
+
+    On ``MEMORY_LARGE`` in a full run, ``MEMORY_SMALL`` in a quick one (unless ``shape``
+    is given). The frame and video rows aim at ``MEMORY_TARGET`` times the mask.
+    """
     import tracemalloc
 
     from occmask.families import _family
 
+    shape = shape or (MEMORY_LARGE if cfg.large else MEMORY_SMALL)
+    target = Target("speedup", 1.0 / MEMORY_TARGET, f"<= {MEMORY_TARGET:g}x the mask")
     rows = []
     for family in families:
         for match in ("frame", "video", "expected"):
-            om.generate(family, shape, COVERAGE, rng=SEED, match=match)  # compile
+            if match != "expected":  # compile ("expected" cuts with numpy)
+                om.generate(family, (2, 32, 32), COVERAGE, rng=SEED, match=match)
             _family._curve.cache_clear()  # the calibration is part of a first "expected" call
             tracemalloc.start()
             try:
@@ -468,15 +480,17 @@ def memory_rows(
             assert mask.shape == shape and mask.dtype == np.bool_
             rows.append(
                 Row(
-                    f"peak memory / mask size, {family}, match={match!r}",
+                    f"peak memory, {family}, match={match!r}",
                     workload(shape),
-                    "-",
-                    seconds,
-                    None,
-                    None,
-                    note=f"{peak / mask.nbytes:.1f}x ({duration(seconds)})",
+                    "the mask's size",
+                    peak,
+                    mask.nbytes,
+                    None if match == "expected" else target,
+                    note=f"{peak / mask.nbytes:.1f}x the mask ({duration(seconds)})",
+                    memory=True,
                 )
             )
+            del mask
     return rows
 
 
@@ -495,9 +509,12 @@ print(time.perf_counter() - imported, imported - start)
 """
 
 
-def cold_compile_rows(cfg: Config, names: Sequence[str] = (*om.FAMILIES, "describe")) -> list[Row]:
+def cold_compile_rows(cfg: Config, names: Sequence[str] | None = None) -> list[Row]:
     """First call in a fresh process with an empty Numba cache folder (every kernel it needs compiles),
-    against the same call once that folder holds the compiled kernels. Import time excluded."""
+    against the same call once that folder holds the compiled kernels. Import time excluded.
+
+    Every family and ``describe`` in a full run, the first family in a quick run."""
+    names = names or (*om.FAMILIES, "describe")[: None if cfg.large else 1]
     rows = []
     for name in names:
         with tempfile.TemporaryDirectory() as cache:
@@ -516,6 +533,53 @@ def cold_compile_rows(cfg: Config, names: Sequence[str] = (*om.FAMILIES, "descri
                 None,
             )
         )
+    return rows
+
+
+# time per pixel ------------------------------------------------------------------
+
+#: Shapes of the time-per-pixel rows, and for each larger one the shape whose time per
+#: pixel it is held to (generation is linear in the number of pixels).
+PIXEL_SHAPES = {
+    (64, 64): None,
+    (224, 224): None,
+    (1024, 1024): (224, 224),
+    (20, 64, 64): None,
+    (16, 256, 256): (20, 64, 64),
+}
+
+
+def pixel_rows(
+    cfg: Config,
+    families: Sequence[str] = tuple(om.FAMILIES),
+    shapes: Mapping[tuple[int, ...], tuple[int, ...] | None] = PIXEL_SHAPES,
+) -> list[Row]:
+    """``om.generate`` per family in ns per pixel (1 ns per pixel = 1,000 us per megapixel) at
+    several sizes; the larger sizes against the time per pixel of a smaller one (target: at most
+    1.5x, i.e. linear)."""
+    target = Target("speedup", 1 / 1.5, "<= 1.5x its ns/pixel")
+    rows = []
+    for family in families:
+        fns = {
+            workload(shape): functools.partial(om.generate, family, shape, COVERAGE, rng=SEED)
+            for shape in shapes
+        }
+        times = {shape: seconds for shape, seconds in zip(shapes, compare(fns, cfg).values(), strict=True)}
+        for shape, reference in shapes.items():
+            pixels = math.prod(shape)
+            ns = times[shape] / pixels * 1e9
+            base = None if reference is None else times[reference] / math.prod(reference) * pixels
+            rows.append(
+                Row(
+                    f"generate {family}, time per pixel",
+                    workload(shape),
+                    "-" if reference is None else f"{workload(reference)}'s time per pixel",
+                    times[shape],
+                    base,
+                    None if reference is None else target,
+                    note=f"{ns:.3g} ns/pixel, {ns * 1e3:,.0f} us/MP ({duration(times[shape])})",
+                )
+            )
     return rows
 
 
@@ -600,8 +664,8 @@ def evaluation_rows(cfg: Config) -> list[Row]:
     return rows
 
 
-#: Rows measured for each workload shape.
-SHAPED_ROWS = (
+#: The family rows, measured on every workload shape (the large ones in a full run only).
+LARGE_ROWS = (
     bernoulli_rows,
     perlin_rows,
     cgol_rows,
@@ -609,9 +673,8 @@ SHAPED_ROWS = (
     rectangles_rows,
     fourier_rows,
     patches_rows,
-    region_rows,
-    describe_rows,
-    occlude_rows,
 )
+#: Rows measured for each workload shape.
+SHAPED_ROWS = (*LARGE_ROWS, region_rows, describe_rows, occlude_rows)
 #: Rows measured once.
-ONCE_ROWS = (cold_start_rows, cold_compile_rows, memory_rows, transform_rows, evaluation_rows)
+ONCE_ROWS = (pixel_rows, cold_start_rows, cold_compile_rows, memory_rows, transform_rows, evaluation_rows)

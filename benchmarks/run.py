@@ -4,13 +4,17 @@ Usage
 -----
 ::
 
-    python benchmarks/run.py [--quick] [--out DIR]
+    python benchmarks/run.py [--quick] [--out DIR] [--docs]
 
-``--quick`` keeps every row but takes fewer and shorter repetitions (CI runs it
-to keep the benchmark working); the default takes a few minutes. The table is
+``--quick`` takes fewer and shorter repetitions, leaves out the large
+workloads and times the cold start of the first family only (CI runs it to keep
+the benchmark working); the default takes several minutes. The table is
 printed and written to ``DIR/results.md`` and ``DIR/results.json``
 (``results-quick.*`` in quick mode; ``DIR`` defaults to ``benchmarks/results``).
-The baselines need the ``bench`` extra: ``pip install "occmask[bench]"``.
+``--docs`` also puts it, with the machine and the versions, into
+``docs/benchmarks.md`` (between its bench markers): the page's table is always
+one full run. The baselines need the ``bench`` extra:
+``pip install "occmask[bench]"``.
 
 Workloads
 ---------
@@ -19,6 +23,10 @@ Workloads
     frame (``match="frame"``), which is what a data loader makes per sample.
 ``image 256x256``
     One image mask of 256 x 256 pixels at coverage 0.5.
+``V 16x256x256``, ``image 1024x1024``
+    The family rows again on larger masks (full runs only), so that the scaling
+    with size is visible; the time-per-pixel rows measure it per family, from
+    64 x 64 to 1024 x 1024.
 
 Everything runs on one thread (Numba, OpenMP and BLAS pools limited to 1), with
 the same seed on both sides. Each family's parameters are read from its module
@@ -88,17 +96,20 @@ from harness import (  # noqa: E402
     COVERAGE,
     FULL,
     IMAGE,
+    LARGE_IMAGE,
+    LARGE_VIDEO,
     QUICK,
     SEED,
     VIDEO,
     Config,
     Row,
     machine,
+    put_in_page,
     report,
     versions,
     workload,
 )
-from rows import ONCE_ROWS, SHAPED_ROWS  # noqa: E402
+from rows import LARGE_ROWS, ONCE_ROWS, SHAPED_ROWS  # noqa: E402
 from transform import TRANSFORM_ROWS  # noqa: E402
 
 
@@ -124,6 +135,10 @@ def run(cfg: Config, shapes: Sequence[tuple[int, ...]] = (VIDEO, IMAGE), *, prog
             for shape in shapes:
                 step(f"{measure.__name__} {workload(shape)}")
                 rows += measure(shape, cfg)
+        for measure in LARGE_ROWS if cfg.large else ():
+            for shape in (LARGE_VIDEO, LARGE_IMAGE):
+                step(f"{measure.__name__} {workload(shape)}")
+                rows += measure(shape, cfg)
         for measure_once in (*ONCE_ROWS, *TRANSFORM_ROWS):
             step(measure_once.__name__)
             rows += measure_once(cfg)
@@ -142,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=Path(__file__).resolve().parent / "results",
         help="folder for results.md and results.json (default: benchmarks/results)",
     )
+    parser.add_argument(
+        "--docs", action="store_true", help="also put the table into docs/benchmarks.md (use with a full run)"
+    )
     args = parser.parse_args(argv)
     missing = [dist for module, dist in BENCH_MODULES.items() if not _importable(module)]
     if missing:
@@ -159,7 +177,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine(),
         "versions": versions(),
         "config": asdict(cfg),
-        "workloads": {"video": VIDEO, "image": IMAGE, "coverage": COVERAGE, "seed": SEED},
+        "workloads": {
+            "video": VIDEO,
+            "image": IMAGE,
+            "large": [LARGE_VIDEO, LARGE_IMAGE] if cfg.large else [],
+            "coverage": COVERAGE,
+            "seed": SEED,
+        },
         "seconds": round(time.perf_counter() - started, 1),
     }
     text = report(rows, info)
@@ -172,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dumps({**info, "rows": [row.as_dict() for row in rows]}, indent=2)
     )
     print(f"written to {args.out / stem}.md and .json in {info['seconds']} s")
+    if args.docs:
+        page = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+        put_in_page(text, page)
+        print(f"table put into {page}")
     return 0
 
 

@@ -36,11 +36,14 @@ The rows of ``benchmarks/run.py`` that concern the transform are here too
     (target: at least its rate) and albumentations' ``CoarseDropout`` (uint8
     images, a loop over them: its usual use), and the per-sample overhead:
     ``Occlude``'s time per image minus that of the kernels it runs (the family's
-    field, the exact cut, the fill into a new array), at most 30 us. The four are
-    timed in CPU seconds of the one thread that runs them (:func:`_cpu_seconds`).
+    field, the exact cut, the fill into a new array; the median of that
+    difference over the rounds), at most 30 us. The four are timed in CPU seconds
+    of the one thread that runs them (:func:`_cpu_seconds`).
 :func:`thread_rows`
     ``Occlude`` on a (32, 8, 1, 64, 64) batch with 2 threads against 1, per
-    family (target: 1.7x), and on a CUDA batch when a GPU is present.
+    family (target: 1.7x), and on a CUDA batch when a GPU is present; then the
+    ceiling of this machine at that moment: a nogil Numba loop as long as the
+    median 1-thread call, split over 2 threads (a busy machine lowers it too).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import argparse
 import functools
 import itertools
 import math
+import operator
 import os
 import statistics
 import time
@@ -66,6 +70,7 @@ from harness import (
     Target,
     check_exact,
     compare,
+    duration,
     loader_times,
     table,
 )
@@ -157,12 +162,13 @@ def _kernels(family: str, batch_np: np.ndarray):
     return kernels
 
 
-def _cpu_seconds(fns: Mapping[str, Callable[[], object]], cfg: Config) -> dict[str, float]:
-    """Median CPU seconds of this thread per call of each function (all single-threaded).
+def _cpu_seconds(fns: Mapping[str, Callable[[], object]], cfg: Config) -> dict[str, list[float]]:
+    """CPU seconds of this thread of every call of each function (all single-threaded).
 
     One warm-up call each, then ``cfg.repeat`` rounds in which the functions take
     turns: a busy machine delays a call, but hardly changes the CPU time it takes,
-    so the small difference between ``Occlude`` and its kernels stays measurable.
+    so the small difference between ``Occlude`` and its kernels stays measurable
+    (as the median of its value in each round).
     """
     for fn in fns.values():
         fn()
@@ -172,7 +178,7 @@ def _cpu_seconds(fns: Mapping[str, Callable[[], object]], cfg: Config) -> dict[s
             start = time.thread_time()
             fn()
             samples[name].append(time.thread_time() - start)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
 
 
 def batch_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape=BATCH) -> list[Row]:
@@ -209,7 +215,8 @@ def batch_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape=
             },
             cfg,
         )
-        per = {name: seconds / n_b for name, seconds in times.items()}
+        per = {name: statistics.median(seconds) / n_b for name, seconds in times.items()}
+        overhead = statistics.median(map(operator.sub, times["occlude"], times["kernels"])) / n_b
         rows += [
             Row(task.format(family), workload, erasing, per["occlude"], per["kornia"], target, rate=True),
             Row(
@@ -219,7 +226,7 @@ def batch_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape=
                 f"Occlude({family!r}) per-sample overhead",
                 workload,
                 "its kernels: field, cut, fill",
-                per["occlude"] - per["kernels"],
+                overhead,
                 per["kernels"],
                 Target.at_most(30e-6),
             ),
@@ -269,7 +276,46 @@ def thread_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape
                     Target.faster(1.7),
                 )
             )
-    return rows
+    one_thread = statistics.median(row.baseline_s for row in rows if row.baseline_s is not None)
+    return [*rows, _ceiling_row(one_thread, cfg)]
+
+
+def _ceiling_row(seconds: float, cfg: Config) -> Row:
+    """What 2 threads give this machine, now: a loop of ``seconds`` in one nogil Numba call on 1
+    thread vs the same loop in 2 halves on 2 threads (nothing held in between). A busy machine
+    lowers this ceiling and the rows above alike."""
+    import numba
+
+    from occmask.torch import _pool
+
+    spin = numba.njit(nogil=True)(_spin)
+    values = np.random.default_rng(SEED).random(1024)
+    spin(values, 1)
+    steps = 1 << 16
+    steps = max(2, round(steps * seconds / compare({"spin": lambda: spin(values, steps)}, cfg)["spin"]))
+
+    def two():
+        half = _pool(1).submit(spin, values, steps // 2)
+        spin(values, steps - steps // 2)
+        half.result()
+
+    times = compare({"two": two, "one": lambda: spin(values, steps)}, cfg)
+    return Row(
+        "ceiling: a nogil Numba loop as long as Occlude's, 2 threads",
+        duration(seconds),
+        "1 thread",
+        times["two"],
+        times["one"],
+        None,
+    )
+
+
+def _spin(values: np.ndarray, steps: int) -> float:
+    """Busy arithmetic for the ceiling row (compiled by Numba there)."""
+    total = 0.0
+    for i in range(steps):
+        total += math.sin(values[i % values.size] + i)
+    return total
 
 
 #: The transform's rows of the benchmark table (``benchmarks/run.py``), each measured once.

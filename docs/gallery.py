@@ -49,21 +49,13 @@ def copy_study(results: Path) -> list[Path]:
     return out
 
 
-BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
-
-
 def copy_benchmarks(results_md: Path) -> Path:
     """Put the table that ``benchmarks/run.py`` wrote into docs/benchmarks.md (between the markers)."""
-    text = results_md.read_text().strip()
-    lines = text.splitlines()
-    if lines and lines[0].startswith("# "):
-        lines = lines[1:]  # the page has its own title
-    text = "\n".join(lines).strip()
+    sys.path.insert(0, str(common.HERE.parent / "benchmarks"))
+    from harness import put_in_page
+
     page = common.HERE / "benchmarks.md"
-    content = page.read_text()
-    head, rest = content.split(BENCH_START, 1)
-    _, tail = rest.split(BENCH_END, 1)
-    page.write_text(f"{head}{BENCH_START}\n\n{text}\n\n{BENCH_END}{tail}")
+    put_in_page(results_md.read_text(), page)
     return page
 
 

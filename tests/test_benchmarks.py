@@ -66,6 +66,25 @@ def test_cold_start_and_transform_rows():
     assert rows[0].note.startswith("not available") or rows[0].occmask_s > 0
 
 
+def test_pixel_rows_hold_large_shapes_to_the_time_per_pixel_of_small_ones():
+    shapes = {(16, 16): None, (32, 32): (16, 16)}
+    rows = table_rows.pixel_rows(TINY, families=["bernoulli"], shapes=shapes)
+    assert [row.workload for row in rows] == ["image 16x16", "image 32x32"]
+    assert rows[0].target is None and rows[0].baseline_s is None
+    assert rows[1].baseline_s == pytest.approx(rows[0].occmask_s * 4)
+    assert all("ns/pixel" in row.note for row in rows)
+
+
+def test_report_goes_into_the_docs_page(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(f"intro\n{bench.BENCH_START}\nold\n{bench.BENCH_END}\noutro\n")
+    bench.put_in_page("# title\n\nmachine line\n\n| a |\n", page)
+    assert (
+        page.read_text()
+        == f"intro\n{bench.BENCH_START}\n\nmachine line\n\n| a |\n\n{bench.BENCH_END}\noutro\n"
+    )
+
+
 def test_report_names_missed_rows():
     rows = [
         bench.Row("a", "V", "b", 2.0, 1.0, bench.Target.faster(2)),
@@ -141,6 +160,9 @@ def test_memory_and_cold_compile_rows():
         "match='video'",
         "match='expected'",
     ]
-    assert all(row.occmask_s > 0 and float(row.note.split("x")[0]) >= 1.0 for row in rows)
+    assert all(row.memory and row.occmask_s >= row.baseline_s == 2 * 32 * 32 for row in rows)
+    assert all(float(row.note.split("x")[0]) == round(row.occmask_s / row.baseline_s, 1) for row in rows)
+    assert [row.target is None for row in rows] == [False, False, True]
+    assert "MiB" in bench.table(rows)
     rows = table_rows.cold_compile_rows(TINY, names=["bernoulli"])
     assert len(rows) == 1 and rows[0].occmask_s > 0 and rows[0].baseline_s > 0

@@ -10,8 +10,93 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from opensimplex.internals import _init as opensimplex_perm
 
-from occmask import _noise
-from occmask.families import cgol, fourier, patches, rectangles, triangles
+from occmask import _noise, _seeds
+from occmask.families import bernoulli, cgol, fourier, patches, rectangles, triangles
+
+# --- Bernoulli ------------------------------------------------------------------------------
+
+MASK64 = (1 << 64) - 1
+
+
+def splitmix64_reference(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def shuffle_reference(key, steps, values, n_frames, n):
+    """Fisher-Yates in Python integers: SplitMix64 per frame, 32-bit halves high first, Lemire's
+    bounded draw with rejection."""
+    golden = 0x9E3779B97F4A7C15
+    out = np.full((n_frames, n), np.inf, np.float32)
+    for t in range(n_frames):
+        order = list(range(n))
+        state = splitmix64_reference((key + t * golden) & MASK64)
+        halves = []
+        for r in range(steps):
+            span = n - r
+            while True:
+                if not halves:
+                    state = (state + golden) & MASK64
+                    bits = splitmix64_reference(state)
+                    halves = [bits >> 32, bits & 0xFFFFFFFF]
+                product = halves.pop(0) * span
+                if product % 2**32 >= (2**32 - span) % span:
+                    break
+            j = r + product // 2**32
+            order[r], order[j] = order[j], order[r]
+            out[t, order[r]] = values[0 if len(values) == 1 else t][r]
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_frames=st.integers(1, 3),
+    n=st.integers(1, 40),
+    share=st.floats(0.0, 1.0),
+    key=st.integers(0, 2**63 - 1),
+    shared=st.booleans(),
+)
+def test_shuffle_equals_python_reference(n_frames, n, share, key, shared):
+    steps = round(share * n)
+    values = np.random.default_rng(key % 1000).random((1 if shared else n_frames, steps), dtype=np.float32)
+    out = np.full((n_frames, n), np.inf, np.float32)
+    with np.errstate(over="ignore"):  # wrapping arithmetic, as in bernoulli._field
+        bernoulli._shuffle(np.uint64(key), steps, values, np.empty(n, np.int32), out)
+    np.testing.assert_array_equal(out, shuffle_reference(key, steps, values, n_frames, n))
+
+
+def test_shuffle_picks_every_subset_equally_often():
+    """2 of 5 pixels over 20,000 frames: each of the 10 subsets about 2,000 times (chi-square)."""
+    n_frames, n, k = 20_000, 5, 2
+    out = np.full((n_frames, n), np.inf, np.float32)
+    with np.errstate(over="ignore"):
+        bernoulli._shuffle(
+            np.uint64(12345), k, np.arange(k, dtype=np.float32)[None], np.empty(n, np.int32), out
+        )
+    hidden = np.isfinite(out)
+    assert (hidden.sum(axis=1) == k).all()
+    codes = hidden @ (1 << np.arange(n))
+    counts = np.unique(codes, return_counts=True)[1]
+    assert counts.size == math.comb(n, k)
+    chi2 = ((counts - n_frames / counts.size) ** 2 / (n_frames / counts.size)).sum()
+    assert chi2 < 27.9, f"chi-square {chi2:.1f} with 9 degrees of freedom (p < 0.001 above 27.9)"
+
+
+def test_bernoulli_field_is_iid_uniform_and_free_of_ties():
+    field = bernoulli._field((4, 64, 64), np.random.default_rng(3), "evolving", None)
+    rows = field.reshape(4, -1)
+    assert all(np.unique(row).size == row.size for row in rows)
+    values = np.sort(rows.ravel())
+    # Kolmogorov-Smirnov distance to the uniform distribution, 16,384 values: 1.95 / sqrt(n) is p = 0.001
+    distance = np.abs(values - np.arange(1, values.size + 1) / values.size).max()
+    assert distance < 1.95 / math.sqrt(values.size)
+    ranks = bernoulli._field((4, 64, 64), np.random.default_rng(3), "evolving", 1000)
+    for row, rank_row in zip(rows, ranks.reshape(4, -1), strict=True):
+        hidden = np.isfinite(rank_row)
+        assert hidden.sum() == 1000 and hidden[np.argsort(row)[:1000]].all()
+        np.testing.assert_array_equal(np.argsort(row)[:1000], np.argsort(rank_row)[:1000])
+
 
 # --- Game of Life ---------------------------------------------------------------------------
 
@@ -463,3 +548,18 @@ def test_patch_field_equals_pixel_reference(shape, patch, offset, temporal, time
     expected = patch_field_reference(shape, seed, patch, offset, time_scale, temporal)
     np.testing.assert_allclose(field, expected, rtol=0, atol=1e-3 / (patch[0] * patch[1]))
     assert len(np.unique(field[0])) == field[0].size  # free of ties: the cut never falls on one
+
+
+# --- seeds ------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 2**32 + 1), st.integers(0, 2**64 - 1)), max_size=6))
+def test_seeded_generators_equal_default_rng(seeds):
+    """The batched seeding (hashing kernel + PCG64 state) gives numpy's own ``default_rng(seed)``."""
+    made = 0
+    for seed, rng in zip(seeds, _seeds.generators(seeds), strict=True):
+        assert rng.bit_generator.state == np.random.default_rng(seed).bit_generator.state
+        assert np.array_equal(rng.random(3), np.random.default_rng(seed).random(3))
+        made += 1
+    assert made == len(seeds)

@@ -1,5 +1,6 @@
 """The torch adapter and the Occlude transform: layouts, fills, autograd, devices, validation."""
 
+import os
 import pickle
 import subprocess
 import sys
@@ -472,12 +473,60 @@ def test_threads_give_the_same_masks():
         Occlude("cgol", 0.5, threads=1.5)
 
 
-def test_default_threads_is_one_inside_a_worker(monkeypatch):
+@pytest.mark.parametrize(
+    "fill", [0.5, [0.1, 0.2, 0.3], "noise", "mean", np.full((7, 3, 1, 1), 2.0)], ids=lambda f: str(f)[:12]
+)
+@pytest.mark.parametrize("layout", ["BCHW", "CBHW", "BHWC"])
+def test_threads_fill_their_samples_as_occlude_does(fill, layout):
+    """Each thread fills the samples whose masks it made: the same result with 1 or 3 threads, and
+    the same as occlude with the returned mask (skipped samples, p=0.6, left as they are)."""
+    x = torch.rand(7, 3, 16, 16)  # (B, C, H, W)
+    if layout != "BCHW":
+        x = x.permute(*["BCHW".index(letter) for letter in layout]).contiguous()
+        if not isinstance(fill, (float, list, str)):
+            pytest.skip("a per-sample fill array is laid out as (B, C, H, W)")
+    results = []
+    for threads in (1, 3):
+        t = Occlude("perlin", (0.2, 0.6), fill=fill, p=0.6, layout=layout, threads=threads, return_mask=True)
+        torch.manual_seed(11)
+        results.append(t(x))
+    (hidden, mask), (hidden3, mask3) = results
+    assert torch.equal(mask, mask3) and torch.equal(hidden, hidden3)
+    skipped = [b for b, seed in enumerate(t.last_seeds) if seed is None]
+    assert skipped and all(not mask[b].any() for b in skipped)
+    if not (isinstance(fill, str) and fill == "noise"):  # noise is drawn per sample
+        assert torch.equal(hidden, occlude(x, mask, fill, layout=layout))
+
+
+def test_default_threads_is_one_inside_a_worker_and_for_small_batches(monkeypatch):
     from occmask import torch as adapter
 
-    assert adapter._default_threads() >= 1
+    monkeypatch.setattr(adapter.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    per = adapter.PIXELS_PER_THREAD
+    assert [adapter._default_threads(n) for n in (0, per - 1, per, 3 * per, 100 * per)] == [1, 1, 1, 3, 4]
     monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
-    assert adapter._default_threads() == 1
+    assert adapter._default_threads(100 * per) == 1
+
+
+def test_the_thread_pool_is_kept_and_remade_after_a_fork(monkeypatch):
+    from occmask import torch as adapter
+
+    t = Occlude("bernoulli", 0.5, threads=2, return_mask=True)
+    batch = torch.zeros(4, 1, 1, 16, 16)
+    t(batch)
+    pool = adapter._POOL["pool"]
+    assert pool is not None and pool._max_workers >= 1
+    t(batch)
+    assert adapter._POOL["pool"] is pool  # kept across calls
+    monkeypatch.setitem(adapter._POOL, "pid", -1)  # as a forked child sees its parent's pool
+    _, mask = t(batch)
+    assert adapter._POOL["pool"] is not pool and adapter._POOL["pid"] == os.getpid()
+    assert mask.sum(dim=(-2, -1)).eq(128).all()
+    clone = pickle.loads(pickle.dumps(t))  # nothing of the pool is pickled
+    torch.manual_seed(3)
+    expected = t(batch)[1]
+    torch.manual_seed(3)
+    assert torch.equal(clone(batch)[1], expected)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -159,18 +159,26 @@ def _cut_rows(field, k, out):
     """Mark the ``k`` lowest values of every row of ``field`` (F, N) in ``out``, equal values in
     index order. The field must hold no NaN or ``-inf``; ``+inf`` sorts last.
 
-    Per row: a histogram of the values (:func:`_bin_row`), then only the bin that
-    holds rank ``k`` is resolved, by :func:`_select`. The passes are kept simple
-    so that they vectorise.
+    Per row: where exactly ``k`` values are finite, they are the mask; otherwise a
+    histogram of the values (:func:`_bin_row`), then only the bin that holds rank
+    ``k`` is resolved, by :func:`_select`. The passes are kept simple so that they
+    vectorise.
     """
     n_rows, n = field.shape
     bins = np.empty(n, np.int16)
     hist = np.empty(_BINS + 1, np.int64)
-    candidates = np.empty(n, np.int64)
+    candidates = np.empty(0, np.int64)  # sized by the bins resolved, not the row (a whole video)
     for r in range(n_rows):
         row, out_row = field[r], out[r]
         if k <= 0 or k >= n:
             out_row[:] = k > 0
+            continue
+        finite = 0
+        for i in range(n):
+            finite += row[i] != np.inf
+        if finite == k:  # a field that marks exactly its k needed pixels: they are the k lowest
+            for i in range(n):
+                out_row[i] = row[i] != np.inf
             continue
         _bin_row(row, bins)
         hist[:] = 0
@@ -179,6 +187,8 @@ def _cut_rows(field, k, out):
         target, below = _rank_bin(hist, k)
         for i in range(n):
             out_row[i] = bins[i] < target
+        if candidates.size < hist[target]:
+            candidates = np.empty(hist[target], np.int64)
         m = np.int64(0)  # not the literal 0: Numba would also compile _select for it
         for i in range(n):
             if bins[i] == target:

@@ -80,6 +80,8 @@ def _link(starts, ends, first, row_a, row_b, slack, parent, size):
     a, a_end = first[row_a], first[row_a + 1]
     shared = joined = largest = 0
     for b in range(first[row_b], first[row_b + 1]):
+        if a == a_end:
+            break
         start, end = starts[b], ends[b]
         while a < a_end and ends[a] + slack <= start:  # runs above that end before this one
             a += 1
@@ -113,22 +115,24 @@ def _connect(n_t, n_h, n_w, eight, starts, ends, first):
     boundary = np.zeros(n_t, np.int64)
     slack = 1 if eight else 0
     for t in range(n_t):
-        joined = previous = 0  # previous: columns hidden in the row above
+        # scalars, not array elements, in the loops: the compiler keeps them in registers
+        joined = previous = frame_hidden = frame_largest = frame_boundary = 0
         for i in range(n_h):
             row = t * n_h + i
             here = 0
             for r in range(first[row], first[row + 1]):
                 here += size[r]
-                largest[t] = max(largest[t], size[r])
+                frame_largest = max(frame_largest, size[r])
                 # left and right edges inside the frame (ints: a sum of numpy bools would be an OR)
-                boundary[t] += int(starts[r] > 0) + int(ends[r] < n_w)
+                frame_boundary += int(starts[r] > 0) + int(ends[r] < n_w)
             if i > 0:
                 shared, unions, made = _link(starts, ends, first, row - 1, row, slack, parent, size)
                 joined += unions
-                largest[t] = max(largest[t], made)
-                boundary[t] += previous + here - 2 * shared  # top and bottom edges inside the frame
-            hidden[t] += here
+                frame_largest = max(frame_largest, made)
+                frame_boundary += previous + here - 2 * shared  # top and bottom edges inside the frame
+            frame_hidden += here
             previous = here
+        hidden[t], largest[t], boundary[t] = frame_hidden, frame_largest, frame_boundary
         counts[t] = first[(t + 1) * n_h] - first[t * n_h] - joined
     return parent, size, hidden, counts, largest, boundary
 

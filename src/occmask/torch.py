@@ -13,6 +13,7 @@ seed is all it takes to rebuild a sample's mask (:meth:`Occlude.make_mask`).
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -43,6 +44,7 @@ from ._occlude import (
     resolve,
     special_fill,
 )
+from ._seeds import generators
 from .calibrate import MATCHES
 from .families import FAMILIES, TEMPORAL
 from .families._family import _generate
@@ -299,11 +301,18 @@ def _shares_numpy_memory(x: torch.Tensor, out: torch.Tensor | None) -> bool:
 # --------------------------------------------------------------------------- Occlude
 
 
-def _default_threads() -> int:
-    """1 inside a DataLoader worker (a process of its own), else the usable cores."""
+#: Mask pixels that make a thread worth its start: below about a millisecond of kernel work per
+#: thread, handing work over and waiting for the GIL cost more than a second thread gains.
+PIXELS_PER_THREAD = 1 << 18
+
+
+def _default_threads(pixels: int) -> int:
+    """1 inside a DataLoader worker (a process of its own), else one per usable core, at most one per
+    ``PIXELS_PER_THREAD`` pixels of the batch's masks."""
     if torch.utils.data.get_worker_info() is not None:
         return 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, pixels // PIXELS_PER_THREAD))
 
 
 def _on_batch_axis(masks: np.ndarray, layout: str) -> np.ndarray:
@@ -363,10 +372,13 @@ class _MaskJob:
             region = region.detach().cpu().numpy()
         return _validate.region(region, self.shape3[1:] if self.image else self.shape3)
 
-    def mask(self, seed: int, region: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
-        """The mask of the sample with ``seed`` (into ``out`` if given)."""
+    def mask(
+        self, rng: np.random.Generator, region: np.ndarray | None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The mask of the sample whose generator is ``rng`` (``default_rng(seed)``), into ``out`` if
+        given: the coverage is drawn first if it is a range (see :meth:`Occlude.make_mask`)."""
         t = self.transform
-        coverage, rng = t._coverage_and_rng(seed)
+        coverage = t._coverage_of(rng)
         return _generate(
             self.family, self.shape3, self.image, coverage, t.match, t.temporal, self.params, region, rng, out
         )
@@ -382,12 +394,11 @@ class _MaskJob:
     ) -> None:
         """Write the masks of samples ``start`` to ``stop - 1`` into ``out`` (all False where the seed
         is None), then call ``then(out, start, stop)`` if given."""
-        for index in range(start, stop):
-            seed = seeds[index]
-            if seed is None:
-                out[index] = False
-            else:
-                self.mask(seed, regions[index], out[index])
+        active = [(index, seed) for index, seed in enumerate(seeds[start:stop], start) if seed is not None]
+        if len(active) < stop - start:
+            out[start:stop][[seed is None for seed in seeds[start:stop]]] = False  # left alone
+        for (index, _), rng in zip(active, generators([seed for _, seed in active]), strict=True):
+            self.mask(rng, regions[index], out[index])
         if then is not None:
             then(out, start, stop)
 
@@ -481,10 +492,12 @@ class Occlude(nn.Module):
         its own generator draws the same seeds in every ``DataLoader`` worker
         (each gets a copy), so leave it None there.
     threads : int, optional
-        Threads that make a batch's masks (the kernels release the GIL). By
+        Threads that make a batch's masks and, on the CPU, fill its samples (the
+        kernels release the GIL); each takes a run of consecutive samples. By
         default 1 inside a ``DataLoader`` worker (each worker is a process
-        already) and otherwise one per usable core, at most one per sample. The
-        masks do not depend on it.
+        already) and otherwise one per usable core, at most one per sample and
+        per 2**18 mask pixels (smaller batches stay on one thread). The threads
+        are kept from call to call. The masks do not depend on it.
     region : callable, optional
         ``region(sample) -> bool mask`` of shape (H, W) or (T, H, W) (a tensor or
         an array), computed from each sample itself (one sample of a batch at a
@@ -596,15 +609,14 @@ class Occlude(nn.Module):
         >>> 0.2 <= Occlude("bernoulli", (0.2, 0.6)).sample_coverage(7) < 0.6
         True
         """
-        coverage, _ = self._coverage_and_rng(_validate.integer("seed", seed, low=0))
-        return coverage
+        return self._coverage_of(np.random.default_rng(_validate.integer("seed", seed, low=0)))
 
-    def _coverage_and_rng(self, seed: int) -> tuple[float, np.random.Generator]:
-        rng = np.random.default_rng(seed)
+    def _coverage_of(self, rng: np.random.Generator) -> float:
+        """The coverage of the sample whose generator is ``rng``: its first draw, for a range."""
         if isinstance(self.coverage, tuple):
             low, high = self.coverage
-            return (min(high, low + (high - low) * rng.random()) if high > low else low), rng
-        return self.coverage, rng
+            return min(high, low + (high - low) * rng.random()) if high > low else low
+        return self.coverage
 
     def make_mask(self, shape: tuple[int, ...], seed: int, region: Any = None) -> np.ndarray:
         """The mask that the transform draws for one sample with ``seed``.
@@ -640,7 +652,7 @@ class Occlude(nn.Module):
         seed = _validate.integer("seed", seed, low=0)
         shape3, image = _validate.shape(shape)
         job = _MaskJob(self, shape3, image)
-        return job.mask(seed, job.region(region))
+        return job.mask(np.random.default_rng(seed), job.region(region))
 
     # -- nn.Module --------------------------------------------------------------
 
@@ -768,7 +780,7 @@ class Occlude(nn.Module):
         ]
         out = np.empty((len(seeds), *sample_shape), dtype=bool)
         active = [index for index, seed in enumerate(seeds) if seed is not None]
-        threads = max(1, min(len(active), self.threads or _default_threads()))
+        threads = max(1, min(len(active), self.threads or _default_threads(len(active) * math.prod(shape3))))
         bounds = [0, *(active[len(active) * c // threads] for c in range(1, threads)), len(seeds)]
         others = [
             _pool(threads - 1).submit(job.run, bounds[c], bounds[c + 1], seeds, checked, out, then)

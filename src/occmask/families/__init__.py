@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 
-from ._family import FAMILIES, TEMPORAL, Family, field, generate, register_family
+from ._family import _TRUSTED, FAMILIES, TEMPORAL, Family, field, generate, register_family
 
 __all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family"]
 
@@ -20,4 +20,4 @@ __all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_fami
 BUILTIN = ("bernoulli", "perlin", "cgol", "triangles", "rectangles", "fourier", "patches")
 
 for _name in BUILTIN:
-    register_family(importlib.import_module(f"{__name__}.{_name}").FAMILY)
+    _TRUSTED.append(register_family(importlib.import_module(f"{__name__}.{_name}").FAMILY))

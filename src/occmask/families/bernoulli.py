@@ -4,6 +4,16 @@ The field is i.i.d. uniform noise, so a cut at ``k`` pixels is a uniformly rando
 set of ``k`` pixels. This is the classic dropout baseline: the most fragmented
 geometry at any coverage. A video draws new noise for every frame (``"evolving"``
 and ``"independent"`` are the same), or one frame for all (``"static"``).
+
+An i.i.d. field is a uniformly random order of the pixels (a random permutation)
+with sorted uniform values placed along it. So the field is built that way: each
+frame's order is a Fisher–Yates shuffle, whose first ``k`` steps alone decide
+which ``k`` pixels are hidden first. An exact cut per frame (``need`` pixels)
+therefore runs ``need`` steps and never draws the values: the hidden pixels get
+their ranks, the others ``+inf``. The shuffle's random numbers come from a
+counter-based generator (SplitMix64; Steele, Lea & Flood 2014) keyed by a seed
+drawn from ``rng``, so step ``r`` of frame ``t`` draws the same number whether
+the shuffle stops after ``need`` steps or runs to the end.
 """
 
 from __future__ import annotations
@@ -12,9 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from .._jit import kernel
 from ._family import Family, generate
 
 __all__ = ["bernoulli"]
+
+#: Largest frame whose ranks are all exact in float32; larger frames get the full field.
+_EXACT_RANKS = 1 << 24
 
 
 def bernoulli(
@@ -37,8 +51,10 @@ def bernoulli(
     rng : None, int, SeedSequence or Generator
         Source of randomness (SPEC 7).
     match : {"frame", "video", "expected"}
-        Coverage matching, see :func:`occmask.generate`. With ``"expected"`` each
-        pixel is hidden with probability ``coverage`` independently.
+        Coverage matching, see :func:`occmask.generate`. With ``"frame"`` each
+        frame hides a uniformly random set of exactly ``k`` pixels; with
+        ``"expected"`` each pixel is hidden with probability ``coverage``
+        independently.
     temporal : {"evolving", "static", "independent"}
         ``"evolving"`` and ``"independent"`` both draw a new pattern per frame.
     region : ndarray of bool, optional
@@ -59,10 +75,93 @@ def bernoulli(
     return generate("bernoulli", shape, coverage, rng=rng, match=match, temporal=temporal, region=region)
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@kernel
+def _mix(z):
+    """SplitMix64's output function: a well-mixed 64-bit value of a 64-bit counter."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@kernel
+def _shuffle(key, steps, values, order, out):
+    """The first ``steps`` steps of a Fisher–Yates shuffle of every frame's pixels.
+
+    ``out`` (F, N) float32: the pixel picked at step ``r`` of frame ``t`` gets
+    ``values[t, r]`` (``values[0, r]`` for every frame when ``values`` has one row).
+    ``order`` (N,) int32 is scratch.
+    """
+    shared = values.shape[0] == 1
+    for t in range(out.shape[0]):
+        _shuffle_frame(key, t, steps, values[0 if shared else t], order, out[t])
+    return out
+
+
+@kernel
+def _shuffle_sorted(key, out):
+    """Sort each frame of ``out`` (F, N) float32, raise equal values to just above the one before,
+    and place them along the frame's full shuffle: the frame's pixels in a uniformly random
+    order, the same values, and no ties."""
+    order = np.empty(out.shape[1], np.int32)
+    for t in range(out.shape[0]):
+        values = np.sort(out[t])
+        for i in range(1, values.size):
+            if values[i] <= values[i - 1]:
+                values[i] = np.nextafter(values[i - 1], np.float32(np.inf))
+        _shuffle_frame(key, t, values.size, values, order, out[t])
+    return out
+
+
+@kernel
+def _shuffle_frame(key, t, steps, values, order, out):
+    """The first ``steps`` steps of a Fisher–Yates shuffle of frame ``t``'s ``N`` pixels: the pixel
+    picked at step ``r`` gets ``values[r]`` in ``out`` (N,).
+
+    Step ``r`` picks uniformly among the ``N - r`` pixels not picked yet, with
+    Lemire's multiply-shift and rejection (exact) on 32-bit draws of the
+    SplitMix64 stream of frame ``t`` under ``key``. ``order`` (N,) int32 is scratch.
+    """
+    n = out.size
+    for i in range(n):
+        order[i] = i
+    state = _mix(key + np.uint64(t) * _GOLDEN)
+    spare, bits = False, np.uint64(0)
+    for r in range(steps):
+        span = np.uint64(n - r)
+        while True:  # each 64-bit draw gives two 32-bit numbers, high half first
+            if spare:
+                draw = bits & np.uint64(0xFFFFFFFF)
+            else:
+                state += _GOLDEN
+                bits = _mix(state)
+                draw = bits >> np.uint64(32)
+            spare = not spare
+            product = draw * span
+            low = product & np.uint64(0xFFFFFFFF)
+            if low >= span or low >= (np.uint64(0x100000000) - span) % span:
+                break
+        j = r + np.int64(product >> np.uint64(32))
+        picked = order[j]
+        order[j] = order[r]
+        order[r] = picked
+        out[picked] = values[r]
+
+
 def _field(
     shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None
 ) -> np.ndarray:
-    return rng.random(shape, dtype=np.float32)
+    n_frames, n = shape[0], shape[1] * shape[2]
+    key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
+    with np.errstate(over="ignore"):  # the generator wraps mod 2**64 (numpy warns without the JIT)
+        if need is not None and need <= _EXACT_RANKS:  # the hidden pixels and their ranks only
+            out = np.full((n_frames, n), np.inf, np.float32)
+            ranks = np.arange(need, dtype=np.float32)[None]
+            return _shuffle(key, need, ranks, np.empty(n, np.int32), out).reshape(shape)
+        # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties
+        return _shuffle_sorted(key, rng.random((n_frames, n), dtype=np.float32)).reshape(shape)
 
 
 FAMILY = Family(
