@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from opensimplex.internals import _init as opensimplex_perm
 
+import occmask as om
 from occmask import _noise, _seeds
 from occmask.families import bernoulli, cgol, fourier, patches, rectangles, triangles
 
@@ -81,6 +82,17 @@ def test_shuffle_picks_every_subset_equally_often():
     assert counts.size == math.comb(n, k)
     chi2 = ((counts - n_frames / counts.size) ** 2 / (n_frames / counts.size)).sum()
     assert chi2 < 27.9, f"chi-square {chi2:.1f} with 9 degrees of freedom (p < 0.001 above 27.9)"
+
+
+def test_bernoulli_large_frames_are_iid_noise_drawn_directly():
+    """Above 2**19 pixels a frame is the Generator's uniform float32 noise, cut like any field."""
+    shape = (1, 725, 724)  # 524,900 pixels
+    assert shape[1] * shape[2] > bernoulli._SHUFFLE_PIXELS
+    field = bernoulli._field(shape, np.random.default_rng(4), "evolving", 1000)
+    np.testing.assert_array_equal(field, np.random.default_rng(4).random(shape, dtype=np.float32))
+    mask = om.generate("bernoulli", shape[1:], 0.3, rng=4)
+    np.testing.assert_array_equal(mask, om.cut(om.field("bernoulli", shape[1:], rng=4), 0.3))
+    assert mask.sum() == round(0.3 * mask.size)
 
 
 def test_bernoulli_field_is_iid_uniform_and_free_of_ties():

@@ -13,7 +13,10 @@ therefore runs ``need`` steps and never draws the values: the hidden pixels get
 their ranks, the others ``+inf``. The shuffle's random numbers come from a
 counter-based generator (SplitMix64; Steele, Lea & Flood 2014) keyed by a seed
 drawn from ``rng``, so step ``r`` of frame ``t`` draws the same number whether
-the shuffle stops after ``need`` steps or runs to the end.
+the shuffle stops after ``need`` steps or runs to the end. Frames of more than
+``2**19`` pixels take i.i.d. uniform noise from ``rng`` directly: there the
+shuffle's random accesses miss the processor's caches, and drawing and cutting
+every pixel is faster.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from ._family import Family, generate
 
 __all__ = ["bernoulli"]
 
-#: Largest frame whose ranks are all exact in float32; larger frames get the full field.
-_EXACT_RANKS = 1 << 24
+#: Largest frame made by the shuffle; larger frames are i.i.d. uniform noise drawn directly.
+_SHUFFLE_PIXELS = 1 << 19
 
 
 def bernoulli(
@@ -154,9 +157,11 @@ def _field(
     shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None
 ) -> np.ndarray:
     n_frames, n = shape[0], shape[1] * shape[2]
+    if n > _SHUFFLE_PIXELS:
+        return rng.random(shape, dtype=np.float32)
     key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
     with np.errstate(over="ignore"):  # the generator wraps mod 2**64 (numpy warns without the JIT)
-        if need is not None and need <= _EXACT_RANKS:  # the hidden pixels and their ranks only
+        if need is not None:  # the hidden pixels and their ranks only (exact in float32)
             out = np.full((n_frames, n), np.inf, np.float32)
             ranks = np.arange(need, dtype=np.float32)[None]
             return _shuffle(key, need, ranks, np.empty(n, np.int32), out).reshape(shape)

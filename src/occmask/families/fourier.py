@@ -101,11 +101,13 @@ def _amplitude(shape: tuple[int, int, int], decay: float, time_scale: float) -> 
     ``T = 1`` is a 2-D spectrum (no time axis).
     """
     n_t, n_h, n_w = shape
-    ft = np.fft.fftfreq(n_t)[:, None, None] * time_scale
-    fy = np.fft.fftfreq(n_h)[None, :, None]
-    fx = np.fft.rfftfreq(n_w)[None, None, :]
-    freq = np.sqrt(ft * ft + fy * fy + fx * fx)
-    amplitude = (1.0 / np.maximum(freq, 1.0 / max(n_h, n_w)) ** decay).astype(np.float32)
+    ft = np.fft.fftfreq(n_t) * time_scale
+    fy = np.fft.fftfreq(n_h)[:, None]
+    fx = np.fft.rfftfreq(n_w)[None, :]
+    amplitude = np.empty((n_t, n_h, n_w // 2 + 1), np.float32)
+    for t in range(n_t):  # a frame at a time: the float64 temporaries stay the size of one frame
+        freq = np.sqrt(ft[t] * ft[t] + fy * fy + fx * fx)
+        amplitude[t] = 1.0 / np.maximum(freq, 1.0 / max(n_h, n_w)) ** decay
     amplitude.flags.writeable = False
     return amplitude
 
@@ -123,13 +125,25 @@ def _field(
     spectral = (n_t, n_h, n_w) if temporal == "evolving" else (1, n_h, n_w)
     amplitude = _amplitude(spectral, decay, time_scale)
     # FMix: independent Gaussian real and imaginary parts per bin, scaled by the amplitude
-    parts = rng.standard_normal((2, n_t, n_h, n_w // 2 + 1), dtype=np.float32)
-    spectrum = np.empty(parts.shape[1:], np.complex64)
-    np.multiply(parts[0], amplitude, out=spectrum.real)
-    np.multiply(parts[1], amplitude, out=spectrum.imag)
-    axes = (0, 1, 2) if temporal == "evolving" else (1, 2)
-    field = np.fft.irfftn(spectrum, s=[shape[a] for a in axes], axes=axes)
-    return np.ascontiguousarray(field, dtype=np.float32)
+    spectrum = np.empty((n_t, n_h, n_w // 2 + 1), np.complex64)
+    part = np.empty(spectrum.shape, np.float32)  # the real parts, then the imaginary parts
+    for component in (spectrum.real, spectrum.imag):
+        rng.standard_normal(dtype=np.float32, out=part)
+        np.multiply(part, amplitude, out=component)
+    del part
+    # irfftn's steps, in place: inverse FFTs over time (when evolving) and height, then the real
+    # inverse FFT over width, a frame at a time, into the spectrum's own memory: frame t of the
+    # field ends before frame t of the spectrum does, so it only covers frames already done.
+    # (numpy's FFTs run in single precision into single-precision out arrays; its type stubs
+    # only list double precision)
+    for axis in (0, 1) if temporal == "evolving" else (1,):
+        np.fft.ifft(spectrum, axis=axis, out=spectrum)  # type: ignore[arg-type]
+    field = spectrum.reshape(-1).view(np.float32)[: n_t * n_h * n_w].reshape(shape)
+    frame = np.empty((n_h, n_w), np.float32)
+    for t in range(n_t):
+        np.fft.irfft(spectrum[t], n=n_w, axis=1, out=frame)  # type: ignore[arg-type]
+        field[t] = frame
+    return field
 
 
 FAMILY = Family(
