@@ -128,3 +128,32 @@ def test_the_ink_matched_arm_is_decided_in_settings_of_its_own(reports):
         assert a.where.label() == b.where.label() + ", ink-matched"
     assert {dec.where.arm for _, dec, _ in d.claims} == {"canvas", "ink"}
     assert all(row["where"].arm == "canvas" for row in d.calibration)
+
+
+def test_the_digest_tables_count_the_decisions(reports):
+    from occmask.study.report import claim_summary, gap_summary
+
+    d = decide(reports, 0.3, "mean_logprob", {k: r for k, r in reports.items() if k[2] == 0.0})
+    lines = claim_summary(d).splitlines()
+    assert lines[0] == (
+        "| claim of the post | canvas-matched, fill 0 | canvas-matched, fill 1 | ink-matched, fill 0 |"
+    )
+    groups = [("canvas", 0.0), ("canvas", 1.0), ("ink", 0.0)]
+    for claim, line in zip(dict.fromkeys(c.text for c, _, _ in d.claims), lines[2:], strict=True):
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert cells[0] == claim
+        for (arm, fill), cell in zip(groups, cells[1:], strict=True):
+            found = [
+                s
+                for c, dec, s in d.claims
+                if c.text == claim and (dec.where.arm, dec.where.fill) == (arm, fill)
+            ]
+            assert cell == f"✓ {found.count('supported')}, ✗ {found.count('contradicted')} of {len(found)}"
+    gap_lines = gap_summary(d).splitlines()
+    assert len(gap_lines) == 2 + len(FAMILIES) - 1 and gap_lines[2].startswith(
+        f"| {FAMILIES[1]} vs bernoulli |"
+    )
+    first = [g for g in d.gaps if g.subject == FAMILIES[1] and (g.where.arm, g.where.fill) == ("canvas", 0.0)]
+    lower = sum(g.verdict == "lower" for g in first)
+    higher = sum(g.verdict == "higher" for g in first)
+    assert gap_lines[2].split("|")[2].strip() == f"▼ {lower}, ▲ {higher} of {len(first)}"
