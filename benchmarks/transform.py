@@ -144,16 +144,17 @@ def _peers(batch):
 
 def _kernels(family: str, batch_np: np.ndarray):
     """The kernels that ``Occlude(family, COVERAGE, layout="BCHW")`` runs on ``batch_np``, called
-    directly: the family's field and the exact cut per image, then the fill into a new array."""
+    directly: the family's field and the exact cut per image into a new mask, then the fill into a
+    new array."""
     fam = om.FAMILIES[family]
     params = fam.params({})
     n_b, _, n_h, n_w = batch_np.shape
     need = calibrate.target_count(COVERAGE, n_h * n_w)
     rng = np.random.default_rng(SEED)
     zero = np.zeros((1, 1, 1, 1), batch_np.dtype)
-    masks = np.empty((n_b, n_h, n_w), dtype=bool)
 
     def kernels():
+        masks = np.empty((n_b, n_h, n_w), dtype=bool)  # new arrays, as Occlude returns
         for b in range(n_b):
             field = fam.field((1, n_h, n_w), rng, "evolving", need, **params)
             calibrate._cut_rows(field.reshape(1, -1), need, masks[b].reshape(1, -1))
