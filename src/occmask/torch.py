@@ -360,7 +360,7 @@ def _on_batch_axis(masks: np.ndarray, layout: str) -> np.ndarray:
     return masks if batch == 0 else np.ascontiguousarray(np.moveaxis(masks, 0, batch))
 
 
-_POOL: dict[str, Any] = {"pid": None, "pool": None}
+_POOL: dict[str, Any] = {"pid": None, "pool": None, "workers": 0}
 _POOL_LOCK = threading.Lock()
 
 
@@ -368,11 +368,10 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     """The process's thread pool for mask jobs, with at least ``workers`` threads: made on first use
     and kept across calls (a forked child, whose copy has no threads, makes its own)."""
     with _POOL_LOCK:
-        pool = _POOL["pool"]
-        if pool is None or _POOL["pid"] != os.getpid() or pool._max_workers < workers:
+        if _POOL["pool"] is None or _POOL["pid"] != os.getpid() or _POOL["workers"] < workers:
             pool = ThreadPoolExecutor(workers, thread_name_prefix="occmask")
-            _POOL.update(pid=os.getpid(), pool=pool)
-        return pool
+            _POOL.update(pid=os.getpid(), pool=pool, workers=workers)
+        return _POOL["pool"]
 
 
 def _noise_rng(seed: int) -> np.random.Generator:
