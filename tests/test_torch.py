@@ -482,10 +482,10 @@ def test_threads_fill_their_samples_as_occlude_does(fill, layout):
     """Each thread fills the samples whose masks it made: the same result with 1 or 3 threads, and
     the same as occlude with the returned mask (skipped samples, p=0.6, left as they are)."""
     x = torch.rand(7, 3, 16, 16)  # (B, C, H, W)
-    if layout != "BCHW":
-        x = x.permute(*["BCHW".index(letter) for letter in layout]).contiguous()
-        if not isinstance(fill, (float, list, str)):
-            pytest.skip("a per-sample fill array is laid out as (B, C, H, W)")
+    order = ["BCHW".index(letter) for letter in layout]
+    x = x.permute(*order).contiguous()
+    if isinstance(fill, np.ndarray):  # a per-sample fill array is laid out as the data
+        fill = fill.transpose(order)
     results = []
     for threads in (1, 3):
         t = Occlude("perlin", (0.2, 0.6), fill=fill, p=0.6, layout=layout, threads=threads, return_mask=True)
