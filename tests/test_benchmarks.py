@@ -153,6 +153,21 @@ def test_batch_rows_check_the_occlusion_and_measure():
     assert row.target.text == "masks <= 20% of it" and row.speedup == row.baseline_s / row.occmask_s
 
 
+def test_an_overhead_below_the_timing_noise_gets_no_value_and_no_verdict(monkeypatch):
+    for module in ("torch", "kornia", "albumentations"):
+        pytest.importorskip(module)
+    import transform  # benchmarks/transform.py
+
+    def timed(fns, cfg):  # the whole transform measured faster than its kernels alone: noise
+        return {name: [2e-3, 3e-3] if name == "kernels" else [1e-3, 1e-3] for name in fns}
+
+    monkeypatch.setattr(transform, "_cpu_seconds", timed)
+    overhead = transform.batch_rows(TINY, families=["perlin"], shape=(4, 3, 32, 32))[2]
+    assert overhead.occmask_s is None and overhead.met is None
+    assert overhead.note == "below the timing noise (median difference -375.0 us)"
+    assert "| below the timing noise (median difference -375.0 us) |" in bench.table([overhead])
+
+
 def test_memory_and_cold_compile_rows():
     rows = table_rows.memory_rows(TINY, families=["perlin"], shape=(2, 32, 32))
     assert [row.task.split(", ")[-1] for row in rows] == [
