@@ -530,6 +530,18 @@ def test_the_thread_pool_is_kept_and_remade_after_a_fork(monkeypatch):
     assert torch.equal(clone(batch)[1], expected)
 
 
+def test_a_pool_grown_for_more_threads_shuts_the_smaller_one_down():
+    from occmask import torch as adapter
+
+    small = adapter._pool(1)
+    workers = adapter._POOL["workers"]
+    grown = adapter._pool(workers + 1)
+    assert grown is not small and adapter._POOL["workers"] == workers + 1
+    with pytest.raises(RuntimeError, match="shutdown"):
+        small.submit(int)  # no new work: its threads end once idle
+    assert grown.submit(int, "7").result() == 7 and adapter._pool(1) is grown
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("fill", ["mean", "noise"])
 def test_cuda_batches_get_the_cpu_masks_and_fills(fill):

@@ -369,6 +369,8 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     and kept across calls (a forked child, whose copy has no threads, makes its own)."""
     with _POOL_LOCK:
         if _POOL["pool"] is None or _POOL["pid"] != os.getpid() or _POOL["workers"] < workers:
+            if _POOL["pool"] is not None and _POOL["pid"] == os.getpid():  # too small: let its threads end
+                _POOL["pool"].shutdown(wait=False)  # (jobs already given to it still run)
             pool = ThreadPoolExecutor(workers, thread_name_prefix="occmask")
             _POOL.update(pid=os.getpid(), pool=pool, workers=workers)
         return _POOL["pool"]
