@@ -357,6 +357,40 @@ def triangle_field_reference(shape, centers, gauges, reach, velocity, spin):
     return out
 
 
+def triangle_geometry_reference(u, n_h, n_w, size, aspect, speed, spin):
+    """The triangles of uniforms ``u`` (sets, n, 12), with numpy's array operations."""
+    radius = size[0] + (size[1] - size[0]) * u[..., 2]
+    angles = 2.0 * np.pi * u[..., 3, None] + 2.0 * np.pi / 3.0 * np.arange(3) + (u[..., 4:7] - 0.5)
+    stretch = np.sqrt(aspect[0] + (aspect[1] - aspect[0]) * u[..., 7])[..., None]
+    axis = np.pi * u[..., 8, None]
+    ux, uy = np.cos(angles) * stretch, np.sin(angles) / stretch
+    verts = np.stack([uy * np.cos(axis) + ux * np.sin(axis), ux * np.cos(axis) - uy * np.sin(axis)], axis=-1)
+    verts -= verts.mean(axis=-2, keepdims=True)
+    verts *= (radius / np.linalg.norm(verts, axis=-1).max(axis=-1))[..., None, None]
+    edges = verts[..., [1, 2, 0], :] - verts
+    normals = np.stack([edges[..., 1], -edges[..., 0]], axis=-1)
+    height = np.sum(normals * verts, axis=-1, keepdims=True)
+    gauges = np.where(height < 0, -normals, normals) / np.abs(height)
+    heading = 2.0 * np.pi * u[..., 9]
+    velocity = (speed * u[..., 10])[..., None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
+    centers = u[..., 0:2] * np.array([n_h, n_w])
+    return centers, gauges, radius, velocity, spin * (2.0 * u[..., 11] - 1.0)
+
+
+@settings(max_examples=60, deadline=None)  # the first example compiles the kernel
+@given(
+    u=hnp.arrays(np.float64, (2, 7, 12), elements=st.floats(0.0, 1.0, exclude_max=True)),
+    size=st.tuples(st.floats(1.0, 50.0), st.floats(0.0, 50.0)).map(lambda p: (p[0], p[0] + p[1])),
+    aspect=st.tuples(st.floats(1.0, 4.0), st.floats(0.0, 4.0)).map(lambda p: (p[0], p[0] + p[1])),
+)
+def test_triangle_geometry_equals_numpy_reference(u, size, aspect):
+    got = triangles._geometry(u, 30, 50, size, aspect, 1.5, 0.2)
+    for value, expected in zip(
+        got, triangle_geometry_reference(u, 30, 50, size, aspect, 1.5, 0.2), strict=True
+    ):
+        np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-9)
+
+
 @pytest.mark.parametrize(
     ("shape", "size"),
     [
@@ -369,8 +403,9 @@ def triangle_field_reference(shape, centers, gauges, reach, velocity, spin):
 def test_triangle_kernel_equals_pixel_reference(shape, size):
     rng = np.random.default_rng(sum(shape))
     n = 25
-    centers = rng.random((1, n, 2)) * np.array(shape[1:])
-    gauges, reach = triangles._shapes(rng.random((1, n, triangles._UNIFORMS)), size, (1.0, 3.0))
+    centers, gauges, reach, _, _ = triangles._geometry(
+        rng.random((1, n, triangles._UNIFORMS)), shape[1], shape[2], size, (1.0, 3.0), 0.0, 0.0
+    )
     velocity = rng.normal(0, 1.5, (1, n, 2))
     spin = rng.normal(0, 0.2, (1, n))
     out = np.full(shape, np.inf, np.float32)
@@ -381,7 +416,9 @@ def test_triangle_kernel_equals_pixel_reference(shape, size):
 
 def test_triangle_shapes_are_triangles_of_the_requested_size():
     rng = np.random.default_rng(0)
-    gauges, reach = triangles._shapes(rng.random((1, 200, triangles._UNIFORMS)), (5.0, 10.0), (1.0, 1.0))
+    _, gauges, reach, _, _ = triangles._geometry(
+        rng.random((1, 200, triangles._UNIFORMS)), 64, 64, (5.0, 10.0), (1.0, 1.0), 1.0, 0.0
+    )
     assert reach.min() >= 5.0 and reach.max() <= 10.0
     # the centroid is inside (every gauge row is a finite outward normal) and the three
     # edges bound a triangle whose farthest vertex is at distance `reach`

@@ -1,5 +1,6 @@
 """The torch adapter and the Occlude transform: layouts, fills, autograd, devices, validation."""
 
+import math
 import os
 import pickle
 import subprocess
@@ -507,6 +508,25 @@ def test_default_threads_is_one_inside_a_worker_and_for_small_batches(monkeypatc
     assert [adapter._default_threads(n) for n in (0, per - 1, per, 3 * per, 100 * per)] == [1, 1, 1, 3, 4]
     monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
     assert adapter._default_threads(100 * per) == 1
+
+
+@pytest.mark.parametrize("cheap", [True, False])
+def test_by_default_a_batch_of_cheap_masks_stays_on_one_thread(monkeypatch, cheap):
+    from occmask import torch as adapter
+
+    monkeypatch.setattr(adapter, "_default_threads", lambda pixels: 2)
+    monkeypatch.setattr(adapter, "SECONDS_PER_SAMPLE", math.inf if cheap else 0.0)
+    asked, real = [], adapter._pool
+    monkeypatch.setattr(adapter, "_pool", lambda workers: asked.append(workers) or real(workers))
+    batch = torch.rand(6, 2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    results = []
+    for threads in (None, 1):
+        torch.manual_seed(0)
+        results.append(Occlude("perlin", (0.2, 0.6), fill=0.5, threads=threads, return_mask=True)(batch))
+    assert asked == ([] if cheap else [1])  # the first mask was made alone, then the rest split
+    (hidden, mask), (hidden1, mask1) = results
+    assert torch.equal(mask, mask1) and torch.equal(hidden, hidden1)
+    assert mask.any() and not torch.equal(hidden, batch)
 
 
 def test_the_thread_pool_is_kept_and_remade_after_a_fork(monkeypatch):

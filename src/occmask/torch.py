@@ -16,6 +16,7 @@ import functools
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
@@ -340,6 +341,12 @@ def _shares_numpy_memory(x: torch.Tensor, out: torch.Tensor | None) -> bool:
 #: thread, handing work over and waiting for the GIL cost more than a second thread gains.
 PIXELS_PER_THREAD = 1 << 18
 
+#: Seconds of one sample's mask below which a batch stays on one thread by default: cheaper
+#: samples spend too large a share of their time in Python (holding the GIL) for a second
+#: thread to gain (bernoulli and patches masks of (8, 64, 64) take 80-200 us and ran 0.7-0.95x
+#: as fast on 2 threads as on 1; perlin's, 420 us, 1.6-1.9x).
+SECONDS_PER_SAMPLE = 250e-6
+
 
 def _default_threads(pixels: int) -> int:
     """1 inside a DataLoader worker (a process of its own), else one per usable core, at most one per
@@ -532,8 +539,10 @@ class Occlude(nn.Module):
         kernels release the GIL); each takes a run of consecutive samples. By
         default 1 inside a ``DataLoader`` worker (each worker is a process
         already) and otherwise one per usable core, at most one per sample and
-        per 2**18 mask pixels (smaller batches stay on one thread). The threads
-        are kept from call to call. The masks do not depend on it.
+        per 2**18 mask pixels (smaller batches stay on one thread); the batch
+        also stays on one thread if its first mask took less than 250 us (such
+        masks spend too much of their time holding the GIL for threads to gain).
+        The threads are kept from call to call. The masks do not depend on it.
     region : callable, optional
         ``region(sample) -> bool mask`` of shape (H, W) or (T, H, W) (a tensor or
         an array), computed from each sample itself (one sample of a batch at a
@@ -812,7 +821,9 @@ class Occlude(nn.Module):
         Everything is checked once for the batch; the samples are then split into
         ``threads`` runs of consecutive samples with as many masks each, one per
         thread (this one included), which writes their masks into the result and
-        then calls ``then(masks, start, stop)``.
+        then calls ``then(masks, start, stop)``. Without ``threads`` set, the first
+        sample is made alone first, and the rest stay on this thread if it took
+        less than ``SECONDS_PER_SAMPLE``.
         """
         shape3, image = _validate.shape(sample_shape)
         job = _MaskJob(self, shape3, image)
@@ -821,8 +832,14 @@ class Occlude(nn.Module):
         ]
         out = np.empty((len(seeds), *sample_shape), dtype=bool)
         active = [index for index, seed in enumerate(seeds) if seed is not None]
-        threads = max(1, min(len(active), self.threads or _default_threads(len(active) * math.prod(shape3))))
-        bounds = [0, *(active[len(active) * c // threads] for c in range(1, threads)), len(seeds)]
+        start, threads = 0, self.threads or _default_threads(len(active) * math.prod(shape3))
+        if self.threads is None and threads > 1 and len(active) > 1:  # time the first sample
+            clock, start = time.perf_counter(), active[0] + 1
+            job.run(0, start, seeds, checked, out, then)
+            active = active[1:]
+            threads = threads if time.perf_counter() - clock >= SECONDS_PER_SAMPLE else 1
+        threads = max(1, min(len(active), threads))
+        bounds = [start, *(active[len(active) * c // threads] for c in range(1, threads)), len(seeds)]
         others = [
             _pool(threads - 1).submit(job.run, bounds[c], bounds[c + 1], seeds, checked, out, then)
             for c in range(1, threads)

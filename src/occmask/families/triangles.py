@@ -199,26 +199,55 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
 _UNIFORMS = 12
 
 
-def _shapes(u: np.ndarray, size: tuple[float, float], aspect: tuple[float, float]):
-    """Triangles about the origin from uniforms ``u`` (..., 12): gauge rows (..., 3, 2) and circumradius."""
-    radius = size[0] + (size[1] - size[0]) * u[..., 2]
-    angles = 2.0 * np.pi * u[..., 3, None] + 2.0 * np.pi / 3.0 * np.arange(3) + (u[..., 4:7] - 0.5)
-    stretch = np.sqrt(aspect[0] + (aspect[1] - aspect[0]) * u[..., 7])[..., None]
-    axis = np.pi * u[..., 8, None]
-    cos_axis, sin_axis = np.cos(axis), np.sin(axis)
-    # vertices as (y, x): unit circle, stretched along x, rotated by axis
-    ux, uy = np.cos(angles) * stretch, np.sin(angles) / stretch
-    verts = np.stack([uy * cos_axis + ux * sin_axis, ux * cos_axis - uy * sin_axis], axis=-1)
-    verts -= verts.mean(axis=-2, keepdims=True)
-    verts *= (radius / np.sqrt(np.sum(verts * verts, axis=-1)).max(axis=-1))[
-        ..., None, None
-    ]  # farthest vertex
-    edges = verts[..., [1, 2, 0], :] - verts  # from each vertex to the next
-    normals = np.stack([edges[..., 1], -edges[..., 0]], axis=-1)  # perpendicular to each edge
-    height = np.sum(normals * verts, axis=-1, keepdims=True)  # normal . vertex on that edge
-    # orient each normal away from the centroid: the centroid is strictly inside
-    normals = np.where(height < 0, -normals, normals)
-    return normals / np.abs(height), radius
+@kernel
+def _geometry(u, n_h, n_w, size, aspect, speed, spin):
+    """Triangles from uniforms ``u`` (sets, n, 12): centres (sets, n, 2) as (y, x), gauge rows
+    (sets, n, 3, 2), circumradii (sets, n), velocities (sets, n, 2) and spins (sets, n).
+
+    A triangle's vertices start on the unit circle, a third of a turn apart with
+    some jitter, are stretched along x by the square root of its elongation and
+    rotated about its axis; centred on their centroid, they are scaled so that the
+    farthest is at the radius. Gauge row ``e`` is the normal of edge ``e`` (from
+    vertex ``e`` to the next), pointing away from the centroid, divided by the
+    edge's distance from it: a pixel at offset ``p`` is inside at scale ``max_e g[e] . p``.
+    """
+    n_sets, n = u.shape[0], u.shape[1]
+    centers = np.empty((n_sets, n, 2))
+    gauges = np.empty((n_sets, n, 3, 2))
+    reach = np.empty((n_sets, n))
+    velocity = np.empty((n_sets, n, 2))
+    spins = np.empty((n_sets, n))
+    vy, vx = np.empty(3), np.empty(3)
+    for s in range(n_sets):
+        for k in range(n):
+            w = u[s, k]
+            centers[s, k, 0], centers[s, k, 1] = w[0] * n_h, w[1] * n_w
+            radius = size[0] + (size[1] - size[0]) * w[2]
+            stretch = math.sqrt(aspect[0] + (aspect[1] - aspect[0]) * w[7])
+            cos_axis, sin_axis = math.cos(math.pi * w[8]), math.sin(math.pi * w[8])
+            for e in range(3):
+                angle = 2.0 * math.pi * w[3] + 2.0 * math.pi / 3.0 * e + (w[4 + e] - 0.5)
+                ux, uy = math.cos(angle) * stretch, math.sin(angle) / stretch
+                vy[e], vx[e] = uy * cos_axis + ux * sin_axis, ux * cos_axis - uy * sin_axis
+            my, mx = (vy[0] + vy[1] + vy[2]) / 3.0, (vx[0] + vx[1] + vx[2]) / 3.0
+            far = 0.0
+            for e in range(3):
+                vy[e] -= my
+                vx[e] -= mx
+                far = max(far, math.sqrt(vy[e] * vy[e] + vx[e] * vx[e]))
+            for e in range(3):
+                vy[e] *= radius / far
+                vx[e] *= radius / far
+            for e in range(3):
+                ny, nx = vx[(e + 1) % 3] - vx[e], -(vy[(e + 1) % 3] - vy[e])  # perpendicular to the edge
+                height = ny * vy[e] + nx * vx[e]  # normal . vertex on that edge
+                sign = -1.0 if height < 0 else 1.0  # away from the centroid, strictly inside
+                gauges[s, k, e, 0], gauges[s, k, e, 1] = sign * ny / abs(height), sign * nx / abs(height)
+            reach[s, k] = radius
+            heading, pace = 2.0 * math.pi * w[9], speed * w[10]
+            velocity[s, k, 0], velocity[s, k, 1] = pace * math.sin(heading), pace * math.cos(heading)
+            spins[s, k] = spin * (2.0 * w[11] - 1.0)
+    return centers, gauges, reach, velocity, spins
 
 
 def _field(
@@ -238,11 +267,7 @@ def _field(
     mean_area = (lo * lo + lo * hi + hi * hi) / 3.0  # a jittered triangle covers ~1.0-1.3 r^2
 
     def draw(out: np.ndarray, u: np.ndarray, first_index: float, stop: int) -> np.ndarray:
-        gauges, reach = _shapes(u, size, aspect)
-        heading = 2.0 * np.pi * u[..., 9]
-        velocity = (speed * u[..., 10])[..., None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
-        spins = spin * (2.0 * u[..., 11] - 1.0)
-        centers = u[..., 0:2] * np.array([n_h, n_w])
+        centers, gauges, reach, velocity, spins = _geometry(u, n_h, n_w, size, aspect, speed, spin)
         return _draw(out, centers, gauges, reach, velocity, spins, first_index, temporal == "evolving", stop)
 
     return _torus.drop(shape, rng, n_sets, _UNIFORMS, need, mean_area, draw)
