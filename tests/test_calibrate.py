@@ -51,10 +51,12 @@ def test_video_cut_equals_stable_sort(field, coverage):
     np.testing.assert_array_equal(mask.ravel(), reference_cut(field.reshape(1, 1, -1), k).ravel())
 
 
-def large_fields():
+LARGE = [(64, 64), (128, 160)]  # the second: counted in several histogram copies
+
+
+def large_fields(n=64 * 64):
     """Rows long enough for the histogram and its refinements: +inf tails, ties, outliers."""
     rng = np.random.default_rng(5)
-    n = 64 * 64
     ramp = np.arange(n, dtype=np.float32)
     half_inf = np.where(rng.random(n) < 0.5, np.inf, ramp).astype(
         np.float32
@@ -77,10 +79,11 @@ def large_fields():
     }
 
 
+@pytest.mark.parametrize("side", LARGE)
 @pytest.mark.parametrize("name", sorted(large_fields()))
 @pytest.mark.parametrize("coverage", [0.01, 0.3, 0.5, 0.69, 0.7, 0.99])
-def test_large_rows_cut_equals_stable_sort(name, coverage):
-    field = large_fields()[name].reshape(1, 64, 64)
+def test_large_rows_cut_equals_stable_sort(name, coverage, side):
+    field = large_fields(side[0] * side[1])[name].reshape(1, *side)
     k = calibrate.target_count(coverage, field.size)
     np.testing.assert_array_equal(calibrate.cut(field, coverage), reference_cut(field, k))
 

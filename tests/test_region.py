@@ -111,6 +111,17 @@ def test_region_cut_equals_the_sorting_reference_with_ties_and_inf(shape, levels
     )
 
 
+@pytest.mark.parametrize("coverage", [0.05, 0.5, 0.93])
+def test_region_cut_of_large_smooth_frames_equals_the_sorting_reference(coverage):
+    """Frames of 128 x 160: counted in several histogram copies; runs of equal values and of +inf."""
+    rng = np.random.default_rng(11)
+    field = np.repeat(rng.integers(0, 50, (2, 128, 16)), 10, axis=2).astype(np.float32)
+    field[:, 40:70] = np.inf
+    region = rng.random((2, 128, 160)) < 0.4
+    mask = om.cut(field, coverage, region=region)
+    np.testing.assert_array_equal(mask, region_cut_reference(field, coverage, region))
+
+
 def test_the_occluder_crosses_the_region_border():
     field = np.arange(64, dtype=np.float32).reshape(1, 8, 8)  # hidden row by row from the top
     region = np.zeros((8, 8), bool)
