@@ -94,6 +94,9 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+_CHUNK_PIXELS = 1 << 18  # pixels of the real inverse FFTs' buffer (1 MiB)
+
+
 @functools.lru_cache(maxsize=64)
 def _amplitude(shape: tuple[int, int, int], decay: float, time_scale: float) -> np.ndarray:
     """Amplitude of every bin of an ``rfftn`` spectrum of ``shape`` (T, H, W), float32, read-only.
@@ -132,17 +135,20 @@ def _field(
         np.multiply(part, amplitude, out=component)
     del part
     # irfftn's steps, in place: inverse FFTs over time (when evolving) and height, then the real
-    # inverse FFT over width, a frame at a time, into the spectrum's own memory: frame t of the
-    # field ends before frame t of the spectrum does, so it only covers frames already done.
+    # inverse FFT over width, into the spectrum's own memory: frame t of the field ends before
+    # frame t of the spectrum does, so frames t to u of the field only cover frames already done.
     # (numpy's FFTs run in single precision into single-precision out arrays; its type stubs
     # only list double precision)
     for axis in (0, 1) if temporal == "evolving" else (1,):
         np.fft.ifft(spectrum, axis=axis, out=spectrum)  # type: ignore[arg-type]
+    # (a few frames per real inverse FFT, through a buffer of at most _CHUNK_PIXELS)
     field = spectrum.reshape(-1).view(np.float32)[: n_t * n_h * n_w].reshape(shape)
-    frame = np.empty((n_h, n_w), np.float32)
-    for t in range(n_t):
-        np.fft.irfft(spectrum[t], n=n_w, axis=1, out=frame)  # type: ignore[arg-type]
-        field[t] = frame
+    chunk = max(1, min(n_t, _CHUNK_PIXELS // (n_h * n_w)))
+    frames = np.empty((chunk, n_h, n_w), np.float32)
+    for t in range(0, n_t, chunk):
+        stop = min(n_t, t + chunk)
+        np.fft.irfft(spectrum[t:stop], n=n_w, axis=2, out=frames[: stop - t])  # type: ignore[arg-type]
+        field[t:stop] = frames[: stop - t]
     return field
 
 
