@@ -58,7 +58,7 @@ ENTRY_KERNELS = {
     "occmask.calibrate._cut_rows",
     "occmask.describe._label",
     "occmask.describe._measure",
-    "occmask._noise._noise_field",
+    "occmask._noise._fractal_field",
 }
 
 

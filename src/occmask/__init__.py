@@ -61,7 +61,8 @@ def warmup() -> None:
 
     for name in FAMILIES:
         for temporal in ("evolving", "independent"):
-            generate(name, (2, 8, 8), 0.5, rng=0, temporal=temporal)
+            for match in ("frame", "video"):  # a field cut early, and a whole one
+                generate(name, (2, 8, 8), 0.5, rng=0, temporal=temporal, match=match)
     mask = np.zeros((2, 4, 4), dtype=bool)
     describe(mask, spatiotemporal=True)
     label(mask, spatiotemporal=True)

@@ -139,6 +139,48 @@ def _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex):
     return out
 
 
+@kernel
+def _fractal_field(
+    out, uniforms, scores, step_y, step_x, base_y, base_x, time_scale, independent, persistence, simplex
+):
+    """:func:`fractal_noise` into ``out`` from its draws: ``uniforms`` (sets, octaves, 3) place each
+    octave's pattern in y, x and time, ``scores`` (sets, 256) order each set's permutation.
+
+    ``base_y``, ``base_x``: lattice cells per frame of the first octave when periodic,
+    else 0. Octave ``o`` has frequency ``2**o`` and amplitude ``persistence**o``.
+    """
+    n_t, n_h, n_w = out.shape
+    n_sets, octaves = uniforms.shape[0], uniforms.shape[1]
+    periods = np.zeros((octaves, 2), np.int64)
+    xs = np.empty((n_sets, octaves, n_w))
+    ys = np.empty((n_sets, octaves, n_h))
+    zs = np.empty((octaves, n_t))
+    amps = np.empty(octaves)
+    for o in range(octaves):
+        freq = 2.0 ** float(o)
+        periods[o, 0], periods[o, 1] = base_y * np.int64(freq), base_x * np.int64(freq)
+        span_y = float(periods[o, 0]) if base_y > 0 else 256.0
+        span_x = float(periods[o, 1]) if base_x > 0 else 256.0
+        for s in range(n_sets):
+            offset_y, offset_x = uniforms[s, o, 0] * span_y, uniforms[s, o, 1] * span_x
+            for i in range(n_h):
+                ys[s, o, i] = i * step_y * freq + offset_y
+            for j in range(n_w):
+                xs[s, o, j] = j * step_x * freq + offset_x
+        for t in range(n_t):
+            frame = 0.0 if independent else t / time_scale
+            zs[o, t] = frame * freq + uniforms[t % n_sets, o, 2] * 256.0
+        amps[o] = persistence ** float(o)
+    perms = np.empty((n_sets, 512), np.int64)
+    simplex_grads = np.empty((n_sets, 256), np.int64)
+    for s in range(n_sets):
+        perm = np.argsort(scores[s])
+        for i in range(256):
+            perms[s, i] = perms[s, i + 256] = perm[i]
+            simplex_grads[s, i] = (perm[i] % _SIMPLEX_GRADIENTS) * 3
+    return _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex)
+
+
 def fractal_noise(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
@@ -160,27 +202,25 @@ def fractal_noise(
     """
     n_t, n_h, n_w = shape
     n_sets = n_t if temporal == "independent" else 1
-    freq = 2.0 ** np.arange(octaves)
-    if periodic:
-        base = np.array([max(1, round(n_h / scale)), max(1, round(n_w / scale))], dtype=np.int64)
-        periods = base[None, :] * freq.astype(np.int64)[:, None]
-        step_y, step_x = base[0] / n_h, base[1] / n_w
-        span = periods[None, :, :].astype(np.float64)
+    if periodic:  # whole lattice cells across the frame
+        base_y, base_x = max(1, round(n_h / scale)), max(1, round(n_w / scale))
+        step_y, step_x = base_y / n_h, base_x / n_w
     else:
-        periods = np.zeros((octaves, 2), dtype=np.int64)
+        base_y = base_x = 0
         step_y = step_x = 1.0 / scale
-        span = np.full((1, octaves, 2), 256.0)
-    spans = np.concatenate([np.broadcast_to(span, (1, octaves, 2)), np.full((1, octaves, 1), 256.0)], axis=2)
-    offsets = rng.random((n_sets, octaves, 3)) * spans
-    ys = np.arange(n_h) * step_y * freq[None, :, None] + offsets[:, :, 0, None]
-    xs = np.arange(n_w) * step_x * freq[None, :, None] + offsets[:, :, 1, None]
-    frames = np.zeros(n_t) if temporal == "independent" else np.arange(n_t) / time_scale
-    zs = frames[None, :] * freq[:, None] + offsets[np.arange(n_t) % n_sets, :, 2].T
-    perm = np.argsort(rng.random((n_sets, 256)), axis=1)
-    perms = np.concatenate([perm, perm], axis=1).astype(np.int64)
-    simplex_grads = (perm % _SIMPLEX_GRADIENTS) * 3
-    amps = persistence ** np.arange(octaves, dtype=np.float64)
+    uniforms = rng.random((n_sets, octaves, 3))
+    scores = rng.random((n_sets, 256))
     out = np.empty(shape, dtype=np.float32)
-    return _noise_field(
-        out, xs, ys, zs, perms, simplex_grads.astype(np.int64), amps, periods, basis == "simplex"
+    return _fractal_field(
+        out,
+        uniforms,
+        scores,
+        step_y,
+        step_x,
+        base_y,
+        base_x,
+        float(time_scale),
+        temporal == "independent",
+        float(persistence),
+        basis == "simplex",
     )
