@@ -447,6 +447,28 @@ def box_field_reference(shape, centers, halves, velocity):
     return out
 
 
+def boxes_reference(u, n_h, n_w, size, aspect, speed):
+    """The boxes of uniforms ``u`` (sets, n, 6), with numpy's array operations."""
+    side = size[0] * (size[1] / size[0]) ** u[..., 2]
+    ratio = aspect[0] * (aspect[1] / aspect[0]) ** u[..., 3]
+    halves = 0.5 * side[..., None] * np.stack([np.sqrt(ratio), 1.0 / np.sqrt(ratio)], axis=-1)
+    heading = 2.0 * np.pi * u[..., 4]
+    velocity = (speed * u[..., 5])[..., None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
+    return u[..., 0:2] * np.array([n_h, n_w]), halves, velocity
+
+
+@settings(max_examples=60, deadline=None)  # the first example compiles the kernel
+@given(
+    u=hnp.arrays(np.float64, (2, 7, 6), elements=st.floats(0.0, 1.0, exclude_max=True)),
+    size=st.tuples(st.floats(1.0, 50.0), st.floats(0.0, 50.0)).map(lambda p: (p[0], p[0] + p[1])),
+    aspect=st.tuples(st.floats(0.01, 100.0), st.floats(0.01, 100.0)).map(sorted),
+)
+def test_boxes_equal_numpy_reference(u, size, aspect):
+    got = rectangles._boxes(u, 30, 50, size, tuple(aspect), 1.5)
+    for value, expected in zip(got, boxes_reference(u, 30, 50, size, aspect, 1.5), strict=True):
+        np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-12)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     shape=st.tuples(st.integers(1, 3), st.integers(1, 21), st.integers(1, 21)),
@@ -457,7 +479,7 @@ def box_field_reference(shape, centers, halves, velocity):
 def test_box_kernel_equals_pixel_reference(shape, size, aspect, seed):
     rng = np.random.default_rng(seed)
     u = rng.random((1, 12, rectangles._UNIFORMS))
-    centers, halves, velocity = rectangles._boxes(u, shape[1], shape[2], size, aspect, 2.5)
+    centers, halves, velocity = rectangles._boxes(u, shape[1], shape[2], tuple(size), tuple(aspect), 2.5)
     out = np.full(shape, np.inf, np.float32)
     left = rectangles._draw(out, centers, halves, velocity, 0.0, True, 0)
     expected = box_field_reference(shape, centers, halves, velocity)

@@ -158,14 +158,24 @@ def _draw(out, centers, halves, velocity, first_index, moving, stop):
     return remaining
 
 
-def _boxes(u: np.ndarray, n_h: int, n_w: int, size, aspect, speed: float):
-    """Centres (..., 2), half-sizes (..., 2) as (y, x) and velocities (..., 2) from uniforms ``u``."""
-    side = size[0] * (size[1] / size[0]) ** u[..., 2]
-    ratio = aspect[0] * (aspect[1] / aspect[0]) ** u[..., 3]
-    halves = 0.5 * side[..., None] * np.stack([np.sqrt(ratio), 1.0 / np.sqrt(ratio)], axis=-1)
-    heading = 2.0 * np.pi * u[..., 4]
-    velocity = (speed * u[..., 5])[..., None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
-    return u[..., 0:2] * np.array([n_h, n_w]), halves, velocity
+@kernel
+def _boxes(u, n_h, n_w, size, aspect, speed):
+    """Centres (..., 2), half-sizes (..., 2) as (y, x) and velocities (..., 2) from uniforms ``u``
+    (sets, n, 6): side and aspect ratio log-uniform in their ranges, a uniform heading."""
+    n_sets, n = u.shape[0], u.shape[1]
+    centers = np.empty((n_sets, n, 2))
+    halves = np.empty((n_sets, n, 2))
+    velocity = np.empty((n_sets, n, 2))
+    for s in range(n_sets):
+        for k in range(n):
+            w = u[s, k]
+            centers[s, k, 0], centers[s, k, 1] = w[0] * n_h, w[1] * n_w
+            side = size[0] * (size[1] / size[0]) ** w[2]
+            root = math.sqrt(aspect[0] * (aspect[1] / aspect[0]) ** w[3])
+            halves[s, k, 0], halves[s, k, 1] = 0.5 * side * root, 0.5 * side * (1.0 / root)
+            heading, pace = 2.0 * math.pi * w[4], speed * w[5]
+            velocity[s, k, 0], velocity[s, k, 1] = pace * math.sin(heading), pace * math.cos(heading)
+    return centers, halves, velocity
 
 
 def _field(
