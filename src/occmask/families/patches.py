@@ -141,28 +141,39 @@ def _spiral(height: int, width: int) -> np.ndarray:
 
 
 @kernel
-def _patch_field(out, ranks, place, rows, cols):
-    """``out[t, i, j] = ranks[t, rows[s, i, 0], cols[s, j, 0]] + place[rows[s, i, 1], cols[s, j, 1]]``.
+def _patch_field(out, offsets, scores, rho, place):
+    """``out[t, i, j] = rank + place[y % ph, x % pw]`` at ``(y, x) = (i, j) + offsets[s]``, the rank
+    being that of the patch ``(y // ph, x // pw)`` among ``scores[t]`` (one row per frame, over
+    the patch grid, (grid_h, grid_w) flattened).
 
-    ``rows[s, i]`` holds the patch row of pixel row ``i`` and its row inside the
-    patch for grid ``s`` (``s = t`` with one grid per frame, else 0); ``cols`` the same
-    for columns.
+    With ``rho`` set, the scores first drift from frame to frame as an AR(1) process
+    with that correlation (in place). ``s = t`` with one offset per frame, else 0.
     """
     n_t, n_h, n_w = out.shape
-    n_sets = rows.shape[0]
+    ph, pw = place.shape
+    n_sets, n_patches = offsets.shape[0], scores.shape[1]
+    grid_w = n_patches // -(-(n_h + ph - 1) // ph)
+    if rho > 0.0:
+        step = math.sqrt(1.0 - rho * rho)
+        for t in range(1, n_t):
+            for p in range(n_patches):
+                scores[t, p] = rho * scores[t - 1, p] + step * scores[t, p]
+    ranks = np.empty(n_patches)
+    col_patch, col_place = np.empty(n_w, np.int64), np.empty(n_w, np.int64)  # of the grid in use
     for t in range(n_t):
+        order = np.argsort(scores[t])
+        for r in range(n_patches):
+            ranks[order[r]] = r
         s = t if n_sets > 1 else 0
-        for i in range(n_h):
-            r, py = rows[s, i, 0], rows[s, i, 1]
+        if s == t:  # a new grid (one per frame, or the first frame's for all)
             for j in range(n_w):
-                out[t, i, j] = ranks[t, r, cols[s, j, 0]] + place[py, cols[s, j, 1]]
+                col_patch[j], col_place[j] = (j + offsets[s, 1]) // pw, (j + offsets[s, 1]) % pw
+        for i in range(n_h):
+            y = i + offsets[s, 0]
+            rank, spiral, line = ranks[(y // ph) * grid_w :], place[y % ph], out[t, i]
+            for j in range(n_w):
+                line[j] = rank[col_patch[j]] + spiral[col_place[j]]
     return out
-
-
-def _grid(n: int, side: int, offsets: np.ndarray) -> np.ndarray:
-    """Patch index and place inside the patch of each of ``n`` pixels, per offset: (sets, n, 2)."""
-    shifted = np.arange(n)[None, :] + offsets[:, None]
-    return np.ascontiguousarray(np.stack([shifted // side, shifted % side], axis=-1))
 
 
 def _field(
@@ -179,20 +190,13 @@ def _field(
     ph, pw = patch
     n_sets = n_t if temporal == "independent" else 1
     grid_h, grid_w = -(-(n_h + ph - 1) // ph), -(-(n_w + pw - 1) // pw)  # room for any offset
+    offsets = np.zeros((n_sets, 2), np.int64)
     if offset == "random":
-        offsets = np.stack([rng.integers(0, ph, n_sets), rng.integers(0, pw, n_sets)], axis=-1)
-    else:
-        offsets = np.zeros((n_sets, 2), np.int64)
+        offsets[:, 0], offsets[:, 1] = rng.integers(0, ph, n_sets), rng.integers(0, pw, n_sets)
     scores = rng.standard_normal((n_t, grid_h * grid_w))
-    if temporal == "evolving":  # AR(1): stationary N(0, 1) scores, correlation exp(-lag / time_scale)
-        rho = math.exp(-1.0 / time_scale)
-        for t in range(1, n_t):
-            scores[t] = rho * scores[t - 1] + math.sqrt(1.0 - rho * rho) * scores[t]
-    ranks = np.argsort(np.argsort(scores, axis=1), axis=1).astype(np.float64).reshape(n_t, grid_h, grid_w)
-    out = np.empty(shape, np.float32)
-    return _patch_field(
-        out, ranks, _spiral(ph, pw), _grid(n_h, ph, offsets[:, 0]), _grid(n_w, pw, offsets[:, 1])
-    )
+    # evolving: AR(1), stationary N(0, 1) scores with correlation exp(-lag / time_scale)
+    rho = math.exp(-1.0 / time_scale) if temporal == "evolving" else 0.0
+    return _patch_field(np.empty(shape, np.float32), offsets, scores, rho, _spiral(ph, pw))
 
 
 FAMILY = Family(
