@@ -90,16 +90,14 @@ def _mix(z):
 
 
 @kernel
-def _shuffle(key, steps, values, order, out):
-    """The first ``steps`` steps of a Fisher–Yates shuffle of every frame's pixels.
-
-    ``out`` (F, N) float32: the pixel picked at step ``r`` of frame ``t`` gets
-    ``values[t, r]`` (``values[0, r]`` for every frame when ``values`` has one row).
-    ``order`` (N,) int32 is scratch.
-    """
-    shared = values.shape[0] == 1
+def _shuffle(key, steps, out):
+    """The first ``steps`` steps of a Fisher–Yates shuffle of every frame's pixels: in ``out`` (F, N)
+    float32, the pixel picked at step ``r`` gets ``r``, the others ``+inf``."""
+    ranks = np.arange(steps).astype(np.float32)  # exact: steps <= _SHUFFLE_PIXELS
+    order = np.empty(out.shape[1], np.int32)
     for t in range(out.shape[0]):
-        _shuffle_frame(key, t, steps, values[0 if shared else t], order, out[t])
+        out[t] = np.inf
+        _shuffle_frame(key, t, steps, ranks, order, out[t])
     return out
 
 
@@ -161,10 +159,8 @@ def _field(
         return rng.random(shape, dtype=np.float32)
     key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
     with np.errstate(over="ignore"):  # the generator wraps mod 2**64 (numpy warns without the JIT)
-        if need is not None:  # the hidden pixels and their ranks only (exact in float32)
-            out = np.full((n_frames, n), np.inf, np.float32)
-            ranks = np.arange(need, dtype=np.float32)[None]
-            return _shuffle(key, need, ranks, np.empty(n, np.int32), out).reshape(shape)
+        if need is not None:  # the hidden pixels and their ranks only
+            return _shuffle(key, need, np.empty((n_frames, n), np.float32)).reshape(shape)
         # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties
         return _shuffle_sorted(key, rng.random((n_frames, n), dtype=np.float32)).reshape(shape)
 
