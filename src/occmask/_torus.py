@@ -15,7 +15,7 @@ from ._jit import kernel
 
 __all__ = ["drop", "span", "wrap_offset"]
 
-_MAX_BATCH = 4096  # shapes drawn per pattern set at a time; more batches follow until all is covered
+_MAX_BATCH = 8192  # shapes drawn per pattern set at a time; more batches follow until all is covered
 
 
 def drop(
