@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import occmask as om
 from occmask.families import BUILTIN
@@ -41,6 +43,22 @@ def test_early_stopping_does_not_change_the_mask(family, temporal, coverage):
     expected = om.cut(full, coverage)
     np.testing.assert_array_equal(
         om.generate(family, (4, 40, 36), coverage, rng=8, temporal=temporal), expected
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    family=st.sampled_from(["triangles", "rectangles"]),
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 40), st.integers(1, 40)),
+    coverage=st.floats(0.0, 1.0),
+    temporal=st.sampled_from(["evolving", "independent"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_shapes_dropped_until_needed_give_the_full_fields_cut(family, shape, coverage, temporal, seed):
+    fam = om.FAMILIES[family]
+    full = fam.field(shape, np.random.default_rng(seed), temporal, None, **fam.params({}))
+    np.testing.assert_array_equal(
+        om.generate(family, shape, coverage, rng=seed, temporal=temporal), om.cut(full, coverage)
     )
 
 

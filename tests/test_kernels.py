@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from opensimplex.internals import _init as opensimplex_perm
 
 import occmask as om
-from occmask import _noise, _seeds
+from occmask import _noise, _seeds, _torus
 from occmask.families import bernoulli, cgol, fourier, patches, rectangles, triangles
 
 # --- Bernoulli ------------------------------------------------------------------------------
@@ -478,7 +478,7 @@ def test_box_kernel_equals_pixel_reference(shape, size, aspect, seed):
     u = rng.random((1, 12, rectangles._UNIFORMS))
     centers, halves, velocity = rectangles._boxes(u, shape[1], shape[2], tuple(size), tuple(aspect), 2.5)
     out = np.full(shape, np.inf, np.float32)
-    left = rectangles._draw(out, centers, halves, velocity, 0.0, True, 0)
+    left, _ = rectangles._draw(out, centers, halves, velocity, 0.0, True, 0)
     expected = box_field_reference(shape, centers, halves, velocity)
     np.testing.assert_allclose(out, expected, atol=1e-5)
     np.testing.assert_array_equal(left, np.isinf(expected).sum(axis=(1, 2)))
@@ -493,6 +493,41 @@ def test_boxes_have_the_requested_side_and_aspect():
     # log-uniform: the median is the geometric mean of the range
     assert abs(np.median(side) - 8.0) < 0.3 and abs(np.median(ratio) - 1.0) < 0.05
     assert np.hypot(*velocity[0].T).max() <= 3.0
+
+
+def keep_lowest_reference(frame, need):
+    """The ``need`` lowest values of a frame (equal values in index order); ``+inf`` elsewhere."""
+    kept = np.full(frame.shape, np.inf, np.float32)
+    chosen = np.argsort(frame, kind="stable")[:need]
+    kept[chosen] = frame[chosen]
+    return kept
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    n=st.integers(1, 200),
+    shapes=st.integers(1, 12),
+    scales=st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0, 0.99999994]), min_size=1, max_size=6),
+    first=st.sampled_from([0.0, 3.0, 4096.0, 2.0**21]),
+    data=st.data(),
+)
+def test_trim_keeps_the_lowest_values_of_dropped_shapes(n, shapes, scales, first, data):
+    """Frames built as drop builds them: shape ``k`` covers pixels at ``first + k + scale`` (ties
+    within a shape, across shapes at whole numbers, and from float32 rounding), the last one
+    while fewer than ``need`` were covered."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    owner = rng.integers(-1, shapes, n)  # -1: uncovered
+    values = first + owner + rng.choice(scales, n)
+    frame = np.where(owner >= 0, values, np.inf).astype(np.float32)
+    covered = int((owner >= 0).sum())
+    if covered == 0:
+        return
+    last = int(owner.max())
+    before = int(((owner >= 0) & (owner < last)).sum())  # covered before the last shape
+    need = data.draw(st.integers(before + 1, covered))
+    out = frame[None].copy()
+    _torus._trim(out, need, np.array([covered]), np.array([first + last]))
+    np.testing.assert_array_equal(out[0], keep_lowest_reference(frame, need))
 
 
 # --- Fourier ----------------------------------------------------------------------------------

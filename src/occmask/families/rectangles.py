@@ -113,11 +113,13 @@ def _draw(out, centers, halves, velocity, first_index, moving, stop):
     ``velocity`` when ``moving``). Box ``k`` has half-height and half-width
     ``halves[s, k]``; a pixel at offset ``(dy, dx)`` from its centre is covered at
     scale ``max(|dy| / hh, |dx| / hw)``. A frame is done once at most ``stop``
-    pixels are uncovered. Returns the number of pixels still uncovered per frame.
+    pixels are uncovered. Returns the number of pixels still uncovered per frame, and the
+    index of the last shape drawn in each frame (-1 where none was).
     """
     n_t, n_h, n_w = out.shape
     n_sets, n_box = centers.shape[0], centers.shape[1]
     remaining = np.zeros(n_t, np.int64)
+    last = np.full(n_t, -1.0)
     for t in range(n_t):
         s = t if n_sets > 1 else 0
         time = float(t) if moving else 0.0
@@ -129,6 +131,7 @@ def _draw(out, centers, halves, velocity, first_index, moving, stop):
         for k in range(n_box):
             if left <= stop:
                 break
+            last[t] = first_index + k
             cy = (centers[s, k, 0] + velocity[s, k, 0] * time) % n_h
             cx = (centers[s, k, 1] + velocity[s, k, 1] * time) % n_w
             hh, hw = halves[s, k, 0], halves[s, k, 1]
@@ -155,7 +158,7 @@ def _draw(out, centers, halves, velocity, first_index, moving, stop):
                     line[col] = index + scale
                     left -= 1
         remaining[t] = left
-    return remaining
+    return remaining, last
 
 
 @kernel
@@ -193,7 +196,7 @@ def _field(
     lo, hi = size
     mean_area = lo * lo if hi == lo else (hi * hi - lo * lo) / (2.0 * math.log(hi / lo))
 
-    def draw(out: np.ndarray, u: np.ndarray, first_index: float, stop: int) -> np.ndarray:
+    def draw(out: np.ndarray, u: np.ndarray, first_index: float, stop: int) -> tuple[np.ndarray, np.ndarray]:
         centers, halves, velocity = _boxes(u, n_h, n_w, size, aspect, speed)
         return _draw(out, centers, halves, velocity, first_index, temporal == "evolving", stop)
 

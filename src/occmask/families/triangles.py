@@ -123,11 +123,13 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
     the centroid, rotated into the triangle's frame, is covered at scale
     ``max_k gauges[k] . p``; each row only tests the columns between the
     triangle's edges. A frame is done once at most ``stop`` pixels are
-    uncovered. Returns the number of pixels still uncovered per frame.
+    uncovered. Returns the number of pixels still uncovered per frame, and the index
+    of the last triangle drawn in each frame (-1 where none was).
     """
     n_t, n_h, n_w = out.shape
     n_sets, n_tri = centers.shape[0], centers.shape[1]
     remaining = np.zeros(n_t, np.int64)
+    last = np.full(n_t, -1.0)
     along = np.empty(3)  # per edge: the rotated gauge's component along x, and where the edge
     base = np.empty(3)  # crosses a row at offset dy, as column b = base + slope * dy
     slope = np.empty(3)
@@ -142,6 +144,7 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
         for k in range(n_tri):
             if left <= stop:
                 break
+            last[t] = first_index + k
             cy = (centers[s, k, 0] + velocity[s, k, 0] * time) % n_h
             cx = (centers[s, k, 1] + velocity[s, k, 1] * time) % n_w
             angle = spin[s, k] * time
@@ -191,7 +194,7 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
                         line[col] = first_index + k + max(scale, 0.0)
                         left -= 1
         remaining[t] = left
-    return remaining
+    return remaining, last
 
 
 #: Uniform numbers per triangle: centre (2), radius, orientation, 3 angle jitters,
@@ -266,7 +269,7 @@ def _field(
     lo, hi = size
     mean_area = (lo * lo + lo * hi + hi * hi) / 3.0  # a jittered triangle covers ~1.0-1.3 r^2
 
-    def draw(out: np.ndarray, u: np.ndarray, first_index: float, stop: int) -> np.ndarray:
+    def draw(out: np.ndarray, u: np.ndarray, first_index: float, stop: int) -> tuple[np.ndarray, np.ndarray]:
         centers, gauges, reach, velocity, spins = _geometry(u, n_h, n_w, size, aspect, speed, spin)
         return _draw(out, centers, gauges, reach, velocity, spins, first_index, temporal == "evolving", stop)
 
