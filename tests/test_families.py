@@ -46,20 +46,25 @@ def test_early_stopping_does_not_change_the_mask(family, temporal, coverage):
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
-    family=st.sampled_from(["triangles", "rectangles"]),
+    family=st.sampled_from(list(FAMILIES)),
     shape=st.tuples(st.integers(1, 3), st.integers(1, 40), st.integers(1, 40)),
     coverage=st.floats(0.0, 1.0),
-    temporal=st.sampled_from(["evolving", "independent"]),
+    temporal=st.sampled_from(["evolving", "independent", "static"]),
+    patch=st.tuples(st.integers(1, 9), st.integers(1, 9)),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_shapes_dropped_until_needed_give_the_full_fields_cut(family, shape, coverage, temporal, seed):
+def test_fields_stopped_early_give_the_full_fields_cut(family, shape, coverage, temporal, patch, seed):
+    """A family may hold only the needed values in its field (+inf elsewhere, as triangles,
+    rectangles and patches do): the mask is the full field's cut."""
     fam = om.FAMILIES[family]
-    full = fam.field(shape, np.random.default_rng(seed), temporal, None, **fam.params({}))
-    np.testing.assert_array_equal(
-        om.generate(family, shape, coverage, rng=seed, temporal=temporal), om.cut(full, coverage)
-    )
+    params = fam.params({"patch": patch} if "patch" in fam.defaults else {})
+    frames = 1 if temporal == "static" else shape[0]  # as generate asks for it
+    full = fam.field((frames, *shape[1:]), np.random.default_rng(seed), temporal, None, **params)
+    expected = om.cut(np.broadcast_to(full, shape), coverage)
+    mask = om.generate(family, shape, coverage, rng=seed, temporal=temporal, **params)
+    np.testing.assert_array_equal(mask, expected)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -33,6 +33,7 @@ __all__ = ["patches"]
 
 _OFFSETS = ("random", "aligned")
 _MAX_PATCH = 4096
+_DISTINCT = 1 << 22  # ranks x places below which every rank + place is a distinct float32
 
 
 def patches(
@@ -141,13 +142,16 @@ def _spiral(height: int, width: int) -> np.ndarray:
 
 
 @kernel
-def _patch_field(out, offsets, scores, rho, place):
+def _patch_field(out, offsets, scores, rho, place, need):
     """``out[t, i, j] = rank + place[y % ph, x % pw]`` at ``(y, x) = (i, j) + offsets[s]``, the rank
     being that of the patch ``(y // ph, x // pw)`` among ``scores[t]`` (one row per frame, over
     the patch grid, (grid_h, grid_w) flattened).
 
     With ``rho`` set, the scores first drift from frame to frame as an AR(1) process
     with that correlation (in place). ``s = t`` with one offset per frame, else 0.
+    With ``need >= 0`` (values all distinct in float32), only each frame's ``need``
+    lowest values are written, ``+inf`` elsewhere: the patches in rank order while
+    they fit, then the lowest places of the next one (:func:`_cutoffs`).
     """
     n_t, n_h, n_w = out.shape
     ph, pw = place.shape
@@ -159,6 +163,7 @@ def _patch_field(out, offsets, scores, rho, place):
             for p in range(n_patches):
                 scores[t, p] = rho * scores[t - 1, p] + step * scores[t, p]
     ranks = np.empty(n_patches)
+    cutoff = np.full(n_patches, 2.0)  # the highest place written per patch (all: places are < 1)
     col_patch, col_place = np.empty(n_w, np.int64), np.empty(n_w, np.int64)  # of the grid in use
     for t in range(n_t):
         order = np.argsort(scores[t])
@@ -168,12 +173,49 @@ def _patch_field(out, offsets, scores, rho, place):
         if s == t:  # a new grid (one per frame, or the first frame's for all)
             for j in range(n_w):
                 col_patch[j], col_place[j] = (j + offsets[s, 1]) // pw, (j + offsets[s, 1]) % pw
+        if need >= 0:
+            _cutoffs(order, need, offsets[s], n_h, n_w, place, cutoff.reshape(-1, grid_w))
         for i in range(n_h):
             y = i + offsets[s, 0]
-            rank, spiral, line = ranks[(y // ph) * grid_w :], place[y % ph], out[t, i]
+            first = (y // ph) * grid_w
+            rank, highest, spiral, line = ranks[first:], cutoff[first:], place[y % ph], out[t, i]
             for j in range(n_w):
-                line[j] = rank[col_patch[j]] + spiral[col_place[j]]
+                at = spiral[col_place[j]]
+                line[j] = rank[col_patch[j]] + at if at <= highest[col_patch[j]] else np.inf
     return out
+
+
+@kernel
+def _cutoffs(order, need, offset, n_h, n_w, place, cutoff):
+    """Per patch (``cutoff``: (grid_h, grid_w)), the highest place of a frame's ``need`` lowest
+    values: 2 (all) for the patches that fit in rank order (``order``), the ``m``-th lowest
+    place inside the canvas for the next one, which holds the last ``m`` values, and -1 (none)
+    for the others."""
+    ph, pw = place.shape
+    grid_w = cutoff.shape[1]
+    cutoff[:] = -1.0
+    covered, r = 0, 0
+    while need > 0:
+        p = order[r]
+        row, col = p // grid_w, p % grid_w
+        # the patch's rows and columns inside the canvas (the grid starts `offset` before it)
+        y0, y1 = max(0, row * ph - offset[0]), min(n_h, (row + 1) * ph - offset[0])
+        x0, x1 = max(0, col * pw - offset[1]), min(n_w, (col + 1) * pw - offset[1])
+        inside = max(0, y1 - y0) * max(0, x1 - x0)
+        if covered + inside >= need:  # the last patch: its need - covered lowest places
+            places = (
+                place[
+                    y0 + offset[0] - row * ph : y1 + offset[0] - row * ph,
+                    x0 + offset[1] - col * pw : x1 + offset[1] - col * pw,
+                ]
+                .copy()
+                .reshape(-1)
+            )
+            cutoff[row, col] = np.partition(places, need - covered - 1)[need - covered - 1]
+            return
+        cutoff[row, col] = 2.0
+        covered += inside
+        r += 1
 
 
 def _field(
@@ -196,7 +238,10 @@ def _field(
     scores = rng.standard_normal((n_t, grid_h * grid_w))
     # evolving: AR(1), stationary N(0, 1) scores with correlation exp(-lag / time_scale)
     rho = math.exp(-1.0 / time_scale) if temporal == "evolving" else 0.0
-    return _patch_field(np.empty(shape, np.float32), offsets, scores, rho, _spiral(ph, pw))
+    # the needed values only, where float32 keeps every rank + place apart (not on huge grids)
+    exact = need is not None and grid_h * grid_w * ph * pw <= _DISTINCT
+    out = np.empty(shape, np.float32)
+    return _patch_field(out, offsets, scores, rho, _spiral(ph, pw), need if exact else -1)
 
 
 FAMILY = Family(
