@@ -343,9 +343,10 @@ PIXELS_PER_THREAD = 1 << 18
 
 #: Seconds of one sample's mask below which a batch stays on one thread by default: cheaper
 #: samples spend too large a share of their time in Python (holding the GIL) for a second
-#: thread to gain (bernoulli and patches masks of (8, 64, 64) take 80-200 us and ran 0.7-0.95x
-#: as fast on 2 threads as on 1; perlin's, 420 us, 1.6-1.9x).
-SECONDS_PER_SAMPLE = 250e-6
+#: thread to gain (bernoulli's and patches' masks of (8, 64, 64) take 80-125 us and ran
+#: 0.8-1.45x as fast on 2 threads as on 1; rectangles', 170 us, 1.0-1.8x; perlin's, 400 us,
+#: 1.2-1.9x).
+SECONDS_PER_SAMPLE = 150e-6
 
 
 def _default_threads(pixels: int) -> int:
@@ -540,7 +541,7 @@ class Occlude(nn.Module):
         default 1 inside a ``DataLoader`` worker (each worker is a process
         already) and otherwise one per usable core, at most one per sample and
         per 2**18 mask pixels (smaller batches stay on one thread); the batch
-        also stays on one thread if its first mask took less than 250 us (such
+        also stays on one thread if its first mask took less than 150 us (such
         masks spend too much of their time holding the GIL for threads to gain).
         The threads are kept from call to call. The masks do not depend on it.
     region : callable, optional
