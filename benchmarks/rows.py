@@ -392,9 +392,11 @@ print(time.perf_counter() - start, imported - start)
 def cold_start_rows(cfg: Config, families: Sequence[str] | None = None) -> list[Row]:
     """A fresh process: ``import occmask`` + first mask vs ``import numba`` + a cached trivial kernel.
 
-    Times are taken inside the child (interpreter start-up excluded), with the
-    on-disk Numba caches already filled by an untimed run. Every family in a full
-    run, the first one in a quick run (fresh interpreters take a second each).
+    Times are taken inside the child (interpreter start-up excluded), with a Numba
+    cache folder of its own filled by an untimed run, as a fresh install's (a
+    source tree's caches also hold the overloads its tests compiled, which are
+    slower to look through). Every family in a full run, the first one in a
+    quick run (fresh interpreters take a second each).
     """
     families = families or tuple(om.FAMILIES)[: None if cfg.large else 1]
     with tempfile.TemporaryDirectory() as tmp:
@@ -403,6 +405,7 @@ def cold_start_rows(cfg: Config, families: Sequence[str] | None = None) -> list[
             **os.environ,
             **SINGLE_THREAD,
             "PYTHONPATH": os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")])),
+            "NUMBA_CACHE_DIR": str(Path(tmp, "numba-cache")),
         }
         children = {"baseline": BASELINE_CHILD} | {
             family: _OCCMASK_CHILD.format(families=[family], shape=VIDEO, coverage=COVERAGE)
