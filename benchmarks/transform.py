@@ -41,9 +41,9 @@ The rows of ``benchmarks/run.py`` that concern the transform are here too
     of the one thread that runs them (:func:`_cpu_seconds`).
 :func:`thread_rows`
     ``Occlude`` on a (32, 8, 1, 64, 64) batch with 2 threads against 1, per
-    family (target: 1.7x), and on a CUDA batch when a GPU is present; then the
-    ceiling of this machine at that moment: a nogil Numba loop as long as the
-    median 1-thread call, split over 2 threads (a busy machine lowers it too).
+    family (target: 1.7x), and on a CUDA batch when a GPU is present; each row
+    gives the ceiling of this machine in the same rounds: a nogil Numba loop as
+    long as the 1-thread call, split over 2 threads (a busy machine lowers both).
 """
 
 from __future__ import annotations
@@ -70,7 +70,6 @@ from harness import (
     Target,
     check_exact,
     compare,
-    duration,
     loader_times,
     table,
 )
@@ -240,7 +239,8 @@ def batch_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape=
 
 def thread_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape=THREAD_BATCH) -> list[Row]:
     """Per family: ``Occlude`` on a (B, T, C, H, W) batch with 2 threads vs 1 (and on a CUDA batch if
-    there is one). The masks are the same with any number of threads; only the time differs."""
+    there is one), and in the same rounds the machine's ceiling at that moment (:class:`_Ceiling`),
+    given in the baseline column. The masks are the same with any number of threads."""
     workload = "x".join(map(str, shape))
     task = "Occlude({!r}) on a B={} batch, 2 threads"
     try:
@@ -253,6 +253,7 @@ def thread_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape
             for f in families
         ]
     devices = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+    ceiling = _Ceiling()
     rows = []
     for device in devices:
         batch = torch.rand(shape, generator=torch.Generator().manual_seed(SEED)).to(device)
@@ -268,54 +269,56 @@ def thread_rows(cfg: Config, families: Sequence[str] = tuple(om.FAMILIES), shape
                 (math.prod(shape[:2]), *shape[-2:]),
                 "Occlude threads",
             )
-            times = compare({"two": functools.partial(two, batch), "one": functools.partial(one, batch)}, cfg)
+            fns = {"two": functools.partial(two, batch), "one": functools.partial(one, batch)}
+            spin_two, spin_one = ceiling.pair(compare({"one": fns["one"]}, cfg, repeat=3)["one"])
+            times = compare({**fns, "spin two": spin_two, "spin one": spin_one}, cfg)
             suffix = "" if device == "cpu" else f", {device} batch"
             rows.append(
                 Row(
                     task.format(family, shape[0]) + suffix,
                     workload,
-                    "1 thread",
+                    f"1 thread (ceiling in the same rounds: {times['spin one'] / times['spin two']:.2f}x)",
                     times["two"],
                     times["one"],
                     Target.faster(1.7),
                 )
             )
-    one_thread = statistics.median(row.baseline_s for row in rows if row.baseline_s is not None)
-    return [*rows, _ceiling_row(one_thread, cfg)]
+    return rows
 
 
-def _ceiling_row(seconds: float, cfg: Config) -> Row:
-    """What 2 threads give this machine, now: a loop of ``seconds`` in one nogil Numba call on 1
-    thread vs the same loop in 2 halves on 2 threads (nothing held in between). A busy machine
-    lowers this ceiling and the rows above alike."""
-    import numba
+class _Ceiling:
+    """What 2 threads give this machine at a moment: a busy nogil Numba loop on 1 thread vs the
+    same loop in 2 halves on 2 threads (nothing holds the GIL in between). Timed in the same
+    rounds as a row, as long as its 1-thread call, so that a busy or throttled machine lowers
+    both alike."""
 
-    from occmask.torch import _pool
+    def __init__(self) -> None:
+        import numba
 
-    spin = numba.njit(nogil=True)(_spin)
-    values = np.random.default_rng(SEED).random(1024)
-    spin(values, 1)
-    steps = 1 << 16
-    steps = max(2, round(steps * seconds / compare({"spin": lambda: spin(values, steps)}, cfg)["spin"]))
+        from occmask.torch import _pool
 
-    def two():
-        half = _pool(1).submit(spin, values, steps // 2)
-        spin(values, steps - steps // 2)
-        half.result()
+        self.spin = numba.njit(nogil=True)(_spin)
+        self.values = np.random.default_rng(SEED).random(1024)
+        self.spin(self.values, 1)
+        self.pool = _pool
+        start = time.perf_counter()
+        self.spin(self.values, 1 << 18)
+        self.seconds_per_step = (time.perf_counter() - start) / (1 << 18)
 
-    times = compare({"two": two, "one": lambda: spin(values, steps)}, cfg)
-    return Row(
-        "ceiling: a nogil Numba loop as long as Occlude's, 2 threads",
-        duration(seconds),
-        "1 thread",
-        times["two"],
-        times["one"],
-        None,
-    )
+    def pair(self, seconds: float) -> tuple[Callable[[], object], Callable[[], object]]:
+        """The loop on 2 threads and on 1, lasting about ``seconds`` on 1."""
+        steps = max(2, round(seconds / self.seconds_per_step))
+
+        def two() -> None:
+            half = self.pool(1).submit(self.spin, self.values, steps // 2)
+            self.spin(self.values, steps - steps // 2)
+            half.result()
+
+        return two, functools.partial(self.spin, self.values, steps)
 
 
 def _spin(values: np.ndarray, steps: int) -> float:
-    """Busy arithmetic for the ceiling row (compiled by Numba there)."""
+    """Busy arithmetic for the ceiling (compiled by Numba there)."""
     total = 0.0
     for i in range(steps):
         total += math.sin(values[i % values.size] + i)
