@@ -495,6 +495,17 @@ def test_boxes_have_the_requested_side_and_aspect():
     assert np.hypot(*velocity[0].T).max() <= 3.0
 
 
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(st.integers(-(2**62), 2**62), unique=True, max_size=80), data=st.data())
+def test_lowest_first_puts_the_k_lowest_keys_first(keys, data):
+    k = data.draw(st.integers(0, len(keys) + 1))
+    got = np.array(keys, np.int64)
+    _torus._lowest_first(got, k)
+    assert sorted(got.tolist()) == sorted(keys)  # a permutation
+    if 0 < k < len(keys):
+        assert sorted(got[:k].tolist()) == sorted(keys)[:k]
+
+
 def keep_lowest_reference(frame, need):
     """The ``need`` lowest values of a frame (equal values in index order); ``+inf`` elsewhere."""
     kept = np.full(frame.shape, np.inf, np.float32)

@@ -141,10 +141,10 @@ def _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex):
 
 @kernel
 def _fractal_field(
-    out, uniforms, scores, step_y, step_x, base_y, base_x, time_scale, independent, persistence, simplex
+    out, uniforms, perm, step_y, step_x, base_y, base_x, time_scale, independent, persistence, simplex
 ):
     """:func:`fractal_noise` into ``out`` from its draws: ``uniforms`` (sets, octaves, 3) place each
-    octave's pattern in y, x and time, ``scores`` (sets, 256) order each set's permutation.
+    octave's pattern in y, x and time, ``perm`` (sets, 256) is each set's permutation.
 
     ``base_y``, ``base_x``: lattice cells per frame of the first octave when periodic,
     else 0. Octave ``o`` has frequency ``2**o`` and amplitude ``persistence**o``.
@@ -174,10 +174,9 @@ def _fractal_field(
     perms = np.empty((n_sets, 512), np.int64)
     simplex_grads = np.empty((n_sets, 256), np.int64)
     for s in range(n_sets):
-        perm = np.argsort(scores[s])
         for i in range(256):
-            perms[s, i] = perms[s, i + 256] = perm[i]
-            simplex_grads[s, i] = (perm[i] % _SIMPLEX_GRADIENTS) * 3
+            perms[s, i] = perms[s, i + 256] = perm[s, i]
+            simplex_grads[s, i] = (perm[s, i] % _SIMPLEX_GRADIENTS) * 3
     return _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex)
 
 
@@ -209,12 +208,12 @@ def fractal_noise(
         base_y = base_x = 0
         step_y = step_x = 1.0 / scale
     uniforms = rng.random((n_sets, octaves, 3))
-    scores = rng.random((n_sets, 256))
+    perm = np.argsort(rng.random((n_sets, 256)), axis=1)  # in numpy: Numba's sort is slow to compile
     out = np.empty(shape, dtype=np.float32)
     return _fractal_field(
         out,
         uniforms,
-        scores,
+        perm,
         step_y,
         step_x,
         base_y,

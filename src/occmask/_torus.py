@@ -85,10 +85,37 @@ def _trim(out, need, covered, last):
                 keys[m] = (np.int64(bits[i]) << 32) | i
                 m += 1
         keep = need - (covered[t] - m)
-        keys = np.partition(keys, keep)  # the `keep` lowest first (the keys are distinct)
+        _lowest_first(keys, keep)
         for c in range(keep, m):
             frame[keys[c] & 0xFFFFFFFF] = np.inf
     return out
+
+
+@kernel
+def _lowest_first(keys, k):
+    """Reorder the distinct ``keys`` in place so that the ``k`` lowest come first (quickselect,
+    written out: numpy's partition takes Numba seconds to compile)."""
+    if k <= 0 or k >= keys.size:
+        return
+    q, lo, hi = k - 1, 0, keys.size - 1  # place the k-th lowest, keys[q], where it belongs
+    while lo < hi:
+        pivot = keys[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while keys[i] < pivot:
+                i += 1
+            while keys[j] > pivot:
+                j -= 1
+            if i <= j:
+                keys[i], keys[j] = keys[j], keys[i]
+                i += 1
+                j -= 1
+        if q <= j:  # keys[lo:j + 1] <= pivot <= keys[i:hi + 1], and between them the pivot
+            hi = j
+        elif q >= i:
+            lo = i
+        else:
+            return
 
 
 @kernel

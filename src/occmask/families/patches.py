@@ -123,8 +123,9 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=64)
-def _spiral(height: int, width: int) -> np.ndarray:
-    """Place of every pixel of a patch, ``(height, width)`` float64 in [0, 1): a spiral from its centre.
+def _spiral(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Place of every pixel of a patch, ``(height, width)`` float64 in [0, 1): a spiral from its
+    centre; and the pixels (flat indices) in that order.
 
     Pixels are ordered by how far the patch must grow about its centre to reach
     them (``max(|dy| / height, |dx| / width)``), then by angle.
@@ -137,60 +138,65 @@ def _spiral(height: int, width: int) -> np.ndarray:
     place = np.empty(height * width)
     place[order] = np.arange(height * width) / (height * width)
     grid = place.reshape(height, width)
-    grid.flags.writeable = False
-    return grid
+    grid.flags.writeable = order.flags.writeable = False
+    return grid, order
 
 
 @kernel
-def _patch_field(out, offsets, scores, rho, place, need):
-    """``out[t, i, j] = rank + place[y % ph, x % pw]`` at ``(y, x) = (i, j) + offsets[s]``, the rank
-    being that of the patch ``(y // ph, x // pw)`` among ``scores[t]`` (one row per frame, over
-    the patch grid, (grid_h, grid_w) flattened).
+def _drift(scores, rho):
+    """Let ``scores`` (frames, patches) drift from frame to frame as an AR(1) process with
+    correlation ``rho`` and stationary N(0, 1) values (in place)."""
+    step = math.sqrt(1.0 - rho * rho)
+    for t in range(1, scores.shape[0]):
+        for p in range(scores.shape[1]):
+            scores[t, p] = rho * scores[t - 1, p] + step * scores[t, p]
+    return scores
 
-    With ``rho`` set, the scores first drift from frame to frame as an AR(1) process
-    with that correlation (in place). ``s = t`` with one offset per frame, else 0.
-    With ``need >= 0`` (values all distinct in float32), only each frame's ``need``
-    lowest values are written, ``+inf`` elsewhere: the patches in rank order while
-    they fit, then the lowest places of the next one (:func:`_cutoffs`).
+
+@kernel
+def _patch_field(out, offsets, order, place, spiral, need):
+    """``out[t, i, j] = rank + place[y % ph, x % pw]`` at ``(y, x) = (i, j) + offsets[s]``, the rank
+    being the place of the patch ``(y // ph, x // pw)`` in ``order[t]`` (the patches of frame
+    ``t``, (grid_h, grid_w) flattened, in rank order).
+
+    ``s = t`` with one offset per frame, else 0. With ``need >= 0`` (values all
+    distinct in float32), only each frame's ``need`` lowest values are written,
+    ``+inf`` elsewhere: the patches in rank order while they fit, then the lowest
+    places of the next one (:func:`_cutoffs`; ``spiral``: a patch's pixels in place
+    order).
     """
     n_t, n_h, n_w = out.shape
     ph, pw = place.shape
-    n_sets, n_patches = offsets.shape[0], scores.shape[1]
+    n_sets, n_patches = offsets.shape[0], order.shape[1]
     grid_w = n_patches // -(-(n_h + ph - 1) // ph)
-    if rho > 0.0:
-        step = math.sqrt(1.0 - rho * rho)
-        for t in range(1, n_t):
-            for p in range(n_patches):
-                scores[t, p] = rho * scores[t - 1, p] + step * scores[t, p]
     ranks = np.empty(n_patches)
     cutoff = np.full(n_patches, 2.0)  # the highest place written per patch (all: places are < 1)
     col_patch, col_place = np.empty(n_w, np.int64), np.empty(n_w, np.int64)  # of the grid in use
     for t in range(n_t):
-        order = np.argsort(scores[t])
         for r in range(n_patches):
-            ranks[order[r]] = r
+            ranks[order[t, r]] = r
         s = t if n_sets > 1 else 0
         if s == t:  # a new grid (one per frame, or the first frame's for all)
             for j in range(n_w):
                 col_patch[j], col_place[j] = (j + offsets[s, 1]) // pw, (j + offsets[s, 1]) % pw
         if need >= 0:
-            _cutoffs(order, need, offsets[s], n_h, n_w, place, cutoff.reshape(-1, grid_w))
+            _cutoffs(order[t], need, offsets[s], n_h, n_w, place, spiral, cutoff.reshape(-1, grid_w))
         for i in range(n_h):
             y = i + offsets[s, 0]
             first = (y // ph) * grid_w
-            rank, highest, spiral, line = ranks[first:], cutoff[first:], place[y % ph], out[t, i]
+            rank, highest, places, line = ranks[first:], cutoff[first:], place[y % ph], out[t, i]
             for j in range(n_w):
-                at = spiral[col_place[j]]
+                at = places[col_place[j]]
                 line[j] = rank[col_patch[j]] + at if at <= highest[col_patch[j]] else np.inf
     return out
 
 
 @kernel
-def _cutoffs(order, need, offset, n_h, n_w, place, cutoff):
+def _cutoffs(order, need, offset, n_h, n_w, place, spiral, cutoff):
     """Per patch (``cutoff``: (grid_h, grid_w)), the highest place of a frame's ``need`` lowest
-    values: 2 (all) for the patches that fit in rank order (``order``), the ``m``-th lowest
-    place inside the canvas for the next one, which holds the last ``m`` values, and -1 (none)
-    for the others."""
+    values: 2 (all) for the patches that fit in rank order (``order``), the place of the
+    ``m``-th of its pixels inside the canvas in ``spiral`` order for the next one, which holds
+    the last ``m`` values, and -1 (none) for the others."""
     ph, pw = place.shape
     grid_w = cutoff.shape[1]
     cutoff[:] = -1.0
@@ -202,17 +208,14 @@ def _cutoffs(order, need, offset, n_h, n_w, place, cutoff):
         y0, y1 = max(0, row * ph - offset[0]), min(n_h, (row + 1) * ph - offset[0])
         x0, x1 = max(0, col * pw - offset[1]), min(n_w, (col + 1) * pw - offset[1])
         inside = max(0, y1 - y0) * max(0, x1 - x0)
-        if covered + inside >= need:  # the last patch: its need - covered lowest places
-            places = (
-                place[
-                    y0 + offset[0] - row * ph : y1 + offset[0] - row * ph,
-                    x0 + offset[1] - col * pw : x1 + offset[1] - col * pw,
-                ]
-                .copy()
-                .reshape(-1)
-            )
-            cutoff[row, col] = np.partition(places, need - covered - 1)[need - covered - 1]
-            return
+        if covered + inside >= need:  # the last patch: its first need - covered pixels inside
+            for pixel in spiral:
+                py, px = pixel // pw, pixel % pw
+                if y0 <= row * ph + py - offset[0] < y1 and x0 <= col * pw + px - offset[1] < x1:
+                    covered += 1
+                    if covered == need:
+                        cutoff[row, col] = place[py, px]
+                        return
         cutoff[row, col] = 2.0
         covered += inside
         r += 1
@@ -236,12 +239,13 @@ def _field(
     if offset == "random":
         offsets[:, 0], offsets[:, 1] = rng.integers(0, ph, n_sets), rng.integers(0, pw, n_sets)
     scores = rng.standard_normal((n_t, grid_h * grid_w))
-    # evolving: AR(1), stationary N(0, 1) scores with correlation exp(-lag / time_scale)
-    rho = math.exp(-1.0 / time_scale) if temporal == "evolving" else 0.0
+    if temporal == "evolving":  # AR(1) scores with correlation exp(-lag / time_scale)
+        _drift(scores, math.exp(-1.0 / time_scale))
+    order = np.argsort(scores, axis=1)  # in numpy: Numba's sort is slow to compile
     # the needed values only, where float32 keeps every rank + place apart (not on huge grids)
     exact = need is not None and grid_h * grid_w * ph * pw <= _DISTINCT
     out = np.empty(shape, np.float32)
-    return _patch_field(out, offsets, scores, rho, _spiral(ph, pw), need if exact else -1)
+    return _patch_field(out, offsets, order, *_spiral(ph, pw), need if exact else -1)
 
 
 FAMILY = Family(
