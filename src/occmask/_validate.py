@@ -41,10 +41,14 @@ def _unwrap(value: Any) -> Any:
 
 
 def _is_real(value: Any) -> bool:
+    if type(value) is float or type(value) is int:  # the usual cases, without the slower ABC check
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _is_int(value: Any) -> bool:
+    if type(value) is int:
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
