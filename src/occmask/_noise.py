@@ -63,7 +63,9 @@ def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
     Along a row, y and z are fixed, so at each lattice corner the gradient dot
     product is linear in the x offset; the trilinear blend over y and z is then
     two lines per lattice cell, ``A(xf)`` on the left face and ``B(xf)`` on the
-    right, and each pixel costs a fade and ``A + fade(xf) * (B - A)``.
+    right, and each pixel costs a fade and ``A + fade(xf) * (B - A)``. The plane's
+    z is fixed too, so each cell's edges along y are blended in z once per row of
+    lattice cells, leaving a blend in y per row.
     """
     z0, z1, zf = _lattice(z, 0)
     w = _fade(zf)
@@ -72,15 +74,17 @@ def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
     cells = np.floor(xs)
     offsets = xs - cells
     fades = np.empty(n_w)
-    starts = np.empty(n_w + 1, np.int64)  # the columns where a lattice cell starts (xs increases)
-    n_cells = 0
+    starts = np.empty(n_w + 1, np.uint64)  # the columns where a lattice cell starts (xs increases);
+    n_cells = 0  # unsigned, so that Numba's check for negative indices leaves the loop below vectorised
     for j in range(n_w):
         fades[j] = _fade(offsets[j])
         if j == 0 or cells[j] != cells[j - 1]:
             starts[n_cells] = j
             n_cells += 1
     starts[n_cells] = n_w
-    hashes = np.empty((n_cells, 4, 2), np.int64)  # per cell and (y, z) corner: the left and right gradients
+    # per cell, y corner (dy) and face (left: x0, right: x1), blended in z: the gradient's x
+    # component, its y component, and the z term
+    edges = np.empty((n_cells, 2, 2, 3))
     cached_y0 = cached_y1 = -1
     for i in range(n_h):
         y0, y1, yf = _lattice(ys[i], period_y)
@@ -88,22 +92,22 @@ def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
             cached_y0, cached_y1 = y0, y1
             for c in range(n_cells):
                 x0, x1, _ = _lattice(xs[starts[c]], period_x)
-                for corner in range(4):
-                    yy, zz = (y1 if corner & 1 else y0), (z1 if corner >> 1 else z0)
-                    hashes[c, corner, 0] = p[p[p[x0] + yy] + zz] & 15
-                    hashes[c, corner, 1] = p[p[p[x1] + yy] + zz] & 15
+                for dy in range(2):
+                    yy = y1 if dy else y0
+                    for face in range(2):
+                        xx = x1 if face else x0
+                        near, far = p[p[p[xx] + yy] + z0] & 15, p[p[p[xx] + yy] + z1] & 15
+                        edges[c, dy, face, 0] = (1.0 - w) * g[near, 0] + w * g[far, 0]
+                        edges[c, dy, face, 1] = (1.0 - w) * g[near, 1] + w * g[far, 1]
+                        edges[c, dy, face, 2] = (1.0 - w) * g[near, 2] * zf + w * g[far, 2] * (zf - 1.0)
         v = _fade(yf)
         row = out[i]
         for c in range(n_cells):
-            a_slope = a_const = b_slope = b_const = 0.0
-            for corner in range(4):
-                dy, dz = corner & 1, corner >> 1
-                weight = (v if dy else 1.0 - v) * (w if dz else 1.0 - w)
-                ha, hb = hashes[c, corner, 0], hashes[c, corner, 1]
-                a_slope += weight * g[ha, 0]
-                a_const += weight * (g[ha, 1] * (yf - dy) + g[ha, 2] * (zf - dz))
-                b_slope += weight * g[hb, 0]
-                b_const += weight * (g[hb, 1] * (yf - dy) + g[hb, 2] * (zf - dz))
+            e = edges[c]
+            a_slope = (1.0 - v) * e[0, 0, 0] + v * e[1, 0, 0]
+            a_const = (1.0 - v) * (e[0, 0, 1] * yf + e[0, 0, 2]) + v * (e[1, 0, 1] * (yf - 1.0) + e[1, 0, 2])
+            b_slope = (1.0 - v) * e[0, 1, 0] + v * e[1, 1, 0]
+            b_const = (1.0 - v) * (e[0, 1, 1] * yf + e[0, 1, 2]) + v * (e[1, 1, 1] * (yf - 1.0) + e[1, 1, 2])
             b_const -= b_slope  # the right face is linear in (xf - 1)
             for j in range(starts[c], starts[c + 1]):  # one lattice cell: a loop without branches
                 left = a_slope * offsets[j] + a_const
