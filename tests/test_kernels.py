@@ -5,6 +5,7 @@ import math
 import numpy as np
 import opensimplex
 import pytest
+import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -580,6 +581,15 @@ def fourier_field_reference(shape, parts, decay, time_scale, evolving):
     return out
 
 
+def box_muller_parts(seed, n_t, n_h, n_bins):
+    """The spectrum's Gaussian real and imaginary parts (2, T, H, bins), in float64 from the same
+    float32 uniforms: per frame, the radii's uniforms, then the angles' (Box & Muller 1958)."""
+    uniforms = np.random.default_rng(seed).random((n_t, 2, n_h, n_bins), dtype=np.float32)
+    radius = np.sqrt(-2.0 * np.log(1.0 - uniforms[:, 0].astype(np.float64)))
+    angle = 2.0 * np.pi * uniforms[:, 1].astype(np.float64)
+    return np.stack([radius * np.cos(angle), radius * np.sin(angle)])
+
+
 @settings(max_examples=20, deadline=None)
 @given(
     shape=st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 6)),
@@ -593,12 +603,31 @@ def test_fourier_field_equals_the_inverse_dft(shape, decay, time_scale, temporal
         shape, np.random.default_rng(seed), temporal, None, decay=decay, time_scale=time_scale
     )
     n_t, n_h, n_w = shape
-    parts = np.random.default_rng(seed).standard_normal((2, n_t, n_h, n_w // 2 + 1), dtype=np.float32)
     expected = fourier_field_reference(
-        shape, parts.astype(np.float64), decay, time_scale, temporal == "evolving"
+        shape, box_muller_parts(seed, n_t, n_h, n_w // 2 + 1), decay, time_scale, temporal == "evolving"
     )
     assert field.dtype == np.float32 and field.shape == shape
     np.testing.assert_allclose(field, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_fourier_field_does_not_depend_on_the_chunk_size(monkeypatch):
+    """The spectrum is drawn and inverted a few frames at a time; any chunking gives the same field."""
+
+    def field():
+        rng = np.random.default_rng(3)
+        return fourier._field((5, 12, 10), rng, "evolving", None, decay=2.0, time_scale=1)
+
+    whole = field()
+    monkeypatch.setattr(fourier, "_CHUNK_PIXELS", 2 * 12 * 10)
+    np.testing.assert_array_equal(field(), whole)
+
+
+def test_fourier_spectrum_parts_are_standard_normal():
+    """Box and Muller's parts are standard normal (Kolmogorov-Smirnov) and real and imaginary parts
+    uncorrelated."""
+    parts = box_muller_parts(0, 50, 64, 33).reshape(2, -1)  # 105,600 bins
+    assert min(scipy.stats.kstest(part, "norm").pvalue for part in parts) > 1e-3
+    assert abs(np.corrcoef(parts)[0, 1]) < 5 / math.sqrt(parts.shape[1])
 
 
 def test_fourier_decay_sets_the_spectrum():
