@@ -12,7 +12,7 @@ from __future__ import annotations
 from .apply import Noise, occlude
 from .calibrate import cut
 from .describe import Descriptors, describe, label
-from .families import FAMILIES, Family, field, generate, register_family
+from .families import FAMILIES, Family, field, generate, register_family, whole_field
 from .families.bernoulli import bernoulli
 from .families.cgol import cgol
 from .families.fourier import fourier
@@ -43,6 +43,7 @@ __all__ = [
     "register_family",
     "triangles",
     "warmup",
+    "whole_field",
 ]
 
 

@@ -10,11 +10,14 @@ is placed at a random continuous offset, so no pixel is favoured.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 
 from ._jit import imported, kernel
 
-__all__ = ["BASES", "fractal_noise"]
+__all__ = ["BASES", "fractal_noise", "fractal_noise_blocks"]
 
 #: Noise bases.
 BASES = ("perlin", "simplex")
@@ -145,10 +148,11 @@ def _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex):
 
 @kernel
 def _fractal_field(
-    out, uniforms, perm, step_y, step_x, base_y, base_x, time_scale, independent, persistence, simplex
+    out, uniforms, perm, step_y, step_x, base_y, base_x, time_scale, independent, persistence, simplex, first
 ):
     """:func:`fractal_noise` into ``out`` from its draws: ``uniforms`` (sets, octaves, 3) place each
-    octave's pattern in y, x and time, ``perm`` (sets, 256) is each set's permutation.
+    octave's pattern in y, x and time, ``perm`` (sets, 256) is each set's permutation; ``out[t]``
+    is frame ``first + t`` (one set per frame of ``out``, or one for all).
 
     ``base_y``, ``base_x``: lattice cells per frame of the first octave when periodic,
     else 0. Octave ``o`` has frequency ``2**o`` and amplitude ``persistence**o``.
@@ -172,7 +176,7 @@ def _fractal_field(
             for j in range(n_w):
                 xs[s, o, j] = j * step_x * freq + offset_x
         for t in range(n_t):
-            frame = 0.0 if independent else t / time_scale
+            frame = 0.0 if independent else (first + t) / time_scale
             zs[o, t] = frame * freq + uniforms[t % n_sets, o, 2] * 256.0
         amps[o] = persistence ** float(o)
     perms = np.empty((n_sets, 512), np.int64)
@@ -185,9 +189,19 @@ def _fractal_field(
 
 
 def fractal_noise(
+    shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, **params: Any
+) -> np.ndarray:
+    """Fractal noise (float32, ``shape`` = (T, H, W)) drawn from ``rng``: every frame of
+    :func:`fractal_noise_blocks` in one block."""
+    (noise,) = fractal_noise_blocks(shape, rng, temporal, shape[0], **params)
+    return noise
+
+
+def fractal_noise_blocks(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
     temporal: str,
+    frames: int,
     *,
     scale: float,
     octaves: int,
@@ -195,8 +209,10 @@ def fractal_noise(
     time_scale: float,
     basis: str,
     periodic: bool,
-) -> np.ndarray:
-    """Fractal noise (float32, ``shape`` = (T, H, W)) drawn from ``rng``.
+) -> Iterator[np.ndarray]:
+    """Fractal noise drawn from ``rng``, ``frames`` frames of ``shape`` (T, H, W) at a time, float32,
+    in one buffer (see ``Family.blocks``): every draw is made before the first block, so the blocks
+    do not change the stream.
 
     ``temporal="independent"`` gives every frame its own offsets and permutation
     (``"evolving"`` and ``"static"`` share them, and time moves along the third
@@ -213,17 +229,21 @@ def fractal_noise(
         step_y = step_x = 1.0 / scale
     uniforms = rng.random((n_sets, octaves, 3))
     perm = np.argsort(rng.random((n_sets, 256)), axis=1)  # in numpy: Numba's sort is slow to compile
-    out = np.empty(shape, dtype=np.float32)
-    return _fractal_field(
-        out,
-        uniforms,
-        perm,
-        step_y,
-        step_x,
-        base_y,
-        base_x,
-        float(time_scale),
-        temporal == "independent",
-        float(persistence),
-        basis == "simplex",
-    )
+    buffer = np.empty((min(frames, n_t), n_h, n_w), dtype=np.float32)
+    for first in range(0, n_t, frames):
+        n = min(frames, n_t - first)
+        sets = slice(first, first + n) if n_sets > 1 else slice(0, 1)
+        yield _fractal_field(
+            buffer[:n],
+            uniforms[sets],
+            perm[sets],
+            step_y,
+            step_x,
+            base_y,
+            base_x,
+            float(time_scale),
+            temporal == "independent",
+            float(persistence),
+            basis == "simplex",
+            first,
+        )

@@ -6,8 +6,9 @@ comes back on the other, so no pixel is favoured.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -21,39 +22,83 @@ _MAX_BATCH = 8192  # shapes drawn per pattern set at a time; more batches follow
 def drop(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
-    n_sets: int,
-    uniforms: int,
+    temporal: str,
     need: int | None,
+    frames: int,
+    uniforms: int,
     mean_area: float,
-    draw: Callable[[np.ndarray, np.ndarray, float, int], tuple[np.ndarray, np.ndarray]],
-) -> np.ndarray:
+    geometry: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+    draw: Callable[..., tuple[np.ndarray, np.ndarray]],
+) -> Iterator[np.ndarray]:
     """A field of shapes dropped in order, batch after batch, until each frame is covered enough.
 
-    ``draw(out, u, first_index, stop)`` draws the shapes of uniforms ``u``
-    (``n_sets``, batch, ``uniforms``) into the ``+inf`` pixels of ``out``, a shape
-    ``k`` covering a pixel at ``first_index + k`` plus a scale in [0, 1], and
-    returns how many pixels stay uncovered per frame and the index of the last
-    shape it drew in each (-1 if none); it is called until at most ``stop``
-    pixels per frame are uncovered (none with ``need=None``, else all but
-    ``need``). The uniforms are drawn shape-major, so the sequence of shapes
-    does not depend on the batch size. With ``need``, each frame then keeps its
-    ``need`` lowest values only (:func:`_trim`).
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(T, H, W)`` of the field.
+    rng : numpy.random.Generator
+        Source of the shapes' uniforms.
+    temporal : {"evolving", "static", "independent"}
+        ``"independent"``: one set of shapes per frame; otherwise one set for
+        every frame, moving with time when ``"evolving"``.
+    need : int or None
+        With ``None`` every pixel is covered; with an integer each frame keeps
+        its ``need`` lowest values only, the others ``+inf`` (:func:`_trim`).
+    frames : int
+        Frames per block.
+    uniforms : int
+        Uniform numbers per shape.
+    mean_area : float
+        Mean area of a shape in pixels, which sizes the batches.
+    geometry : callable
+        ``geometry(u) -> arrays``: the shapes of uniforms ``u`` (sets, batch,
+        ``uniforms``), every array indexed by set then shape.
+    draw : callable
+        The kernel ``draw(out, *arrays, first_index, moving, stop, first_frame)``:
+        draws a batch into the ``+inf`` pixels of ``out``, frames ``first_frame``
+        on of the field (set ``first_frame + t`` of an independent field for frame
+        ``t`` of ``out``), shape ``k`` covering a pixel at ``first_index + k`` plus
+        a scale in [0, 1], until at most ``stop`` pixels of a frame are uncovered.
+        Returns how many pixels stay uncovered per frame and the index of the last
+        shape drawn in each (-1 if none).
+
+    Yields
+    ------
+    ndarray of float32, shape (n, H, W)
+        The field's frames, ``frames`` at a time (the last block shorter), each
+        in the same buffer.
+
+    Notes
+    -----
+    The uniforms are drawn shape-major, ``(batch, sets, uniforms)``, so the
+    sequence of shapes does not depend on the batch size. A block draws batches
+    until its own frames are covered enough; the batches drawn are kept (their
+    shapes, for the blocks that follow), so the generator draws as many as for
+    the frames that need most, as for the whole field in one block.
     """
-    area = shape[1] * shape[2]
+    n_t, n_h, n_w = shape
+    area = n_h * n_w
     stop = 0 if need is None else area - need
     # expected shapes to leave at most `stop` pixels uncovered, with some margin
     batch = area / mean_area * (math.log(area / (stop + 0.5)) + 0.5)
     batch = min(_MAX_BATCH, max(8, math.ceil(batch)))
-    out = np.full(shape, np.inf, dtype=np.float32)
-    last = np.full(shape[0], -1.0)
-    drawn = 0
-    while True:
-        u = np.ascontiguousarray(rng.random((batch, n_sets, uniforms)).transpose(1, 0, 2))
-        remaining, drew = draw(out, u, float(drawn), stop)
-        np.maximum(last, drew, out=last)
-        drawn += batch
-        if (remaining <= stop).all():
-            return out if need is None else _trim(out, need, area - remaining, last)
+    n_sets = n_t if temporal == "independent" else 1
+    moving = temporal == "evolving"
+    batches: list[tuple[np.ndarray, ...]] = []  # the shapes of every batch drawn so far
+    buffer = np.empty((min(frames, n_t), n_h, n_w), np.float32)
+    for start in range(0, n_t, frames):
+        out = buffer[: n_t - start]
+        out.fill(np.inf)
+        last = np.full(len(out), -1.0)
+        for index in itertools.count():
+            if index == len(batches):
+                u = np.ascontiguousarray(rng.random((batch, n_sets, uniforms)).transpose(1, 0, 2))
+                batches.append(geometry(u))
+            remaining, drew = draw(out, *batches[index], float(index * batch), moving, stop, start)
+            np.maximum(last, drew, out=last)
+            if (remaining <= stop).all():
+                break
+        yield out if need is None else _trim(out, need, area - remaining, last)
 
 
 @kernel

@@ -33,6 +33,7 @@ from .calibrate import MATCHES, target_count
 from .families import FAMILIES, TEMPORAL, generate
 
 __all__ = [
+    "check_blocks",
     "check_deterministic",
     "check_exact",
     "check_family",
@@ -406,6 +407,59 @@ def check_deterministic(family: str, *, max_examples: int = 25, **params: Any) -
     _for_all(name, params, max_examples, deterministic)
 
 
+def check_blocks(family: str, *, max_examples: int = 25, **params: Any) -> None:
+    """Check that a family's blocks (:class:`occmask.Family`'s ``blocks``) join into its field.
+
+    On hypothesis-drawn shapes, coverages, seeds and temporal modes: the blocks of
+    1, 2 and all frames, joined, equal the field byte for byte, with every value
+    (``need=None``) and with only a frame's ``need`` lowest ones exact.
+
+    Parameters
+    ----------
+    family : str
+        A name from ``occmask.FAMILIES`` whose record has ``blocks``.
+    max_examples : int, default 25
+        Hypothesis examples to draw.
+    **params
+        Family parameters (checked now).
+
+    Raises
+    ------
+    ValueError
+        If the family has no blocks.
+    AssertionError
+        With the :func:`occmask.generate` call that breaks the property.
+
+    Examples
+    --------
+    >>> from occmask.testing import check_blocks
+    >>> check_blocks("perlin", max_examples=5, scale=4.0)
+    """
+    name = _family(family, params)
+    record = FAMILIES[name]
+    blocks = record.blocks
+    if blocks is None:
+        raise ValueError(f"family {name!r} has no blocks: its Family record was made without them")
+    checked = record.params(params)
+
+    def joined(shape, coverage, rng, temporal):
+        frames, height, width = 1 if temporal == "static" else shape[0], shape[1], shape[2]
+        for need in (None, target_count(coverage, height * width)):
+            field = record.field(
+                (frames, height, width), np.random.default_rng(rng), temporal, need, **checked
+            )
+            for size in sorted({1, 2, frames}):
+                made = blocks(
+                    (frames, height, width), np.random.default_rng(rng), temporal, need, size, **checked
+                )
+                parts = [np.array(part, copy=True) for part in made]  # a block may be overwritten by the next
+                assert np.array_equal(np.concatenate(parts), field), (
+                    f"blocks of {size} frame(s), need={need}: not the field ({[p.shape for p in parts]})"
+                )
+
+    _for_all(name, params, max_examples, joined)
+
+
 def check_stationary(
     family: str,
     *,
@@ -469,8 +523,9 @@ def check_stationary(
 
 
 def check_family(family: str, *, max_examples: int = 25, **params: Any) -> None:
-    """Run every property check on a family: :func:`check_exact`, :func:`check_deterministic`
-    and :func:`check_stationary` (with their defaults).
+    """Run every property check on a family: :func:`check_exact`, :func:`check_deterministic`,
+    :func:`check_stationary` (with their defaults) and, if it makes its field in blocks,
+    :func:`check_blocks`.
 
     Parameters
     ----------
@@ -489,3 +544,5 @@ def check_family(family: str, *, max_examples: int = 25, **params: Any) -> None:
     check_exact(family, max_examples=max_examples, **params)
     check_deterministic(family, max_examples=max_examples, **params)
     check_stationary(family, **params)
+    if FAMILIES[_family(family, params)].blocks is not None:
+        check_blocks(family, max_examples=max_examples, **params)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import importlib
 
-from ._family import _TRUSTED, FAMILIES, TEMPORAL, Family, field, generate, register_family
+from ._family import _TRUSTED, FAMILIES, TEMPORAL, Family, field, generate, register_family, whole_field
 
-__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family"]
+__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family", "whole_field"]
 
 #: The built-in families, one module each, in display order.
 BUILTIN = ("bernoulli", "perlin", "cgol", "triangles", "rectangles", "fourier", "patches")

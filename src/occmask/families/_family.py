@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from types import MappingProxyType
@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _validate, calibrate
 
-__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family"]
+__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family", "whole_field"]
 
 #: How a mask behaves across frames.
 TEMPORAL = ("evolving", "static", "independent")
@@ -38,6 +38,12 @@ _CALIBRATION_VALUES = 1 << 18
 _CALIBRATION_MIN_FIELDS = 8
 _CALIBRATION_MAX_FIELDS = 4096  # tiny fields: Python's cost per field would dominate
 _CALIBRATION_SEED = 20260905
+
+#: Fields of more pixels than this are made and cut in blocks of about ``_BLOCK_PIXELS`` pixels
+#: (whole frames) by families that can (:attr:`Family.blocks`), with ``match="frame"`` or
+#: ``"expected"``: the mask, and not the float32 field (4 bytes a pixel), then sets the peak memory.
+_BLOCKS_ABOVE = 1 << 22
+_BLOCK_PIXELS = 1 << 20
 
 #: Families whose fields are not scanned for NaN or -inf for every mask: the built-in ones
 #: (``occmask.families`` adds them), whose fields the tests check against references.
@@ -83,6 +89,15 @@ class Family:
     colour : str, default "#555555"
         Display colour ``"#rrggbb"`` of the family in plots (the study, the
         gallery). Families are shown in registry order.
+    blocks : callable, optional
+        ``blocks(shape, rng, temporal, need, frames, **params) -> iterator``: the
+        same field as ``field`` with the same arguments and generator state, a
+        few frames at a time: float32 arrays of ``(n, H, W)``, consecutive, in
+        order, of ``frames`` frames each where the field can be split (the last
+        one shorter). A block may be overwritten by the next one: each is used
+        before the next is asked for. Optional: with it, masks of large videos
+        (``match="frame"`` or ``"expected"``) never hold the whole field, only
+        the mask and a block. :func:`whole_field` makes ``field`` from it.
 
     Examples
     --------
@@ -104,6 +119,7 @@ class Family:
     defaults: Mapping[str, Any] = dataclass_field(default_factory=dict)
     check: Callable[[dict[str, Any]], dict[str, Any]] = dataclass_field(default=_no_check, repr=False)
     colour: str = "#555555"
+    blocks: Callable[..., Iterator[np.ndarray]] | None = dataclass_field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -112,7 +128,9 @@ class Family:
             )
         if not isinstance(self.summary, str):
             raise TypeError(f"summary must be a str, got {type(self.summary).__name__}")
-        for attr in ("field", "check"):
+        for attr in ("field", "check", "blocks"):
+            if attr == "blocks" and self.blocks is None:
+                continue
             if not callable(getattr(self, attr)):
                 raise TypeError(
                     f"{attr} of family {self.name!r} must be callable, got {getattr(self, attr)!r}"
@@ -152,6 +170,31 @@ class Family:
                     f"parameter {key!r} of family {self.name!r} must be hashable, got {value!r}"
                 ) from None
         return checked
+
+
+def whole_field(blocks: Callable[..., Iterator[np.ndarray]]) -> Callable[..., np.ndarray]:
+    """The ``field`` of a family given by its ``blocks``: every frame in one block.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import occmask as om
+    >>> def noise_blocks(shape, rng, temporal, need, frames):
+    ...     for start in range(0, shape[0], frames):  # one draw per block: the same stream
+    ...         yield rng.random((min(frames, shape[0] - start), *shape[1:]), dtype=np.float32)
+    >>> noise = om.Family("noise_doc", "i.i.d.", om.whole_field(noise_blocks), blocks=noise_blocks)
+    >>> noise.field((3, 4, 4), np.random.default_rng(0), "evolving", None).shape
+    (3, 4, 4)
+    """
+
+    def field(
+        shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None, **params: Any
+    ) -> np.ndarray:
+        (values,) = blocks(shape, rng, temporal, need, shape[0], **params)
+        return values
+
+    field.__module__ = getattr(blocks, "__module__", field.__module__)  # where the family lives
+    return field
 
 
 _REGISTRY: dict[str, Family] = {}
@@ -311,6 +354,17 @@ def _generate(
         calibration_shape = field_shape if temporal == "evolving" else (1, *field_shape[1:])
         reference = _curve(fam.name, calibration_shape, temporal, tuple(sorted(checked.items())))
         region = None  # the threshold is the field's quantile, whatever the region
+    if (
+        fam.blocks is not None
+        and match != "video"
+        and frames > 1
+        and frames * shape3[1] * shape3[2] > _BLOCKS_ABOVE
+    ):
+        mask = np.empty(shape3, np.bool_) if out is None else out.reshape(shape3)
+        _cut_blocks(
+            fam, field_shape, gen, temporal, need, checked, (coverage, match, reference, region), mask
+        )
+        return mask[0] if image and out is None else (mask if out is None else out)
     field = _field(fam, field_shape, gen, temporal, need, checked)
     if region is not None and region.ndim == 3 and frames != shape3[0]:  # a static mask, a region per frame
         field, frames = np.repeat(field, shape3[0], axis=0), shape3[0]
@@ -325,6 +379,41 @@ def _generate(
     return mask[0] if image else mask
 
 
+def _cut_blocks(
+    fam: Family,
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    need: int | None,
+    params: Mapping[str, Any],
+    cut: tuple[float, str, np.ndarray | None, np.ndarray | None],
+    mask: np.ndarray,
+) -> None:
+    """Cut a family's field into ``mask`` (``shape``, C-contiguous) block by block, each block held
+    to the contract as :func:`_field` holds a whole field; ``cut``: coverage, match ("frame" or
+    "expected"), reference curve and region, as for :func:`occmask.calibrate._cut`."""
+    coverage, match, reference, region = cut
+    assert fam.blocks is not None and match in ("frame", "expected")
+    frames = max(1, _BLOCK_PIXELS // (shape[1] * shape[2]))
+    start = 0
+    for block in fam.blocks(shape, rng, temporal, need, frames, **params):
+        fits = isinstance(block, np.ndarray) and block.dtype == np.float32 and block.shape[1:] == shape[1:]
+        n = block.shape[0] if fits and block.ndim == 3 else 0
+        if not 0 < n <= shape[0] - start:
+            raise TypeError(
+                f"the blocks of family {fam.name!r} must be float32 ndarrays of (n, {shape[1]}, "
+                f"{shape[2]}) with 1 <= n <= {shape[0] - start} (the frames left), got "
+                f"{type(block).__name__} {getattr(block, 'dtype', '')} {getattr(block, 'shape', '')}"
+            )
+        stop = start + n
+        _hold(fam, block, (n, *shape[1:]))
+        part = None if region is None or region.ndim == 2 else region[start:stop]
+        calibrate._cut(block, coverage, match, reference, region if part is None else part, mask[start:stop])
+        start = stop
+    if start != shape[0]:
+        raise ValueError(f"the blocks of family {fam.name!r} gave {start} frames, not {shape[0]}")
+
+
 def _field(
     fam: Family,
     shape: tuple[int, int, int],
@@ -337,19 +426,25 @@ def _field(
 
     The values of the built-in families' fields (``_TRUSTED``) are not scanned."""
     field = fam.field(shape, rng, temporal, need, **params)
+    _hold(fam, field, shape)
+    return field
+
+
+def _hold(fam: Family, field: Any, shape: tuple[int, ...]) -> None:
+    """Hold a family's field (or block) to the contract: a float32 ndarray of ``shape``, no NaN or
+    -inf. Built-in families' values (``_TRUSTED``) are not scanned."""
     if not isinstance(field, np.ndarray) or field.dtype != np.float32 or field.shape != shape:
         raise TypeError(
             f"the field of family {fam.name!r} must return a float32 ndarray of shape {shape}, got "
             f"{type(field).__name__} {getattr(field, 'dtype', '')} {getattr(field, 'shape', '')}"
         )
     if any(fam is trusted for trusted in _TRUSTED):
-        return field
+        return
     lowest = field.min()
     if np.isnan(lowest) or lowest == -np.inf:
         raise ValueError(
             f"the field of family {fam.name!r} holds NaN or -inf (+inf only marks unneeded pixels)"
         )
-    return field
 
 
 def field(

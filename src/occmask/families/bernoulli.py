@@ -21,12 +21,13 @@ every pixel is faster.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .._jit import kernel
-from ._family import Family, generate
+from ._family import Family, generate, whole_field
 
 __all__ = ["bernoulli"]
 
@@ -90,29 +91,29 @@ def _mix(z):
 
 
 @kernel
-def _shuffle(key, steps, out):
+def _shuffle(key, steps, out, first):
     """The first ``steps`` steps of a Fisher–Yates shuffle of every frame's pixels: in ``out`` (F, N)
-    float32, the pixel picked at step ``r`` gets ``r``, the others ``+inf``."""
+    float32, frames ``first`` on, the pixel picked at step ``r`` gets ``r``, the others ``+inf``."""
     ranks = np.arange(steps).astype(np.float32)  # exact: steps <= _SHUFFLE_PIXELS
     order = np.empty(out.shape[1], np.int32)
     for t in range(out.shape[0]):
         out[t] = np.inf
-        _shuffle_frame(key, t, steps, ranks, order, out[t])
+        _shuffle_frame(key, first + t, steps, ranks, order, out[t])
     return out
 
 
 @kernel
-def _shuffle_sorted(key, out):
-    """Place each frame of ``out`` (F, N) float32, sorted, along the frame's full shuffle, each
-    value equal to the one before raised to just above it: the frame's pixels in a uniformly
-    random order, the same values, and no ties."""
+def _shuffle_sorted(key, out, first):
+    """Place each frame of ``out`` (F, N) float32 (frames ``first`` on), sorted, along the frame's
+    full shuffle, each value equal to the one before raised to just above it: the frame's pixels in
+    a uniformly random order, the same values, and no ties."""
     order = np.empty(out.shape[1], np.int32)
     for t in range(out.shape[0]):
         values = out[t].copy()
         for i in range(1, values.size):
             if values[i] <= values[i - 1]:
                 values[i] = np.nextafter(values[i - 1], np.float32(np.inf))
-        _shuffle_frame(key, t, values.size, values, order, out[t])
+        _shuffle_frame(key, first + t, values.size, values, order, out[t])
     return out
 
 
@@ -151,26 +152,33 @@ def _shuffle_frame(key, t, steps, values, order, out):
         out[picked] = values[r]
 
 
-def _field(
-    shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None
-) -> np.ndarray:
+def _blocks(
+    shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None, frames: int
+) -> Iterator[np.ndarray]:
     n_frames, n = shape[0], shape[1] * shape[2]
-    if n > _SHUFFLE_PIXELS:
-        return rng.random(shape, dtype=np.float32)
-    key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
-    with np.errstate(over="ignore"):  # the generator wraps mod 2**64 (numpy warns without the JIT)
-        if need is not None:  # the hidden pixels and their ranks only
-            return _shuffle(key, need, np.empty((n_frames, n), np.float32)).reshape(shape)
-        # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties (sorted by
-        # numpy: Numba's sort takes seconds to compile)
-        values = rng.random((n_frames, n), dtype=np.float32)
-        values.sort(axis=1)
-        return _shuffle_sorted(key, values).reshape(shape)
+    buffer = np.empty((min(frames, n_frames), n), np.float32)
+    key = None if n > _SHUFFLE_PIXELS else np.uint64(rng.integers(0, 2**63, dtype=np.int64))
+    for first in range(0, n_frames, frames):
+        block = buffer[: min(frames, n_frames - first)]
+        if key is None:
+            rng.random(dtype=np.float32, out=block)
+        elif need is not None:  # the hidden pixels and their ranks only
+            with np.errstate(over="ignore"):  # the generator wraps mod 2**64 (numpy warns without the JIT)
+                _shuffle(key, need, block, first)
+        else:  # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties (sorted
+            rng.random(dtype=np.float32, out=block)  # by numpy: Numba's sort takes seconds to compile)
+            block.sort(axis=1)
+            with np.errstate(over="ignore"):
+                _shuffle_sorted(key, block, first)
+        yield block.reshape(len(block), *shape[1:])
 
+
+_field = whole_field(_blocks)
 
 FAMILY = Family(
     name="bernoulli",
     summary="i.i.d. pixels: the missing-at-random baseline",
     field=_field,
     colour="#0072B2",
+    blocks=_blocks,
 )

@@ -22,14 +22,17 @@ torus.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import _noise, _validate
 from .._jit import kernel
-from ._family import Family, generate
+from ._family import Family, generate, whole_field
 
 __all__ = ["cgol"]
 
@@ -295,63 +298,130 @@ def _distance_field(age, memory, decay, need, cap, radius, rows, out):
 
 
 @kernel
-def _life_fields(soup, burn_in, step, frames_per_soup, memory, decay, cap, need, tie, out):
-    """Run every soup (S, H, W); write each recorded frame's distance plus its tie-break.
+def _soup_state(n_h, n_w):
+    """Room for a soup's cells (uint8) and ages (uint16), H x W, from Numba's allocator, which aligns
+    to 32 bytes: numpy aligns to 16 only, and _life_step's vector loops run slower there."""
+    return np.empty((n_h, n_w), np.uint8), np.empty((n_h, n_w), np.uint16)
 
-    ``tie[s]``, a smooth field, is squashed in place into [0, 0.999) (order kept)
-    and orders pixels at the same integer distance; ``need`` values per frame must
-    be exact (see _distance_field). Returns how many frames had no cell alive in
-    the last ``memory`` generations (their field is the tie-break alone).
+
+@kernel
+def _life_fields(
+    cells, independent, first, burn_in, step, memory, decay, cap, need, radius, state, age, tie, out
+):
+    """Write frames ``first, first + 1, ...`` of a field into ``out`` (n, H, W): each frame's distance
+    plus its tie-break.
+
+    ``independent``: frame ``first + i`` comes from its own soup, ``cells[i]`` (uint8 0/1, H x W),
+    under ``tie[i]``. Else one soup, under ``tie[0]``, runs on from frame to frame: it starts from
+    ``cells[0]`` at frame 0, and each call leaves its last generation's cells and ages in ``state``
+    and ``age`` (see _soup_state) for the next. When a soup starts, its tie-break, a smooth field,
+    is squashed in place into [0, 0.999) (order kept); it orders pixels at the same integer
+    distance. ``need`` values per frame must be exact, and ``radius`` is the window radius tried
+    first (see _distance_field). Returns the radius for the next frame and how many frames had no
+    cell alive in the last ``memory`` generations (their field is the tie-break alone).
     """
-    n_soups, n_h, n_w = soup.shape
+    n_t, n_h, n_w = out.shape
     nxt = np.empty((n_h, n_w), np.uint8)
-    age = np.empty((n_h, n_w), np.uint16)
     rows = np.empty((n_h, n_w))
-    radius = _FIRST_RADIUS
     dead = 0
     half = np.float32(0.4995)
-    for s in range(n_soups):
-        for i in range(n_h):
-            for j in range(n_w):  # in float32, operation by operation
-                t = tie[s, i, j]
-                tie[s, i, j] = half + half * t / (np.float32(1.0) + abs(t))
-        state = soup[s].copy()
-        for i in range(n_h):
-            for j in range(n_w):
-                age[i, j] = 0 if state[i, j] else memory
-        for f in range(frames_per_soup):
-            for _ in range(burn_in if f == 0 else step):
-                _life_step(state, nxt, age, memory)
-                state, nxt = nxt, state
-            frame = out[s * frames_per_soup + f]
-            radius = max(_FIRST_RADIUS, _distance_field(age, memory, decay, need, cap, radius, rows, frame))
+    current = state  # evolving: the generation that the previous call reached
+    for f in range(n_t):
+        s = f if independent else 0
+        starts = independent or first + f == 0
+        if starts:
+            for i in range(n_h):
+                for j in range(n_w):  # in float32, operation by operation
+                    t = tie[s, i, j]
+                    tie[s, i, j] = half + half * t / (np.float32(1.0) + abs(t))
+            current = cells[s].copy()
             for i in range(n_h):
                 for j in range(n_w):
-                    frame[i, j] += tie[s, i, j]  # in float32, as the tie-break field
-            dead += age.min() >= memory
-    return dead
+                    age[i, j] = 0 if current[i, j] else memory
+        for _ in range(burn_in if starts else step):
+            _life_step(current, nxt, age, memory)
+            current, nxt = nxt, current
+        frame = out[f]
+        radius = max(_FIRST_RADIUS, _distance_field(age, memory, decay, need, cap, radius, rows, frame))
+        for i in range(n_h):
+            for j in range(n_w):
+                frame[i, j] += tie[s, i, j]  # in float32, as the tie-break field
+        dead += age.min() >= memory
+    for i in range(n_h):
+        for j in range(n_w):  # a loop: Numba's slice assignment is far slower
+            state[i, j] = current[i, j]
+    return radius, dead
 
 
-def _field(
+def _warn(message: str) -> None:
+    """Issue ``message`` as a ``RuntimeWarning`` from the first caller outside the occmask package.
+
+    Parameters
+    ----------
+    message : str
+        The warning's text.
+    """
+    package = os.path.dirname(os.path.dirname(__file__)) + os.sep
+    frame, level = sys._getframe(1), 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
+
+
+def _blocks(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
     temporal: str,
     need: int | None,
+    frames: int,
     *,
     density: float,
     burn_in: int,
     step: int,
     memory: int,
     decay: float,
-) -> np.ndarray:
+) -> Iterator[np.ndarray]:
+    """The field, ``frames`` frames at a time (see ``Family.blocks``).
+
+    Every soup is drawn before the tie-break field, ``frames`` soups at a time (the same stream as
+    one draw); those of later blocks (an independent video has a soup per frame) are kept at one
+    bit a cell until their block. The Life state runs on from block to block, and so does the
+    window radius of the distance field.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(T, H, W)`` of the field.
+    rng : numpy.random.Generator
+        Source of the soups and the tie-break field.
+    temporal : {"evolving", "static", "independent"}
+        ``"independent"``: a soup per frame; else one soup, its generations frame by frame.
+    need : int or None
+        How many of the lowest values of each frame must be exact (None: all).
+    frames : int
+        Frames per block.
+    density, burn_in, step, memory, decay
+        The family's parameters, see :func:`cgol`.
+
+    Yields
+    ------
+    ndarray of float32, shape (n, H, W)
+        The next ``n`` frames, in one buffer that the next block overwrites.
+    """
     n_t, n_h, n_w = shape
-    n_soups = n_t if temporal == "independent" else 1
-    soup = (rng.random((n_soups, n_h, n_w)) < density).astype(np.uint8)
+    independent = temporal == "independent"
+    n_soups = n_t if independent else 1
+    draws = (
+        rng.random((min(frames, n_soups - start), n_h, n_w)) < density for start in range(0, n_soups, frames)
+    )
+    cells = next(draws).view(np.uint8)  # the first block's soups
+    later = iter([np.packbits(soups, axis=-1) for soups in draws])  # one bit a cell until their block
     cap = math.floor((n_h // 2 + 1) ** 2 + (n_w // 2 + 1) ** 2 + (decay * memory) ** 2) + 1.0
-    tie = _noise.fractal_noise(
+    ties = _noise.fractal_noise_blocks(
         (n_soups, n_h, n_w),
         rng,
         temporal,
+        frames,
         scale=_TIE_SCALE,
         octaves=1,
         persistence=1.0,
@@ -359,18 +429,29 @@ def _field(
         basis="perlin",
         periodic=True,
     )
-    out = np.empty(shape, dtype=np.float32)
+    tie = next(ties)  # evolving: one tie-break frame for every block
     need = n_h * n_w if need is None else need
-    dead = _life_fields(soup, burn_in, step, n_t // n_soups, memory, decay, cap, need, tie, out)
+    state, age = _soup_state(n_h, n_w)
+    out = np.empty((min(frames, n_t), n_h, n_w), np.float32)
+    radius, dead = _FIRST_RADIUS, 0
+    for first in range(0, n_t, frames):
+        block = out[: min(frames, n_t - first)]
+        if independent and first:
+            cells, tie = np.unpackbits(next(later), axis=-1, count=n_w), next(ties)
+        radius, died = _life_fields(
+            cells, independent, first, burn_in, step, memory, decay, cap, need, radius, state, age, tie, block
+        )
+        dead += died
+        yield block
     if dead:
-        warnings.warn(
+        _warn(
             f"cgol: the Life soup had died out in {dead} of {n_t} frame(s) (density={density}, "
             f"burn_in={burn_in}, "
-            f"canvas {n_h}x{n_w}); those frames are ordered by the smooth tie-break field alone",
-            RuntimeWarning,
-            stacklevel=5,
+            f"canvas {n_h}x{n_w}); those frames are ordered by the smooth tie-break field alone"
         )
-    return out
+
+
+_field = whole_field(_blocks)
 
 
 FAMILY = Family(
@@ -380,4 +461,5 @@ FAMILY = Family(
     check=_check,
     field=_field,
     colour="#009E73",
+    blocks=_blocks,
 )

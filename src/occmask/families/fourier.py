@@ -16,12 +16,13 @@ last frame flows into its first).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import _validate
-from ._family import Family, generate
+from ._family import Family, generate, whole_field
 
 __all__ = ["fourier"]
 
@@ -95,43 +96,81 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 
 
 _CHUNK_PIXELS = 1 << 18  # pixels of the real inverse FFTs' buffer (1 MiB)
+_CACHED_BINS = 1 << 20  # spectra of up to this many bins keep their amplitude (4 MiB) from call to call
 
 
-@functools.lru_cache(maxsize=64)
-def _amplitude(shape: tuple[int, int, int], decay: float, time_scale: float) -> np.ndarray:
-    """Amplitude of every bin of an ``rfftn`` spectrum of ``shape`` (T, H, W), float32, read-only.
-
-    ``T = 1`` is a 2-D spectrum (no time axis).
-    """
+def _amplitude_frames(
+    shape: tuple[int, int, int], decay: float, time_scale: float, first: int, stop: int
+) -> np.ndarray:
+    """Amplitude of every bin of frames ``first`` to ``stop - 1`` of an ``rfftn`` spectrum of
+    ``shape`` (T, H, W): float32 (stop - first, H, W // 2 + 1). ``T = 1`` is a 2-D spectrum (no time
+    axis)."""
     n_t, n_h, n_w = shape
     ft = np.fft.fftfreq(n_t) * time_scale
     fy = np.fft.fftfreq(n_h)[:, None]
     fx = np.fft.rfftfreq(n_w)[None, :]
-    amplitude = np.empty((n_t, n_h, n_w // 2 + 1), np.float32)
-    for t in range(n_t):  # a frame at a time: the float64 temporaries stay the size of one frame
+    amplitude = np.empty((stop - first, n_h, n_w // 2 + 1), np.float32)
+    for t in range(first, stop):  # a frame at a time: the float64 temporaries stay the size of one frame
         freq = np.sqrt(ft[t] * ft[t] + fy * fy + fx * fx)
-        amplitude[t] = 1.0 / np.maximum(freq, 1.0 / max(n_h, n_w)) ** decay
+        amplitude[t - first] = 1.0 / np.maximum(freq, 1.0 / max(n_h, n_w)) ** decay
+    return amplitude
+
+
+@functools.lru_cache(maxsize=64)
+def _amplitude(shape: tuple[int, int, int], decay: float, time_scale: float) -> np.ndarray:
+    """:func:`_amplitude_frames` of every frame, read-only and cached (for small spectra)."""
+    amplitude = _amplitude_frames(shape, decay, time_scale, 0, shape[0])
     amplitude.flags.writeable = False
     return amplitude
 
 
-def _field(
+def _amplitude_of(
+    shape: tuple[int, int, int], decay: float, time_scale: float
+) -> Callable[[int, int], np.ndarray]:
+    """``amplitude(first, stop)``: frames ``first`` to ``stop - 1`` of the amplitude of a spectrum of
+    ``shape`` (every frame of a 2-D spectrum's one frame), cached whole for small spectra and made
+    frame by frame for large ones, whose amplitude would weigh half their spectrum."""
+    if shape[0] == 1 or shape[0] * shape[1] * (shape[2] // 2 + 1) <= _CACHED_BINS:
+        whole = _amplitude(shape, decay, time_scale)
+        return lambda first, stop: whole if shape[0] == 1 else whole[first:stop]
+    return functools.partial(_amplitude_frames, shape, decay, time_scale)
+
+
+def _blocks(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
     temporal: str,
     need: int | None,
+    frames: int,
     *,
     decay: float,
     time_scale: float,
-) -> np.ndarray:
+) -> Iterator[np.ndarray]:
     n_t, n_h, n_w = shape
-    spectral = (n_t, n_h, n_w) if temporal == "evolving" else (1, n_h, n_w)
-    amplitude = _amplitude(spectral, decay, time_scale)
-    # FMix: independent Gaussian real and imaginary parts per bin, scaled by the amplitude; drawn
-    # by Box and Muller's transform (1958) from two float32 uniforms per bin, numpy's vectorised
-    # log, sin and cos being several times faster than its Gaussian sampler. The uniforms come
-    # frame by frame (a frame's radii, then its angles), so chunking does not change the stream.
-    spectrum = np.empty((n_t, n_h, n_w // 2 + 1), np.complex64)
+    if temporal == "evolving":  # one 3-D spectrum over (time, height, width): one block
+        amplitude = _amplitude_of(shape, decay, time_scale)
+        spectrum = _draw(rng, amplitude, np.empty((n_t, n_h, n_w // 2 + 1), np.complex64))
+        yield _inverse(spectrum, n_w, axes=(0, 1))
+        return
+    amplitude = _amplitude_of((1, n_h, n_w), decay, time_scale)
+    buffer = np.empty((min(frames, n_t), n_h, n_w // 2 + 1), np.complex64)
+    for first in range(0, n_t, frames):
+        yield _inverse(_draw(rng, amplitude, buffer[: min(frames, n_t - first)]), n_w, axes=(1,))
+
+
+def _draw(
+    rng: np.random.Generator, amplitude: Callable[[int, int], np.ndarray], spectrum: np.ndarray
+) -> np.ndarray:
+    """Fill ``spectrum`` (T, H, bins) complex64 with FMix's coefficients: independent Gaussian real
+    and imaginary parts per bin, scaled by the amplitude (``amplitude(first, stop)``, see
+    :func:`_amplitude_of`).
+
+    The parts come from two float32 uniforms per bin by Box and Muller's transform (1958), numpy's
+    vectorised log, sin and cos being several times faster than its Gaussian sampler. The uniforms
+    are drawn frame by frame (a frame's radii, then its angles), so neither the chunks below nor
+    the blocks change the stream.
+    """
+    n_t = spectrum.shape[0]
     chunk = max(1, min(n_t, _CHUNK_PIXELS // spectrum[0].size))
     uniforms = np.empty((chunk, 2, *spectrum.shape[1:]), np.float32)
     cosines = np.empty((chunk, *spectrum.shape[1:]), np.float32)  # contiguous: numpy's SIMD loops
@@ -143,29 +182,38 @@ def _field(
         np.log(radius, out=radius)
         np.multiply(radius, np.float32(-2.0), out=radius)
         np.sqrt(radius, out=radius)
-        np.multiply(radius, amplitude[t:stop] if len(amplitude) > 1 else amplitude, out=radius)
+        np.multiply(radius, amplitude(t, stop), out=radius)
         np.multiply(angle, np.float32(2.0 * np.pi), out=angle)
         np.cos(angle, out=cosines[: stop - t])
         np.sin(angle, out=angle)
         np.multiply(radius, cosines[: stop - t], out=spectrum.real[t:stop])
         np.multiply(radius, angle, out=spectrum.imag[t:stop])
-    del uniforms, cosines
-    # irfftn's steps, in place: inverse FFTs over time (when evolving) and height, then the real
-    # inverse FFT over width, into the spectrum's own memory: frame t of the field ends before
-    # frame t of the spectrum does, so frames t to u of the field only cover frames already done.
-    # (numpy's FFTs run in single precision into single-precision out arrays; its type stubs
-    # only list double precision)
-    for axis in (0, 1) if temporal == "evolving" else (1,):
-        np.fft.ifft(spectrum, axis=axis, out=spectrum)  # type: ignore[arg-type]
-    # (a few frames per real inverse FFT, through a buffer of at most _CHUNK_PIXELS)
-    field = spectrum.reshape(-1).view(np.float32)[: n_t * n_h * n_w].reshape(shape)
+    return spectrum
+
+
+def _inverse(spectrum: np.ndarray, n_w: int, axes: tuple[int, ...]) -> np.ndarray:
+    """The real field (T, H, ``n_w``) float32 of a half spectrum (T, H, bins), in its own memory.
+
+    irfftn's steps, in place: inverse FFTs over ``axes`` (time when evolving, height), then the
+    real inverse FFT over width, a few frames at a time through a buffer of at most
+    ``_CHUNK_PIXELS``, into the spectrum's memory: frame t of the field ends before frame t of the
+    spectrum does, so frames t to u of the field only cover frames already done. (numpy's FFTs
+    run in single precision into single-precision out arrays.)
+    """
+    n_t, n_h = spectrum.shape[:2]
+    for axis in axes:
+        np.fft.ifft(spectrum, axis=axis, out=spectrum)
+    field = spectrum.reshape(-1).view(np.float32)[: n_t * n_h * n_w].reshape(n_t, n_h, n_w)
     chunk = max(1, min(n_t, _CHUNK_PIXELS // (n_h * n_w)))
     frames = np.empty((chunk, n_h, n_w), np.float32)
     for t in range(0, n_t, chunk):
         stop = min(n_t, t + chunk)
-        np.fft.irfft(spectrum[t:stop], n=n_w, axis=2, out=frames[: stop - t])  # type: ignore[arg-type]
+        np.fft.irfft(spectrum[t:stop], n=n_w, axis=2, out=frames[: stop - t])
         field[t:stop] = frames[: stop - t]
     return field
+
+
+_field = whole_field(_blocks)
 
 
 FAMILY = Family(
@@ -175,4 +223,5 @@ FAMILY = Family(
     check=_check,
     field=_field,
     colour="#56B4E9",
+    blocks=_blocks,
 )

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import _validate
 from .._jit import kernel
-from ._family import Family, generate
+from ._family import Family, generate, whole_field
 
 __all__ = ["patches"]
 
@@ -221,16 +222,17 @@ def _cutoffs(order, need, offset, n_h, n_w, place, spiral, cutoff):
         r += 1
 
 
-def _field(
+def _blocks(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
     temporal: str,
     need: int | None,
+    frames: int,
     *,
     patch: tuple[int, int],
     offset: str,
     time_scale: float,
-) -> np.ndarray:
+) -> Iterator[np.ndarray]:
     n_t, n_h, n_w = shape
     ph, pw = patch
     n_sets = n_t if temporal == "independent" else 1
@@ -244,8 +246,16 @@ def _field(
     order = np.argsort(scores, axis=1)  # in numpy: Numba's sort is slow to compile
     # the needed values only, where float32 keeps every rank + place apart (not on huge grids)
     exact = need is not None and grid_h * grid_w * ph * pw <= _DISTINCT
-    out = np.empty(shape, np.float32)
-    return _patch_field(out, offsets, order, *_spiral(ph, pw), need if exact else -1)
+    buffer = np.empty((min(frames, n_t), n_h, n_w), np.float32)
+    for first in range(0, n_t, frames):
+        n = min(frames, n_t - first)
+        sets = slice(first, first + n) if n_sets > 1 else slice(0, 1)
+        yield _patch_field(
+            buffer[:n], offsets[sets], order[first : first + n], *_spiral(ph, pw), need if exact else -1
+        )
+
+
+_field = whole_field(_blocks)
 
 
 FAMILY = Family(
@@ -255,4 +265,5 @@ FAMILY = Family(
     check=_check,
     field=_field,
     colour="#000000",
+    blocks=_blocks,
 )

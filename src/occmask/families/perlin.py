@@ -12,12 +12,13 @@ the field tile the canvas seamlessly (the canvas is a torus).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import _noise, _validate
-from ._family import Family, generate
+from ._family import Family, generate, whole_field
 
 __all__ = ["perlin"]
 
@@ -120,11 +121,18 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _field(
-    shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None, **params: Any
-) -> np.ndarray:
-    return _noise.fractal_noise(shape, rng, temporal, **params)
+def _blocks(
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    need: int | None,
+    frames: int,
+    **params: Any,
+) -> Iterator[np.ndarray]:
+    return _noise.fractal_noise_blocks(shape, rng, temporal, frames, **params)
 
+
+_field = whole_field(_blocks)
 
 FAMILY = Family(
     name="perlin",
@@ -140,4 +148,5 @@ FAMILY = Family(
     check=_check,
     field=_field,
     colour="#E69F00",
+    blocks=_blocks,
 )

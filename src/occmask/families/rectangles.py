@@ -16,13 +16,14 @@ translates with its own velocity.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import _torus, _validate
 from .._jit import imported, kernel
-from ._family import Family, generate
+from ._family import Family, generate, whole_field
 
 __all__ = ["rectangles"]
 
@@ -105,14 +106,15 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @kernel
-def _draw(out, centers, halves, velocity, first_index, moving, stop):
+def _draw(out, centers, halves, velocity, first_index, moving, stop, first_frame=0):
     """Draw a batch of boxes into the uncovered pixels of ``out`` (T, H, W).
 
-    ``out`` holds ``inf`` where no earlier box covered the pixel. For frame ``t``
-    the batch ``s = t`` (one batch per frame) or ``s = 0`` (shared, moving with
-    ``velocity`` when ``moving``). Box ``k`` has half-height and half-width
-    ``halves[s, k]``; a pixel at offset ``(dy, dx)`` from its centre is covered at
-    scale ``max(|dy| / hh, |dx| / hw)``. A frame is done once at most ``stop``
+    ``out`` holds ``inf`` where no earlier box covered the pixel; its frame ``t``
+    is frame ``first_frame + t`` of the field, with the batch ``s = first_frame + t``
+    (one batch per frame) or ``s = 0`` (shared, moving with ``velocity`` when
+    ``moving``). Box ``k`` has half-height and half-width ``halves[s, k]``; a
+    pixel at offset ``(dy, dx)`` from its centre is covered at scale
+    ``max(|dy| / hh, |dx| / hw)``. A frame is done once at most ``stop``
     pixels are uncovered. Returns the number of pixels still uncovered per frame, and the
     index of the last shape drawn in each frame (-1 where none was).
     """
@@ -121,8 +123,8 @@ def _draw(out, centers, halves, velocity, first_index, moving, stop):
     remaining = np.zeros(n_t, np.int64)
     last = np.full(n_t, -1.0)
     for t in range(n_t):
-        s = t if n_sets > 1 else 0
-        time = float(t) if moving else 0.0
+        s = first_frame + t if n_sets > 1 else 0
+        time = float(first_frame + t) if moving else 0.0
         left = 0
         for i in range(n_h):
             for j in range(n_w):
@@ -181,26 +183,28 @@ def _boxes(u, n_h, n_w, size, aspect, speed):
     return centers, halves, velocity
 
 
-def _field(
+def _blocks(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
     temporal: str,
     need: int | None,
+    frames: int,
     *,
     size: tuple[float, float],
     aspect: tuple[float, float],
     speed: float,
-) -> np.ndarray:
-    n_t, n_h, n_w = shape
-    n_sets = n_t if temporal == "independent" else 1
+) -> Iterator[np.ndarray]:
+    """The boxes' field, ``frames`` frames at a time (:attr:`occmask.Family.blocks`)."""
     lo, hi = size
     mean_area = lo * lo if hi == lo else (hi * hi - lo * lo) / (2.0 * math.log(hi / lo))
 
-    def draw(out: np.ndarray, u: np.ndarray, first_index: float, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        centers, halves, velocity = _boxes(u, n_h, n_w, size, aspect, speed)
-        return _draw(out, centers, halves, velocity, first_index, temporal == "evolving", stop)
+    def geometry(u: np.ndarray) -> tuple[np.ndarray, ...]:
+        return _boxes(u, shape[1], shape[2], size, aspect, speed)
 
-    return _torus.drop(shape, rng, n_sets, _UNIFORMS, need, mean_area, draw)
+    return _torus.drop(shape, rng, temporal, need, frames, _UNIFORMS, mean_area, geometry, _draw)
+
+
+_field = whole_field(_blocks)
 
 
 FAMILY = Family(
@@ -209,5 +213,6 @@ FAMILY = Family(
     defaults={"size": (8.0, 24.0), "aspect": (0.5, 2.0), "speed": 1.0},
     check=_check,
     field=_field,
+    blocks=_blocks,
     colour="#D55E00",
 )

@@ -12,13 +12,14 @@ triangle translates with its own velocity and spins about its centroid.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import _torus, _validate
 from .._jit import imported, kernel
-from ._family import Family, generate
+from ._family import Family, generate, whole_field
 
 __all__ = ["triangles"]
 
@@ -114,11 +115,12 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @kernel
-def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop):
+def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop, first_frame=0):
     """Draw a batch of triangles into the uncovered pixels of ``out`` (T, H, W).
 
-    ``out`` holds ``inf`` where no earlier triangle covered the pixel. For frame
-    ``t`` the batch ``s = t`` (one batch per frame) or ``s = 0`` (shared, moving
+    ``out`` holds ``inf`` where no earlier triangle covered the pixel; its frame
+    ``t`` is frame ``first_frame + t`` of the field, with the batch
+    ``s = first_frame + t`` (one batch per frame) or ``s = 0`` (shared, moving
     with ``velocity`` and ``spin`` when ``moving``). A pixel at offset ``p`` from
     the centroid, rotated into the triangle's frame, is covered at scale
     ``max_k gauges[k] . p``; each row only tests the columns between the
@@ -134,8 +136,8 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
     base = np.empty(3)  # crosses a row at offset dy, as column b = base + slope * dy
     slope = np.empty(3)
     for t in range(n_t):
-        s = t if n_sets > 1 else 0
-        time = float(t) if moving else 0.0
+        s = first_frame + t if n_sets > 1 else 0
+        time = float(first_frame + t) if moving else 0.0
         left = 0
         for i in range(n_h):
             for j in range(n_w):
@@ -253,27 +255,29 @@ def _geometry(u, n_h, n_w, size, aspect, speed, spin):
     return centers, gauges, reach, velocity, spins
 
 
-def _field(
+def _blocks(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
     temporal: str,
     need: int | None,
+    frames: int,
     *,
     size: tuple[float, float],
     aspect: tuple[float, float],
     speed: float,
     spin: float,
-) -> np.ndarray:
-    n_t, n_h, n_w = shape
-    n_sets = n_t if temporal == "independent" else 1
+) -> Iterator[np.ndarray]:
+    """The triangles' field, ``frames`` frames at a time (:attr:`occmask.Family.blocks`)."""
     lo, hi = size
     mean_area = (lo * lo + lo * hi + hi * hi) / 3.0  # a jittered triangle covers ~1.0-1.3 r^2
 
-    def draw(out: np.ndarray, u: np.ndarray, first_index: float, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        centers, gauges, reach, velocity, spins = _geometry(u, n_h, n_w, size, aspect, speed, spin)
-        return _draw(out, centers, gauges, reach, velocity, spins, first_index, temporal == "evolving", stop)
+    def geometry(u: np.ndarray) -> tuple[np.ndarray, ...]:
+        return _geometry(u, shape[1], shape[2], size, aspect, speed, spin)
 
-    return _torus.drop(shape, rng, n_sets, _UNIFORMS, need, mean_area, draw)
+    return _torus.drop(shape, rng, temporal, need, frames, _UNIFORMS, mean_area, geometry, _draw)
+
+
+_field = whole_field(_blocks)
 
 
 FAMILY = Family(
@@ -282,5 +286,6 @@ FAMILY = Family(
     defaults={"size": (8.0, 24.0), "aspect": (1.0, 2.0), "speed": 1.0, "spin": 0.05},
     check=_check,
     field=_field,
+    blocks=_blocks,
     colour="#CC79A7",
 )
