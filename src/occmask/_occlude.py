@@ -167,7 +167,7 @@ def fill_array(fill: Any, dtype: np.dtype) -> np.ndarray:
     integers and booleans must be represented exactly (no rounding, no wrapping).
     """
     if isinstance(fill, (bool, int, float)):  # the usual case, checked once per value and dtype
-        return _scalar_fill(fill, dtype).copy()  # a copy: the cached array stays as it is
+        return _scalar_fill(fill, dtype)  # shared: callers only read it
     return _cast_fill(fill, dtype)
 
 
@@ -281,6 +281,8 @@ def mean_axes(ndim: int, mask_ndim: int, channel: int | None, layout: str | None
 def computed_fill(fill: Any, shape: tuple[int, ...], kind: str, rng: Any, mean: Any) -> Any:
     """The values of a ``"noise"`` fill (drawn from ``rng``) or a ``"mean"`` fill (``mean()``, the
     adapter's own), or ``fill`` itself; ``rng`` is checked even where it is not used."""
+    if rng is None and type(fill) in (float, int):  # the usual case: a number, nothing to draw
+        return fill
     special = special_fill(fill)
     if isinstance(special, Noise):
         return noise_values(special, shape, _validate.rng(rng), kind)
@@ -321,6 +323,8 @@ def feather_weights(mask: np.ndarray, feather: float) -> np.ndarray:
 
 def check_feather(feather: Any, kind: str) -> float:
     """``feather`` checked: a finite number >= 0 (0 is a hard edge), and not on boolean data."""
+    if feather == 0 and type(feather) in (float, int):  # the default: a hard edge
+        return 0.0
     feather = _validate.number("feather", feather, low=0.0)
     if feather > 0 and kind == "b":
         raise TypeError(f"feather={feather:g} blends the fill into the data, which boolean data cannot hold")

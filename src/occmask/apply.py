@@ -94,12 +94,12 @@ def occlude(
     >>> bool((soft[~mask[0]] == 1).all()), float(soft[mask[0]].max()), float(soft[mask[0]].min())
     (True, 0.75, 0.0)
     """
-    torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
-    if torch is not None and isinstance(x, torch.Tensor):  # subclasses too
-        from .torch import occlude as torch_occlude
+    if not isinstance(x, np.ndarray):  # (first: a tensor's isinstance check is the slower one)
+        torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
+        if torch is not None and isinstance(x, torch.Tensor):  # subclasses too
+            from .torch import occlude as torch_occlude
 
-        return torch_occlude(x, mask, fill, layout=layout, out=out, rng=rng, feather=feather)
-    if not isinstance(x, np.ndarray):
+            return torch_occlude(x, mask, fill, layout=layout, out=out, rng=rng, feather=feather)
         raise TypeError(f"x must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}")
     mask = _validate.mask(mask, ndims=(2, 3, 4))
     view, channel = resolve(x.shape, mask.shape, layout)
