@@ -121,3 +121,18 @@ def test_a_users_family_with_blocks_gives_the_mask_of_its_field(monkeypatch):
     monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
     monkeypatch.setattr(_family, "_BLOCK_PIXELS", 2 * 8 * 8)
     np.testing.assert_array_equal(om.generate("blocks_user", (6, 8, 8), 0.5, rng=3), whole)
+
+
+@pytest.mark.parametrize("name", BLOCKED)
+def test_the_expected_calibration_reads_blocks_as_it_reads_fields(monkeypatch, name):
+    """``match="expected"`` samples every stride-th value of its reference fields; read block by
+    block (2 frames each, not a whole number of strides), they are the same values, so the same
+    quantile curve."""
+    params = tuple(sorted(om.FAMILIES[name].params({}).items()))
+    _family._curve.cache_clear()
+    whole = _family._curve(name, (5, 23, 21), "evolving", params)
+    _family._curve.cache_clear()
+    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 2 * 23 * 21)  # blocks of 966 values: not whole strides
+    np.testing.assert_array_equal(_family._curve(name, (5, 23, 21), "evolving", params), whole)
+    _family._curve.cache_clear()

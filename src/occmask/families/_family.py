@@ -354,16 +354,12 @@ def _generate(
         calibration_shape = field_shape if temporal == "evolving" else (1, *field_shape[1:])
         reference = _curve(fam.name, calibration_shape, temporal, tuple(sorted(checked.items())))
         region = None  # the threshold is the field's quantile, whatever the region
-    if (
-        fam.blocks is not None
-        and match != "video"
-        and frames > 1
-        and frames * shape3[1] * shape3[2] > _BLOCKS_ABOVE
-    ):
+    if match != "video" and _in_blocks(fam, field_shape):  # (a video's cut needs every value at once)
         mask = np.empty(shape3, np.bool_) if out is None else out.reshape(shape3)
-        _cut_blocks(
-            fam, field_shape, gen, temporal, need, checked, (coverage, match, reference, region), mask
-        )
+        for start, block in _parts(fam, field_shape, gen, temporal, need, checked):
+            stop = start + len(block)
+            part = region if region is None or region.ndim == 2 else region[start:stop]
+            calibrate._cut(block, coverage, match, reference, part, mask[start:stop])
         return mask[0] if image and out is None else (mask if out is None else out)
     field = _field(fam, field_shape, gen, temporal, need, checked)
     if region is not None and region.ndim == 3 and frames != shape3[0]:  # a static mask, a region per frame
@@ -379,21 +375,27 @@ def _generate(
     return mask[0] if image else mask
 
 
-def _cut_blocks(
+def _in_blocks(fam: Family, shape: tuple[int, int, int]) -> bool:
+    """Whether a field of ``shape`` is made in blocks: a family with blocks, several frames, and
+    more than ``_BLOCKS_ABOVE`` pixels."""
+    return fam.blocks is not None and shape[0] > 1 and shape[0] * shape[1] * shape[2] > _BLOCKS_ABOVE
+
+
+def _parts(
     fam: Family,
     shape: tuple[int, int, int],
     rng: np.random.Generator,
     temporal: str,
     need: int | None,
     params: Mapping[str, Any],
-    cut: tuple[float, str, np.ndarray | None, np.ndarray | None],
-    mask: np.ndarray,
-) -> None:
-    """Cut a family's field into ``mask`` (``shape``, C-contiguous) block by block, each block held
-    to the contract as :func:`_field` holds a whole field; ``cut``: coverage, match ("frame" or
-    "expected"), reference curve and region, as for :func:`occmask.calibrate._cut`."""
-    coverage, match, reference, region = cut
-    assert fam.blocks is not None and match in ("frame", "expected")
+) -> Iterator[tuple[int, np.ndarray]]:
+    """A family's field as ``(first frame, block)`` pairs: its blocks of about ``_BLOCK_PIXELS``
+    pixels where :func:`_in_blocks`, else the whole field; each held to the contract as
+    :func:`_field` holds a whole field."""
+    if not _in_blocks(fam, shape):
+        yield 0, _field(fam, shape, rng, temporal, need, params)
+        return
+    assert fam.blocks is not None
     frames = max(1, _BLOCK_PIXELS // (shape[1] * shape[2]))
     start = 0
     for block in fam.blocks(shape, rng, temporal, need, frames, **params):
@@ -405,11 +407,9 @@ def _cut_blocks(
                 f"{shape[2]}) with 1 <= n <= {shape[0] - start} (the frames left), got "
                 f"{type(block).__name__} {getattr(block, 'dtype', '')} {getattr(block, 'shape', '')}"
             )
-        stop = start + n
         _hold(fam, block, (n, *shape[1:]))
-        part = None if region is None or region.ndim == 2 else region[start:stop]
-        calibrate._cut(block, coverage, match, reference, region if part is None else part, mask[start:stop])
-        start = stop
+        yield start, block
+        start += n
     if start != shape[0]:
         raise ValueError(f"the blocks of family {fam.name!r} gave {start} frames, not {shape[0]}")
 
@@ -510,7 +510,8 @@ def _curve(name: str, shape: tuple[int, int, int], temporal: str, params: tuple)
     until about ``_CALIBRATION_PIXELS`` pixels are drawn and at least
     ``_CALIBRATION_MIN_FIELDS`` fields; at most ``_CALIBRATION_VALUES`` evenly
     spaced values of them are kept (the field is stationary: every pixel of a
-    frame has the same distribution), so the memory is that of one field.
+    frame has the same distribution), so the memory is that of one field, or of
+    one block of it (:func:`_parts`).
     """
     fam = FAMILIES[name]
     size = shape[0] * shape[1] * shape[2]
@@ -519,10 +520,13 @@ def _curve(name: str, shape: tuple[int, int, int], temporal: str, params: tuple)
     per_field = -(-size // stride)
     samples = np.empty(n_fields * per_field, np.float32)
     seeds = np.random.SeedSequence([_CALIBRATION_SEED, *name.encode()]).spawn(n_fields)
-    for n, seed in enumerate(seeds):
-        field = _field(fam, shape, np.random.default_rng(seed), temporal, None, dict(params))
-        samples[n * per_field : (n + 1) * per_field] = field.ravel()[::stride]
-        del field  # before the next one is drawn
+    taken = 0
+    for seed in seeds:  # every stride-th value of each field, a block at a time where it has blocks
+        for start, block in _parts(fam, shape, np.random.default_rng(seed), temporal, None, dict(params)):
+            values = block.ravel()[-start * shape[1] * shape[2] % stride :: stride]
+            samples[taken : taken + values.size] = values
+            taken += values.size
+            del block, values  # before the next one is drawn
     samples.sort()
     return calibrate._sorted_quantile_curve(samples)
 
