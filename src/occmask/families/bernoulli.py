@@ -155,6 +155,8 @@ def _shuffle_frame(key, t, steps, values, order, out):
 def _blocks(
     shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None, frames: int
 ) -> Iterator[np.ndarray]:
+    """The i.i.d. field, ``frames`` frames at a time (:attr:`occmask.Family.blocks`): the shuffle's key
+    first, then each block's uniforms, the stream of one draw."""
     n_frames, n = shape[0], shape[1] * shape[2]
     buffer = np.empty((min(frames, n_frames), n), np.float32)
     key = None if n > _SHUFFLE_PIXELS else np.uint64(rng.integers(0, 2**63, dtype=np.int64))

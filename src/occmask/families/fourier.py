@@ -146,6 +146,8 @@ def _blocks(
     decay: float,
     time_scale: float,
 ) -> Iterator[np.ndarray]:
+    """The Fourier field, ``frames`` frames at a time (:attr:`occmask.Family.blocks`): a 2-D spectrum
+    per frame, drawn and inverted block by block, or, when evolving, the one 3-D spectrum whole."""
     n_t, n_h, n_w = shape
     if temporal == "evolving":  # one 3-D spectrum over (time, height, width): one block
         amplitude = _amplitude_of(shape, decay, time_scale)

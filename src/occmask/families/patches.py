@@ -233,6 +233,8 @@ def _blocks(
     offset: str,
     time_scale: float,
 ) -> Iterator[np.ndarray]:
+    """The patch field, ``frames`` frames at a time (:attr:`occmask.Family.blocks`): every frame's
+    scores are drawn and ranked first (a few numbers per frame), then each block is written."""
     n_t, n_h, n_w = shape
     ph, pw = patch
     n_sets = n_t if temporal == "independent" else 1

@@ -129,6 +129,7 @@ def _blocks(
     frames: int,
     **params: Any,
 ) -> Iterator[np.ndarray]:
+    """The noise field, ``frames`` frames at a time (:attr:`occmask.Family.blocks`)."""
     return _noise.fractal_noise_blocks(shape, rng, temporal, frames, **params)
 
 
