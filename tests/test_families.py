@@ -254,3 +254,20 @@ def test_patches_hide_whole_patches_then_a_centred_square():
     np.testing.assert_array_equal(blocks[counts == 16][0], square)
     tube = om.patches((5, 32, 32), 0.3, temporal="static", rng=1)  # VideoMAE tube masking
     assert (tube == tube[0]).all()
+
+
+@pytest.mark.parametrize("density", [0.1, 0.35, 0.7])
+def test_cgol_soup_has_the_density_asked_for(density):
+    """Before any generation (burn_in=0) and with memory 1, the live cells are the field's values
+    below 1 (distance 0 plus a tie-break under 1): their share is the density (65,536 cells,
+    binomial standard error below 0.002)."""
+    field = om.field("cgol", (256, 256), rng=0, density=density, burn_in=0, memory=1)
+    assert abs((field < 1).mean() - density) < 0.01
+
+
+def test_cgol_density_is_drawn_in_steps_of_2_to_the_minus_16():
+    om.cgol((8, 8), 0.5, rng=0, density=2**-16)
+    om.cgol((8, 8), 0.5, rng=0, density=1 - 2**-16)
+    for density in (2**-17, 1 - 2**-17):
+        with pytest.raises(ValueError, match="density"):
+            om.cgol((8, 8), 0.5, rng=0, density=density)

@@ -69,8 +69,9 @@ def cgol(
         ``"evolving"``: frame ``t`` is generation ``burn_in + t * step`` of one soup;
         ``"independent"``: every frame comes from its own soup.
     density : float, default 0.35
-        Fraction of live cells in the initial soup, in (0, 1). Above about 0.8 the
-        soup dies at once; a ``RuntimeWarning`` says when frames have no life left.
+        Fraction of live cells in the initial soup, in [2**-16, 1 - 2**-16] (drawn in
+        steps of 2**-16). Above about 0.8 the soup dies at once; a ``RuntimeWarning``
+        says when frames have no life left.
     burn_in : int, default 24
         Generations run before the first frame (>= 0).
     step : int, default 1
@@ -110,6 +111,10 @@ def cgol(
     )
 
 
+#: A cell of the soup is alive where a uniform 16-bit number is below ``density * _DENSITY_STEPS``
+#: (rounded): four cells per 64-bit draw, twice as fast as comparing float64 uniforms.
+_DENSITY_STEPS = 1 << 16
+
 #: Largest ``decay`` (pixels per generation): far beyond any canvas, and ``(decay * memory)^2``
 #: stays well inside float32.
 MAX_DECAY = 1e4
@@ -117,7 +122,7 @@ MAX_DECAY = 1e4
 
 def _check(params: dict[str, Any]) -> dict[str, Any]:
     params["density"] = _validate.number(
-        "density", params["density"], low=0.0, high=1.0, low_open=True, high_open=True
+        "density", params["density"], low=1.0 / _DENSITY_STEPS, high=1.0 - 1.0 / _DENSITY_STEPS
     )
     params["burn_in"] = _validate.integer("burn_in", params["burn_in"], low=0, high=100_000)
     params["step"] = _validate.integer("step", params["step"], low=1, high=10_000)
@@ -330,10 +335,6 @@ def _life_fields(
         s = f if independent else 0
         starts = independent or first + f == 0
         if starts:
-            for i in range(n_h):
-                for j in range(n_w):  # in float32, operation by operation
-                    t = tie[s, i, j]
-                    tie[s, i, j] = half + half * t / (np.float32(1.0) + abs(t))
             current = cells[s].copy()
             for i in range(n_h):
                 for j in range(n_w):
@@ -344,8 +345,11 @@ def _life_fields(
         frame = out[f]
         radius = max(_FIRST_RADIUS, _distance_field(age, memory, decay, need, cap, radius, rows, frame))
         for i in range(n_h):
-            for j in range(n_w):
-                frame[i, j] += tie[s, i, j]  # in float32, as the tie-break field
+            for j in range(n_w):  # in float32, operation by operation
+                if starts:  # squash the soup's tie-break once, as its first frame takes it
+                    t = tie[s, i, j]
+                    tie[s, i, j] = half + half * t / (np.float32(1.0) + abs(t))
+                frame[i, j] += tie[s, i, j]  # as the tie-break field
         dead += age.min() >= memory
     for i in range(n_h):
         for j in range(n_w):  # a loop: Numba's slice assignment is far slower
@@ -411,8 +415,10 @@ def _blocks(
     n_t, n_h, n_w = shape
     independent = temporal == "independent"
     n_soups = n_t if independent else 1
+    alive = round(density * _DENSITY_STEPS)
     draws = (
-        rng.random((min(frames, n_soups - start), n_h, n_w)) < density for start in range(0, n_soups, frames)
+        rng.integers(0, _DENSITY_STEPS, (min(frames, n_soups - start), n_h, n_w), dtype=np.uint16) < alive
+        for start in range(0, n_soups, frames)
     )
     cells = next(draws).view(np.uint8)  # the first block's soups
     later = iter([np.packbits(soups, axis=-1) for soups in draws])  # one bit a cell until their block
