@@ -419,8 +419,15 @@ def _blocks(
     independent = temporal == "independent"
     n_soups = n_t if independent else 1
     alive = round(density * _DENSITY_STEPS)
+    # numpy makes two 16-bit numbers of each 32-bit draw, within one call: an even count per soup
+    # (one number left over when H * W is odd) keeps the stream the same for any block size
+    area = n_h * n_w
+    drawn = area + area % 2
     draws = (
-        rng.integers(0, _DENSITY_STEPS, (min(frames, n_soups - start), n_h, n_w), dtype=np.uint16) < alive
+        rng.integers(0, _DENSITY_STEPS, (min(frames, n_soups - start), drawn), dtype=np.uint16)[
+            :, :area
+        ].reshape(-1, n_h, n_w)
+        < alive
         for start in range(0, n_soups, frames)
     )
     cells = next(draws).view(np.uint8)  # the first block's soups
