@@ -302,14 +302,18 @@ def _distance_field(age, memory, decay, need, cap, radius, rows, out):
     return 0
 
 
-def _aligned(shape: tuple[int, int], dtype: type) -> np.ndarray:
-    """An empty array whose data starts on a 64-byte boundary: numpy aligns to 16 bytes only, and
-    _life_step's vector loops run 5-8% slower there. (Not a kernel: each kernel called from Python
-    adds its load from the cache to the first call.)"""
-    size = shape[0] * shape[1] * np.dtype(dtype).itemsize
-    raw = np.empty(size + 64, np.uint8)
+def _soup_state(n_h: int, n_w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Empty cells (uint8) and ages (uint16) of an H x W soup, each starting on a 64-byte boundary
+    of one buffer: numpy aligns to 16 bytes only, and _life_step's vector loops run 5-8% slower
+    there. (Not a kernel: each kernel called from Python adds its load from the cache to the first
+    call; and one buffer: reading an array's address costs about a microsecond.)"""
+    area = n_h * n_w
+    raw = np.empty(3 * area + 128, np.uint8)
     start = -raw.ctypes.data % 64
-    return raw[start : start + size].view(dtype).reshape(shape)
+    ages = start + -(-area // 64) * 64
+    return raw[start : start + area].reshape(n_h, n_w), raw[ages : ages + 2 * area].view(np.uint16).reshape(
+        n_h, n_w
+    )
 
 
 @kernel
@@ -322,7 +326,7 @@ def _life_fields(
     ``independent``: frame ``first + i`` comes from its own soup, ``cells[i]`` (uint8 0/1, H x W),
     under ``tie[i]``. Else one soup, under ``tie[0]``, runs on from frame to frame: it starts from
     ``cells[0]`` at frame 0, and each call leaves its last generation's cells and ages in ``state``
-    and ``age`` (see _aligned) for the next. When a soup starts, its tie-break, a smooth field,
+    and ``age`` (see _soup_state) for the next. When a soup starts, its tie-break, a smooth field,
     is squashed in place into [0, 0.999) (order kept); it orders pixels at the same integer
     distance. ``need`` values per frame must be exact, and ``radius`` is the window radius tried
     first (see _distance_field). Returns the radius for the next frame and how many frames had no
@@ -447,7 +451,7 @@ def _blocks(
     )
     tie = next(ties)  # evolving: one tie-break frame for every block
     need = n_h * n_w if need is None else need
-    state, age = _aligned((n_h, n_w), np.uint8), _aligned((n_h, n_w), np.uint16)
+    state, age = _soup_state(n_h, n_w)
     out = np.empty((min(frames, n_t), n_h, n_w), np.float32)
     radius, dead = _FIRST_RADIUS, 0
     for first in range(0, n_t, frames):
