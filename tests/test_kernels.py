@@ -13,6 +13,7 @@ from opensimplex.internals import _init as opensimplex_perm
 
 import occmask as om
 from occmask import _noise, _seeds, _torus
+from occmask.calibrate import cut, target_count
 from occmask.families import bernoulli, cgol, fourier, patches, rectangles, triangles
 
 # --- Bernoulli ------------------------------------------------------------------------------
@@ -691,6 +692,26 @@ def test_patch_field_equals_pixel_reference(shape, patch, offset, temporal, time
     expected = patch_field_reference(shape, seed, patch, offset, time_scale, temporal)
     np.testing.assert_allclose(field, expected, rtol=0, atol=1e-3 / (patch[0] * patch[1]))
     assert len(np.unique(field[0])) == field[0].size  # free of ties: the cut never falls on one
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 2), st.integers(60, 90), st.integers(1, 7)),
+    patch=st.tuples(st.integers(patches._PLACE_ROWS + 1, 100), st.integers(1, 4)),
+    offset=st.sampled_from(["random", "aligned"]),
+    coverage=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_patch_field_of_tall_patches_equals_pixel_reference(shape, patch, offset, coverage, seed):
+    """Patches taller than the kernel keeps rows of places for: each canvas row's places are made
+    on the way; the field with ``need`` set keeps the cut of the whole field."""
+    args = dict(patch=patch, offset=offset, time_scale=3.0)
+    field = patches._field(shape, np.random.default_rng(seed), "independent", None, **args)
+    expected = patch_field_reference(shape, seed, patch, offset, 3.0, "independent")
+    np.testing.assert_allclose(field, expected, rtol=0, atol=1e-3 / (patch[0] * patch[1]))
+    need = target_count(coverage, shape[1] * shape[2])
+    needed = patches._field(shape, np.random.default_rng(seed), "independent", need, **args)
+    assert np.array_equal(cut(needed, coverage), cut(field, coverage))
 
 
 # --- seeds ------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ __all__ = ["patches"]
 _OFFSETS = ("random", "aligned")
 _MAX_PATCH = 4096
 _DISTINCT = 1 << 22  # ranks x places below which every rank + place is a distinct float32
+_PLACE_ROWS = 64  # patch heights up to which the field kernel keeps the places of every row of a patch
 
 
 def patches(
@@ -172,24 +173,45 @@ def _patch_field(out, offsets, order, place, spiral, need):
     grid_w = n_patches // -(-(n_h + ph - 1) // ph)
     ranks = np.empty(n_patches)
     cutoff = np.full(n_patches, 2.0)  # the highest place written per patch (all: places are < 1)
-    col_patch, col_place = np.empty(n_w, np.int64), np.empty(n_w, np.int64)  # of the grid in use
+    # each canvas row is one vectorised loop over three rows of n_w values: the rank and cutoff of
+    # each pixel's patch (made once per row of patches) and each pixel's place in its patch (the
+    # places' rows of a patch are kept while they are few: _PLACE_ROWS)
+    rank, highest = np.empty(n_w), np.empty(n_w)
+    kept = ph <= _PLACE_ROWS
+    places = np.empty((ph if kept else 1, n_w))
     for t in range(n_t):
         for r in range(n_patches):
             ranks[order[t, r]] = r
         s = t if n_sets > 1 else 0
         if s == t:  # a new grid (one per frame, or the first frame's for all)
-            for j in range(n_w):
-                col_patch[j], col_place[j] = (j + offsets[s, 1]) // pw, (j + offsets[s, 1]) % pw
+            for py in range(ph if kept else 0):
+                _place_row(place[py], offsets[s, 1], places[py])
         if need >= 0:
             _cutoffs(order[t], need, offsets[s], n_h, n_w, place, spiral, cutoff.reshape(-1, grid_w))
+        patch_row = -1
         for i in range(n_h):
             y = i + offsets[s, 0]
-            first = (y // ph) * grid_w
-            rank, highest, places, line = ranks[first:], cutoff[first:], place[y % ph], out[t, i]
+            if y // ph != patch_row:  # a new row of patches: its runs of pw columns
+                patch_row, j, width = y // ph, 0, pw - offsets[s, 1] % pw
+                for patch in range(patch_row * grid_w, (patch_row + 1) * grid_w):
+                    for q in range(j, min(j + width, n_w)):
+                        rank[q], highest[q] = ranks[patch], cutoff[patch]
+                    j, width = j + width, pw
+            if not kept:
+                _place_row(place[y % ph], offsets[s, 1], places[0])
+            at, line = places[y % ph if kept else 0], out[t, i]
             for j in range(n_w):
-                at = places[col_place[j]]
-                line[j] = rank[col_patch[j]] + at if at <= highest[col_patch[j]] else np.inf
+                line[j] = rank[j] + at[j] if at[j] <= highest[j] else np.inf
     return out
+
+
+@kernel
+def _place_row(place_row, offset, out):
+    """The places of a canvas row's pixels (``out``) from a row of a patch's places, for a grid
+    shifted by ``offset`` columns."""
+    width = place_row.shape[0]
+    for j in range(out.shape[0]):
+        out[j] = place_row[(j + offset) % width]
 
 
 @kernel
