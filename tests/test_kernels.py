@@ -208,7 +208,7 @@ def test_distance_field_is_exact_at_the_needed_values(age, decay, share, radius)
     need = round(share * age.size)
     expected = distance_reference(age, memory, decay, cap)
     out = np.empty(age.shape, np.float32)
-    cgol._distance_field(age, memory, decay, need, cap, radius, np.empty(age.shape), out)
+    cgol._distance_field(age, memory, decay, need, cap, radius, out)
     finite = np.isfinite(out)
     np.testing.assert_array_equal(out[finite], expected[finite])
     if need:
@@ -223,7 +223,7 @@ def test_window_distance_is_exact_below_its_bound(radius):
     memory, decay, cap = 4, 1.5, 1e6
     expected = distance_reference(age, memory, decay, cap)
     out = np.empty(age.shape, np.float32)
-    found = cgol._window_distance(age, memory, decay, cap, radius, np.empty(age.shape), out)
+    found = cgol._window_distance(age, memory, decay, cap, radius, out)
     inside = expected < (radius + 1) ** 2
     np.testing.assert_array_equal(out[inside], expected[inside])
     assert np.isinf(out[~inside]).all() and found == inside.sum()

@@ -241,34 +241,29 @@ def _exact_distance(age, memory, decay, cap, rows, out):
 
 
 @kernel
-def _window_distance(age, memory, decay, cap, radius, rows, out):
+def _window_distance(age, memory, decay, cap, radius, out):
     """``out[x] = min(cap, floor(d))`` with ``d = min cost[y] + |x - y|^2`` over the ``y`` at most
     ``radius`` away along each axis (torus), where ``d < (radius + 1)^2``, else ``+inf``.
 
-    ``d`` is exact there (a nearer minimum lies in the window). Returns how many
-    pixels are finite.
+    ``d`` is exact there (a nearer minimum lies in the window). Each row's minima
+    along the row are made just before the rows within ``radius`` need them, into a
+    ring of ``2 * radius + 1`` rows that stays in the cache. Returns how many pixels
+    are finite.
     """
     n_h, n_w = age.shape
+    size = 2 * radius + 1
+    ring = np.empty((size, n_w))
     cost = np.empty(n_w)
     line = np.empty(n_w + 2 * radius)
-    for i in range(n_h):
-        _row_cost(age[i], memory, decay, cost)
-        src = (n_w - radius % n_w) % n_w  # column of line[0]; wraps by comparison, not modulo (slow)
-        for m in range(n_w + 2 * radius):
-            line[m] = cost[src]
-            src = src + 1 if src + 1 < n_w else 0
-        row = rows[i]
-        row[:] = cost
-        for o in range(1, radius + 1):
-            left, right = line[radius - o : radius - o + n_w], line[radius + o : radius + o + n_w]
-            for j in range(n_w):
-                row[j] = min(row[j], min(left[j], right[j]) + o * o)
+    for u in range(-radius, radius):  # the rows that row 0 needs, but row radius
+        _window_row(age[u % n_h], memory, decay, radius, line, ring[u % size])
     bound = (radius + 1) * (radius + 1)
     found = 0
     for i in range(n_h):
-        cost[:] = rows[i]
+        _window_row(age[(i + radius) % n_h], memory, decay, radius, line, ring[(i + radius) % size])
+        cost[:] = ring[i % size]
         for o in range(1, radius + 1):
-            above, below = rows[(i - o) % n_h], rows[(i + o) % n_h]
+            above, below = ring[(i - o) % size], ring[(i + o) % size]
             for j in range(n_w):
                 cost[j] = min(cost[j], min(above[j], below[j]) + o * o)
         row = out[i]
@@ -279,12 +274,34 @@ def _window_distance(age, memory, decay, cap, radius, rows, out):
     return found
 
 
+@kernel
+def _window_row(age_row, memory, decay, radius, line, row):
+    """``row[x] = min cost[y] + (x - y)^2`` over the ``y`` at most ``radius`` away (the row wraps), with
+    ``line`` (``W + 2 * radius``) as scratch."""
+    n_w = row.size
+    _row_cost(age_row, memory, decay, line[radius : radius + n_w])
+    src = (n_w - radius % n_w) % n_w  # the wrapped ends; by comparison, not modulo (slow)
+    for m in range(radius):
+        line[m] = line[radius + src]
+        src = src + 1 if src + 1 < n_w else 0
+    src = 0
+    for m in range(radius + n_w, n_w + 2 * radius):
+        line[m] = line[radius + src]
+        src = src + 1 if src + 1 < n_w else 0
+    for j in range(n_w):
+        row[j] = line[radius + j]
+    for o in range(1, radius + 1):
+        left, right = line[radius - o : radius - o + n_w], line[radius + o : radius + o + n_w]
+        for j in range(n_w):
+            row[j] = min(row[j], min(left[j], right[j]) + o * o)
+
+
 #: Window radii tried before the exact transform (see _distance_field).
 _FIRST_RADIUS, _MAX_RADIUS = 2, 8
 
 
 @kernel
-def _distance_field(age, memory, decay, need, cap, radius, rows, out):
+def _distance_field(age, memory, decay, need, cap, radius, out):
     """``out = min(cap, floor(min_y cost[y] + |x - y|^2))`` on a torus (costs from ``age``, see
     _row_cost), exact for at least the ``need`` lowest values; the others are exact or ``+inf``.
 
@@ -295,10 +312,10 @@ def _distance_field(age, memory, decay, need, cap, radius, rows, out):
     """
     radius = max(radius, 1)
     while radius <= _MAX_RADIUS:
-        if _window_distance(age, memory, decay, cap, radius, rows, out) >= need:
+        if _window_distance(age, memory, decay, cap, radius, out) >= need:
             return radius
         radius *= 2
-    _exact_distance(age, memory, decay, cap, rows, out)
+    _exact_distance(age, memory, decay, cap, np.empty(age.shape), out)  # (its rows only when needed)
     return 0
 
 
@@ -334,7 +351,6 @@ def _life_fields(
     """
     n_t, n_h, n_w = out.shape
     nxt = np.empty((n_h, n_w), np.uint8)
-    rows = np.empty((n_h, n_w))
     dead = 0
     half = np.float32(0.4995)
     current = state  # evolving: the generation that the previous call reached
@@ -350,7 +366,7 @@ def _life_fields(
             _life_step(current, nxt, age, memory)
             current, nxt = nxt, current
         frame = out[f]
-        radius = max(_FIRST_RADIUS, _distance_field(age, memory, decay, need, cap, radius, rows, frame))
+        radius = max(_FIRST_RADIUS, _distance_field(age, memory, decay, need, cap, radius, frame))
         for i in range(n_h):
             for j in range(n_w):  # in float32, operation by operation
                 if starts:  # squash the soup's tie-break once, as its first frame takes it
