@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 import occmask as om
+from occmask import calibrate
 from occmask.families import _family
 from occmask.testing import check_blocks
 
@@ -34,10 +37,11 @@ def test_blocks_have_the_frames_asked_for(name, temporal):
 
 
 @pytest.mark.parametrize("name", BLOCKED)
-@pytest.mark.parametrize("match", ["frame", "expected"])
+@pytest.mark.parametrize("match", ["frame", "expected", "video"])
 def test_masks_cut_in_blocks_equal_the_masks_cut_whole(monkeypatch, name, match):
-    """generate() cuts large fields block by block; the mask is the one cut from the whole field,
-    for a canvas, a region per video and a region per frame, into a new array or ``out``."""
+    """generate() cuts large fields block by block (a video's cut in two passes); the mask is the
+    one cut from the whole field, for a canvas, a region per video and a region per frame, into a
+    new array or ``out``, and the generator ends where it would."""
     shape = (5, 24, 20)
     disc = np.hypot(*np.mgrid[-12:12, -10:10]) < 8
     regions = [None, disc, np.stack([np.roll(disc, t, axis=1) for t in range(5)])]
@@ -55,25 +59,82 @@ def test_masks_cut_in_blocks_equal_the_masks_cut_whole(monkeypatch, name, match)
     made = _family._generate(family, shape, False, 0.35, match, "evolving", family.params({}), None, rng, out)
     assert made is out
     np.testing.assert_array_equal(out, whole[0])
+    monkeypatch.undo()
+    unblocked = np.random.default_rng(7)
+    om.generate(name, shape, 0.35, rng=unblocked, match=match)
+    assert rng.bit_generator.state == unblocked.bit_generator.state
 
 
-def test_video_match_and_static_masks_are_cut_whole(monkeypatch):
-    """A cut over the whole video needs every value, and a static mask has one frame: no blocks."""
+def test_static_masks_are_cut_whole_and_video_cuts_make_their_blocks_twice(monkeypatch):
+    """A static mask has one frame: no blocks. A cut over the whole video makes its blocks twice,
+    first from a copy of the generator; a field that comes as one block, once."""
     asked = []
     family = om.FAMILIES["perlin"]
 
-    def blocks(*args, **kwargs):
-        asked.append(args)
-        yield from family.blocks(*args, **kwargs)
+    def blocks(shape, rng, temporal, need, frames, **params):
+        asked.append((frames, rng.bit_generator.state["state"]["state"]))
+        yield from family.blocks(shape, rng, temporal, need, frames, **params)
 
     spy = _family.Family("perlin", "", family.field, family.defaults, family.check, blocks=blocks)
     monkeypatch.setitem(_family._REGISTRY, "perlin", spy)
     monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
-    om.generate("perlin", (4, 16, 16), 0.3, rng=0, match="video")
     om.generate("perlin", (4, 16, 16), 0.3, rng=0, temporal="static")
     assert asked == []
-    om.generate("perlin", (4, 16, 16), 0.3, rng=0)
-    assert len(asked) == 1
+    om.generate("perlin", (4, 16, 16), 0.3, rng=0, match="video")  # one block of 4 frames
+    assert [frames for frames, _ in asked] == [_family._BLOCK_PIXELS // 256]
+    asked.clear()
+    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 2 * 16 * 16)
+    om.generate("perlin", (4, 16, 16), 0.3, rng=0, match="video")
+    assert [frames for frames, _ in asked] == [2, 2] and asked[0][1] == asked[1][1]
+
+
+def order_keys(field):
+    """The order keys of float32 values, in numpy: -0.0 as +0.0."""
+    bits = field.view(np.uint32).astype(np.int64)
+    keys = np.where(bits < 0x80000000, bits ^ 0x80000000, 0xFFFFFFFF - bits)
+    return np.where(bits & 0x7FFFFFFF == 0, 0x80000000, keys)
+
+
+def test_a_video_cut_in_two_passes_equals_the_cut_of_the_whole_field():
+    """Values of every sign, equal values (index order decides), -0.0 beside +0.0 (equal), +inf."""
+    rng = np.random.default_rng(5)
+    two_passes = fallbacks = 0
+    for n in range(40):
+        values = rng.choice([-3.5, -0.0, 0.0, 1e-30, 0.25, 2.0, np.inf], size=1000).astype(np.float32)
+        field = np.where(rng.random(1000) < 0.04, values, rng.normal(size=1000)).astype(np.float32)
+        if n % 4 == 3:
+            field[::5] = field[0]
+        keys = order_keys(field)
+        assert np.array_equal(np.argsort(keys, kind="stable"), np.argsort(field + 0.0, kind="stable"))
+        for k in (0, 1, int(rng.integers(0, 1001)), 999, 1000):
+            expected = calibrate._cut_rows(field.reshape(1, -1), k, np.empty((1, 1000), bool))[0]
+            out = np.zeros(1000, bool)
+            parts = functools.partial(lambda gen, values: iter(np.array_split(values, 7)), values=field)
+            if calibrate._cut_in_two_passes(parts, None, None, k, out):
+                np.testing.assert_array_equal(out, expected)
+                two_passes += 1
+            else:  # the bin that decides holds more than a sixteenth of the values: nothing written
+                decisive = np.sort(keys)[max(k, 1) - 1] >> 16
+                assert not out.any() and np.count_nonzero(keys >> 16 == decisive) > 1000 // 16
+                fallbacks += 1
+    assert two_passes > 150 and fallbacks > 0
+
+
+def test_a_video_cut_falls_back_to_the_whole_field_when_one_bin_holds_many_values(monkeypatch):
+    """A constant field: the bin that decides holds every value, so the whole field is cut."""
+    family = om.Family(
+        "constant_test",
+        "",
+        lambda shape, rng, temporal, need: np.zeros(shape, np.float32),
+        blocks=lambda shape, rng, temporal, need, frames: (
+            np.zeros((min(frames, shape[0] - t), *shape[1:]), np.float32) for t in range(0, shape[0], frames)
+        ),
+    )
+    monkeypatch.setitem(_family._REGISTRY, "constant_test", family)
+    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 8 * 8)
+    mask = om.generate("constant_test", (3, 8, 8), 0.4, rng=0, match="video")
+    assert mask.reshape(-1).tolist() == [True] * 77 + [False] * 115  # index order
 
 
 def _stripes_blocks(shape, rng, temporal, need, frames, bad=None):

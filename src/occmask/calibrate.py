@@ -18,6 +18,7 @@ this rule never decides the shape of a mask.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -221,6 +222,78 @@ def _cut_rows(field, k, out):
                 m += 1
         _select(row, candidates, m, k - below, out_row, hist)
     return out
+
+
+#: How many high bits of a float32's order key the first pass of a cut in two passes counts.
+_KEY_BITS = 16
+
+
+@kernel
+def _order_key(bits):
+    """An integer that orders as the float32 whose bit pattern is ``bits`` (a uint32) does: -0.0
+    as +0.0; NaN never comes (fields hold none)."""
+    u = np.int64(bits)
+    if u & 0x7FFFFFFF == 0:
+        return np.int64(0x80000000)
+    return u ^ 0x80000000 if u < 0x80000000 else 0xFFFFFFFF - u
+
+
+@kernel
+def _count_keys(bits, hist):
+    """Add to ``hist`` how many of the float32 values whose bit patterns are ``bits`` fall in each
+    bin of the high ``_KEY_BITS`` bits of their order key (:func:`_order_key`)."""
+    shift = 32 - _KEY_BITS
+    for i in range(bits.size):
+        hist[_order_key(bits[i]) >> shift] += 1
+
+
+@kernel
+def _mark_keys(bits, target, first, out, candidates, keys, m):
+    """``out[i]``: whether value ``i`` falls in a bin below ``target``; the values in bin ``target``
+    are appended to ``candidates`` (their index, ``first + i``) and ``keys`` (their order key),
+    from position ``m``. Returns the new ``m``."""
+    shift = 32 - _KEY_BITS
+    for i in range(bits.size):
+        key = _order_key(bits[i])
+        out[i] = key >> shift < target
+        if key >> shift == target:
+            candidates[m], keys[m] = first + i, key
+            m += 1
+    return m
+
+
+def _cut_in_two_passes(
+    blocks: Callable[[np.random.Generator], Iterator[np.ndarray]],
+    trial: np.random.Generator,
+    rng: np.random.Generator,
+    k: int,
+    out: np.ndarray,
+) -> bool:
+    """Mark the ``k`` lowest values of a field made in blocks in ``out`` (flat, bool), equal values
+    in index order (as :func:`_cut_rows` on one row), never holding the whole field.
+
+    ``blocks(generator)`` yields the field's float32 blocks in order. The first pass
+    makes them from ``trial``, a copy of ``rng``, and counts their values by the high
+    bits of their order keys; the second makes them again from ``rng`` (which ends
+    where one pass leaves it), marks the values in lower bins and keeps those of the
+    bin that holds rank ``k``, which a stable sort resolves. Returns False, having
+    written nothing, when that bin holds more than ``out.size // 16`` values (their
+    indices and keys would outweigh the mask): then cut the whole field.
+    """
+    hist = np.zeros((1 << _KEY_BITS) + 1, np.int64)
+    for block in blocks(trial):
+        _count_keys(block.reshape(-1).view(np.uint32), hist)
+    target, below = _rank_bin(hist, max(k, 1))
+    if hist[target] > out.size // 16:
+        return False
+    candidates, keys = np.empty(hist[target], np.int64), np.empty(hist[target], np.int64)
+    first, m = 0, np.int64(0)
+    for block in blocks(rng):
+        bits = block.reshape(-1).view(np.uint32)
+        m = _mark_keys(bits, target, first, out[first : first + bits.size], candidates, keys, m)
+        first += bits.size
+    out[candidates[np.argsort(keys, kind="stable")[: k - below]]] = True
+    return True
 
 
 @kernel

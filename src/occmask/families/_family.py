@@ -7,6 +7,7 @@ half-initialised package.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import re
@@ -96,8 +97,9 @@ class Family:
         order, of ``frames`` frames each where the field can be split (the last
         one shorter). A block may be overwritten by the next one: each is used
         before the next is asked for. Optional: with it, masks of large videos
-        (``match="frame"`` or ``"expected"``) never hold the whole field, only
-        the mask and a block. :func:`whole_field` makes ``field`` from it.
+        never hold the whole field, only the mask and a block (``match="video"``
+        makes the blocks twice, the first time from a copy of the generator).
+        :func:`whole_field` makes ``field`` from it.
 
     Examples
     --------
@@ -354,7 +356,11 @@ def _generate(
         calibration_shape = field_shape if temporal == "evolving" else (1, *field_shape[1:])
         reference = _curve(fam.name, calibration_shape, temporal, tuple(sorted(checked.items())))
         region = None  # the threshold is the field's quantile, whatever the region
-    if match != "video" and _in_blocks(fam, field_shape):  # (a video's cut needs every value at once)
+    if match == "video" and region is None and _in_blocks(fam, field_shape):
+        mask = np.empty(shape3, np.bool_) if out is None else out.reshape(shape3)
+        if _video_in_blocks(fam, field_shape, gen, temporal, checked, coverage, mask):
+            return mask if out is None else out
+    if match != "video" and _in_blocks(fam, field_shape):
         mask = np.empty(shape3, np.bool_) if out is None else out.reshape(shape3)
         for start, block in _parts(fam, field_shape, gen, temporal, need, checked):
             stop = start + len(block)
@@ -379,6 +385,39 @@ def _in_blocks(fam: Family, shape: tuple[int, int, int]) -> bool:
     """Whether a field of ``shape`` is made in blocks: a family with blocks, several frames, and
     more than ``_BLOCKS_ABOVE`` pixels."""
     return fam.blocks is not None and shape[0] > 1 and shape[0] * shape[1] * shape[2] > _BLOCKS_ABOVE
+
+
+def _video_in_blocks(
+    fam: Family,
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    params: Mapping[str, Any],
+    coverage: float,
+    mask: np.ndarray,
+) -> bool:
+    """A ``match="video"`` mask of a field made in blocks, into ``mask``, without holding the whole
+    field: the field is made twice (:func:`occmask.calibrate._cut_in_two_passes`), the first
+    time from a copy of ``rng``. A field that comes as one block is cut at once. Returns False,
+    with ``rng`` untouched, where the whole field must be cut instead."""
+    trial = copy.deepcopy(rng)
+    parts = _parts(fam, shape, trial, temporal, None, params)
+    _, block = next(parts)
+    if len(block) == shape[0]:  # one block: the whole field is here already
+        calibrate._cut(block, coverage, "video", None, None, mask)
+        rng.bit_generator.state = trial.bit_generator.state
+        return True
+    earlier = [block]  # the block already made, then the rest, in the first pass
+
+    def blocks(gen: np.random.Generator) -> Iterator[np.ndarray]:
+        if gen is trial:
+            yield earlier.pop()
+            yield from (block for _, block in parts)
+        else:
+            yield from (block for _, block in _parts(fam, shape, gen, temporal, None, params))
+
+    k = calibrate.target_count(coverage, mask.size)
+    return calibrate._cut_in_two_passes(blocks, trial, rng, k, mask.reshape(-1))
 
 
 def _parts(
