@@ -30,6 +30,7 @@ __all__ = ["rectangles"]
 _span = imported("occmask._torus", "span")
 _wrap_offset = imported("occmask._torus", "wrap_offset")
 _SIDE_TIE = 1e-3  # weight of the other axis' scale, which orders pixels on one side of a shrunk box
+_SIDE_NORM = 1.0 / (1.0 + _SIDE_TIE)  # keeps a scale in [0, 1]
 #: Uniform numbers per box: centre (2), side length, aspect ratio, heading, speed.
 _UNIFORMS = 6
 
@@ -137,6 +138,7 @@ def _draw(out, centers, halves, velocity, first_index, moving, stop, first_frame
             cy = (centers[s, k, 0] + velocity[s, k, 0] * time) % n_h
             cx = (centers[s, k, 1] + velocity[s, k, 1] * time) % n_w
             hh, hw = halves[s, k, 0], halves[s, k, 1]
+            across = 1.0 / hw  # a product per pixel, not a division (the same float32 values)
             y_first, y_count, y_all = _span(cy, hh, n_h)
             x_first, x_count, x_all = _span(cx, hw, n_w)
             index = first_index + k
@@ -153,10 +155,10 @@ def _draw(out, centers, halves, velocity, first_index, moving, stop, first_frame
                     if line[col] != np.inf:
                         continue
                     dx = _wrap_offset(col, cx, n_w) if x_all else x_first + b - cx
-                    sx = abs(dx) / hw
+                    sx = abs(dx) * across
                     if sx > 1.0:
                         continue
-                    scale = (max(sy, sx) + _SIDE_TIE * min(sy, sx)) / (1.0 + _SIDE_TIE)
+                    scale = (max(sy, sx) + _SIDE_TIE * min(sy, sx)) * _SIDE_NORM
                     line[col] = index + scale
                     left -= 1
         remaining[t] = left
