@@ -112,6 +112,8 @@ def _trim(out, need, covered, last):
     below it, of earlier shapes, is kept; of the values from it up (that shape's,
     and any equal to it), the lowest are kept, by value, then index.
     """
+    n_h, n_w = out.shape[1], out.shape[2]
+    per_row = np.empty(n_h, np.int64)
     for t in range(out.shape[0]):
         if covered[t] <= need:
             continue
@@ -121,14 +123,20 @@ def _trim(out, need, covered, last):
         low[0] = last[t]
         start, end = low.view(np.uint32)[0], np.uint32(0x7F800000)  # the candidates: start <= bits < end
         m = 0
-        for i in range(frame.size):
-            m += (bits[i] >= start) & (bits[i] < end)
+        for i in range(n_h):  # counted row by row: the second pass visits only the rows that hold some
+            row = bits[i * n_w : (i + 1) * n_w]
+            count = 0
+            for j in range(n_w):
+                count += (row[j] >= start) & (row[j] < end)
+            per_row[i] = count
+            m += count
         keys = np.empty(m, np.int64)  # the value's bits, then the index
         m = 0
-        for i in range(frame.size):
-            if bits[i] >= start and bits[i] < end:
-                keys[m] = (np.int64(bits[i]) << 32) | i
-                m += 1
+        for i in range(n_h):
+            for j in range(i * n_w, (i + 1) * n_w if per_row[i] else 0):
+                if bits[j] >= start and bits[j] < end:
+                    keys[m] = (np.int64(bits[j]) << 32) | j
+                    m += 1
         keep = need - (covered[t] - m)
         _lowest_first(keys, keep)
         for c in range(keep, m):
