@@ -120,6 +120,24 @@ def test_a_video_cut_in_two_passes_equals_the_cut_of_the_whole_field():
     assert two_passes > 150 and fallbacks > 0
 
 
+def test_a_video_cut_refuses_a_family_whose_blocks_ignore_the_generator(monkeypatch):
+    """Made twice from the same generator state, a field must come out the same: a family that
+    draws from elsewhere gets a clear error, and no write past the candidates' room."""
+    other = np.random.default_rng(1)  # not the rng the family is given
+
+    def blocks(shape, rng, temporal, need, frames):
+        for t in range(0, shape[0], frames):
+            yield other.random((min(frames, shape[0] - t), *shape[1:]), dtype=np.float32)
+
+    family = om.Family("elsewhere_test", "", om.whole_field(blocks), blocks=blocks)
+    monkeypatch.setitem(_family._REGISTRY, "elsewhere_test", family)
+    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 64 * 64)
+    with pytest.raises(ValueError, match="family 'elsewhere_test': a field made twice from the same"):
+        for seed in range(20):  # a count that happens to agree gives a mask; some seed differs
+            om.generate("elsewhere_test", (4, 64, 64), 0.5, rng=seed, match="video")
+
+
 def test_a_video_cut_falls_back_to_the_whole_field_when_one_bin_holds_many_values(monkeypatch):
     """A constant field: the bin that decides holds every value, so the whole field is cut."""
     family = om.Family(

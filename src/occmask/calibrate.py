@@ -251,15 +251,19 @@ def _count_keys(bits, hist):
 def _mark_keys(bits, target, first, out, candidates, keys, m):
     """``out[i]``: whether value ``i`` falls in a bin below ``target``; the values in bin ``target``
     are appended to ``candidates`` (their index, ``first + i``) and ``keys`` (their order key),
-    from position ``m``. Returns the new ``m``."""
+    from position ``m``, while there is room. Returns the new ``m``, counting them all, and how
+    many values fell below."""
     shift = 32 - _KEY_BITS
+    marked = 0
     for i in range(bits.size):
         key = _order_key(bits[i])
         out[i] = key >> shift < target
+        marked += key >> shift < target
         if key >> shift == target:
-            candidates[m], keys[m] = first + i, key
+            if m < candidates.size:
+                candidates[m], keys[m] = first + i, key
             m += 1
-    return m
+    return m, marked
 
 
 def _cut_in_two_passes(
@@ -268,6 +272,7 @@ def _cut_in_two_passes(
     rng: np.random.Generator,
     k: int,
     out: np.ndarray,
+    name: str = "the field",
 ) -> bool:
     """Mark the ``k`` lowest values of a field made in blocks in ``out`` (flat, bool), equal values
     in index order (as :func:`_cut_rows` on one row), never holding the whole field.
@@ -278,7 +283,8 @@ def _cut_in_two_passes(
     where one pass leaves it), marks the values in lower bins and keeps those of the
     bin that holds rank ``k``, which a stable sort resolves. Returns False, having
     written nothing, when that bin holds more than ``out.size // 16`` values (their
-    indices and keys would outweigh the mask): then cut the whole field.
+    indices and keys would outweigh the mask): then cut the whole field. A
+    ``ValueError`` naming ``name`` if the second pass finds another count in that bin.
     """
     hist = np.zeros((1 << _KEY_BITS) + 1, np.int64)
     for block in blocks(trial):
@@ -287,11 +293,17 @@ def _cut_in_two_passes(
     if hist[target] > out.size // 16:
         return False
     candidates, keys = np.empty(hist[target], np.int64), np.empty(hist[target], np.int64)
-    first, m = 0, np.int64(0)
+    first, m, marked = 0, np.int64(0), 0
     for block in blocks(rng):
         bits = block.reshape(-1).view(np.uint32)
-        m = _mark_keys(bits, target, first, out[first : first + bits.size], candidates, keys, m)
-        first += bits.size
+        m, more = _mark_keys(bits, target, first, out[first : first + bits.size], candidates, keys, m)
+        first, marked = first + bits.size, marked + more
+    if (m, marked) != (candidates.size, below):
+        raise ValueError(
+            f"{name}: a field made twice from the same generator state differed ({below} and "
+            f"{candidates.size} values below and in the bin that decides the cut, then {marked} and "
+            f"{m}); a family must draw only from its rng"
+        )
     out[candidates[np.argsort(keys, kind="stable")[: k - below]]] = True
     return True
 

@@ -417,7 +417,7 @@ def _video_in_blocks(
             yield from (block for _, block in _parts(fam, shape, gen, temporal, None, params))
 
     k = calibrate.target_count(coverage, mask.size)
-    return calibrate._cut_in_two_passes(blocks, trial, rng, k, mask.reshape(-1))
+    return calibrate._cut_in_two_passes(blocks, trial, rng, k, mask.reshape(-1), f"family {fam.name!r}")
 
 
 def _parts(
