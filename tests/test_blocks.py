@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 
@@ -109,8 +107,8 @@ def test_a_video_cut_in_two_passes_equals_the_cut_of_the_whole_field():
         for k in (0, 1, int(rng.integers(0, 1001)), 999, 1000):
             expected = calibrate._cut_rows(field.reshape(1, -1), k, np.empty((1, 1000), bool))[0]
             out = np.zeros(1000, bool)
-            parts = functools.partial(lambda gen, values: iter(np.array_split(values, 7)), values=field)
-            if calibrate._cut_in_two_passes(parts, None, None, k, out):
+            first, second = np.array_split(field, 7), np.array_split(field, 7)
+            if calibrate._cut_in_two_passes(first, second, k, out):
                 np.testing.assert_array_equal(out, expected)
                 two_passes += 1
             else:  # the bin that decides holds more than a sixteenth of the values: nothing written

@@ -133,7 +133,9 @@ def _trim(out, need, covered, last):
         keys = np.empty(m, np.int64)  # the value's bits, then the index
         m = 0
         for i in range(n_h):
-            for j in range(i * n_w, (i + 1) * n_w if per_row[i] else 0):
+            if per_row[i] == 0:
+                continue
+            for j in range(i * n_w, (i + 1) * n_w):
                 if bits[j] >= start and bits[j] < end:
                     keys[m] = (np.int64(bits[j]) << 32) | j
                     m += 1

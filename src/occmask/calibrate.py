@@ -18,7 +18,7 @@ this rule never decides the shape of a mask.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -257,8 +257,9 @@ def _mark_keys(bits, target, first, out, candidates, keys, m):
     marked = 0
     for i in range(bits.size):
         key = _order_key(bits[i])
-        out[i] = key >> shift < target
-        marked += key >> shift < target
+        below = key >> shift < target
+        out[i] = below
+        marked += below
         if key >> shift == target:
             if m < candidates.size:
                 candidates[m], keys[m] = first + i, key
@@ -267,9 +268,8 @@ def _mark_keys(bits, target, first, out, candidates, keys, m):
 
 
 def _cut_in_two_passes(
-    blocks: Callable[[np.random.Generator], Iterator[np.ndarray]],
-    trial: np.random.Generator,
-    rng: np.random.Generator,
+    first: Iterable[np.ndarray],
+    second: Iterable[np.ndarray],
     k: int,
     out: np.ndarray,
     name: str = "the field",
@@ -277,27 +277,27 @@ def _cut_in_two_passes(
     """Mark the ``k`` lowest values of a field made in blocks in ``out`` (flat, bool), equal values
     in index order (as :func:`_cut_rows` on one row), never holding the whole field.
 
-    ``blocks(generator)`` yields the field's float32 blocks in order. The first pass
-    makes them from ``trial``, a copy of ``rng``, and counts their values by the high
-    bits of their order keys; the second makes them again from ``rng`` (which ends
-    where one pass leaves it), marks the values in lower bins and keeps those of the
-    bin that holds rank ``k``, which a stable sort resolves. Returns False, having
-    written nothing, when that bin holds more than ``out.size // 16`` values (their
-    indices and keys would outweigh the mask): then cut the whole field. A
-    ``ValueError`` naming ``name`` if the second pass finds another count in that bin.
+    ``first`` and ``second`` yield the same field's float32 blocks in order, twice
+    (each block is used before the next is asked for). The first pass counts the
+    values by the high bits of their order keys; the second marks the values in
+    lower bins and keeps those of the bin that holds rank ``k``, which a stable sort
+    resolves. Returns False, having written nothing, when that bin holds more than
+    ``out.size // 16`` values (their indices and keys would outweigh the mask): then
+    cut the whole field. A ``ValueError`` naming ``name`` if the second pass finds
+    other counts.
     """
     hist = np.zeros((1 << _KEY_BITS) + 1, np.int64)
-    for block in blocks(trial):
+    for block in first:
         _count_keys(block.reshape(-1).view(np.uint32), hist)
     target, below = _rank_bin(hist, max(k, 1))
     if hist[target] > out.size // 16:
         return False
     candidates, keys = np.empty(hist[target], np.int64), np.empty(hist[target], np.int64)
-    first, m, marked = 0, np.int64(0), 0
-    for block in blocks(rng):
+    start, m, marked = 0, np.int64(0), 0
+    for block in second:
         bits = block.reshape(-1).view(np.uint32)
-        m, more = _mark_keys(bits, target, first, out[first : first + bits.size], candidates, keys, m)
-        first, marked = first + bits.size, marked + more
+        m, more = _mark_keys(bits, target, start, out[start : start + bits.size], candidates, keys, m)
+        start, marked = start + bits.size, marked + more
     if (m, marked) != (candidates.size, below):
         raise ValueError(
             f"{name}: a field made twice from the same generator state differed ({below} and "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -407,17 +408,10 @@ def _video_in_blocks(
         calibrate._cut(block, coverage, "video", None, None, mask)
         rng.bit_generator.state = trial.bit_generator.state
         return True
-    earlier = [block]  # the block already made, then the rest, in the first pass
-
-    def blocks(gen: np.random.Generator) -> Iterator[np.ndarray]:
-        if gen is trial:
-            yield earlier.pop()
-            yield from (block for _, block in parts)
-        else:
-            yield from (block for _, block in _parts(fam, shape, gen, temporal, None, params))
-
+    first = itertools.chain([block], (block for _, block in parts))  # the block already made first
+    second = (block for _, block in _parts(fam, shape, rng, temporal, None, params))  # (lazy: after first)
     k = calibrate.target_count(coverage, mask.size)
-    return calibrate._cut_in_two_passes(blocks, trial, rng, k, mask.reshape(-1), f"family {fam.name!r}")
+    return calibrate._cut_in_two_passes(first, second, k, mask.reshape(-1), f"family {fam.name!r}")
 
 
 def _parts(
