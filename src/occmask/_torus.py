@@ -14,7 +14,13 @@ import numpy as np
 
 from ._jit import kernel
 
-__all__ = ["drop", "span", "wrap_offset"]
+__all__ = ["MAX_SPEED", "drop", "span", "wrap_offset"]
+
+#: Largest speed in pixels per frame of a moving shape. A shape's place in frame ``t`` is
+#: ``(centre + velocity * t) % side`` in float64: far above this (about 1e20 and up) the product
+#: swamps the centre's fraction of a pixel, every shape lands on a few places and the canvas is
+#: never covered. Ten thousand pixels a frame is already past any canvas occmask makes.
+MAX_SPEED = 1e4
 
 _MAX_BATCH = 8192  # shapes drawn per pattern set at a time; more batches follow until all is covered
 

@@ -33,12 +33,15 @@ RESERVED = ("family", "shape", "coverage", "rng", "match", "temporal", "region")
 #: Reference pixels used to estimate a family's field distribution for ``match="expected"``: fields
 #: of the calibration shape until about this many pixels are drawn. At least 8 fields: low-frequency
 #: fields (fourier) differ a lot from one draw to the next, so one large field would give a
-#: threshold far from the distribution's quantile. Of these pixels, at most ``_CALIBRATION_VALUES``
-#: evenly spaced values are kept (64 per step of the 4097-point quantile curve; 1 MiB).
+#: threshold far from the distribution's quantile. At most 256: a small shape needs no million
+#: pixels (256 fields of 16 x 16 pixels already put the threshold within about 0.002 of the
+#: coverage), and each field costs a call of the family (Python's overhead, a user's slow field).
+#: Of these pixels, at most ``_CALIBRATION_VALUES`` evenly spaced values are kept (64 per step of
+#: the 4097-point quantile curve; 1 MiB).
 _CALIBRATION_PIXELS = 1 << 20
 _CALIBRATION_VALUES = 1 << 18
 _CALIBRATION_MIN_FIELDS = 8
-_CALIBRATION_MAX_FIELDS = 4096  # tiny fields: Python's cost per field would dominate
+_CALIBRATION_MAX_FIELDS = 256
 _CALIBRATION_SEED = 20260905
 
 #: Fields of more pixels than this are made and cut in blocks of about ``_BLOCK_PIXELS`` pixels

@@ -73,11 +73,11 @@ def cgol(
         steps of 2**-16). Above about 0.8 the soup dies at once; a ``RuntimeWarning``
         says when frames have no life left.
     burn_in : int, default 24
-        Generations run before the first frame (>= 0).
+        Generations run before the first frame, in [0, 10000].
     step : int, default 1
-        Generations between successive frames (>= 1).
+        Generations between successive frames, in [1, 1000].
     memory : int, default 8
-        How many recent generations leave a trail (>= 1); 1 means only live cells.
+        How many recent generations leave a trail, in [1, 10000]; 1 means only live cells.
     decay : float, default 1.0
         Pixels of distance that one generation of age costs, in [0, 1e4].
     region : ndarray of bool, optional
@@ -119,14 +119,19 @@ _DENSITY_STEPS = 1 << 16
 #: stays well inside float32.
 MAX_DECAY = 1e4
 
+#: Largest ``burn_in``, ``step`` and ``memory``. A random soup settles into still lifes and
+#: oscillators within a few thousand generations; the bounds keep a mask's cost (generations
+#: times pixels, and ``match="expected"``'s reference fields) finite on any canvas.
+MAX_BURN_IN, MAX_STEP, MAX_MEMORY = 10_000, 1_000, 10_000
+
 
 def _check(params: dict[str, Any]) -> dict[str, Any]:
     params["density"] = _validate.number(
         "density", params["density"], low=1.0 / _DENSITY_STEPS, high=1.0 - 1.0 / _DENSITY_STEPS
     )
-    params["burn_in"] = _validate.integer("burn_in", params["burn_in"], low=0, high=100_000)
-    params["step"] = _validate.integer("step", params["step"], low=1, high=10_000)
-    params["memory"] = _validate.integer("memory", params["memory"], low=1, high=10_000)
+    params["burn_in"] = _validate.integer("burn_in", params["burn_in"], low=0, high=MAX_BURN_IN)
+    params["step"] = _validate.integer("step", params["step"], low=1, high=MAX_STEP)
+    params["memory"] = _validate.integer("memory", params["memory"], low=1, high=MAX_MEMORY)
     # beyond about a canvas side per generation, age decides alone; the field stays finite
     params["decay"] = _validate.number("decay", params["decay"], low=0.0, high=MAX_DECAY)
     return params

@@ -68,7 +68,7 @@ def rectangles(
     aspect : float or (float, float), default (0.5, 2)
         Height / width, drawn log-uniformly from the range (in [0.01, 100]).
     speed : float, default 1.0
-        Largest speed in pixels per frame (>= 0); each box draws a speed in
+        Largest speed in pixels per frame, in [0, 1e4]; each box draws a speed in
         ``[0, speed]`` and a uniform direction.
     region : ndarray of bool, optional
         Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
@@ -102,7 +102,7 @@ def rectangles(
 def _check(params: dict[str, Any]) -> dict[str, Any]:
     params["size"] = _validate.number_range("size", params["size"], low=1.0, high=1e6)
     params["aspect"] = _validate.number_range("aspect", params["aspect"], low=0.01, high=100.0)
-    params["speed"] = _validate.number("speed", params["speed"], low=0.0)
+    params["speed"] = _validate.number("speed", params["speed"], low=0.0, high=_torus.MAX_SPEED)
     return params
 
 

@@ -62,10 +62,11 @@ def triangles(
         by ``sqrt(aspect)`` along a random axis and squeezed across it. At most the
         smallest ``size``, so that every triangle is at least about a pixel across.
     speed : float, default 1.0
-        Largest speed in pixels per frame (>= 0); each triangle draws a speed in
+        Largest speed in pixels per frame, in [0, 1e4]; each triangle draws a speed in
         ``[0, speed]`` and a uniform direction.
     spin : float, default 0.05
-        Largest angular speed in radians per frame (>= 0), drawn in ``[-spin, spin]``.
+        Largest angular speed in radians per frame, in [0, pi], drawn in ``[-spin, spin]``
+        (a faster turn looks like a slower one the other way).
     region : ndarray of bool, optional
         Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
         canvas, see :func:`occmask.generate`.
@@ -99,6 +100,8 @@ def triangles(
 #: Largest circumradius: a pixel step still changes the covering scale by about 1e-4, far above
 #: float32's resolution of the priority (a larger triangle covers any canvas anyway).
 MAX_SIZE = 1e4
+#: Largest angular speed in radians per frame: half a turn (a faster turn is a slower one the other way).
+MAX_SPIN = math.pi
 
 
 def _check(params: dict[str, Any]) -> dict[str, Any]:
@@ -109,8 +112,8 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
             f"aspect must be at most the smallest size, {params['size'][0]:g}, so that every triangle "
             f"is at least about a pixel across (size / aspect pixels), got aspect={params['aspect']}"
         )
-    params["speed"] = _validate.number("speed", params["speed"], low=0.0)
-    params["spin"] = _validate.number("spin", params["spin"], low=0.0)
+    params["speed"] = _validate.number("speed", params["speed"], low=0.0, high=_torus.MAX_SPEED)
+    params["spin"] = _validate.number("spin", params["spin"], low=0.0, high=MAX_SPIN)
     return params
 
 
