@@ -66,6 +66,10 @@ def test_every_family_hides_an_exact_share_of_the_region(family):
     def exact(data, coverage, seed, temporal):
         shape = data.draw(st.tuples(st.integers(1, 4), st.integers(1, 24), st.integers(1, 24)), label="shape")
         region = data.draw(regions(shape), label="region")
+        if temporal == "static" and region.ndim == 3 and not (region == region[:1]).all():
+            with pytest.raises(ValueError, match="temporal='static'"):
+                om.generate(family, shape, coverage, rng=seed, temporal=temporal, region=region)
+            return  # a static mask is one frame: its region must be too
         mask = om.generate(family, shape, coverage, rng=seed, temporal=temporal, region=region)
         inside = np.broadcast_to(region, shape)
         wanted = [target_count(coverage, int(r.sum())) for r in inside]
@@ -81,7 +85,9 @@ def test_every_family_hides_an_exact_share_of_the_region(family):
         video = om.generate(
             family, shape, coverage, rng=seed, temporal=temporal, match="video", region=region
         )
-        if temporal != "static" or region.ndim == 3:
+        if temporal == "static":  # one frame repeated: "video" is "frame"
+            np.testing.assert_array_equal(video, mask)
+        else:
             assert (video & inside).sum() == target_count(coverage, int(inside.sum()))
 
     exact()
@@ -220,3 +226,25 @@ def test_occluded_dataset_rebuilds_region_masks():
     _, mask = data[1]
     assert ((mask & (clips[1, :, 0] > 0.5)).sum(dim=(-2, -1)) == 16).all()
     np.testing.assert_array_equal(data.mask(1), mask.numpy())
+
+
+@pytest.mark.parametrize("match", ["frame", "video"])
+def test_static_region_one_rule_for_2d_and_equal_3d_regions(match):
+    """A static mask is one frame repeated: a 2-D region and the same region as (T, H, W) give the
+    same mask, every frame hides floor(coverage * |R| + 0.5) of it, with 'video' as with 'frame'."""
+    region = np.zeros((6, 6), bool)
+    region[2, 3] = True  # one pixel: the per-frame rule hides it (round(0.5) = 1) in every frame
+    flat = om.generate("perlin", (4, 6, 6), 0.5, rng=1, temporal="static", match=match, region=region)
+    stacked = om.generate(
+        "perlin", (4, 6, 6), 0.5, rng=1, temporal="static", match=match, region=np.stack([region] * 4)
+    )
+    np.testing.assert_array_equal(flat, stacked)
+    assert (flat == flat[:1]).all()
+    assert (flat & region).sum(axis=(1, 2)).tolist() == [1, 1, 1, 1]
+
+
+def test_static_mask_refuses_a_region_that_changes():
+    region = np.zeros((3, 8, 8), bool)
+    region[0, :4], region[1, 4:], region[2, 2:6] = True, True, True
+    with pytest.raises(ValueError, match=r"region of shape \(3, 8, 8\) changes.*temporal='static'"):
+        om.generate("bernoulli", (3, 8, 8), 0.5, rng=0, temporal="static", region=region)

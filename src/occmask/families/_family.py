@@ -293,7 +293,9 @@ def generate(
         (H, W) (the same region in every frame) or ``shape`` (a region per frame).
         With ``"frame"`` each frame hides exactly ``floor(coverage*|R_t| + 0.5)``
         pixels of its region, with ``"video"`` exactly ``floor(coverage*|R| + 0.5)``
-        of the region's pixels in the video. The threshold applies to the whole
+        of the region's pixels in the video. A static mask is one frame repeated, so
+        its region is one frame: (H, W), or (T, H, W) with equal frames (a region
+        that changes is refused), and ``"video"`` is ``"frame"`` there too. The threshold applies to the whole
         frame, so the occluder keeps its shape across the region's border (pixels
         outside with a lower priority are hidden too); a frame with an empty region
         hides nothing. With ``"expected"`` the mask is the one without a region (a
@@ -349,6 +351,8 @@ def _generate(
     C-contiguous bool array of the mask's shape) the mask is written there and ``out`` returned."""
     if match == "expected" and coverage in (0.0, 1.0):
         match = "frame"  # nothing or everything is hidden: the same mask, without a calibration
+    if temporal == "static" and region is not None and region.ndim == 3:
+        region = _static_region(region)
     frames = 1 if temporal == "static" else shape3[0]
     field_shape = (frames, shape3[1], shape3[2])
     # a region's threshold may lie anywhere in the frame: then the whole field is needed
@@ -372,8 +376,6 @@ def _generate(
             calibrate._cut(block, coverage, match, reference, part, mask[start:stop])
         return mask[0] if image and out is None else (mask if out is None else out)
     field = _field(fam, field_shape, gen, temporal, need, checked)
-    if region is not None and region.ndim == 3 and frames != shape3[0]:  # a static mask, a region per frame
-        field, frames = np.repeat(field, shape3[0], axis=0), shape3[0]
     into = None if out is None or frames != shape3[0] else out.reshape(field.shape)
     mask = calibrate._cut(field, coverage, match, reference, region, into)
     if out is not None:
@@ -383,6 +385,18 @@ def _generate(
     if frames != shape3[0]:
         mask = np.repeat(mask, shape3[0], axis=0)
     return mask[0] if image else mask
+
+
+def _static_region(region: np.ndarray) -> np.ndarray:
+    """The one frame of a per-frame region given for a static mask (one frame, repeated): its
+    frames must be equal, since no repeated frame can hide an exact share of regions that differ."""
+    if not (region == region[:1]).all():
+        raise ValueError(
+            f"region of shape {region.shape} changes from frame to frame, but temporal='static' repeats "
+            "one mask on every frame, which cannot hide an exact share of each frame's region; give "
+            "one frame (H, W) or use temporal='evolving' or 'independent'"
+        )
+    return region[0]
 
 
 def _in_blocks(fam: Family, shape: tuple[int, int, int]) -> bool:
