@@ -7,6 +7,7 @@ import pytest
 
 import occmask as om
 from occmask import calibrate
+from occmask.calibrate import target_count
 from occmask.families import _family
 from occmask.testing import check_blocks
 
@@ -108,7 +109,7 @@ def test_a_video_cut_in_two_passes_equals_the_cut_of_the_whole_field():
             expected = calibrate._cut_rows(field.reshape(1, -1), k, np.empty((1, 1000), bool))[0]
             out = np.zeros(1000, bool)
             first, second = np.array_split(field, 7), np.array_split(field, 7)
-            if calibrate._cut_in_two_passes(first, second, k, out):
+            if calibrate._cut_in_two_passes(first, second, k / 1000, out):
                 np.testing.assert_array_equal(out, expected)
                 two_passes += 1
             else:  # the bin that decides holds more than a sixteenth of the values: nothing written
@@ -116,6 +117,32 @@ def test_a_video_cut_in_two_passes_equals_the_cut_of_the_whole_field():
                 assert not out.any() and np.count_nonzero(keys >> 16 == decisive) > 1000 // 16
                 fallbacks += 1
     assert two_passes > 150 and fallbacks > 0
+
+
+def test_a_region_video_cut_in_two_passes_equals_the_cut_of_the_whole_field():
+    """With a region per frame (H, W) or per video (T, H, W): the same mask as the whole field's
+    region cut, with equal values, -0.0 beside +0.0, +inf, empty and full regions."""
+    rng = np.random.default_rng(6)
+    two_passes = 0
+    for n in range(30):
+        shape = (4, 10, 25)
+        values = rng.choice([-3.5, -0.0, 0.0, 0.25, np.inf], size=shape).astype(np.float32)
+        field = np.where(rng.random(shape) < 0.05, values, rng.normal(size=shape)).astype(np.float32)
+        if n % 3 == 2:
+            field[:, ::3] = field[0, 0, 0]
+        per_frame = rng.random(shape[1:]) < rng.choice([0.0, 0.3, 1.0])
+        per_video = rng.random(shape) < 0.4
+        for region in (per_frame, per_video):
+            for coverage in (0.0, 0.3, float(rng.random()), 1.0):
+                expected = calibrate._cut(field, coverage, "video", None, region)
+                out = np.zeros(field.size, bool)
+                first, second = np.split(field, 2), np.split(field, 2)  # blocks of 2 frames
+                if calibrate._cut_in_two_passes(first, second, coverage, out, region=region):
+                    np.testing.assert_array_equal(out.reshape(shape), expected)
+                    two_passes += 1
+                else:
+                    assert not out.any()
+    assert two_passes > 150
 
 
 def test_a_video_cut_refuses_a_family_whose_blocks_ignore_the_generator(monkeypatch):
@@ -213,3 +240,23 @@ def test_the_expected_calibration_reads_blocks_as_it_reads_fields(monkeypatch, n
     monkeypatch.setattr(_family, "_BLOCK_PIXELS", 2 * 23 * 21)  # blocks of 966 values: not whole strides
     np.testing.assert_array_equal(_family._curve(name, (5, 23, 21), "evolving", params), whole)
     _family._curve.cache_clear()
+
+
+@pytest.mark.parametrize("per_frame", [False, True])
+def test_a_region_video_cut_stays_a_few_times_the_mask(per_frame):
+    """match='video' with a region on a field made in blocks holds the mask and a block or two,
+    not the whole field and a row of indices (it peaked at 25 bytes a pixel)."""
+    import tracemalloc
+
+    shape = (5, 1024, 1024)  # above _BLOCKS_ABOVE pixels
+    disc = np.hypot(*np.mgrid[-512:512, -512:512]) < 400
+    region = np.stack([disc] * shape[0]) if per_frame else disc
+    om.generate("bernoulli", (2, 8, 8), 0.4, rng=0, match="video", region=disc[:8, :8])  # compile
+    tracemalloc.start()
+    try:
+        mask = om.generate("bernoulli", shape, 0.4, rng=0, match="video", region=region)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (mask & region).sum() == target_count(0.4, int(np.broadcast_to(region, shape).sum()))
+    assert peak < 3 * mask.nbytes, f"peak {peak / mask.nbytes:.1f}x the mask"

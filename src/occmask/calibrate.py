@@ -239,30 +239,40 @@ def _order_key(bits):
 
 
 @kernel
-def _count_keys(bits, hist):
+def _count_keys(bits, hist, inside=None, hist_in=None):
     """Add to ``hist`` how many of the float32 values whose bit patterns are ``bits`` fall in each
-    bin of the high ``_KEY_BITS`` bits of their order key (:func:`_order_key`)."""
+    bin of the high ``_KEY_BITS`` bits of their order key (:func:`_order_key`); with ``inside``
+    (bool, repeated along ``bits``), add to ``hist_in`` how many of those inside do."""
     shift = 32 - _KEY_BITS
     for i in range(bits.size):
-        hist[_order_key(bits[i]) >> shift] += 1
+        b = _order_key(bits[i]) >> shift
+        hist[b] += 1
+        if inside is not None:
+            hist_in[b] += inside[i % inside.size]
 
 
 @kernel
-def _mark_keys(bits, target, first, out, candidates, keys, m):
+def _mark_keys(bits, target, first, out, candidates, keys, m, inside=None, flags=None):
     """``out[i]``: whether value ``i`` falls in a bin below ``target``; the values in bin ``target``
     are appended to ``candidates`` (their index, ``first + i``) and ``keys`` (their order key),
+    and with ``inside`` (bool, repeated along ``bits``) to ``flags`` (whether they are inside),
     from position ``m``, while there is room. Returns the new ``m``, counting them all, and how
-    many values fell below."""
+    many values fell below (of those inside, with ``inside``)."""
     shift = 32 - _KEY_BITS
     marked = 0
     for i in range(bits.size):
         key = _order_key(bits[i])
         below = key >> shift < target
         out[i] = below
-        marked += below
+        if inside is None:
+            marked += below
+        else:
+            marked += below and inside[i % inside.size]
         if key >> shift == target:
             if m < candidates.size:
                 candidates[m], keys[m] = first + i, key
+                if inside is not None:
+                    flags[m] = inside[i % inside.size]
             m += 1
     return m, marked
 
@@ -270,33 +280,55 @@ def _mark_keys(bits, target, first, out, candidates, keys, m):
 def _cut_in_two_passes(
     first: Iterable[np.ndarray],
     second: Iterable[np.ndarray],
-    k: int,
+    coverage: float,
     out: np.ndarray,
     name: str = "the field",
+    region: np.ndarray | None = None,
 ) -> bool:
-    """Mark the ``k`` lowest values of a field made in blocks in ``out`` (flat, bool), equal values
-    in index order (as :func:`_cut_rows` on one row), never holding the whole field.
+    """Cut a field made in blocks at ``coverage`` of the whole video into ``out`` (flat, bool),
+    equal values in index order (as :func:`_cut_rows` on one row, or :func:`_cut_region_rows` with
+    a region), never holding the whole field.
 
-    ``first`` and ``second`` yield the same field's float32 blocks in order, twice
-    (each block is used before the next is asked for). The first pass counts the
-    values by the high bits of their order keys; the second marks the values in
-    lower bins and keeps those of the bin that holds rank ``k``, which a stable sort
-    resolves. Returns False, having written nothing, when that bin holds more than
-    ``out.size // 16`` values (their indices and keys would outweigh the mask): then
-    cut the whole field. A ``ValueError`` naming ``name`` if the second pass finds
+    ``first`` and ``second`` yield the same field's float32 blocks of whole frames in order, twice
+    (each block is used before the next is asked for). The first pass counts the values by the
+    high bits of their order keys; the second marks the values in lower bins and keeps those of
+    the bin that holds rank ``k``, which a stable sort resolves. With a ``region`` ((H, W), or
+    the video's (T, H, W)), ``k = floor(coverage * |R| + 0.5)`` of its pixels are hidden, and
+    every pixel that sorts before the last of them. Returns False, having written nothing, when
+    that bin holds more than ``out.size // 16`` values (their indices and keys would outweigh the
+    mask): then cut the whole field. A ``ValueError`` naming ``name`` if the second pass finds
     other counts.
     """
+    flat = None if region is None else region.reshape(-1)
+
+    def inside(start: int, size: int) -> np.ndarray | None:  # the region of a block's pixels
+        if flat is None or region is None or region.ndim == 2:
+            return flat  # (repeated along the block by the kernels)
+        return flat[start : start + size]
+
     hist = np.zeros((1 << _KEY_BITS) + 1, np.int64)
+    counted = hist if region is None else np.zeros_like(hist)
+    start = 0
     for block in first:
-        _count_keys(block.reshape(-1).view(np.uint32), hist)
-    target, below = _rank_bin(hist, max(k, 1))
+        bits = block.reshape(-1).view(np.uint32)
+        _count_keys(bits, hist, inside(start, bits.size), counted)
+        start += bits.size
+    k = target_count(coverage, int(counted.sum()))
+    if k == 0:  # nothing to hide (coverage 0, or an empty region)
+        out[:] = False
+        return True
+    target, below = _rank_bin(counted, k)
     if hist[target] > out.size // 16:
         return False
     candidates, keys = np.empty(hist[target], np.int64), np.empty(hist[target], np.int64)
+    flags = None if region is None else np.empty(hist[target], np.bool_)
     start, m, marked = 0, np.int64(0), 0
     for block in second:
         bits = block.reshape(-1).view(np.uint32)
-        m, more = _mark_keys(bits, target, start, out[start : start + bits.size], candidates, keys, m)
+        where = inside(start, bits.size)
+        m, more = _mark_keys(
+            bits, target, start, out[start : start + bits.size], candidates, keys, m, where, flags
+        )
         start, marked = start + bits.size, marked + more
     if (m, marked) != (candidates.size, below):
         raise ValueError(
@@ -304,7 +336,12 @@ def _cut_in_two_passes(
             f"{candidates.size} values below and in the bin that decides the cut, then {marked} and "
             f"{m}); a family must draw only from its rng"
         )
-    out[candidates[np.argsort(keys, kind="stable")[: k - below]]] = True
+    order = np.argsort(keys, kind="stable")  # (value, index) order: candidates come in index order
+    if flags is None:
+        out[candidates[order[: k - below]]] = True
+    else:  # hidden up to the (k - below)-th region pixel of the bin, whatever lies between
+        last = np.flatnonzero(flags[order])[k - below - 1]
+        out[candidates[order[: last + 1]]] = True
     return True
 
 
@@ -325,9 +362,11 @@ def _cut_region_rows(field, region, coverage, out):
     bins = np.empty(n, np.int16)
     hist = np.empty(_BINS + 1, np.int64)
     lanes = np.empty((_LANES, _BINS + 1), np.int64)
-    candidates = np.empty(n, np.int64)
-    members = np.empty(n, np.int64)
-    chosen = np.zeros(n, np.bool_)
+    # sized by the bin resolved, not the row (a whole video with match="video")
+    members = np.empty(0, np.int64)  # every pixel of the bin, in index order
+    values = np.empty(0, field.dtype)  # their values
+    candidates = np.empty(0, np.int64)  # the places in members of the region's pixels
+    chosen = np.empty(0, np.bool_)
     for r in range(n_rows):
         row, inside, out_row = field[r], region[0 if shared else r], out[r]
         _bin_row(row, bins)
@@ -338,28 +377,30 @@ def _cut_region_rows(field, region, coverage, out):
             out_row[:] = False
             continue
         target, below = _rank_bin(hist, k)
+        q = 0
+        for i in range(n):
+            out_row[i] = bins[i] < target
+            q += bins[i] == target
+        if members.size < q:
+            members, values = np.empty(q, np.int64), np.empty(q, field.dtype)
+            candidates, chosen = np.empty(q, np.int64), np.empty(q, np.bool_)
         m = q = 0
         for i in range(n):
             if bins[i] == target:
-                members[q] = i  # every pixel of the bin; its region pixels are the candidates
-                q += 1
+                members[q], values[q] = i, row[i]
                 if inside[i]:
-                    candidates[m] = i
+                    candidates[m] = q
                     m += 1
-        for i in range(n):
-            out_row[i] = bins[i] < target
-        _select(row, candidates, m, k - below, chosen, hist)
-        last_value, last_index = -np.inf, -1  # the last chosen pixel in (value, index) order
+                q += 1
+        chosen[:q] = False
+        _select(values, candidates, m, k - below, chosen, hist)
+        last_value, last_place = -np.inf, -1  # the last chosen pixel in (value, index) order
         for c in range(q):
-            i = members[c]
-            if chosen[i]:
-                chosen[i] = False
-                if row[i] >= last_value:
-                    last_value, last_index = row[i], i
+            if chosen[c] and values[c] >= last_value:
+                last_value, last_place = values[c], c
         for c in range(q):
-            i = members[c]
-            v = row[i]
-            out_row[i] = v < last_value or (v == last_value and i <= last_index)
+            v = values[c]
+            out_row[members[c]] = v < last_value or (v == last_value and c <= last_place)
     return out
 
 

@@ -364,9 +364,9 @@ def _generate(
         calibration_shape = field_shape if temporal == "evolving" else (1, *field_shape[1:])
         reference = _curve(fam.name, calibration_shape, temporal, tuple(sorted(checked.items())))
         region = None  # the threshold is the field's quantile, whatever the region
-    if match == "video" and region is None and _in_blocks(fam, field_shape):
+    if match == "video" and _in_blocks(fam, field_shape):
         mask = np.empty(shape3, np.bool_) if out is None else out.reshape(shape3)
-        if _video_in_blocks(fam, field_shape, gen, temporal, checked, coverage, mask):
+        if _video_in_blocks(fam, field_shape, gen, temporal, checked, coverage, region, mask):
             return mask if out is None else out
     if match != "video" and _in_blocks(fam, field_shape):
         mask = np.empty(shape3, np.bool_) if out is None else out.reshape(shape3)
@@ -412,6 +412,7 @@ def _video_in_blocks(
     temporal: str,
     params: Mapping[str, Any],
     coverage: float,
+    region: np.ndarray | None,
     mask: np.ndarray,
 ) -> bool:
     """A ``match="video"`` mask of a field made in blocks, into ``mask``, without holding the whole
@@ -422,13 +423,14 @@ def _video_in_blocks(
     parts = _parts(fam, shape, trial, temporal, None, params)
     _, block = next(parts)
     if len(block) == shape[0]:  # one block: the whole field is here already
-        calibrate._cut(block, coverage, "video", None, None, mask)
+        calibrate._cut(block, coverage, "video", None, region, mask)
         rng.bit_generator.state = trial.bit_generator.state
         return True
     first = itertools.chain([block], (block for _, block in parts))  # the block already made first
     second = (block for _, block in _parts(fam, shape, rng, temporal, None, params))  # (lazy: after first)
-    k = calibrate.target_count(coverage, mask.size)
-    return calibrate._cut_in_two_passes(first, second, k, mask.reshape(-1), f"family {fam.name!r}")
+    return calibrate._cut_in_two_passes(
+        first, second, coverage, mask.reshape(-1), f"family {fam.name!r}", region
+    )
 
 
 def _parts(
