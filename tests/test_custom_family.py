@@ -69,8 +69,10 @@ def test_property_checks_fail_on_a_bad_family():
         return np.random.default_rng().random(shape, dtype=np.float32)  # global entropy: not by seed
 
     om.register_family(om.Family("unseeded", "ignores rng", unseeded))
-    with pytest.raises(AssertionError, match="gave another mask"):
+    with pytest.raises((AssertionError, ValueError), match="gave another mask|draw only from its rng"):
         testing.check_deterministic("unseeded", max_examples=50)
+    om.unregister_family("unseeded")
+    om.unregister_family("corner")
     with pytest.raises(ValueError, match="family must be one of"):
         testing.check_exact("nope")
 
@@ -148,3 +150,112 @@ def test_the_study_runs_it(registered, tmp_path):
     )
     results = (tmp_path / "results.csv").read_text()
     assert ",rings," in results and ",bernoulli," in results
+
+
+def _noise(shape, rng, temporal, need):
+    return rng.random(shape, dtype=np.float32)
+
+
+@pytest.fixture
+def family_named():
+    """Register families for one test and remove them after it."""
+    names = []
+
+    def register(name, field=_noise, **kwargs):
+        om.register_family(om.Family(name, "test family", field, **kwargs))
+        names.append(name)
+        return name
+
+    yield register
+    for name in names:
+        if name in om.FAMILIES:
+            om.unregister_family(name)
+
+
+def test_a_field_of_inf_with_need_none_is_refused(family_named):
+    def mostly_inf(shape, rng, temporal, need):
+        field = np.full(shape, np.inf, np.float32)
+        field[:, 0, 0] = rng.random(shape[0], dtype=np.float32)
+        return field
+
+    family_named("mostly_inf", mostly_inf)
+    for match in ("video", "expected"):
+        with pytest.raises(ValueError, match="'mostly_inf' holds \\+inf with need=None"):
+            om.generate("mostly_inf", (2, 8, 8), 0.5, rng=0, match=match)
+
+
+def test_a_field_with_fewer_finite_values_than_need_is_refused(family_named):
+    def too_few(shape, rng, temporal, need):
+        field = rng.random(shape, dtype=np.float32)
+        if need is not None:
+            field.reshape(shape[0], -1)[:, need - 1 :] = np.inf
+        return field
+
+    family_named("too_few", too_few)
+    with pytest.raises(ValueError, match="'too_few' has a frame with 31 finite values, fewer than need=32"):
+        om.generate("too_few", (2, 8, 8), 0.5, rng=0)
+
+
+def test_a_field_that_depends_on_need_is_refused(family_named):
+    def shifty(shape, rng, temporal, need):
+        field = rng.random(shape, dtype=np.float32)
+        return field if need is None else field[:, ::-1].copy()  # other pixels when cut early
+
+    family_named("shifty", shifty)
+    with pytest.raises(ValueError, match="'shifty' has other 32 lowest pixels with need=32"):
+        om.generate("shifty", (2, 8, 8), 0.5, rng=0)
+    assert om.generate("shifty", (2, 8, 8), 0.5, rng=0, match="video").sum() == 64  # no need: fine
+
+
+def test_family_records_refuse_what_would_fail_later(family_named):
+    for reserved in ("need", "frames", "region"):
+        with pytest.raises(ValueError, match=f"parameter name '{reserved}' must be an identifier other than"):
+            om.Family("bad_param", "", _noise, defaults={reserved: 1})
+    with pytest.raises(ValueError, match="name must be lower-case"):
+        om.Family("noise\n", "", _noise)
+    family_named(
+        "returns_none",
+        lambda shape, rng, temporal, need, *, k=1: _noise(shape, rng, temporal, need),
+        defaults={"k": 1},
+        check=lambda params: None,
+    )
+    with pytest.raises(
+        TypeError, match="check of family 'returns_none' must return the dict of its parameters"
+    ):
+        om.generate("returns_none", (8, 8), 0.5, rng=0)
+
+
+def test_user_families_can_be_removed_and_leave_warmup_alone(family_named):
+    def broken(shape, rng, temporal, need):
+        raise RuntimeError("broken field")
+
+    family_named("broken", broken)
+    om.warmup()  # occmask's own kernels: a broken user family does not stop it
+    assert om.unregister_family("broken").name == "broken"
+    assert "broken" not in om.FAMILIES
+    with pytest.raises(ValueError, match="'bernoulli' is a built-in family"):
+        om.unregister_family("bernoulli")
+    with pytest.raises(ValueError, match="name must be one of"):
+        om.unregister_family("broken")
+
+
+def test_expected_calibration_calls_a_tiny_field_a_few_hundred_times(family_named):
+    calls = []
+
+    def counted(shape, rng, temporal, need):
+        calls.append(shape)
+        return rng.random(shape, dtype=np.float32)
+
+    family_named("counted", counted)
+    mask = om.generate("counted", (3, 3), 0.5, rng=0, match="expected")
+    assert mask.shape == (3, 3)
+    assert 8 <= len(calls) <= 257  # 256 reference fields and the mask's own (4,097 before)
+
+
+def test_check_family_names_nondeterminism_as_such(family_named):
+    def unseeded(shape, rng, temporal, need):
+        return np.random.default_rng().random(shape, dtype=np.float32)
+
+    family_named("unseeded_check", unseeded)
+    with pytest.raises((AssertionError, ValueError), match="gave another mask|draw only from its rng"):
+        testing.check_family("unseeded_check", max_examples=5)

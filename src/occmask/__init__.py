@@ -12,7 +12,16 @@ from __future__ import annotations
 from .apply import Noise, occlude
 from .calibrate import cut
 from .describe import Descriptors, describe, label
-from .families import FAMILIES, Family, field, generate, register_family, whole_field
+from .families import (
+    BUILTIN,
+    FAMILIES,
+    Family,
+    field,
+    generate,
+    register_family,
+    unregister_family,
+    whole_field,
+)
 from .families.bernoulli import bernoulli
 from .families.cgol import cgol
 from .families.fourier import fourier
@@ -41,6 +50,7 @@ __all__ = [
     "perlin",
     "rectangles",
     "register_family",
+    "unregister_family",
     "triangles",
     "warmup",
     "whole_field",
@@ -60,7 +70,7 @@ def warmup() -> None:
     """
     import numpy as np
 
-    for name in FAMILIES:
+    for name in BUILTIN:  # occmask's kernels; a user family's are its own
         for temporal in ("evolving", "independent"):
             for match in ("frame", "video"):  # a field cut early, and a whole one
                 generate(name, (2, 8, 8), 0.5, rng=0, temporal=temporal, match=match)

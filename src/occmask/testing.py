@@ -523,9 +523,9 @@ def check_stationary(
 
 
 def check_family(family: str, *, max_examples: int = 25, **params: Any) -> None:
-    """Run every property check on a family: :func:`check_exact`, :func:`check_deterministic`,
-    :func:`check_stationary` (with their defaults) and, if it makes its field in blocks,
-    :func:`check_blocks`.
+    """Run every property check on a family: :func:`check_deterministic` (first, so that a family
+    that draws from elsewhere is named as such), :func:`check_exact`, :func:`check_stationary`
+    (with their defaults) and, if it makes its field in blocks, :func:`check_blocks`.
 
     Parameters
     ----------
@@ -541,8 +541,8 @@ def check_family(family: str, *, max_examples: int = 25, **params: Any) -> None:
     >>> from occmask.testing import check_family
     >>> check_family("patches", max_examples=5, patch=4)
     """
+    check_deterministic(family, max_examples=max_examples, **params)  # first: others assume it
     check_exact(family, max_examples=max_examples, **params)
-    check_deterministic(family, max_examples=max_examples, **params)
     check_stationary(family, **params)
     if FAMILIES[_family(family, params)].blocks is not None:
         check_blocks(family, max_examples=max_examples, **params)

@@ -12,9 +12,28 @@ from __future__ import annotations
 
 import importlib
 
-from ._family import _TRUSTED, FAMILIES, TEMPORAL, Family, field, generate, register_family, whole_field
+from ._family import (
+    _TRUSTED,
+    FAMILIES,
+    TEMPORAL,
+    Family,
+    field,
+    generate,
+    register_family,
+    unregister_family,
+    whole_field,
+)
 
-__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family", "whole_field"]
+__all__ = [
+    "FAMILIES",
+    "TEMPORAL",
+    "Family",
+    "field",
+    "generate",
+    "register_family",
+    "unregister_family",
+    "whole_field",
+]
 
 #: The built-in families, one module each, in display order.
 BUILTIN = ("bernoulli", "perlin", "cgol", "triangles", "rectangles", "fourier", "patches")

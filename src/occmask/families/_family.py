@@ -22,13 +22,24 @@ import numpy as np
 
 from .. import _validate, calibrate
 
-__all__ = ["FAMILIES", "TEMPORAL", "Family", "field", "generate", "register_family", "whole_field"]
+__all__ = [
+    "FAMILIES",
+    "TEMPORAL",
+    "Family",
+    "field",
+    "generate",
+    "register_family",
+    "unregister_family",
+    "whole_field",
+]
 
 #: How a mask behaves across frames.
 TEMPORAL = ("evolving", "static", "independent")
 
 #: Names :func:`generate` takes itself: no family parameter may use them.
 RESERVED = ("family", "shape", "coverage", "rng", "match", "temporal", "region")
+#: Names a family's ``field`` and ``blocks`` take besides its parameters: no parameter may use them.
+_FIELD_ARGUMENTS = ("need", "frames")
 
 #: Reference pixels used to estimate a family's field distribution for ``match="expected"``: fields
 #: of the calibration shape until about this many pixels are drawn. At least 8 fields: low-frequency
@@ -53,6 +64,10 @@ _BLOCK_PIXELS = 1 << 20
 #: Families whose fields are not scanned for NaN or -inf for every mask: the built-in ones
 #: (``occmask.families`` adds them), whose fields the tests check against references.
 _TRUSTED: list[Family] = []
+
+#: Names of the user families whose field was found, on its first call with a ``need``, to give the
+#: same lowest pixels as with ``need=None`` (:func:`_check_need`); dropped when a name is registered.
+_NEED_CHECKED: set[str] = set()
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -128,7 +143,7 @@ class Family:
     blocks: Callable[..., Iterator[np.ndarray]] | None = dataclass_field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
             raise ValueError(
                 f"name must be lower-case letters, digits and '_', starting with a letter, got {self.name!r}"
             )
@@ -144,10 +159,10 @@ class Family:
         if not isinstance(self.defaults, Mapping):
             raise TypeError(f"defaults must be a mapping, got {type(self.defaults).__name__}")
         for key, value in self.defaults.items():
-            if not isinstance(key, str) or not key.isidentifier() or key in RESERVED:
+            if not isinstance(key, str) or not key.isidentifier() or key in RESERVED + _FIELD_ARGUMENTS:
                 raise ValueError(
                     f"defaults of family {self.name!r}: parameter name {key!r} must be an identifier "
-                    f"other than {list(RESERVED)}"
+                    f"other than {list(RESERVED + _FIELD_ARGUMENTS)}"
                 )
             try:
                 hash(value)
@@ -168,6 +183,11 @@ class Family:
                 f"unknown parameter(s) {unknown} for family {self.name!r}; allowed: {sorted(self.defaults)}"
             )
         checked = self.check({**self.defaults, **given})
+        if not isinstance(checked, dict) or set(checked) != set(self.defaults):
+            raise TypeError(
+                f"the check of family {self.name!r} must return the dict of its parameters "
+                f"{sorted(self.defaults)}, got {_validate._show(checked)}"
+            )
         for key, value in checked.items():
             try:
                 hash(value)
@@ -252,7 +272,47 @@ def register_family(family: Family, *, replace: bool = False) -> Family:
                 f"a family named {family.name!r} is already registered; pass replace=True to replace it"
             )
         _curve.cache_clear()
+    _NEED_CHECKED.discard(family.name)
     _REGISTRY[family.name] = family
+    return family
+
+
+def unregister_family(name: str) -> Family:
+    """Remove a family added with :func:`register_family` (a built-in family stays).
+
+    Parameters
+    ----------
+    name : str
+        The family's name, a key of ``occmask.FAMILIES``.
+
+    Returns
+    -------
+    Family
+        The family removed.
+
+    Raises
+    ------
+    ValueError
+        If no family of that name is registered, or it is a built-in family.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import occmask as om
+    >>> def noise(shape, rng, temporal, need):
+    ...     return rng.random(shape, dtype=np.float32)
+    >>> _ = om.register_family(om.Family("noise_gone", "i.i.d.", noise))
+    >>> om.unregister_family("noise_gone").name, "noise_gone" in om.FAMILIES
+    ('noise_gone', False)
+    """
+    family = FAMILIES[_validate.choice("name", name, FAMILIES)]
+    if _trusted(family):
+        raise ValueError(
+            f"{name!r} is a built-in family; only families added with register_family can be removed"
+        )
+    del _REGISTRY[name]
+    _NEED_CHECKED.discard(name)
+    _curve.cache_clear()
     return family
 
 
@@ -293,9 +353,10 @@ def generate(
         (H, W) (the same region in every frame) or ``shape`` (a region per frame).
         With ``"frame"`` each frame hides exactly ``floor(coverage*|R_t| + 0.5)``
         pixels of its region, with ``"video"`` exactly ``floor(coverage*|R| + 0.5)``
-        of the region's pixels in the video. A static mask is one frame repeated, so
-        its region is one frame: (H, W), or (T, H, W) with equal frames (a region
-        that changes is refused), and ``"video"`` is ``"frame"`` there too. The threshold applies to the whole
+        of the region's pixels in the video. A static mask is one field on every
+        frame and ``"video"`` is ``"frame"`` for it, with a region too: each frame
+        hides its exact share, so with a region that changes across frames the
+        occluder stays in place and grows or shrinks with the region. The threshold applies to the whole
         frame, so the occluder keeps its shape across the region's border (pixels
         outside with a lower priority are hidden too); a frame with an empty region
         hides nothing. With ``"expected"`` the mask is the one without a region (a
@@ -351,8 +412,8 @@ def _generate(
     C-contiguous bool array of the mask's shape) the mask is written there and ``out`` returned."""
     if match == "expected" and coverage in (0.0, 1.0):
         match = "frame"  # nothing or everything is hidden: the same mask, without a calibration
-    if temporal == "static" and region is not None and region.ndim == 3:
-        region = _static_region(region)
+    if temporal == "static" and match == "video":
+        match = "frame"  # one field on every frame: the video's share is each frame's
     frames = 1 if temporal == "static" else shape3[0]
     field_shape = (frames, shape3[1], shape3[2])
     # a region's threshold may lie anywhere in the frame: then the whole field is needed
@@ -376,6 +437,8 @@ def _generate(
             calibrate._cut(block, coverage, match, reference, part, mask[start:stop])
         return mask[0] if image and out is None else (mask if out is None else out)
     field = _field(fam, field_shape, gen, temporal, need, checked)
+    if region is not None and region.ndim == 3 and frames != shape3[0]:  # a static field, a region per frame
+        field, frames = np.repeat(field, shape3[0], axis=0), shape3[0]
     into = None if out is None or frames != shape3[0] else out.reshape(field.shape)
     mask = calibrate._cut(field, coverage, match, reference, region, into)
     if out is not None:
@@ -385,18 +448,6 @@ def _generate(
     if frames != shape3[0]:
         mask = np.repeat(mask, shape3[0], axis=0)
     return mask[0] if image else mask
-
-
-def _static_region(region: np.ndarray) -> np.ndarray:
-    """The one frame of a per-frame region given for a static mask (one frame, repeated): its
-    frames must be equal, since no repeated frame can hide an exact share of regions that differ."""
-    if not (region == region[:1]).all():
-        raise ValueError(
-            f"region of shape {region.shape} changes from frame to frame, but temporal='static' repeats "
-            "one mask on every frame, which cannot hide an exact share of each frame's region; give "
-            "one frame (H, W) or use temporal='evolving' or 'independent'"
-        )
-    return region[0]
 
 
 def _in_blocks(fam: Family, shape: tuple[int, int, int]) -> bool:
@@ -459,7 +510,7 @@ def _parts(
                 f"{shape[2]}) with 1 <= n <= {shape[0] - start} (the frames left), got "
                 f"{type(block).__name__} {getattr(block, 'dtype', '')} {getattr(block, 'shape', '')}"
             )
-        _hold(fam, block, (n, *shape[1:]))
+        _hold(fam, block, (n, *shape[1:]), need)
         yield start, block
         start += n
     if start != shape[0]:
@@ -477,26 +528,72 @@ def _field(
     """Call a family's field and hold it to the contract: float32, the shape asked for, no NaN or -inf.
 
     The values of the built-in families' fields (``_TRUSTED``) are not scanned."""
+    if need is not None and fam.name not in _NEED_CHECKED and not _trusted(fam):
+        _check_need(fam, shape, rng, temporal, need, params)
     field = fam.field(shape, rng, temporal, need, **params)
-    _hold(fam, field, shape)
+    _hold(fam, field, shape, need)
     return field
 
 
-def _hold(fam: Family, field: Any, shape: tuple[int, ...]) -> None:
+def _trusted(fam: Family) -> bool:
+    """Whether ``fam`` is a built-in family, whose fields the tests check against references."""
+    return any(fam is trusted for trusted in _TRUSTED)
+
+
+def _check_need(
+    fam: Family,
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    need: int,
+    params: Mapping[str, Any],
+) -> None:
+    """On a user family's first field with a ``need``: the field with ``need`` and the field with
+    ``need=None``, from copies of ``rng``, must have the same ``need`` lowest pixels per frame (the
+    mask must not depend on ``need``, and the family must draw only from its rng)."""
+    fields = []
+    for asked in (None, need):
+        field = fam.field(shape, copy.deepcopy(rng), temporal, asked, **params)
+        _hold(fam, field, shape, asked)
+        fields.append(field.reshape(shape[0], -1))
+    whole, early = (calibrate._cut_rows(f, need, np.empty(f.shape, np.bool_)) for f in fields)
+    if not np.array_equal(whole, early):
+        raise ValueError(
+            f"the field of family {fam.name!r} has other {need} lowest pixels with need={need} than with "
+            "need=None (from the same generator state): its mask must not depend on need (beyond +inf "
+            "on the pixels it does not need), and it must draw only from its rng"
+        )
+    _NEED_CHECKED.add(fam.name)
+
+
+def _hold(fam: Family, field: Any, shape: tuple[int, ...], need: int | None) -> None:
     """Hold a family's field (or block) to the contract: a float32 ndarray of ``shape``, no NaN or
-    -inf. Built-in families' values (``_TRUSTED``) are not scanned."""
+    -inf, finite where ``need`` is None and at least ``need`` finite values per frame otherwise.
+    Built-in families' values (``_TRUSTED``) are not scanned."""
     if not isinstance(field, np.ndarray) or field.dtype != np.float32 or field.shape != shape:
         raise TypeError(
             f"the field of family {fam.name!r} must return a float32 ndarray of shape {shape}, got "
             f"{type(field).__name__} {getattr(field, 'dtype', '')} {getattr(field, 'shape', '')}"
         )
-    if any(fam is trusted for trusted in _TRUSTED):
+    if _trusted(fam):
         return
     lowest = field.min()
     if np.isnan(lowest) or lowest == -np.inf:
         raise ValueError(
             f"the field of family {fam.name!r} holds NaN or -inf (+inf only marks unneeded pixels)"
         )
+    if need is None and field.max() == np.inf:
+        raise ValueError(
+            f"the field of family {fam.name!r} holds +inf with need=None: then every value must be "
+            "finite (+inf only marks the pixels beyond the need lowest when need is an integer)"
+        )
+    if need is not None:
+        finite = np.count_nonzero(field != np.inf, axis=(1, 2)).min()
+        if finite < need:
+            raise ValueError(
+                f"the field of family {fam.name!r} has a frame with {finite} finite values, fewer than "
+                f"need={need}: the need lowest values of every frame must be exact (finite)"
+            )
 
 
 def field(
