@@ -231,3 +231,16 @@ def test_a_design_that_cannot_reject_says_so():
     assert tested and not any(row["resolvable"] for row in tested)
     assert all(row["p_floor"] == pytest.approx(min(1, row["n_tests"] * 2.0**-7)) for row in tested)
     assert "no test can reject" in r.summary()
+
+
+def test_a_bootstrap_p_value_is_not_held_at_its_floor():
+    from statistics import NormalDist
+
+    from occmask.robustness.stats import Estimate
+
+    reps = np.random.default_rng(0).normal(-0.35, 0.03, 1000)
+    clear = Estimate(-0.35, reps)
+    expected = 2 * NormalDist().cdf(-abs(reps.mean()) / reps.std(ddof=1))
+    assert clear.p_value() == pytest.approx(expected) and clear.p_value() < 1e-20
+    crossing = Estimate(0.8, np.concatenate([-np.ones(100), np.ones(899)]))  # 100 of 999 reach 0
+    assert crossing.p_value() == pytest.approx(2 * (100 + 1) / 1000)

@@ -129,11 +129,11 @@ def reliability_panel(
         linewidth=0.4,
         label="accuracy",
     )
-    for side, colour_of_side, label in ((1, "#D62728", "overconfident"), (-1, "#1F77B4", "underconfident")):
+    for side, colour_of_side, label in ((1, "#C0392B", "overconfident"), (-1, "#1F4E9C", "underconfident")):
         shown = filled & (side * (mean_conf - accuracy) > 0)
         top.bar(
             centres[shown], (mean_conf - accuracy)[shown], bottom=accuracy[shown], width=width,
-            color=colour_of_side, alpha=0.35, hatch="//", edgecolor=colour_of_side, linewidth=0, label=label,
+            facecolor=(1, 1, 1, 0.75), hatch="////", edgecolor=colour_of_side, linewidth=0.6, label=label,
         )  # fmt: skip
     top.hlines(
         mean_conf[filled], (centres - width / 2)[filled], (centres + width / 2)[filled], colors="#D55E00",

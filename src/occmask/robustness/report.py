@@ -227,16 +227,30 @@ class Report:
     rows : list of dict
         One row per (temporal, family, coverage, level, rule): every metric of
         :data:`~occmask.robustness.stats.METRICS` with ``_lo``/``_hi`` 95%
-        bounds, the paired difference to the reference family
-        (``<metric>_minus_reference`` with bounds), its Holm-adjusted p-value
-        (``p_holm_<metric>``, adjusted over the families and coverages of the
-        grid for each temporal mode, level and rule) and verdict
-        (``verdict_<metric>``: ``"lower"``, ``"higher"`` or ``"not separable"``;
-        empty, with p-value None, where there is nothing to test), and mask descriptors.
+        bounds; ``status`` (``"at chance"``, ``"at ceiling"`` or
+        ``"informative"``, see :meth:`status`) and ``chance`` (the majority-class
+        rate); the paired difference to the reference family
+        (``<metric>_minus_reference`` with bounds); for each metric of
+        :data:`~occmask.robustness.stats.TESTED` the Holm-adjusted p-value of the
+        paired test (``p_holm_<metric>``, adjusted over the families and
+        coverages of the grid for each temporal mode, level and rule), its
+        verdict (``verdict_<metric>``: ``"lower"``, ``"higher"`` (for ``gap``:
+        ``"less overconfident"``, ``"more overconfident"``), ``"not separable"``,
+        or ``"at chance"`` / ``"at ceiling"`` when both conditions are, untested;
+        empty where there is nothing to compare) and the minimal detectable
+        difference (``mdd_<metric>``); ``n_tests`` (Holm's m), ``p_floor`` (the
+        smallest adjusted p-value the design can reach) and ``resolvable``
+        (``p_floor < ALPHA``); ``accuracy_tested_as`` (the rule whose accuracy
+        test the row carries); and mask descriptors.
     gaps : list of dict
         Per (temporal, level, rule, family): the area between the family's
         accuracy curve and the reference's over the coverages (``gap`` with
-        ``gap_lo``/``gap_hi``, ``p_holm_gap`` adjusted over the families, ``verdict_gap``).
+        ``gap_lo``/``gap_hi``), its paired t-test on the per-sample areas
+        (``p_holm_gap`` adjusted over the families, ``mdd_gap``, ``verdict_gap``:
+        ``"at chance"``/``"at ceiling"`` when no cell of the curve carries information).
+    chance : float
+        The majority-class rate of the labels: the highest accuracy a predictor
+        that ignores its input can expect.
     timings : dict
         Wall-clock seconds of :func:`~occmask.robustness.evaluate`: ``"masks"`` (waiting
         for the mask pool and applying the masks, on the main thread), ``"model"``,
@@ -576,9 +590,11 @@ class Comparison:
     ----------
     rows : list of dict
         One row per (temporal, family, coverage, level, rule): ``<metric>``
-        (the difference) with ``_lo``/``_hi`` bounds, ``p_holm_<metric>``
-        (Holm over the occluded cells of each temporal mode, level and rule)
-        and ``verdict_<metric>`` (``"lower"``: ``a`` below ``b``).
+        (the difference) with ``_lo``/``_hi`` bounds, ``status_a``/``status_b``,
+        and for the tested metrics ``p_holm_<metric>`` (Holm over the cells of
+        each temporal mode, level and rule), ``mdd_<metric>`` and
+        ``verdict_<metric>`` (``"lower"``: ``a`` below ``b``; ``"at chance"``
+        where both models are), with ``n_tests``, ``p_floor`` and ``resolvable``.
     """
 
     rows: list[dict]

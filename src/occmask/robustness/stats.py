@@ -106,11 +106,19 @@ class Estimate:
 
         ``2 * min(P*(d <= 0), P*(d >= 0))`` with the ``+1`` correction of
         Davison and Hinkley (1997), capped at 1: the smallest level whose
-        percentile interval excludes 0.
+        percentile interval excludes 0. When no replicate reaches 0 that
+        count cannot go below ``2 / (B + 1)``; the tail is then read from the
+        normal approximation of the replicates, ``2 * Phi(-|mean| / sd)``, so
+        that a clear difference is not held at the floor by the number of
+        resamples (Efron and Tibshirani 1993, ch. 16).
         """
         r = self.replicates
         below, above = np.count_nonzero(r <= 0), np.count_nonzero(r >= 0)
-        return float(min(1.0, 2 * (min(below, above) + 1) / (r.size + 1)))
+        p = float(min(1.0, 2 * (min(below, above) + 1) / (r.size + 1)))
+        sd = float(r.std(ddof=1)) if r.size > 1 else 0.0
+        if min(below, above) == 0 and sd > 0:
+            p = min(p, 2 * NormalDist().cdf(-abs(float(r.mean())) / sd))
+        return p
 
     def __sub__(self, other: Estimate) -> Estimate:
         return Estimate(self.value - other.value, self.replicates - other.replicates)
