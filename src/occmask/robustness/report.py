@@ -276,6 +276,7 @@ class Report:
         self._index = {(c.temporal, c.family, c.coverage): c for c in cells}
         self._estimates: dict[tuple, dict[str, Estimate]] = {}
         self._values: dict[tuple, dict[str, np.ndarray]] = {}
+        self._status: dict[tuple, str] = {}
         self.chance = float(np.bincount(labels).max() / labels.size)
         self.rows = self._rows()
         self.gaps = self._gaps()
@@ -346,13 +347,19 @@ class Report:
         t-test otherwise). At ceiling: not at chance, and the clean cell (coverage 0)
         or a cell whose paired test against the clean cell does not reject at ``ALPHA``.
         """
+        key = (temporal, family, float(coverage), level, rule)
+        if key not in self._status:
+            self._status[key] = self._find_status(*key)
+        return self._status[key]
+
+    def _find_status(self, temporal: str, family: str, coverage: float, level: str, rule: str) -> str:
         accuracy = self.values(temporal, family, coverage, level, rule)["accuracy"]
         exact = self.exact(level)
         if above_chance(accuracy, self.chance, exact) >= ALPHA:
             return AT_CHANCE
         has_clean = 0.0 in self.setting.coverages
         clean = self.values(temporal, family, 0.0, level, rule)["accuracy"] if has_clean else None
-        if float(coverage) == 0.0 or (clean is not None and paired_p(accuracy - clean, exact) >= ALPHA):
+        if coverage == 0.0 or (clean is not None and paired_p(accuracy - clean, exact) >= ALPHA):
             return AT_CEILING
         return "informative"
 
