@@ -1,6 +1,8 @@
 """Verdicts of occmask.robustness: paired tests that can reject, at-chance and at-ceiling cells,
 the signed calibration gap, minimal detectable differences, resolvability."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -133,6 +135,8 @@ def test_a_large_gap_in_a_42_cell_grid_is_decided(block_report):
     (bernoulli,) = r.select(family="bernoulli", coverage=0.3)
     assert bernoulli["accuracy"] == 1.0 and patches["accuracy_minus_reference"] <= -0.2
     assert patches["verdict_accuracy"] == "lower"
+    (perlin,) = r.select(family="perlin", coverage=0.3)  # a gap of 0.2 to 0.3 is decided too
+    assert -0.3 < perlin["accuracy_minus_reference"] <= -0.2 and perlin["verdict_accuracy"] == "lower"
     tested = [row for row in r.rows if row["p_holm_accuracy"] is not None]
     assert patches["n_tests"] == len(tested) and patches["resolvable"]
     # Holm over the tests of the grid: recomputed from the rows' per-sample outcomes
@@ -244,3 +248,19 @@ def test_a_bootstrap_p_value_is_not_held_at_its_floor():
     assert clear.p_value() == pytest.approx(expected) and clear.p_value() < 1e-20
     crossing = Estimate(0.8, np.concatenate([-np.ones(100), np.ones(899)]))  # 100 of 999 reach 0
     assert crossing.p_value() == pytest.approx(2 * (100 + 1) / 1000)
+
+
+def test_holm_adjusted_p_values_recompute_from_textbook_tests(block_report):
+    from occmask.robustness.stats import holm
+
+    r = block_report
+    tested = [row for row in r.rows if row["p_holm_nll"] is not None]
+    raw = []
+    for row in tested:
+        a = r.values("evolving", row["family"], row["coverage"], "image")["nll"]
+        b = r.values("evolving", "bernoulli", row["coverage"], "image")["nll"]
+        with warnings.catch_warnings():  # constant differences: scipy warns of cancellation, t is huge
+            warnings.simplefilter("ignore", RuntimeWarning)
+            raw.append(scipy_stats.ttest_rel(a, b).pvalue)
+    found = [row["p_holm_nll"] for row in tested]
+    np.testing.assert_allclose(found, holm(np.array(raw)), rtol=1e-9, atol=1e-250)

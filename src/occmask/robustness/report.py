@@ -191,7 +191,7 @@ def _shared(a: str, b: str) -> str:
     return a if a == b and a in (AT_CHANCE, AT_CEILING) else ""
 
 
-def _warn_unresolvable(rows: list[dict]) -> None:
+def _warn_unresolvable(rows: list[dict], stacklevel: int) -> None:
     bad = {(r["temporal"], r["level"], r["rule"]): r for r in rows if r.get("resolvable") is False}
     if bad:
         r = next(iter(bad.values()))
@@ -201,7 +201,7 @@ def _warn_unresolvable(rows: list[dict]) -> None:
             f"alpha = {ALPHA}; their 'not separable' means nothing (rows' resolvable is False). Use more "
             f"samples or fewer families and coverages.",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -281,7 +281,7 @@ class Report:
         self.rows = self._rows()
         self.gaps = self._gaps()
         self.timings: dict[str, float] = {}
-        _warn_unresolvable(self.rows + self.gaps)
+        _warn_unresolvable(self.rows + self.gaps, stacklevel=4)  # the caller of evaluate
 
     # ----------------------------------------------------------------- access
 
@@ -660,5 +660,5 @@ def compare(report_a: Report, report_b: Report) -> Comparison:
     _share_accuracy(
         rows, ("temporal", "family", "coverage"), ("p_holm_accuracy", "mdd_accuracy", "verdict_accuracy")
     )
-    _warn_unresolvable(rows)
+    _warn_unresolvable(rows, stacklevel=3)
     return Comparison(rows)
