@@ -89,6 +89,7 @@ def test_non_finite_outputs_are_refused_naming_the_cell():
     [
         (lambda b: (_logits(b), None), TypeError, "returned a tuple"),
         (lambda b: None, TypeError, "returned a NoneType"),
+        (lambda b: _logits(b).tolist(), TypeError, "returned a list"),
         (lambda b: "cat", TypeError, "returned a str"),
         (lambda b: _logits(b)[:, 0], ValueError, r"logits \(N, K\)"),
         (lambda b: _logits(b)[:-1], ValueError, r"logits \(N, K\)"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -170,8 +171,11 @@ def _forward(model: Any, x: np.ndarray, setting: Setting, where: str) -> np.ndar
 
 def _output(out: Any, n: int, where: str) -> np.ndarray:
     """A model's output as a float64 array ``(n, K)``, or an error saying what it returned."""
-    if type(out).__module__.split(".")[0] == "torch" and hasattr(out, "detach"):
+    torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
+    if torch is not None and isinstance(out, torch.Tensor):  # subclasses too
         out = out.detach().float().cpu().numpy()
+    elif hasattr(out, "__array__") and not isinstance(out, np.ndarray):  # other array libraries
+        out = np.asarray(out)
     kind = getattr(out, "dtype", None)
     if not isinstance(out, np.ndarray) or kind is None or kind.kind not in "fiu":
         what = f"{type(out).__name__}" + (f" of dtype {kind}" if kind is not None else "")
