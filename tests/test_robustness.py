@@ -105,7 +105,9 @@ def test_compare_with_itself_is_exactly_zero_and_pairs_two_models():
     for row in same.rows:
         for metric in ("accuracy", "nll", "brier", "ece", "confidence", "gap"):
             assert row[metric] == 0 and row[f"{metric}_lo"] == 0 and row[f"{metric}_hi"] == 0
-            assert row[f"verdict_{metric}"] == "not separable"
+        for metric in ("accuracy", "nll", "brier", "confidence", "gap"):  # the ECE is descriptive
+            assert row[f"verdict_{metric}"] in ("not separable", "at chance")
+        assert "verdict_ece" not in row
     other = evaluate(_net(1), data, **GRID)
     diff = compare(r, other)
     (row,) = [d for d in diff.rows if (d["family"], d["coverage"], d["level"]) == ("perlin", 0.5, "frame")]
@@ -132,7 +134,10 @@ def test_a_model_that_ignores_its_input_is_at_chance():
         assert row["accuracy_lo"] <= 0.25 <= row["accuracy_hi"]
         assert row["confidence"] == pytest.approx(0.25)
     (cgol,) = r.select(family="cgol", coverage=0.6)
-    assert cgol["verdict_accuracy"] == "not separable" and cgol["accuracy_minus_reference"] == 0
+    assert cgol["status"] == "at chance" and cgol["accuracy_minus_reference"] == 0
+    for metric in ("accuracy", "nll", "brier", "confidence", "gap"):  # no direction, and no test
+        assert cgol[f"verdict_{metric}"] == "at chance" and cgol[f"p_holm_{metric}"] is None
+    assert r.gaps[1]["verdict_gap"] == "at chance"
 
 
 def test_a_dataset_is_streamed_with_the_same_results_as_arrays():
@@ -183,8 +188,12 @@ def test_holm_verdicts_cover_every_occluded_comparison():
     families = tuple(om.FAMILIES)[:3]  # the reference, bernoulli, first
     r = evaluate(model, data, families=families, coverages=(0, 0.3, 0.6), n_boot=50, progress=False)
     tested = [row for row in r.rows if row["family"] != "bernoulli" and row["coverage"] > 0]
-    assert all(row["verdict_accuracy"] in ("lower", "higher", "not separable") for row in tested)
-    assert all(0 < row["p_holm_accuracy"] <= 1 for row in tested)
+    for row in tested:
+        if row["verdict_accuracy"] in ("at chance", "at ceiling"):
+            assert row["p_holm_accuracy"] is None and row["mdd_accuracy"] is None
+        else:
+            assert row["verdict_accuracy"] in ("lower", "higher", "not separable")
+            assert 0 < row["p_holm_accuracy"] <= 1 and row["mdd_accuracy"] > 0
     gaps = [g for g in r.gaps if g["level"] == "frame"]
     assert [g["family"] for g in gaps] == list(families) and families[0] == "bernoulli"
     assert gaps[0]["gap"] == 0 and gaps[0]["verdict_gap"] == "" and gaps[0]["p_holm_gap"] is None
@@ -221,6 +230,8 @@ def test_a_user_registered_family_is_evaluated_like_the_built_in_ones():
         "lower",
         "higher",
         "not separable",
+        "at chance",
+        "at ceiling",
     )
 
 

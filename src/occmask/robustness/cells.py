@@ -14,11 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from .._occlude import Noise, special_fill
+from ..apply import occlude
 from ..families import generate
 
-__all__ = ["Cell", "Setting", "make_mask", "mask_seed"]
+__all__ = ["OUTPUTS", "Cell", "Setting", "fill_seed", "make_mask", "mask_seed", "occluded"]
 
 _MASK_STREAM = 0  # spawn-key prefix of the mask seeds; the bootstrap uses 1
+_FILL_STREAM = 2  # spawn-key prefix of the seeds of random fills ("noise")
+
+#: What a model's outputs are: ``"logits"`` (any real scores, softmax-normalised),
+#: ``"probs"`` (probabilities, rows summing to 1) or ``"logprobs"`` (natural-log probabilities).
+OUTPUTS = ("logits", "probs", "logprobs")
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class Setting:
     region: Callable[[np.ndarray], np.ndarray] | None
     rules: tuple[str, ...]
     match: str
+    output: str | None  # None until the first outputs are seen (then logits or probs)
     params: Mapping[str, Mapping[str, Any]]
     reference: str
     n_boot: int
@@ -52,6 +60,7 @@ class Setting:
             "region": None if self.region is None else getattr(self.region, "__name__", "callable"),
             "rules": list(self.rules),
             "match": self.match,
+            "output": self.output,
             "params": {f: dict(p) for f, p in self.params.items()},
             "reference": self.reference,
             "n_boot": self.n_boot,
@@ -100,8 +109,28 @@ def mask_seed(seed: int, family: str, coverage: float, temporal: str, index: int
     >>> bool((a == b).all()), bool((a == mask_seed(0, "perlin", 0.3, "evolving", 8).generate_state(2)).all())
     (True, False)
     """
+    return _seed(_MASK_STREAM, seed, family, coverage, temporal, index)
+
+
+def fill_seed(seed: int, family: str, coverage: float, temporal: str, index: int) -> np.random.SeedSequence:
+    """The seed of the random fill (``fill="noise"``) of sample ``index`` in a cell, beside its mask's.
+
+    Examples
+    --------
+    >>> a = fill_seed(0, "perlin", 0.3, "evolving", 7).generate_state(1)
+    >>> bool((a == fill_seed(0, "perlin", 0.3, "evolving", 7).generate_state(1)).all())
+    True
+    >>> bool((a == mask_seed(0, "perlin", 0.3, "evolving", 7).generate_state(1)).all())
+    False
+    """
+    return _seed(_FILL_STREAM, seed, family, coverage, temporal, index)
+
+
+def _seed(
+    stream: int, seed: int, family: str, coverage: float, temporal: str, index: int
+) -> np.random.SeedSequence:
     key = (
-        _MASK_STREAM,
+        stream,
         zlib.crc32(family.encode()),
         round(coverage * 1_000_000),
         zlib.crc32(temporal.encode()),
@@ -121,6 +150,31 @@ def make_mask(
         extra["region"] = _region(setting.region, sample, shape)
     seed = mask_seed(setting.seed, family, coverage, temporal, index)
     return generate(family, shape, coverage, rng=seed, temporal=temporal, match=setting.match, **extra)
+
+
+def occluded(
+    setting: Setting, key: tuple[str, str, float], start: int, x: np.ndarray, masks: np.ndarray
+) -> np.ndarray:
+    """Samples ``x`` ``(n, T, C, H, W)`` (indices from ``start``) with their masks applied in a cell.
+
+    A random fill draws each sample's values from :func:`fill_seed`, so the
+    occluded data, like the masks, depend on the seed and the sample only.
+    """
+    if not isinstance(special_fill(setting.fill), Noise):
+        return occlude(x, masks, setting.fill, layout="BTCHW")
+    temporal, family, coverage = key
+    return np.stack(
+        [
+            occlude(
+                s,
+                m,
+                setting.fill,
+                layout="TCHW",
+                rng=fill_seed(setting.seed, family, coverage, temporal, start + k),
+            )
+            for k, (s, m) in enumerate(zip(x, masks, strict=True))
+        ]
+    )
 
 
 def _region(

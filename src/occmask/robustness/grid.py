@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,10 +25,12 @@ from ..apply import occlude
 from ..calibrate import MATCHES
 from ..describe import describe
 from ..families import TEMPORAL
-from .cells import Cell, Setting, _region, make_mask
+from .cells import OUTPUTS, Cell, Setting, _region, make_mask, occluded
 from .metrics import RULES
 
 __all__ = ["evaluate"]
+
+_SUM_TOLERANCE = 1e-3  # how far from 1 a row of probabilities may sum (float32 softmax outputs)
 
 # --------------------------------------------------------------------------- data
 
@@ -107,6 +110,11 @@ def _source(data: Any) -> _Source:
         if n == 0:
             raise ValueError("data is empty: x has 0 samples")
         return _Source(data, n, shape, video, True)
+    if isinstance(data, (Mapping, str, bytes)):
+        raise TypeError(
+            "data must be a pair (x, y) of arrays/tensors or a Dataset yielding (x, y) pairs by integer "
+            f"index, got {type(data).__name__}"
+        )
     if hasattr(data, "__getitem__") and hasattr(data, "__len__"):
         n = len(data)
         if n == 0:
@@ -127,25 +135,97 @@ def _source(data: Any) -> _Source:
 # --------------------------------------------------------------------------- model
 
 
-def _forward(model: Any, x: np.ndarray, device: Any) -> np.ndarray:
-    """Log-probabilities ``(n, T, K)`` of float32 samples ``(n, T, C, H, W)``."""
-    import torch
+def _torch(device: str) -> Any:
+    """torch, or None when it is not installed and not needed (the model runs on NumPy on the CPU)."""
+    try:
+        import torch
+    except ImportError:
+        if device != "cpu":
+            raise ModuleNotFoundError(
+                f"device={device!r} needs torch: pip install 'occmask[torch]' (on the base install, "
+                "evaluate passes NumPy arrays to the model on the CPU)"
+            ) from None
+        return None
+    return torch
 
+
+def _raw(model: Any, x: np.ndarray, device: str, where: str) -> np.ndarray:
+    """The model's checked outputs ``(n * T, K)`` for float32 samples ``(n, T, C, H, W)``."""
     n, t = x.shape[:2]
-    batch = (
-        torch.from_numpy(np.ascontiguousarray(x)).reshape(n * t, *x.shape[2:]).to(device, non_blocking=True)
-    )
-    with torch.inference_mode():
-        logits = model(batch)
-        if not isinstance(logits, torch.Tensor):
-            logits = torch.as_tensor(np.asarray(logits))
-        if logits.ndim != 2 or logits.shape[0] != n * t or logits.shape[1] < 2:
+    flat = np.ascontiguousarray(x).reshape(n * t, *x.shape[2:])
+    torch = _torch(device)
+    if torch is None:
+        out = model(flat)
+    else:
+        with torch.inference_mode():
+            out = model(torch.from_numpy(flat).to(device, non_blocking=True))
+    return _output(out, n * t, where)
+
+
+def _forward(model: Any, x: np.ndarray, setting: Setting, where: str) -> np.ndarray:
+    """Log-probabilities ``(n, T, K)`` of float32 samples ``(n, T, C, H, W)``; ``where`` names them."""
+    n, t = x.shape[:2]
+    assert setting.output is not None  # resolved by the dry run
+    return _log_probs(_raw(model, x, setting.device, where), setting.output, where).reshape(n, t, -1)
+
+
+def _output(out: Any, n: int, where: str) -> np.ndarray:
+    """A model's output as a float64 array ``(n, K)``, or an error saying what it returned."""
+    torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
+    if torch is not None and isinstance(out, torch.Tensor):  # subclasses too
+        out = out.detach().float().cpu().numpy()
+    elif hasattr(out, "__array__") and not isinstance(out, np.ndarray):  # other array libraries
+        out = np.asarray(out)
+    kind = getattr(out, "dtype", None)
+    if not isinstance(out, np.ndarray) or kind is None or kind.kind not in "fiu":
+        what = f"{type(out).__name__}" + (f" of dtype {kind}" if kind is not None else "")
+        raise TypeError(
+            f"model must return logits (N, K) as a torch.Tensor or numpy.ndarray of real numbers; on {where} "
+            f"it returned a {what}"
+        )
+    if out.ndim != 2 or out.shape[0] != n or out.shape[1] < 2:
+        raise ValueError(
+            f"model must map a batch (N, C, H, W) to logits (N, K) with K >= 2; for N = {n} on {where} it "
+            f"returned shape {tuple(out.shape)}"
+        )
+    return out.astype(np.float64)
+
+
+def _log_probs(out: np.ndarray, output: str, where: str) -> np.ndarray:
+    """Normalised float32 log-probabilities of checked outputs of kind ``output`` (see ``OUTPUTS``)."""
+    bad = ~np.isfinite(out) if output != "logprobs" else np.isnan(out) | (out == np.inf)
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise ValueError(
+            f"model returned non-finite {output} on {where} (row {row}: {out[row].tolist()[:6]}); every "
+            f"output must be a finite number" + ("" if output != "logprobs" else " or -inf")
+        )
+    if output == "probs":
+        total = out.sum(axis=1)
+        if (out < 0).any() or (out > 1).any() or not np.allclose(total, 1, atol=_SUM_TOLERANCE):
+            worst = float(total[np.argmax(np.abs(total - 1))])
             raise ValueError(
-                f"model must map a batch (N, C, H, W) to logits (N, K) with K >= 2; for N = {n * t} it "
-                f"returned shape {tuple(logits.shape)}"
+                f"output='probs' needs rows of probabilities in [0, 1] summing to 1; on {where} a row sums "
+                f"to {worst:.6g} (min {out.min():.3g}, max {out.max():.3g})"
             )
-        logp = torch.log_softmax(logits.float(), dim=1).cpu().numpy()
-    return logp.reshape(n, t, -1)
+        with np.errstate(divide="ignore"):
+            out = np.log(out)
+    elif output == "logprobs":
+        total = np.exp(out).sum(axis=1)
+        if (out > 0).any() or not np.allclose(total, 1, atol=_SUM_TOLERANCE):
+            raise ValueError(
+                f"output='logprobs' needs rows of log-probabilities whose exponentials sum to 1; on {where} "
+                f"one sums to {float(total[np.argmax(np.abs(total - 1))]):.6g}"
+            )
+    top = out.max(axis=1, keepdims=True)
+    logp = out - top - np.log(np.exp(out - top).sum(axis=1, keepdims=True))
+    return logp.astype(np.float32)
+
+
+def _looks_like_probs(out: np.ndarray) -> bool:
+    return bool(
+        (out >= 0).all() and (out <= 1).all() and np.allclose(out.sum(axis=1), 1, atol=_SUM_TOLERANCE)
+    )
 
 
 def _check_labels(y: np.ndarray, k: int, start: int) -> None:
@@ -169,7 +249,9 @@ def _names(name: str, values: Any, allowed: Sequence[str]) -> tuple[str, ...]:
 
 
 def _coverages(values: Any) -> tuple[float, ...]:
-    values = (values,) if isinstance(values, (int, float)) else tuple(values)
+    if isinstance(values, (str, bytes, Mapping)) or not (np.ndim(values) == 0 or hasattr(values, "__iter__")):
+        raise TypeError(f"coverages must be a number or a sequence of numbers in [0, 1], got {values!r}")
+    values = (values,) if np.ndim(values) == 0 else tuple(np.asarray(values, dtype=object).ravel())
     if not values:
         raise ValueError("coverages must hold at least one value in [0, 1]")
     return tuple(sorted({_validate.coverage(v, "coverages") for v in values}))
@@ -192,16 +274,24 @@ def _params(params: Any, families: tuple[str, ...]) -> dict[str, dict[str, Any]]
 
 
 def _device(device: Any) -> str:
-    import torch
-
+    if isinstance(device, str) and device == "cpu":
+        return "cpu"
+    torch = _torch(str(device))
     try:
         checked = torch.device(device)
     except (RuntimeError, TypeError) as error:
         raise ValueError(
             f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}"
         ) from error
-    if checked.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was requested but torch.cuda.is_available() is False")
+    if checked.type == "meta":
+        raise ValueError("device 'meta' holds no data; use 'cpu' or an accelerator such as 'cuda'")
+    try:
+        torch.empty(0, device=checked)
+    except (RuntimeError, AssertionError, NotImplementedError) as error:
+        raise ValueError(
+            f"device {device!r} is not available in this torch build or machine ({error}); use 'cpu' or one "
+            f"that torch can allocate on"
+        ) from None
     return str(checked)
 
 
@@ -239,10 +329,36 @@ def _setting(**given: Any) -> Setting:
         batch_size=_validate.integer("batch_size", given["batch_size"], low=1),
         device=_device(given["device"]),
         progress=bool(given["progress"]),
+        output=None if given["output"] is None else _validate.choice("output", given["output"], OUTPUTS),
     )
 
 
 # --------------------------------------------------------------------------- the grid
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def set_postfix_str(self, text: str) -> None:
+        return None
+
+    def update(self) -> None:
+        return None
+
+
+def _bar(progress: bool, total: int) -> Any:
+    """A tqdm progress bar over cells, or a silent stand-in when hidden or tqdm is not installed."""
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return _NoBar()
+        return tqdm(total=total, desc="evaluate", unit="cell", leave=False)
+    return _NoBar()
 
 
 def _workers() -> int:
@@ -270,24 +386,32 @@ def _masks(
     return masks, fields
 
 
-def _dry_run(model: Any, setting: Setting, source: _Source) -> int:
-    """Score sample 0 clean and make its masks once per family and mode: every error before the grid."""
-    _, x, y = next(source.batches(1))
-    k = _forward(model, x, setting.device).shape[-1]
+_DRY_RUN = 16  # samples scored clean before the grid (and to recognise probabilities)
+
+
+def _dry_run(model: Any, setting: Setting, source: _Source) -> tuple[int, Setting]:
+    """Score the first samples clean and make sample 0's masks once per family and mode: every error
+    before the grid. Returns the number of classes and the setting with its ``output`` resolved."""
+    _, x, y = next(source.batches(min(_DRY_RUN, source.n)))
+    where = f"the clean samples 0..{len(y) - 1}"
+    raw = _raw(model, x, setting.device, where)
+    output = setting.output or ("probs" if _looks_like_probs(raw) else "logits")
+    setting = replace(setting, output=output)
+    k = _log_probs(raw, output, where).shape[-1]
     if source.indexable:
         _check_labels(_numpy(source.data[1]).astype(np.int64), k, 0)
     else:
         _check_labels(y, k, 0)
     coverage = next((c for c in setting.coverages if c > 0), None)
+    x = x[:1]
     for temporal in setting.temporal:
         for family in setting.families:
             if coverage is not None:
-                occlude(
-                    x[0], make_mask(setting, family, coverage, temporal, 0, x[0]), setting.fill, layout="TCHW"
-                )
+                key = (temporal, family, coverage)
+                occluded(setting, key, 0, x, make_mask(setting, family, coverage, temporal, 0, x[0])[None])
     if coverage is None:
         occlude(x[0], np.zeros((x.shape[1], *x.shape[-2:]), dtype=bool), setting.fill, layout="TCHW")
-    return k
+    return k, setting
 
 
 def evaluate(
@@ -309,6 +433,7 @@ def evaluate(
     batch_size: int = 256,
     device: str = "cpu",
     progress: bool = True,
+    output: str | None = None,
 ):
     """Score a classifier under every mask family and coverage, on identical masks.
 
@@ -316,7 +441,9 @@ def evaluate(
     ----------
     model : callable
         An ``nn.Module`` or a function mapping a float32 batch ``(N, C, H, W)``
-        to logits ``(N, K)``. A module is put in eval mode and moved to
+        to logits ``(N, K)`` (or probabilities, see ``output``), as a tensor or
+        an array. It gets a torch tensor on ``device`` when torch is installed,
+        else a NumPy array. A module is put in eval mode and moved to
         ``device`` (its training flag is restored afterwards).
     data : (x, y) or Dataset
         A pair of arrays or tensors, ``x`` images ``(N, C, H, W)`` or videos
@@ -360,9 +487,14 @@ def evaluate(
     batch_size : int, default 256
         Frames per forward pass (a batch holds ``batch_size // T`` videos, at least one).
     device : str, default "cpu"
-        Where the model runs; batches are moved there one at a time.
+        Where the model runs; batches are moved there one at a time. Any other
+        device than ``"cpu"`` needs torch (``pip install 'occmask[torch]'``).
     progress : bool, default True
-        Show a progress bar over cells.
+        Show a progress bar over cells (when tqdm is installed).
+    output : {"logits", "probs", "logprobs"}, optional
+        What the model returns. By default logits, unless the clean outputs of
+        the first samples are rows of probabilities (in [0, 1], summing to 1),
+        then probabilities. Non-finite outputs are refused with an error naming the cell.
 
     Returns
     -------
@@ -374,7 +506,8 @@ def evaluate(
     ValueError, TypeError
         Before any work, naming the argument: empty data or data of the wrong
         rank, labels outside the model's classes, a model output that is not
-        ``(N, K)``, an unknown family, mode, rule or parameter, a bad fill.
+        a real ``(N, K)`` array or tensor or not finite, an unknown family,
+        mode, rule, parameter or device, a bad fill.
 
     Examples
     --------
@@ -392,8 +525,6 @@ def evaluate(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from tqdm.auto import tqdm
-
     from .report import Report
 
     started = time.perf_counter()
@@ -408,7 +539,7 @@ def evaluate(
     setting = _setting(
         families=families, coverages=coverages, temporal=temporal, fill=fill, region=region, rules=rules,
         match=match, params=params, reference=reference, n_boot=n_boot, ece_bins=ece_bins, seed=seed,
-        batch_size=batch_size, device=device, progress=progress,
+        batch_size=batch_size, device=device, progress=progress, output=output,
     )  # fmt: skip
     source = _source(data)
     if not callable(model):
@@ -418,12 +549,12 @@ def evaluate(
         model.eval()
         model.to(setting.device)
     try:
-        k = _dry_run(model, setting, source)
+        k, setting = _dry_run(model, setting, source)
         t, _, h, w = source.shape
         grid = [(tm, f, c) for tm in setting.temporal for f in setting.families for c in setting.coverages]
-        occluded = [key for key in grid if key[2] > 0]
-        logp = {key: np.empty((source.n, t, k), np.float32) for key in occluded}
-        fields: dict[tuple, dict[str, np.ndarray]] = {key: {} for key in occluded}
+        hidden = [key for key in grid if key[2] > 0]
+        logp = {key: np.empty((source.n, t, k), np.float32) for key in hidden}
+        fields: dict[tuple, dict[str, np.ndarray]] = {key: {} for key in hidden}
         clean = np.empty((source.n, t, k), np.float32)
         labels = np.empty(source.n, np.int64)
         per_batch = max(1, setting.batch_size // t)
@@ -431,21 +562,15 @@ def evaluate(
         workers = _workers()
         with (
             ThreadPoolExecutor(max_workers=workers) as pool,
-            tqdm(
-                total=len(occluded) * n_batches,
-                desc="evaluate",
-                unit="cell",
-                disable=not progress,
-                leave=False,
-            ) as bar,
+            _bar(setting.progress, len(hidden) * n_batches) as bar,
         ):
             for start, x, y in source.batches(per_batch):
                 _check_labels(y, k, start)
                 stop = start + len(y)
                 labels[start:stop] = y
                 with clock("model"):
-                    clean[start:stop] = _forward(model, x, setting.device)
-                todo = iter(occluded)
+                    clean[start:stop] = _forward(model, x, setting, f"the clean samples {start}..{stop - 1}")
+                todo = iter(hidden)
                 pending: deque = deque()
                 for key in todo:
                     pending.append((key, pool.submit(_masks, setting, key, start, x)))
@@ -458,9 +583,10 @@ def evaluate(
                         pending.append((nxt, pool.submit(_masks, setting, nxt, start, x)))
                     with clock("masks"):  # waiting for the pool, then applying
                         masks, found = future.result()
-                        seen = occlude(x, masks, setting.fill, layout="BTCHW")
+                        seen = occluded(setting, key, start, x, masks)
                     with clock("model"):
-                        logp[key][start:stop] = _forward(model, seen, setting.device)
+                        where = "cell ({}, {}, coverage {:g}), samples {}..{}".format(*key, start, stop - 1)
+                        logp[key][start:stop] = _forward(model, seen, setting, where)
                     for name, values in found.items():
                         fields[key].setdefault(name, np.empty((source.n, t), values.dtype))[start:stop] = (
                             values

@@ -19,10 +19,12 @@ import numpy as np
 
 __all__ = [
     "RULES",
+    "SAME_ARGMAX",
     "Scores",
     "bootstrap_indices",
     "combine_frames",
     "ece",
+    "ece_parts",
     "percentile_interval",
     "reliability",
     "scores",
@@ -34,6 +36,10 @@ RULES = {
     "mean_logprob": "geometric mean: softmax of the mean log-probability (same argmax as the sum)",
     "mean_prob": "arithmetic mean of the frame probabilities",
 }
+
+#: Rule -> the rule with the same argmax (the mean of log-probabilities is the sum divided by
+#: T): their accuracies are one quantity, tested and counted once, under the latter.
+SAME_ARGMAX = {"mean_logprob": "sum_logprob"}
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -148,6 +154,27 @@ def _bin_index(confidence: np.ndarray, n_bins: int) -> np.ndarray:
     return np.clip(np.ceil(confidence * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
 
 
+def _bin_gaps(confidence: np.ndarray, correct: np.ndarray, n_bins: int) -> tuple[np.ndarray, tuple]:
+    """Per-bin ``|B_b|/n * (conf(B_b) - acc(B_b))``, shape ``(sets, n_bins)``, and the leading shape."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    if confidence.shape != correct.shape or confidence.ndim == 0 or confidence.shape[-1] == 0:
+        raise ValueError(
+            f"confidence and correct must share a non-empty shape, got {confidence.shape} and {correct.shape}"
+        )
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be at least 1, got {n_bins}")
+    lead, n = confidence.shape[:-1], confidence.shape[-1]
+    sets = int(np.prod(lead, dtype=np.int64))
+    bins = _bin_index(confidence, n_bins).reshape(sets, n) + n_bins * np.arange(sets)[:, None]
+    gap = np.bincount(bins.ravel(), weights=(confidence - correct).ravel(), minlength=sets * n_bins)
+    return gap.reshape(sets, n_bins) / n, lead
+
+
+def _per_set(values: np.ndarray, lead: tuple) -> np.ndarray | float:
+    return float(values[0]) if not lead else values.reshape(lead)
+
+
 def ece(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> np.ndarray | float:
     """Expected calibration error of the top label with equal-width bins.
 
@@ -174,20 +201,31 @@ def ece(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> np.nda
     >>> round(float(ece(np.array([0.9, 0.9, 0.6, 0.6]), np.array([1, 0, 1, 1.0]))), 6)
     0.4
     """
-    confidence = np.asarray(confidence, dtype=np.float64)
-    correct = np.asarray(correct, dtype=np.float64)
-    if confidence.shape != correct.shape or confidence.ndim == 0 or confidence.shape[-1] == 0:
-        raise ValueError(
-            f"confidence and correct must share a non-empty shape, got {confidence.shape} and {correct.shape}"
-        )
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be at least 1, got {n_bins}")
-    lead, n = confidence.shape[:-1], confidence.shape[-1]
-    sets = int(np.prod(lead, dtype=np.int64))
-    bins = _bin_index(confidence, n_bins).reshape(sets, n) + n_bins * np.arange(sets)[:, None]
-    gap = np.bincount(bins.ravel(), weights=(correct - confidence).ravel(), minlength=sets * n_bins)
-    result = np.abs(gap).reshape(sets, n_bins).sum(axis=1) / n
-    return float(result[0]) if not lead else result.reshape(lead)
+    gaps, lead = _bin_gaps(confidence, correct, n_bins)
+    return _per_set(np.abs(gaps).sum(axis=1), lead)
+
+
+def ece_parts(
+    confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15
+) -> tuple[np.ndarray | float, np.ndarray | float]:
+    """The ECE split into its overconfident and underconfident bins: ``(over, under)``.
+
+    ``over`` sums ``|B_b|/n * (conf - acc)`` over the bins whose mean confidence
+    exceeds their accuracy, ``under`` the same with ``acc - conf`` over the
+    others; ``over + under`` is the :func:`ece` and ``over - under`` the signed
+    gap (mean confidence minus accuracy). Arguments as for :func:`ece`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> over, under = ece_parts(np.array([0.9, 0.9, 0.6, 0.6]), np.array([1, 0, 1, 1.0]))
+    >>> round(float(over), 6), round(float(under), 6)
+    (0.2, 0.2)
+    """
+    gaps, lead = _bin_gaps(confidence, correct, n_bins)
+    return _per_set(np.clip(gaps, 0, None).sum(axis=1), lead), _per_set(
+        np.clip(-gaps, 0, None).sum(axis=1), lead
+    )
 
 
 def reliability(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .metrics import reliability
+from .metrics import ece_parts, reliability
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -25,6 +25,8 @@ LABELS = {
     "nll": "NLL",
     "brier": "Brier score",
     "ece": "ECE",
+    "ece_over": "ECE, overconfident bins",
+    "ece_under": "ECE, underconfident bins",
     "confidence": "mean confidence",
     "gap": "confidence − accuracy",
 }
@@ -107,7 +109,12 @@ def curves(report: Any, metrics: Any = ("accuracy", "nll", "ece", "gap"), **wher
 def reliability_panel(
     top: Axes, bottom: Axes, confidence: np.ndarray, correct: np.ndarray, n_bins: int, colour: str
 ) -> None:
-    """Accuracy per confidence bin (bars) against mean confidence (orange), counts below."""
+    """Accuracy per confidence bin (bars) against mean confidence (orange), counts below.
+
+    The gap between a bar and its bin's mean confidence is shaded red where the bin
+    is overconfident and blue where it is underconfident; the panel's text gives the
+    signed gap (confidence - accuracy) and the ECE's overconfident and underconfident parts.
+    """
     count, mean_conf, accuracy = reliability(confidence, correct, n_bins)
     edges = np.linspace(0, 1, count.size + 1)
     centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
@@ -122,6 +129,12 @@ def reliability_panel(
         linewidth=0.4,
         label="accuracy",
     )
+    for side, colour_of_side, label in ((1, "#C0392B", "overconfident"), (-1, "#1F4E9C", "underconfident")):
+        shown = filled & (side * (mean_conf - accuracy) > 0)
+        top.bar(
+            centres[shown], (mean_conf - accuracy)[shown], bottom=accuracy[shown], width=width,
+            facecolor=(1, 1, 1, 0.75), hatch="////", edgecolor=colour_of_side, linewidth=0.6, label=label,
+        )  # fmt: skip
     top.hlines(
         mean_conf[filled], (centres - width / 2)[filled], (centres + width / 2)[filled], colors="#D55E00",
         linewidth=2.0, label="mean confidence",
@@ -129,8 +142,10 @@ def reliability_panel(
     top.plot([0, 1], [0, 1], "k--", linewidth=0.8)
     top.set(xlim=(0, 1), ylim=(0, 1), xticks=[0, 0.5, 1])
     gap = float(confidence.mean() - correct.mean())
+    over, under = ece_parts(confidence, correct, n_bins)
     top.text(
-        0.03, 0.95, f"conf − acc {gap:+.3f}", transform=top.transAxes, fontsize=7, va="top",
+        0.03, 0.95, f"conf − acc {gap:+.3f}\nover {float(over):.3f}, under {float(under):.3f}",
+        transform=top.transAxes, fontsize=7, va="top",
         bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5),
     )  # fmt: skip
     bottom.bar(centres, count, width=width, color="grey", edgecolor="black", linewidth=0.3)
@@ -140,7 +155,9 @@ def reliability_panel(
 def reliability_diagrams(report: Any, coverage: float, **where: Any) -> Figure:
     """Reliability diagrams at one coverage, one column per family.
 
-    ``where`` as in :func:`curves`. Bars below the orange marks are overconfident bins.
+    ``where`` as in :func:`curves`. Bars below the orange marks are overconfident bins (the
+    gap shaded red), bars above them underconfident (blue); each title gives the ECE and the
+    paired verdict of the family's signed gap against the reference.
     """
     from matplotlib.figure import Figure
 
@@ -153,7 +170,9 @@ def reliability_diagrams(report: Any, coverage: float, **where: Any) -> Figure:
         s = report.scores(temporal, family, coverage, level, rule)
         ece = report.estimate(temporal, family, coverage, level, rule)["ece"].value
         reliability_panel(top, bottom, s.confidence, s.correct, report.setting.ece_bins, colour(family))
-        top.set_title(f"{family}\nECE {ece:.3f}", fontsize=9)
+        (row,) = report.select(temporal=temporal, family=family, coverage=coverage, level=level, rule=rule)
+        found = row["verdict_gap"] or "reference"
+        top.set_title(f"{family}\nECE {ece:.3f}; {found}", fontsize=8)
         if j == 0:
             top.set_ylabel("accuracy in bin")
             bottom.set_ylabel("count")

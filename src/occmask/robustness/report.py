@@ -9,6 +9,7 @@ tests), summarises each family by its "geometry gap" and rebuilds any mask.
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .cells import Cell, Setting, make_mask
-from .metrics import Scores, bootstrap_indices, combine_frames, scores
-from .stats import METRICS, Estimate, area_of, estimates, holm, verdict
+from .metrics import SAME_ARGMAX, Scores, bootstrap_indices, combine_frames, scores
+from .stats import (
+    ALPHA,
+    AT_CEILING,
+    AT_CHANCE,
+    POWER,
+    TESTED,
+    Estimate,
+    above_chance,
+    area,
+    area_of,
+    detectable,
+    estimates,
+    holm,
+    paired_p,
+    per_sample,
+    smallest_p,
+    verdict,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -69,28 +87,122 @@ def _columns(found: dict[str, Estimate], suffix: str = "") -> dict[str, float]:
     return out
 
 
+@dataclass(frozen=True)
+class _Test:
+    """One paired comparison of a table row: per-sample differences, or a status instead of a test.
+
+    ``differences`` maps each tested metric to the per-sample paired differences;
+    ``exact`` says that the accuracy differences are of 0/1 outcomes (McNemar's
+    test); ``status`` (:data:`~occmask.robustness.stats.AT_CHANCE`, ...) marks a
+    comparison that is not tested.
+    """
+
+    differences: dict[str, np.ndarray]
+    exact: bool = False
+    status: str = ""
+
+
+#: Direction words of each metric's verdict (difference below / above 0): a higher signed
+#: calibration gap is more overconfident (or less underconfident).
+WORDS = {"gap": ("less overconfident", "more overconfident")}
+
+
 def _tests(
     rows: list[dict],
-    diffs: Sequence[dict[str, Estimate] | None],
+    tests: Sequence[_Test | None],
     group: Sequence[str],
-    metrics: Sequence[str] = tuple(METRICS),
+    metrics: Sequence[str] = TESTED,
+    words: dict[str, tuple[str, str]] = WORDS,
 ) -> None:
-    """Add Holm-adjusted p-values and verdicts to ``rows`` (in place), one family of tests per group.
+    """Add Holm-adjusted p-values, verdicts and detectable differences to ``rows`` (in place).
 
-    ``diffs[i]`` is row i's paired differences (None: not a test). Tests are
-    grouped by the values of the ``group`` columns and by metric; columns
-    ``p_holm_<metric>`` (None where nothing is tested) and ``verdict_<metric>``.
+    ``tests[i]`` is row i's comparison (None: nothing to compare). Tests are
+    grouped by the values of the ``group`` columns and by metric; a comparison
+    with a status is no test and does not count in Holm's ``m``. Columns
+    ``p_holm_<metric>`` and ``mdd_<metric>`` (None where nothing is tested),
+    ``verdict_<metric>``, ``n_tests``, ``p_floor`` (the smallest adjusted p-value
+    the family's design can reach) and ``resolvable`` (``p_floor < alpha``).
     """
     groups: dict[tuple, list[int]] = {}
     for i, row in enumerate(rows):
         groups.setdefault(tuple(row[g] for g in group), []).append(i)
     for members in groups.values():
+        live = [i for i in members if tests[i] is not None and not tests[i].status]  # type: ignore[union-attr]
+        m = len(live)
+        for i in members:
+            test = tests[i]
+            n = rows[i]["n_samples"]
+            floor = min(1.0, m * smallest_p(n)) if test is not None and m else None
+            rows[i] |= {"n_tests": m if test is not None else None, "p_floor": floor}
+            rows[i]["resolvable"] = None if floor is None else bool(floor < ALPHA)
         for metric in metrics:
-            tests = [diffs[i] for i in members]
-            p = np.array([np.nan if d is None else d[metric].p_value() for d in tests])
-            for i, d, p_adj in zip(members, tests, holm(p), strict=True):
-                rows[i][f"p_holm_{metric}"] = None if d is None else float(p_adj)
-                rows[i][f"verdict_{metric}"] = "" if d is None else verdict(d[metric].value, p_adj)
+            p = np.full(len(members), np.nan)
+            for j, i in enumerate(members):
+                test = tests[i]
+                if test is not None and not test.status:
+                    p[j] = paired_p(test.differences[metric], test.exact and metric == "accuracy")
+            for j, (i, p_adj) in enumerate(zip(members, holm(p), strict=True)):
+                test = tests[i]
+                row = rows[i]
+                tested = not np.isnan(p[j])
+                row[f"p_holm_{metric}"] = float(p_adj) if tested else None
+                row[f"mdd_{metric}"] = (
+                    detectable(float(np.std(test.differences[metric], ddof=1)), row["n_samples"], m)
+                    if tested and test is not None and row["n_samples"] > 1
+                    else None
+                )
+                row[f"verdict_{metric}"] = (
+                    ""
+                    if test is None
+                    else verdict(
+                        float(np.mean(test.differences[metric])) if tested else 0.0,
+                        p_adj,
+                        status=test.status,
+                        words=words.get(metric, ("lower", "higher")),
+                    )
+                )
+
+
+def _share_accuracy(rows: list[dict], keys: Sequence[str], columns: Sequence[str]) -> None:
+    """Give rows pooled by a rule with the same argmax as another the other's accuracy test.
+
+    ``mean_logprob`` and ``sum_logprob`` predict the same class, so their accuracy
+    is one quantity: it is tested once (under the rule of
+    :data:`~occmask.robustness.metrics.SAME_ARGMAX`) and the other rows carry that
+    test's columns, marked by ``accuracy_tested_as``.
+    """
+    index = {tuple(r[k] for k in keys) + (r["level"], r["rule"]): r for r in rows}
+    for row in rows:
+        row.setdefault("accuracy_tested_as", row["rule"])
+        twin = SAME_ARGMAX.get(row["rule"])
+        source = index.get(tuple(row[k] for k in keys) + (row["level"], twin)) if twin else None
+        if source is not None:
+            for column in columns:
+                row[column] = source[column]
+            row["accuracy_tested_as"] = twin
+
+
+def _differences(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {metric: a[metric] - b[metric] for metric in TESTED}
+
+
+def _shared(a: str, b: str) -> str:
+    """The status of a comparison: that of its two conditions when they share it, else none."""
+    return a if a == b and a in (AT_CHANCE, AT_CEILING) else ""
+
+
+def _warn_unresolvable(rows: list[dict], stacklevel: int) -> None:
+    bad = {(r["temporal"], r["level"], r["rule"]): r for r in rows if r.get("resolvable") is False}
+    if bad:
+        r = next(iter(bad.values()))
+        warnings.warn(
+            f"{len(bad)} families of tests cannot reject: with {r['n_samples']} samples and "
+            f"{r['n_tests']} tests the smallest Holm-adjusted p-value is {r['p_floor']:.3g}, not below "
+            f"alpha = {ALPHA}; their 'not separable' means nothing (rows' resolvable is False). Use more "
+            f"samples or fewer families and coverages.",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
 
 
 @dataclass(frozen=True)
@@ -115,16 +227,30 @@ class Report:
     rows : list of dict
         One row per (temporal, family, coverage, level, rule): every metric of
         :data:`~occmask.robustness.stats.METRICS` with ``_lo``/``_hi`` 95%
-        bounds, the paired difference to the reference family
-        (``<metric>_minus_reference`` with bounds), its Holm-adjusted p-value
-        (``p_holm_<metric>``, adjusted over the families and coverages of the
-        grid for each temporal mode, level and rule) and verdict
-        (``verdict_<metric>``: ``"lower"``, ``"higher"`` or ``"not separable"``;
-        empty, with p-value None, where there is nothing to test), and mask descriptors.
+        bounds; ``status`` (``"at chance"``, ``"at ceiling"`` or
+        ``"informative"``, see :meth:`status`) and ``chance`` (the majority-class
+        rate); the paired difference to the reference family
+        (``<metric>_minus_reference`` with bounds); for each metric of
+        :data:`~occmask.robustness.stats.TESTED` the Holm-adjusted p-value of the
+        paired test (``p_holm_<metric>``, adjusted over the families and
+        coverages of the grid for each temporal mode, level and rule), its
+        verdict (``verdict_<metric>``: ``"lower"``, ``"higher"`` (for ``gap``:
+        ``"less overconfident"``, ``"more overconfident"``), ``"not separable"``,
+        or ``"at chance"`` / ``"at ceiling"`` when both conditions are, untested;
+        empty where there is nothing to compare) and the minimal detectable
+        difference (``mdd_<metric>``); ``n_tests`` (Holm's m), ``p_floor`` (the
+        smallest adjusted p-value the design can reach) and ``resolvable``
+        (``p_floor < ALPHA``); ``accuracy_tested_as`` (the rule whose accuracy
+        test the row carries); and mask descriptors.
     gaps : list of dict
         Per (temporal, level, rule, family): the area between the family's
         accuracy curve and the reference's over the coverages (``gap`` with
-        ``gap_lo``/``gap_hi``, ``p_holm_gap`` adjusted over the families, ``verdict_gap``).
+        ``gap_lo``/``gap_hi``), its paired t-test on the per-sample areas
+        (``p_holm_gap`` adjusted over the families, ``mdd_gap``, ``verdict_gap``:
+        ``"at chance"``/``"at ceiling"`` when no cell of the curve carries information).
+    chance : float
+        The majority-class rate of the labels: the highest accuracy a predictor
+        that ignores its input can expect.
     timings : dict
         Wall-clock seconds of :func:`~occmask.robustness.evaluate`: ``"masks"`` (waiting
         for the mask pool and applying the masks, on the main thread), ``"model"``,
@@ -149,9 +275,13 @@ class Report:
         self.boot = bootstrap_indices(labels.size, setting.n_boot, np.random.default_rng(seed))
         self._index = {(c.temporal, c.family, c.coverage): c for c in cells}
         self._estimates: dict[tuple, dict[str, Estimate]] = {}
+        self._values: dict[tuple, dict[str, np.ndarray]] = {}
+        self._status: dict[tuple, str] = {}
+        self.chance = float(np.bincount(labels).max() / labels.size)
         self.rows = self._rows()
         self.gaps = self._gaps()
         self.timings: dict[str, float] = {}
+        _warn_unresolvable(self.rows + self.gaps, stacklevel=4)  # the caller of evaluate
 
     # ----------------------------------------------------------------- access
 
@@ -193,6 +323,46 @@ class Report:
             self._estimates[key] = found
         return self._estimates[key]
 
+    def values(
+        self, temporal: str, family: str, coverage: float, level: str = "frame", rule: str = ""
+    ) -> dict[str, np.ndarray]:
+        """Per-sample values of the tested metrics in a cell (frames averaged): the units of the tests."""
+        key = (temporal, family, float(coverage), level, rule)
+        if key not in self._values:
+            self._values[key] = per_sample(self.scores(*key), self.labels.size)
+        return self._values[key]
+
+    def exact(self, level: str) -> bool:
+        """Whether each sample is one 0/1 outcome at ``level`` (images, videos, one-frame videos)."""
+        return level != "frame" or self._frame.t == 1
+
+    def status(
+        self, temporal: str, family: str, coverage: float, level: str = "frame", rule: str = ""
+    ) -> str:
+        """``"at chance"``, ``"at ceiling"`` or ``"informative"``: what a cell's accuracy can say.
+
+        At chance: the one-sided test that the accuracy exceeds :attr:`chance` (the
+        majority-class rate, the best a predictor that ignores its input can reach on
+        these labels) does not reject at ``ALPHA`` (exact binomial for 0/1 outcomes,
+        t-test otherwise). At ceiling: not at chance, and the clean cell (coverage 0)
+        or a cell whose paired test against the clean cell does not reject at ``ALPHA``.
+        """
+        key = (temporal, family, float(coverage), level, rule)
+        if key not in self._status:
+            self._status[key] = self._find_status(*key)
+        return self._status[key]
+
+    def _find_status(self, temporal: str, family: str, coverage: float, level: str, rule: str) -> str:
+        accuracy = self.values(temporal, family, coverage, level, rule)["accuracy"]
+        exact = self.exact(level)
+        if above_chance(accuracy, self.chance, exact) >= ALPHA:
+            return AT_CHANCE
+        has_clean = 0.0 in self.setting.coverages
+        clean = self.values(temporal, family, 0.0, level, rule)["accuracy"] if has_clean else None
+        if coverage == 0.0 or (clean is not None and paired_p(accuracy - clean, exact) >= ALPHA):
+            return AT_CEILING
+        return "informative"
+
     def mask(
         self,
         i: int,
@@ -225,7 +395,8 @@ class Report:
 
     def _rows(self) -> list[dict]:
         s = self.setting
-        rows, diffs = [], []
+        rows: list[dict] = []
+        tests: list[_Test | None] = []
         for cell in self.cells:
             described = {
                 "realised_coverage": float(cell.realised.mean()),
@@ -235,11 +406,21 @@ class Report:
             if cell.region_hidden is not None:
                 described["region_hidden"] = float(np.nanmean(cell.region_hidden))
             for level, rule in self.levels:
-                mine = self.estimate(cell.temporal, cell.family, cell.coverage, level, rule)
-                ref = self.estimate(cell.temporal, s.reference, cell.coverage, level, rule)
+                key = (cell.temporal, cell.family, cell.coverage, level, rule)
+                ref_key = (cell.temporal, s.reference, cell.coverage, level, rule)
+                mine, ref = self.estimate(*key), self.estimate(*ref_key)
                 diff = {k: mine[k] - ref[k] for k in mine}
+                status = self.status(*key)
                 tested = cell.family != s.reference and cell.coverage > 0
-                diffs.append(diff if tested else None)
+                tests.append(
+                    _Test(
+                        _differences(self.values(*key), self.values(*ref_key)),
+                        self.exact(level),
+                        _shared(status, self.status(*ref_key)),
+                    )
+                    if tested
+                    else None
+                )
                 n, t = cell.logp.shape[:2]
                 rows.append(
                     {
@@ -251,31 +432,56 @@ class Report:
                         "n_samples": n,
                         "n_items": n * (t if level == "frame" else 1),
                         **_columns(mine),
+                        "status": status,
+                        "chance": self.chance,
                         "reference": s.reference,
                         **_columns(diff, "_minus_reference"),
                         **described,
                     }
                 )
-        _tests(rows, diffs, ("temporal", "level", "rule"))
+        _tests(rows, tests, ("temporal", "level", "rule"))
+        _share_accuracy(
+            rows, ("temporal", "family", "coverage"), ("p_holm_accuracy", "mdd_accuracy", "verdict_accuracy")
+        )
         return rows
 
     def _gaps(self) -> list[dict]:
         s = self.setting
         x = np.asarray(s.coverages)
-        rows, diffs = [], []
+        rows: list[dict] = []
+        tests: list[_Test | None] = []
         for temporal in s.temporal:
             for level, rule in self.levels:
                 ref = [self.estimate(temporal, s.reference, c, level, rule)["accuracy"] for c in s.coverages]
+                ref_values = [
+                    self.values(temporal, s.reference, c, level, rule)["accuracy"] for c in s.coverages
+                ]
                 for family in s.families:
                     mine = [self.estimate(temporal, family, c, level, rule)["accuracy"] for c in s.coverages]
                     gap = area_of(x, [a - b for a, b in zip(mine, ref, strict=True)])
                     lo, hi = gap.interval()
                     rows.append(
                         {"temporal": temporal, "level": level, "rule": rule, "family": family,
-                         "reference": s.reference, "gap": gap.value, "gap_lo": lo, "gap_hi": hi}
+                         "reference": s.reference, "n_samples": self.labels.size, "gap": gap.value,
+                         "gap_lo": lo, "gap_hi": hi}
                     )  # fmt: skip
-                    diffs.append({"gap": gap} if family != s.reference and x.size > 1 else None)
-        _tests(rows, diffs, ("temporal", "level", "rule"), ("gap",))
+                    if family == s.reference or x.size < 2:
+                        tests.append(None)
+                        continue
+                    values = [self.values(temporal, family, c, level, rule)["accuracy"] for c in s.coverages]
+                    per = area(x, np.stack(values, axis=-1) - np.stack(ref_values, axis=-1))
+                    shared = [
+                        _shared(
+                            self.status(temporal, f, c, level, rule), self.status(temporal, r, c, level, rule)
+                        )
+                        for c in s.coverages
+                        if c > 0
+                        for f, r in [(family, s.reference)]
+                    ]
+                    status = "" if "" in shared else (AT_CHANCE if AT_CHANCE in shared else AT_CEILING)
+                    tests.append(_Test({"gap": per}, status=status))
+        _tests(rows, tests, ("temporal", "level", "rule"), ("gap",), words={})
+        _share_accuracy(rows, ("temporal", "family"), ("p_holm_gap", "mdd_gap", "verdict_gap"))
         return rows
 
     def select(self, **where: Any) -> list[dict]:
@@ -297,40 +503,76 @@ class Report:
         return Path(path)
 
     def summary(self, temporal: str | None = None, level: str | None = None, rule: str | None = None) -> str:
-        """A Markdown table: accuracy per family and coverage with verdicts, and the geometry gap.
+        """Markdown tables: accuracy and the signed calibration gap per family and coverage, with verdicts.
 
-        Each occluded cell reads ``accuracy [95% CI]`` followed by ``▼``/``▲`` when
-        the Holm-adjusted paired test puts it below/above the reference, ``=``
-        when they are not separable.
+        Each occluded accuracy cell reads ``accuracy [95% CI]`` followed by
+        ``▼``/``▲`` when the Holm-adjusted paired test puts it below/above the
+        reference, ``=`` and the minimal detectable difference when they are not
+        separable, ``∅`` when both are at chance and ``⊤`` when both are at the
+        clean ceiling. The calibration table reads ``gap (over / under)``: the
+        signed gap (confidence - accuracy) and the ECE's overconfident and
+        underconfident parts, marked ``▲``/``▼`` when the family is more/less
+        overconfident than the reference.
         """
         temporal = temporal or self.setting.temporal[0]
         main = self.main_level()
         level, rule = level or main[0], main[1] if rule is None else rule
-        marks = {"lower": " ▼", "higher": " ▲", "not separable": " =", "": ""}
+        where = dict(temporal=temporal, level=level, rule=rule)
+        accuracy = self._table(
+            where,
+            "accuracy",
+            lambda r: f"{r['accuracy']:.3f} [{r['accuracy_lo']:.3f}, {r['accuracy_hi']:.3f}]",
+        )
+        gaps = self._table(
+            where,
+            "gap",
+            lambda r: f"{r['gap']:+.3f} ({r['ece_over']:.3f} / {r['ece_under']:.3f})",
+            gap_column=False,
+        )
+        shown = [r for r in self.select(**where) if r["n_tests"]]
+        tests = "no paired tests"
+        if shown:
+            first = shown[0]
+            kind = "McNemar exact" if self.exact(level) else "t-test"
+            tests = f"{first['n_tests']} paired tests per metric ({kind} for accuracy)"
+            tests += f"; the smallest Holm-adjusted p-value they can reach is {first['p_floor']:.3g}"
+            tests += "" if first["resolvable"] else f", NOT below alpha = {ALPHA}: no test can reject"
+        title = f"{level}" + (f", {rule}" if rule else "") + f", masks {temporal}; n = {self.labels.size}"
+        return (
+            f"Accuracy by coverage ({title}; chance {self.chance:.3f})\n\n{accuracy}\n\n"
+            f"Signed calibration gap, confidence - accuracy (+ over-, - underconfident), with the ECE's "
+            f"over / under parts\n\n{gaps}\n\n"
+            f"▼ ▲: below / above the reference ({self.setting.reference}; for the gap: less / more "
+            f"overconfident), Holm-adjusted at {ALPHA}; = (mdd): not separable, and the smallest difference "
+            f"detectable with {POWER:.0%} power; ∅: both at chance; ⊤: both at the clean ceiling. {tests}."
+        )
+
+    def _table(self, where: dict[str, str], metric: str, text: Any, gap_column: bool = True) -> str:
+        marks = {"lower": " ▼", "higher": " ▲", "less overconfident": " ▼", "more overconfident": " ▲",
+                 AT_CHANCE: " ∅", AT_CEILING: " ⊤", "": ""}  # fmt: skip
         body = []
         for family in self.setting.families:
             cells = []
             for c in self.setting.coverages:
-                (row,) = self.select(temporal=temporal, family=family, coverage=c, level=level, rule=rule)
-                cells.append(
-                    f"{row['accuracy']:.3f} [{row['accuracy_lo']:.3f}, {row['accuracy_hi']:.3f}]"
-                    + marks[row["verdict_accuracy"]]
-                )
-            (gap,) = [
-                g
-                for g in self.gaps
-                if (g["temporal"], g["level"], g["rule"], g["family"]) == (temporal, level, rule, family)
-            ]
+                (row,) = self.select(family=family, coverage=c, **where)
+                found = row[f"verdict_{metric}"]
+                mark = f" = (±{row[f'mdd_{metric}']:.3f})" if found == "not separable" else marks[found]
+                cells.append(text(row) + mark)
             name = f"{family} (reference)" if family == self.setting.reference else family
-            gap_text = (
-                "—"
-                if not gap["verdict_gap"]
-                else f"{gap['gap']:+.3f} [{gap['gap_lo']:+.3f}, {gap['gap_hi']:+.3f}]"
-            )
-            body.append([name, *cells, gap_text, gap["verdict_gap"] or "—"])
-        where = f"{level}" + (f", {rule}" if rule else "") + f", masks {temporal}"
-        header = ["family", *[f"{c:g}" for c in self.setting.coverages], "geometry gap [95% CI]", "verdict"]
-        return f"Accuracy by coverage ({where}; n = {self.labels.size})\n\n" + markdown_table(header, body)
+            if gap_column:
+                (gap,) = [
+                    g for g in self.gaps if g["family"] == family and all(g[k] == v for k, v in where.items())
+                ]
+                gap_text = (
+                    "—"
+                    if not gap["verdict_gap"]
+                    else f"{gap['gap']:+.3f} [{gap['gap_lo']:+.3f}, {gap['gap_hi']:+.3f}]"
+                )
+                cells += [gap_text, gap["verdict_gap"] or "—"]
+            body.append([name, *cells])
+        header = ["family", *[f"{c:g}" for c in self.setting.coverages]]
+        header += ["geometry gap [95% CI]", "verdict"] if gap_column else []
+        return markdown_table(header, body)
 
     # ----------------------------------------------------------------- figures
 
@@ -355,9 +597,11 @@ class Comparison:
     ----------
     rows : list of dict
         One row per (temporal, family, coverage, level, rule): ``<metric>``
-        (the difference) with ``_lo``/``_hi`` bounds, ``p_holm_<metric>``
-        (Holm over the occluded cells of each temporal mode, level and rule)
-        and ``verdict_<metric>`` (``"lower"``: ``a`` below ``b``).
+        (the difference) with ``_lo``/``_hi`` bounds, ``status_a``/``status_b``,
+        and for the tested metrics ``p_holm_<metric>`` (Holm over the cells of
+        each temporal mode, level and rule), ``mdd_<metric>`` and
+        ``verdict_<metric>`` (``"lower"``: ``a`` below ``b``; ``"at chance"``
+        where both models are), with ``n_tests``, ``p_floor`` and ``resolvable``.
     """
 
     rows: list[dict]
@@ -380,6 +624,11 @@ def compare(report_a: Report, report_b: Report) -> Comparison:
     --------
     >>> # compare(evaluate(model_a, data), evaluate(model_b, data)).rows
     """
+    for name, value in (("report_a", report_a), ("report_b", report_b)):
+        if not isinstance(value, Report):
+            raise TypeError(
+                f"{name} must be a Report returned by occmask.robustness.evaluate, got {type(value).__name__}"
+            )
     a, b = report_a.setting, report_b.setting
     same = ("families", "coverages", "temporal", "rules", "match", "seed", "n_boot", "ece_bins", "params")
     differ = [name for name in same if getattr(a, name) != getattr(b, name)]
@@ -388,15 +637,28 @@ def compare(report_a: Report, report_b: Report) -> Comparison:
     if not np.array_equal(report_a.labels, report_b.labels):
         raise ValueError("reports must be made on the same samples (their labels differ)")
     rows: list[dict] = []
-    diffs: list[dict[str, Estimate] | None] = []
+    tests: list[_Test | None] = []
     for cell in report_a.cells:
         for level, rule in report_a.levels:
             key = (cell.temporal, cell.family, cell.coverage, level, rule)
             diff = {k: v - report_b.estimate(*key)[k] for k, v in report_a.estimate(*key).items()}
+            chance = [r.status(*key) == AT_CHANCE for r in (report_a, report_b)]
             rows.append(
                 dict(zip(("temporal", "family", "coverage", "level", "rule"), key, strict=True))
+                | {"n_samples": report_a.labels.size}
                 | _columns(diff)
+                | {"status_a": report_a.status(*key), "status_b": report_b.status(*key)}
             )
-            diffs.append(diff)
-    _tests(rows, diffs, ("temporal", "level", "rule"))
+            tests.append(
+                _Test(
+                    _differences(report_a.values(*key), report_b.values(*key)),
+                    report_a.exact(level),
+                    AT_CHANCE if all(chance) else "",
+                )
+            )
+    _tests(rows, tests, ("temporal", "level", "rule"))
+    _share_accuracy(
+        rows, ("temporal", "family", "coverage"), ("p_holm_accuracy", "mdd_accuracy", "verdict_accuracy")
+    )
+    _warn_unresolvable(rows, stacklevel=3)
     return Comparison(rows)
