@@ -3,9 +3,12 @@
 A kernel is written as a plain module-level function decorated with :func:`kernel`.
 The first call of any kernel of a module imports Numba and replaces every kernel
 of that module, in the module's globals, by ``numba.njit(cache=True, nogil=True)``
-of its function (and every :func:`imported` placeholder by the object it names),
-so kernels that call kernels resolve to real dispatchers when Numba compiles
-them. Later calls from the module's own code go straight to the dispatchers.
+of its function. A kernel of another occmask module, imported the usual way
+(``from .._torus import span``), is replaced by that module's dispatcher (its module
+is compiled first), and an :func:`imported` placeholder (another package's Numba
+function) by the object it names. So kernels that call kernels resolve to real
+dispatchers when Numba compiles them, and later calls from the module's own code go
+straight to the dispatchers.
 
 Where Numba finds no writable cache folder (a read-only install, no usable HOME,
 no ``NUMBA_CACHE_DIR``), kernels, and the Numba functions of imported packages,
@@ -71,8 +74,9 @@ def kernel(fn: Callable) -> Callable:
 
 
 def imported(module: str, name: str) -> Any:
-    """An object that kernels use (another package's Numba function, or a kernel of another occmask
-    module), imported on first use."""
+    """An object that kernels use from another package (e.g. its Numba function), imported on first
+    use, so that importing occmask does not import that package. A kernel of another occmask
+    module needs no placeholder: import it as usual."""
     return _Imported(module, name)
 
 
@@ -128,18 +132,20 @@ def compile_module(name: str) -> dict[str, Any]:
     """Replace the kernels and placeholders of module ``name`` by the real objects; return its globals."""
     namespace = vars(sys.modules[name])
     with _LOCK:
-        pending = {
-            key: value
-            for key, value in namespace.items()
-            if isinstance(value, _Imported) or (isinstance(value, _Kernel) and value.__module__ == name)
-        }
+        pending = {key: value for key, value in namespace.items() if isinstance(value, (_Imported, _Kernel))}
         if pending:
             # all at once (one dict update under the GIL): a thread that meets a dispatcher in the
             # module's code must find every kernel it calls replaced too
-            namespace.update(
-                {
-                    key: value.resolve() if isinstance(value, _Imported) else _compile(value.py_func)
-                    for key, value in pending.items()
-                }
-            )
+            namespace.update({key: _resolve(value, name) for key, value in pending.items()})
     return namespace
+
+
+def _resolve(value: _Imported | _Kernel, module: str) -> Any:
+    """The real object behind a placeholder found in ``module``: its own kernel compiled, another
+    module's kernel from that module (compiled first; the import graph has no cycle), or an
+    imported package's object."""
+    if isinstance(value, _Imported):
+        return value.resolve()
+    if value.__module__ == module:
+        return _compile(value.py_func)
+    return compile_module(value.__module__)[value.__name__]

@@ -22,13 +22,13 @@ from typing import Any
 import numpy as np
 
 from .. import _torus, _validate
-from .._jit import imported, kernel
+from .._jit import kernel
+from .._torus import span as _span
+from .._torus import wrap_offset as _wrap_offset
 from ._family import Family, generate, whole_field
 
 __all__ = ["rectangles"]
 
-_span = imported("occmask._torus", "span")
-_wrap_offset = imported("occmask._torus", "wrap_offset")
 _SIDE_TIE = 1e-3  # weight of the other axis' scale, which orders pixels on one side of a shrunk box
 _SIDE_NORM = 1.0 / (1.0 + _SIDE_TIE)  # keeps a scale in [0, 1]
 #: Uniform numbers per box: centre (2), side length, aspect ratio, heading, speed.

@@ -18,13 +18,12 @@ from typing import Any
 import numpy as np
 
 from .. import _torus, _validate
-from .._jit import imported, kernel
+from .._jit import kernel
+from .._torus import span as _span
+from .._torus import wrap_offset as _wrap_offset
 from ._family import Family, generate, whole_field
 
 __all__ = ["triangles"]
-
-_span = imported("occmask._torus", "span")
-_wrap_offset = imported("occmask._torus", "wrap_offset")
 
 
 def triangles(
