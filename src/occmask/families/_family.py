@@ -681,7 +681,8 @@ def _curve(name: str, shape: tuple[int, int, int], temporal: str, params: tuple)
 
 
 def signature_defaults(function: Callable) -> dict[str, Any]:
-    """The keyword defaults of a family function other than :func:`generate`'s own arguments."""
+    """The keyword defaults of a family's public function other than :func:`generate`'s own
+    arguments: a built-in family's ``defaults``, written once, in the function's signature."""
     return {
         name: p.default
         for name, p in inspect.signature(function).parameters.items()

@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import _noise, _validate
 from .._jit import kernel
-from ._family import Family, generate, whole_field
+from ._family import Family, generate, signature_defaults, whole_field
 
 __all__ = ["cgol"]
 
@@ -498,7 +498,7 @@ _field = whole_field(_blocks)
 FAMILY = Family(
     name="cgol",
     summary="Conway's Game of Life: clusters grown around live cells and their recent trails",
-    defaults={"density": 0.35, "burn_in": 24, "step": 1, "memory": 8, "decay": 1.0},
+    defaults=signature_defaults(cgol),  # the public function's keyword defaults
     check=_check,
     field=_field,
     colour="#009E73",

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import _validate
-from ._family import Family, generate, whole_field
+from ._family import Family, generate, signature_defaults, whole_field
 
 __all__ = ["fourier"]
 
@@ -221,7 +221,7 @@ _field = whole_field(_blocks)
 FAMILY = Family(
     name="fourier",
     summary="FMix low-frequency noise: smooth blobs from a 1/f^decay spectrum",
-    defaults={"decay": 3.0, "time_scale": 0.25},
+    defaults=signature_defaults(fourier),  # the public function's keyword defaults
     check=_check,
     field=_field,
     colour="#56B4E9",

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import _validate
 from .._jit import kernel
-from ._family import Family, generate, whole_field
+from ._family import Family, generate, signature_defaults, whole_field
 
 __all__ = ["patches"]
 
@@ -285,7 +285,7 @@ _field = whole_field(_blocks)
 FAMILY = Family(
     name="patches",
     summary="a patch grid hidden in random order: MAE random masking, VideoMAE tubes",
-    defaults={"patch": 16, "offset": "random", "time_scale": 8.0},
+    defaults=signature_defaults(patches),  # the public function's keyword defaults
     check=_check,
     field=_field,
     colour="#000000",

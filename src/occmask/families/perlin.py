@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import _noise, _validate
-from ._family import Family, generate, whole_field
+from ._family import Family, generate, signature_defaults, whole_field
 
 __all__ = ["perlin"]
 
@@ -138,14 +138,7 @@ _field = whole_field(_blocks)
 FAMILY = Family(
     name="perlin",
     summary="fractal gradient noise: smooth coherent blobs that drift and morph",
-    defaults={
-        "scale": 16.0,
-        "octaves": 3,
-        "persistence": 0.5,
-        "time_scale": 12.0,
-        "basis": "perlin",
-        "periodic": False,
-    },
+    defaults=signature_defaults(perlin),  # the public function's keyword defaults
     check=_check,
     field=_field,
     colour="#E69F00",

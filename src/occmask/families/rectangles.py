@@ -25,7 +25,7 @@ from .. import _torus, _validate
 from .._jit import kernel
 from .._torus import span as _span
 from .._torus import wrap_offset as _wrap_offset
-from ._family import Family, generate, whole_field
+from ._family import Family, generate, signature_defaults, whole_field
 
 __all__ = ["rectangles"]
 
@@ -212,7 +212,7 @@ _field = whole_field(_blocks)
 FAMILY = Family(
     name="rectangles",
     summary="axis-aligned boxes in draw order: Cutout / Random Erasing / CoarseDropout",
-    defaults={"size": (8.0, 24.0), "aspect": (0.5, 2.0), "speed": 1.0},
+    defaults=signature_defaults(rectangles),  # the public function's keyword defaults
     check=_check,
     field=_field,
     blocks=_blocks,

@@ -21,7 +21,7 @@ from .. import _torus, _validate
 from .._jit import kernel
 from .._torus import span as _span
 from .._torus import wrap_offset as _wrap_offset
-from ._family import Family, generate, whole_field
+from ._family import Family, generate, signature_defaults, whole_field
 
 __all__ = ["triangles"]
 
@@ -285,7 +285,7 @@ _field = whole_field(_blocks)
 FAMILY = Family(
     name="triangles",
     summary="random triangles in draw order: large convex occluders that move and spin",
-    defaults={"size": (8.0, 24.0), "aspect": (1.0, 2.0), "speed": 1.0, "spin": 0.05},
+    defaults=signature_defaults(triangles),  # the public function's keyword defaults
     check=_check,
     field=_field,
     blocks=_blocks,
