@@ -462,7 +462,7 @@ def memory_rows(
     """
     import tracemalloc
 
-    from occmask.families import _family
+    from occmask.families import _engine
 
     shape = shape or (MEMORY_LARGE if cfg.large else MEMORY_SMALL)
     target = Target("speedup", 1.0 / MEMORY_TARGET, f"<= {MEMORY_TARGET:g}x the mask")
@@ -471,7 +471,7 @@ def memory_rows(
         for match in ("frame", "video", "expected"):
             if match != "expected":  # compile ("expected" cuts with numpy)
                 om.generate(family, (2, 32, 32), COVERAGE, rng=SEED, match=match)
-            _family._curve.cache_clear()  # the calibration is part of a first "expected" call
+            _engine._curve.cache_clear()  # the calibration is part of a first "expected" call
             tracemalloc.start()
             try:
                 started = time.perf_counter()

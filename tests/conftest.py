@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from occmask.families import _family
+from occmask.families import _engine, _family
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,4 +41,4 @@ def _restore_family_registry():
     if _family._REGISTRY != before:
         _family._REGISTRY.clear()
         _family._REGISTRY.update(before)
-        _family._curve.cache_clear()
+        _engine._curve.cache_clear()

@@ -8,7 +8,7 @@ import pytest
 import occmask as om
 from occmask import calibrate
 from occmask.calibrate import target_count
-from occmask.families import _family
+from occmask.families import _engine, _family
 from occmask.testing import check_blocks
 
 BLOCKED = [name for name, family in om.FAMILIES.items() if family.blocks is not None]
@@ -46,8 +46,8 @@ def test_masks_cut_in_blocks_equal_the_masks_cut_whole(monkeypatch, name, match)
     regions = [None, disc, np.stack([np.roll(disc, t, axis=1) for t in range(5)])]
     whole = [om.generate(name, shape, 0.35, rng=7, match=match, region=r) for r in regions]
     image = om.generate(name, shape[1:], 0.35, rng=7, match=match)
-    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
-    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 2 * 24 * 20)  # blocks of 2 frames
+    monkeypatch.setattr(_engine, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_engine, "_BLOCK_PIXELS", 2 * 24 * 20)  # blocks of 2 frames
     for region, expected in zip(regions, whole, strict=True):
         blocked = om.generate(name, shape, 0.35, rng=7, match=match, region=region)
         np.testing.assert_array_equal(blocked, expected)
@@ -55,7 +55,7 @@ def test_masks_cut_in_blocks_equal_the_masks_cut_whole(monkeypatch, name, match)
     family = om.FAMILIES[name]
     out = np.zeros(shape, bool)
     rng = np.random.default_rng(7)
-    made = _family._generate(family, shape, False, 0.35, match, "evolving", family.params({}), None, rng, out)
+    made = _engine._generate(family, shape, False, 0.35, match, "evolving", family.params({}), None, rng, out)
     assert made is out
     np.testing.assert_array_equal(out, whole[0])
     monkeypatch.undo()
@@ -76,13 +76,13 @@ def test_static_masks_are_cut_whole_and_video_cuts_make_their_blocks_twice(monke
 
     spy = _family.Family("perlin", "", family.field, family.defaults, family.check, blocks=blocks)
     monkeypatch.setitem(_family._REGISTRY, "perlin", spy)
-    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_engine, "_BLOCKS_ABOVE", 0)
     om.generate("perlin", (4, 16, 16), 0.3, rng=0, temporal="static")
     assert asked == []
     om.generate("perlin", (4, 16, 16), 0.3, rng=0, match="video")  # one block of 4 frames
-    assert [frames for frames, _ in asked] == [_family._BLOCK_PIXELS // 256]
+    assert [frames for frames, _ in asked] == [_engine._BLOCK_PIXELS // 256]
     asked.clear()
-    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 2 * 16 * 16)
+    monkeypatch.setattr(_engine, "_BLOCK_PIXELS", 2 * 16 * 16)
     om.generate("perlin", (4, 16, 16), 0.3, rng=0, match="video")
     assert [frames for frames, _ in asked] == [2, 2] and asked[0][1] == asked[1][1]
 
@@ -156,8 +156,8 @@ def test_a_video_cut_refuses_a_family_whose_blocks_ignore_the_generator(monkeypa
 
     family = om.Family("elsewhere_test", "", om.whole_field(blocks), blocks=blocks)
     monkeypatch.setitem(_family._REGISTRY, "elsewhere_test", family)
-    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
-    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 64 * 64)
+    monkeypatch.setattr(_engine, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_engine, "_BLOCK_PIXELS", 64 * 64)
     with pytest.raises(ValueError, match="family 'elsewhere_test': a field made twice from the same"):
         for seed in range(20):  # a count that happens to agree gives a mask; some seed differs
             om.generate("elsewhere_test", (4, 64, 64), 0.5, rng=seed, match="video")
@@ -174,8 +174,8 @@ def test_a_video_cut_falls_back_to_the_whole_field_when_one_bin_holds_many_value
         ),
     )
     monkeypatch.setitem(_family._REGISTRY, "constant_test", family)
-    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
-    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 8 * 8)
+    monkeypatch.setattr(_engine, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_engine, "_BLOCK_PIXELS", 8 * 8)
     mask = om.generate("constant_test", (3, 8, 8), 0.4, rng=0, match="video")
     assert mask.reshape(-1).tolist() == [True] * 77 + [False] * 115  # index order
 
@@ -209,8 +209,8 @@ def test_blocks_that_break_the_contract_are_refused(monkeypatch, bad, error, wor
         blocks=_stripes_blocks,
     )
     monkeypatch.setitem(_family._REGISTRY, "blocks_test", family)
-    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
-    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 2 * 8 * 8)
+    monkeypatch.setattr(_engine, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_engine, "_BLOCK_PIXELS", 2 * 8 * 8)
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         om.generate("blocks_test", (6, 8, 8), 0.5, rng=0, bad=bad)
     assert om.generate("blocks_test", (6, 8, 8), 0.5, rng=0).sum() == 6 * 32
@@ -222,8 +222,8 @@ def test_a_users_family_with_blocks_gives_the_mask_of_its_field(monkeypatch):
     whole = om.generate("blocks_user", (6, 8, 8), 0.5, rng=3)
     blocked = _family.Family("blocks_user", "i.i.d.", family.field, {"bad": None}, blocks=_stripes_blocks)
     monkeypatch.setitem(_family._REGISTRY, "blocks_user", blocked)
-    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
-    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 2 * 8 * 8)
+    monkeypatch.setattr(_engine, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_engine, "_BLOCK_PIXELS", 2 * 8 * 8)
     np.testing.assert_array_equal(om.generate("blocks_user", (6, 8, 8), 0.5, rng=3), whole)
 
 
@@ -233,13 +233,13 @@ def test_the_expected_calibration_reads_blocks_as_it_reads_fields(monkeypatch, n
     block (2 frames each, not a whole number of strides), they are the same values, so the same
     quantile curve."""
     params = tuple(sorted(om.FAMILIES[name].params({}).items()))
-    _family._curve.cache_clear()
-    whole = _family._curve(name, (5, 23, 21), "evolving", params)
-    _family._curve.cache_clear()
-    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
-    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 2 * 23 * 21)  # blocks of 966 values: not whole strides
-    np.testing.assert_array_equal(_family._curve(name, (5, 23, 21), "evolving", params), whole)
-    _family._curve.cache_clear()
+    _engine._curve.cache_clear()
+    whole = _engine._curve(om.FAMILIES[name], (5, 23, 21), "evolving", params)
+    _engine._curve.cache_clear()
+    monkeypatch.setattr(_engine, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_engine, "_BLOCK_PIXELS", 2 * 23 * 21)  # blocks of 966 values: not whole strides
+    np.testing.assert_array_equal(_engine._curve(om.FAMILIES[name], (5, 23, 21), "evolving", params), whole)
+    _engine._curve.cache_clear()
 
 
 @pytest.mark.parametrize("per_frame", [False, True])

@@ -8,7 +8,7 @@ import tracemalloc
 import pytest
 
 import occmask as om
-from occmask.families import _family
+from occmask.families import _engine
 
 
 def test_expected_calibration_draws_fields_one_at_a_time(monkeypatch):
@@ -23,11 +23,11 @@ def test_expected_calibration_draws_fields_one_at_a_time(monkeypatch):
 
         return dataclasses.replace(fam, field=field)
 
-    monkeypatch.setattr(_family, "FAMILIES", {k: counting(f) for k, f in om.FAMILIES.items()})
-    budget = _family._CALIBRATION_PIXELS
+    monkeypatch.setattr(_engine, "FAMILIES", {k: counting(f) for k, f in om.FAMILIES.items()})
+    budget = _engine._CALIBRATION_PIXELS
     for shape, temporal in [((6, 512, 512), "evolving"), ((40, 96, 96), "independent"), ((96, 80), "static")]:
         for name in om.FAMILIES:
-            _family._curve.cache_clear()
+            _engine._curve.cache_clear()
             drawn.clear()
             om.generate(name, shape, 0.3, rng=0, temporal=temporal, match="expected")
             frames = shape[0] if temporal == "evolving" else 1
@@ -53,7 +53,7 @@ def test_expected_peak_memory_is_that_of_the_generation(family):
     (it used to keep every reference field: 100 times the mask's size and more)."""
     shape = (6, 512, 512)
     om.generate(family, (2, 64, 64), 0.4, rng=0, match="expected")  # compile outside the measurement
-    _family._curve.cache_clear()
+    _engine._curve.cache_clear()
     frame, _ = traced_peak(lambda: om.generate(family, shape, 0.4, rng=0))
     expected, mask = traced_peak(lambda: om.generate(family, shape, 0.4, rng=0, match="expected"))
     assert expected <= 1.25 * frame + mask.nbytes, (

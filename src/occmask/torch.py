@@ -50,7 +50,7 @@ from ._occlude import (
 from ._seeds import generators
 from .calibrate import MATCHES
 from .families import FAMILIES, TEMPORAL
-from .families._family import _generate
+from .families._engine import _generate
 
 __all__ = ["Occlude", "OccludedDataset", "occlude"]
 

@@ -12,17 +12,8 @@ from __future__ import annotations
 
 import importlib
 
-from ._family import (
-    _TRUSTED,
-    FAMILIES,
-    TEMPORAL,
-    Family,
-    field,
-    generate,
-    register_family,
-    unregister_family,
-    whole_field,
-)
+from ._engine import field, generate
+from ._family import _TRUSTED, FAMILIES, TEMPORAL, Family, register_family, unregister_family, whole_field
 
 __all__ = [
     "FAMILIES",

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from .._jit import kernel
-from ._family import Family, generate, whole_field
+from ._engine import generate
+from ._family import Family, whole_field
 
 __all__ = ["bernoulli"]
 

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from .. import _validate
-from ._family import Family, generate, signature_defaults, whole_field
+from ._engine import generate
+from ._family import Family, signature_defaults, whole_field
 
 __all__ = ["fourier"]
 

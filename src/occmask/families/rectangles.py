@@ -25,7 +25,8 @@ from .. import _torus, _validate
 from .._jit import kernel
 from .._torus import span as _span
 from .._torus import wrap_offset as _wrap_offset
-from ._family import Family, generate, signature_defaults, whole_field
+from ._engine import generate
+from ._family import Family, signature_defaults, whole_field
 
 __all__ = ["rectangles"]
 
