@@ -365,11 +365,14 @@ def occlude_array(
     blocks = _blocks(x, out, view, channel, values)
     if blocks is not None:  # the common case: one pass in a kernel
         result = np.empty_like(x) if out is None else out
-        _fill_where(
-            x.reshape(blocks),
-            np.ascontiguousarray(mask).reshape(-1, blocks[2]),
+        n_l, n_c, n_s, last = blocks
+        kernel = _fill_where_last if last else _fill_where
+        shape = (n_l, n_s, n_c) if last else (n_l, n_c, n_s)
+        kernel(
+            x.reshape(shape),
+            np.ascontiguousarray(mask).reshape(-1, n_s),
             values.ravel(),
-            result.reshape(blocks),
+            result.reshape(shape),
         )
         return result
     hidden = mask.reshape(view)
@@ -386,10 +389,11 @@ def occlude_array(
 
 def _blocks(
     x: np.ndarray, out: np.ndarray | None, view: tuple[int, ...], channel: int | None, values: np.ndarray
-) -> tuple[int, int, int] | None:
-    """``x`` as ``(L, C, S)`` blocks for :func:`_fill_where`, or None when the kernel does not apply.
+) -> tuple[int, int, int, bool] | None:
+    """``x`` as ``L`` blocks of ``C`` channels and ``S`` pixels, and whether the channel axis comes last
+    (then for :func:`_fill_where_last`, else :func:`_fill_where`), or None when no kernel applies.
 
-    It applies to contiguous arrays of the usual dtypes, a scalar or per-channel
+    They apply to contiguous arrays of the usual dtypes, a scalar or per-channel
     fill, and a mask that spans every axis after its first one (the leading axes
     it repeats over excepted) but the channel.
     """
@@ -408,7 +412,7 @@ def _blocks(
 @functools.lru_cache(maxsize=256)
 def _block_shape(
     x_shape: tuple[int, ...], view: tuple[int, ...], channel: int | None
-) -> tuple[int, int, int] | None:
+) -> tuple[int, int, int, bool] | None:
     spanned = [a for a in range(len(x_shape)) if a != channel]
     first = next(
         (a for a in spanned if view[a] != 1), len(x_shape)
@@ -416,10 +420,12 @@ def _block_shape(
     if any(view[a] != x_shape[a] for a in spanned if a >= first):
         return None
     if channel is None:
-        return math.prod(x_shape[:first]), 1, math.prod(x_shape[first:])
+        return math.prod(x_shape[:first]), 1, math.prod(x_shape[first:]), False
+    if channel == len(x_shape) - 1 and first < channel:  # (..., H, W, C): channels side by side
+        return math.prod(x_shape[:first]), x_shape[channel], math.prod(x_shape[first:channel]), True
     if any(channel < a < first for a in spanned):  # repeats after the channel
         return None
-    return math.prod(x_shape[:channel]), x_shape[channel], math.prod(x_shape[channel + 1 :])
+    return math.prod(x_shape[:channel]), x_shape[channel], math.prod(x_shape[channel + 1 :]), False
 
 
 @kernel
@@ -434,3 +440,21 @@ def _fill_where(x, mask, values, out):
             value, source, target = values[c % values.size], x[i, c], out[i, c]
             for s in range(n_s):
                 target[s] = value if hidden[s] else source[s]
+
+
+@kernel
+def _fill_where_last(x, mask, values, out):
+    """``out[l, s, c] = values[c]`` (or ``values[0]`` for all) where ``mask[l % M, s]``, else
+    ``x[l, s, c]`` (``x``, ``out``: L, S, C): channels last, each pixel's channels side by side."""
+    n_l, n_s, n_c = x.shape
+    n_m = mask.shape[0]
+    n_v = values.size
+    for i in range(n_l):
+        hidden, source, target = mask[i % n_m], x[i], out[i]
+        for s in range(n_s):
+            if hidden[s]:
+                for c in range(n_c):
+                    target[s, c] = values[c % n_v]
+            else:
+                for c in range(n_c):
+                    target[s, c] = source[s, c]
