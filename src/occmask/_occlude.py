@@ -29,6 +29,7 @@ __all__ = [
     "fill_array",
     "fill_shape",
     "mean_axes",
+    "mean_values",
     "noise_values",
     "occlude_array",
     "resolve",
@@ -176,25 +177,67 @@ def _scalar_fill(fill: bool | int | float, dtype: np.dtype) -> np.ndarray:
     return _cast_fill(fill, dtype)
 
 
+def show_fill(fill: Any) -> str:
+    """A ``fill`` for an error message: a number or a short sequence in full, else its shape, dtype
+    and range (never a whole array)."""
+    values = np.asarray(fill) if not hasattr(fill, "shape") else fill
+    size = int(np.prod(values.shape)) if hasattr(values, "shape") else 1
+    if size <= 8 and not hasattr(fill, "shape"):
+        return repr(fill)
+    extent = ""
+    if size and getattr(values.dtype, "kind", "c") in "biuf":
+        extent = f", values in [{float(values.min()):g}, {float(values.max()):g}]"
+    return f"an array of shape {tuple(values.shape)} and dtype {values.dtype}{extent}"
+
+
+def holds(dtype: Any) -> str:
+    """What data of ``dtype`` (numpy or torch) can hold, for an error message."""
+    if not isinstance(dtype, np.dtype):  # a torch dtype, by its name
+        try:
+            dtype = np.dtype(str(dtype).removeprefix("torch."))
+        except TypeError:
+            return f"values of {dtype}"
+    if dtype.kind == "b":
+        return "0 or 1 (True or False)"
+    try:
+        info: Any = np.iinfo(dtype)
+        return f"integers in [{info.min}, {info.max}]"
+    except (TypeError, ValueError):
+        pass
+    try:
+        return f"finite values in [-{np.finfo(dtype).max:g}, {np.finfo(dtype).max:g}]"
+    except (TypeError, ValueError):
+        return f"values of {dtype}"
+
+
+def unrepresentable(fill: Any, dtype: Any) -> ValueError:
+    """The error for a ``fill`` that data of ``dtype`` cannot hold: the argument, its values, the dtype
+    and what it holds."""
+    return ValueError(
+        f"fill ({show_fill(fill)}) cannot be represented in the data's dtype {dtype}, which holds "
+        f"{holds(dtype)}"
+    )
+
+
 def _cast_fill(fill: Any, dtype: np.dtype) -> np.ndarray:
     values = np.asarray(fill)
     if values.dtype.kind == "O" and all(type(v) is int for v in values.flat):  # beyond 64 bits
         if dtype.kind != "f":
-            raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}")
+            raise unrepresentable(fill, dtype)
         try:
             values = np.array([float(v) for v in values.flat]).reshape(values.shape)
         except OverflowError:
-            raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}") from None
+            raise unrepresentable(fill, dtype) from None
     if values.dtype.kind not in "biuf":
-        raise TypeError(f"fill must be numeric, got {fill!r}")
+        raise TypeError(f"fill must be numeric (real), got {show_fill(values)}")
     with np.errstate(invalid="ignore", over="ignore"):
         cast = values.astype(dtype)
-    if dtype.kind == "f":
+    if dtype.kind in "fc":
         bad = np.isfinite(values) & ~np.isfinite(cast)
     else:
         bad = cast != values
     if np.any(bad):
-        raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}")
+        raise unrepresentable(values if values.ndim else fill, dtype)
     return cast
 
 
@@ -276,6 +319,39 @@ def mean_axes(ndim: int, mask_ndim: int, channel: int | None, layout: str | None
         for axis, letter in zip(others[len(others) - mask_ndim :], "BTHW"[-mask_ndim:], strict=True):
             letters[axis] = letter
     return tuple(a for a, letter in enumerate(letters) if letter in "THW")
+
+
+def mean_values(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """``x``'s mean over ``axes`` (kept as axes of size 1), in float64 (complex128 for complex data,
+    whose imaginary part it keeps). Channels-last data whose axes run just before the channel,
+    (..., H, W, C), is summed by a kernel: numpy reduces it several times slower than (..., C, H, W)."""
+    wide = np.complex128 if x.dtype.kind == "c" else np.float64
+    n = x.ndim
+    if (
+        axes
+        and x.flags.c_contiguous
+        and x.dtype in KERNEL_DTYPES
+        and x.dtype.kind != "b"
+        and axes == tuple(range(axes[0], n - 1))
+        and x.size > 0
+    ):
+        n_l, n_s = math.prod(x.shape[: axes[0]]), math.prod(x.shape[axes[0] : n - 1])
+        sums = np.zeros((n_l, x.shape[-1]))
+        _channel_sums(x.reshape(n_l, n_s, x.shape[-1]), sums)
+        kept = tuple(1 if a in axes else size for a, size in enumerate(x.shape))
+        return (sums / n_s).reshape(kept)
+    return x.mean(axis=axes, keepdims=True, dtype=wide)
+
+
+@kernel
+def _channel_sums(x, sums):
+    """``sums[l, c] += x[l, s, c]`` over ``s`` (float64 sums of channels-last blocks ``(L, S, C)``)."""
+    n_l, n_s, n_c = x.shape
+    for i in range(n_l):
+        block, total = x[i], sums[i]
+        for s in range(n_s):
+            for c in range(n_c):
+                total[c] += block[s, c]
 
 
 def computed_fill(fill: Any, shape: tuple[int, ...], kind: str, rng: Any, mean: Any) -> Any:
@@ -445,16 +521,23 @@ def _fill_where(x, mask, values, out):
 @kernel
 def _fill_where_last(x, mask, values, out):
     """``out[l, s, c] = values[c]`` (or ``values[0]`` for all) where ``mask[l % M, s]``, else
-    ``x[l, s, c]`` (``x``, ``out``: L, S, C): channels last, each pixel's channels side by side."""
+    ``x[l, s, c]`` (``x``, ``out``: L, S, C): channels last, each pixel's channels side by side.
+    Three channels (RGB), the usual case, are written out one by one: a loop over them runs
+    several times slower."""
     n_l, n_s, n_c = x.shape
     n_m = mask.shape[0]
     n_v = values.size
     for i in range(n_l):
         hidden, source, target = mask[i % n_m], x[i], out[i]
+        if n_c == 3:
+            v0, v1, v2 = values[0], values[1 % n_v], values[2 % n_v]
+            for s in range(n_s):
+                h = hidden[s]
+                target[s, 0] = v0 if h else source[s, 0]
+                target[s, 1] = v1 if h else source[s, 1]
+                target[s, 2] = v2 if h else source[s, 2]
+            continue
         for s in range(n_s):
-            if hidden[s]:
-                for c in range(n_c):
-                    target[s, c] = values[c % n_v]
-            else:
-                for c in range(n_c):
-                    target[s, c] = source[s, c]
+            h = hidden[s]
+            for c in range(n_c):
+                target[s, c] = values[c % n_v] if h else source[s, c]

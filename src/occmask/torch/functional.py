@@ -23,9 +23,11 @@ from .._occlude import (
     fill_array,
     fill_shape,
     mean_axes,
+    mean_values,
     occlude_array,
     resolve,
     special_fill,
+    unrepresentable,
 )
 
 __all__ = ["occlude"]
@@ -84,7 +86,7 @@ def _fill_values(fill: Any, dtype: torch.dtype) -> np.ndarray:
         if bool(
             (torch.isfinite(wide) & (~torch.isfinite(narrow) | (wide.abs() > torch.finfo(dtype).max))).any()
         ):
-            raise ValueError(f"fill {fill!r} cannot be represented in the data's dtype {dtype}")
+            raise unrepresentable(values if values.ndim else fill, dtype)
         return values
     raise TypeError(f"x has dtype {dtype}, which occlude does not support")
 
@@ -118,9 +120,8 @@ def _fill_tensor(fill: torch.Tensor, x: torch.Tensor, channel: int | None) -> to
         else:
             bad = cast.to(values.dtype) != values
         if bool(bad.any()):
-            raise ValueError(
-                f"fill of dtype {fill.dtype} has values that data of dtype {x.dtype} cannot hold"
-            )
+            shown = values.detach().cpu().double() if not values.is_complex() else values.detach().cpu()
+            raise unrepresentable(shown.numpy() if values.ndim else shown.item(), x.dtype)
     return cast
 
 
@@ -305,6 +306,9 @@ def _mean_fill(x: torch.Tensor, mask_ndim: int, channel: int | None, layout: str
     if x.numel() == 0:
         return torch.zeros((), dtype=x.dtype, device=x.device)
     axes = mean_axes(x.ndim, mask_ndim, channel, layout)
+    if numpy_order(x, None, None) is not None and axes:  # contiguous CPU data: numpy's and the kernel's
+        mean = torch.from_numpy(mean_values(x.numpy(), axes))
+        return mean if _is_float(x.dtype) else torch.round(mean)
     wide = torch.float32 if x.device.type == "mps" else torch.float64
     if x.dtype.is_complex:  # the mean of complex data keeps its imaginary part
         wide = torch.complex64 if x.device.type == "mps" else torch.complex128
