@@ -228,8 +228,8 @@ def _cast_fill(fill: Any, dtype: np.dtype) -> np.ndarray:
             values = np.array([float(v) for v in values.flat]).reshape(values.shape)
         except OverflowError:
             raise unrepresentable(fill, dtype) from None
-    if values.dtype.kind not in "biuf":
-        raise TypeError(f"fill must be numeric (real), got {show_fill(values)}")
+    if values.dtype.kind not in ("biufc" if dtype.kind == "c" else "biuf"):  # complex only for complex data
+        raise TypeError(f"fill must be numeric (real for real data), got {show_fill(values)}")
     with np.errstate(invalid="ignore", over="ignore"):
         cast = values.astype(dtype)
     if dtype.kind in "fc":
