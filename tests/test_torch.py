@@ -334,15 +334,6 @@ def test_composes_like_a_torchvision_transform():
     assert (sequential(x) == 0).float().mean().item() == 0.5
 
 
-def test_torchvision_compose():
-    transforms = pytest.importorskip("torchvision.transforms")
-    v2 = pytest.importorskip("torchvision.transforms.v2")  # a submodule: not imported with its parent
-    x = torch.ones(3, 4, 1, 16, 16)
-    for compose in (transforms.Compose, v2.Compose):
-        y = compose([Occlude("perlin", 0.5)])(x)
-        assert (y == 0).float().mean().item() == 0.5
-
-
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "words"),
     [
