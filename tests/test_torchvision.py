@@ -27,7 +27,7 @@ def _import_torchvision():
     here calls the compiled operators).
     """
     if importlib.util.find_spec("torchvision") is None:
-        pytest.skip("torchvision is not installed")
+        pytest.skip("torchvision is not installed", allow_module_level=True)
     try:
         import torchvision  # noqa: F401
     except RuntimeError:
