@@ -47,6 +47,25 @@ def test_channels_last_kernel_equals_a_loop(lead, size, channels, dtype, per_cha
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("dtype", DTYPES + [np.uint16, np.float16])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("aligned", [True, False])
+def test_eight_pixels_at_a_time_equals_a_loop(dtype, channels, aligned):
+    """Rows of a multiple of 8 pixels take the 64-bit word kernel, memory not aligned to 8 bytes
+    the loop: both give the obvious result."""
+    rng = np.random.default_rng(channels)
+    shape = (3, 8, 6, channels)  # (T, H, W, C): 48 pixels per frame
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    memory = np.zeros(size + 1, np.uint8)[0 if aligned else 1 :][:size]
+    x = memory.view(dtype).reshape(shape)
+    x[...] = (rng.random(shape) * 100).astype(dtype)
+    for mask in (rng.random(shape[:-1]) < 0.5, rng.random(shape[1:-1]) < 0.5):
+        for fill in (1, [1, 0, 1, 0][:channels]):
+            got = om.occlude(x, mask, fill, layout="THWC")
+            want = reference(x, np.broadcast_to(mask, shape[:-1]), fill)
+            np.testing.assert_array_equal(got, want)
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     lead=st.lists(st.integers(1, 3), max_size=2),

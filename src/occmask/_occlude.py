@@ -442,14 +442,12 @@ def occlude_array(
     if blocks is not None:  # the common case: one pass in a kernel
         result = np.empty_like(x) if out is None else out
         n_l, n_c, n_s, last = blocks
+        rows = np.ascontiguousarray(mask).reshape(-1, n_s)
+        if last and _fill_by_words(x, rows, values, n_c, result):
+            return result
         kernel = _fill_where_last if last else _fill_where
         shape = (n_l, n_s, n_c) if last else (n_l, n_c, n_s)
-        kernel(
-            x.reshape(shape),
-            np.ascontiguousarray(mask).reshape(-1, n_s),
-            values.ravel(),
-            result.reshape(shape),
-        )
+        kernel(x.reshape(shape), rows, values.ravel(), result.reshape(shape))
         return result
     hidden = mask.reshape(view)
     if out is None:
@@ -516,6 +514,80 @@ def _fill_where(x, mask, values, out):
             value, source, target = values[c % values.size], x[i, c], out[i, c]
             for s in range(n_s):
                 target[s] = value if hidden[s] else source[s]
+
+
+def _fill_by_words(x: np.ndarray, rows: np.ndarray, values: np.ndarray, n_c: int, out: np.ndarray) -> bool:
+    """Channels-last data filled 8 pixels at a time, as 64-bit words (:func:`_fill_words`); False
+    where that does not apply: rows of pixels that are not a whole number of 8, or memory that is
+    not aligned to 8 bytes (then :func:`_fill_where_last` does it)."""
+    if rows.shape[1] % 8:
+        return False
+    words = [a.reshape(-1).view(np.uint64) for a in (x, rows, out)]
+    if not all(w.flags.aligned for w in words):
+        return False
+    source, hidden, target = words
+    n_l = x.size // (rows.shape[1] * n_c)
+    _fill_words(
+        source.reshape(n_l, -1),
+        hidden.reshape(rows.shape[0], -1),
+        _fill_pattern(values.tobytes(), x.dtype, n_c),
+        _word_masks(n_c * x.dtype.itemsize),
+        target.reshape(n_l, -1),
+    )
+    return True
+
+
+@functools.lru_cache(maxsize=64)
+def _fill_pattern(values: bytes, dtype: np.dtype, n_c: int) -> np.ndarray:
+    """The fill of 8 pixels of ``n_c`` channels (one value, or one per channel) as 64-bit words."""
+    one = np.broadcast_to(np.frombuffer(values, dtype=dtype), (8, n_c))
+    return np.ascontiguousarray(one).reshape(-1).view(np.uint64)
+
+
+@functools.lru_cache(maxsize=16)
+def _word_masks(pixel: int) -> np.ndarray:
+    """For each of the 256 patterns of 8 hidden-or-not pixels (as :func:`_pack` numbers them), the
+    ``pixel``-byte pixels' bytes all ones where hidden, as ``pixel`` 64-bit words."""
+    bits = (np.arange(256)[:, None] >> np.arange(8)) & 1  # pattern, pixel
+    table = np.repeat(bits.astype(np.uint8) * np.uint8(255), pixel, axis=1)
+    return np.ascontiguousarray(table).view(np.uint64)
+
+
+@kernel
+def _pack(word):
+    """The low bits of the 8 bytes of ``word`` (each 0 or 1) as one number in [0, 256): byte j to bit j."""
+    word |= word >> np.uint64(7)
+    word |= word >> np.uint64(14)
+    word |= word >> np.uint64(28)
+    return word & np.uint64(255)
+
+
+@kernel
+def _fill_words(x, mask, values, table, out):
+    """``out = x`` with each hidden pixel's bytes taken from ``values``, 8 pixels (P words) at a time:
+    ``x``, ``out`` (L, G * P) words, ``mask`` (M, G) words of 8 mask bytes, ``values`` the P words of 8
+    pixels of fill, ``table`` (256, P) the bytes of each pattern of hidden pixels (no branch: each
+    word is ``a ^ ((a ^ fill) & hidden)``)."""
+    n_l = x.shape[0]
+    n_m, n_g = mask.shape
+    n_p = values.size
+    for i in range(n_l):
+        hidden, source, target = mask[i % n_m], x[i], out[i]
+        if n_p == 3:  # 8 pixels of 3 bytes (uint8 RGB), the usual case, written out
+            v0, v1, v2 = values[0], values[1], values[2]
+            flat = table.reshape(-1)
+            for g in range(n_g):
+                at, base = 3 * _pack(hidden[g]), 3 * g
+                a, b, c = source[base], source[base + 1], source[base + 2]
+                target[base] = a ^ ((a ^ v0) & flat[at])
+                target[base + 1] = b ^ ((b ^ v1) & flat[at + 1])
+                target[base + 2] = c ^ ((c ^ v2) & flat[at + 2])
+            continue
+        for g in range(n_g):
+            row, base = table[_pack(hidden[g])], g * n_p
+            for w in range(n_p):
+                a = source[base + w]
+                target[base + w] = a ^ ((a ^ values[w]) & row[w])
 
 
 @kernel
