@@ -349,6 +349,16 @@ def _channel_sums(x, sums):
     n_l, n_s, n_c = x.shape
     for i in range(n_l):
         block, total = x[i], sums[i]
+        if n_c == 3:  # RGB, written out: independent sums the processor can add side by side
+            r = g = b = 0.0
+            for s in range(n_s):
+                r += block[s, 0]
+                g += block[s, 1]
+                b += block[s, 2]
+            total[0] += r
+            total[1] += g
+            total[2] += b
+            continue
         for s in range(n_s):
             for c in range(n_c):
                 total[c] += block[s, c]
