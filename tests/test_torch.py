@@ -618,3 +618,55 @@ def test_occlude_transform_feathers_its_masks():
     assert torch.equal(hidden, occlude(batch, mask, 0.0, feather=3.0))
     assert torch.equal(hidden[~mask[:, :, None]], batch[~mask[:, :, None]])
     assert ((hidden[mask[:, :, None]] > 0) & (hidden[mask[:, :, None]] < batch[mask[:, :, None]])).any()
+
+
+def test_module_apply_still_reaches_submodules():
+    seen = []
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), Occlude("perlin", 0.5))
+    assert model.apply(lambda module: seen.append(type(module).__name__)) is model
+    assert seen == ["Linear", "Occlude", "Sequential"]
+    with pytest.raises(TypeError, match="params"):
+        Occlude("perlin", 0.5).apply(torch.ones(3, 8, 8))
+
+
+def test_params_must_fit_the_data():
+    t = Occlude("perlin", 0.5, layout="BCHW")
+    x = torch.ones(4, 3, 16, 16)
+    params = t.make_params(x)
+    with pytest.raises(ValueError, match=r"params were made for 4 sample\(s\) of shape \(16, 16\)"):
+        t.apply(torch.ones(2, 3, 16, 16), params)
+    with pytest.raises(TypeError, match="params must be the dict of make_params"):
+        t.apply(x, {"seeds": (1,)})
+    with pytest.raises(ValueError, match="seeds must have one entry per sample of x"):
+        t.make_params(x, seeds=[1, 2])
+    with pytest.raises(ValueError, match="seed"):
+        t.make_params(x, seeds=[1, 2, 3, -4])
+    with pytest.raises(TypeError, match="got no argument"):
+        t()
+    skipped = t.make_params(x, seeds=[None, 5, None, 6])
+    assert skipped["coverages"] == (None, 0.5, None, 0.5)
+    y = t.apply(x, skipped)
+    assert (y[0] == 1).all() and (y[1] == 0).any() and t.last_seeds == (None, 5, None, 6)
+
+
+def _tv(name):
+    """A stand-in for a tv_tensors class, recognised as torchvision's by its module."""
+    return type(name, (torch.Tensor,), {"__module__": f"torchvision.tv_tensors._{name.lower()}"})
+
+
+def test_structures_keep_their_form_and_tv_types():
+    image_type, boxes_type = _tv("Image"), _tv("BoundingBoxes")
+    image = torch.ones(3, 16, 16).as_subclass(image_type)
+    boxes = torch.tensor([[1.0, 2.0, 3.0, 4.0]]).as_subclass(boxes_type)
+    extra = torch.ones(3, 16, 16)  # a pure tensor beside an Image: passed through
+    sample = {"a": [image, (boxes, 5)], "b": extra}
+    out, mask = Occlude("perlin", 0.5, return_mask=True)(sample)
+    assert type(out["a"][0]) is image_type and (out["a"][0][:, mask] == 0).all()
+    assert type(out["a"][1][0]) is boxes_type and torch.equal(out["a"][1][0], boxes)
+    assert out["a"][1][1] == 5 and out["b"] is extra
+    with pytest.raises(ValueError, match="tv_tensors.Image must have 3 or 4 dimensions"):
+        Occlude("perlin", 0.5)(torch.ones(16, 16).as_subclass(image_type))
+    with pytest.raises(ValueError, match="must share their samples"):
+        Occlude("perlin", 0.5)([image, torch.ones(3, 8, 8).as_subclass(image_type)])
+    with pytest.raises(TypeError, match="nothing to occlude"):
+        Occlude("perlin", 0.5)({"boxes": boxes})

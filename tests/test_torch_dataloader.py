@@ -204,3 +204,17 @@ def test_dataset_takes_negative_indices_and_epochs_up_to_int64():
         dataset.set_epoch(2**63)
     with pytest.raises(ValueError, match="epoch"):
         dataset.seeds(0, epoch=2**63)
+
+
+def test_dataset_items_may_be_dicts():
+    class Dicts(torch.utils.data.Dataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return {"video": torch.ones(2, 1, 8, 8), "label": index}
+
+    dataset = OccludedDataset(Dicts(), Occlude("bernoulli", 0.5, layout="TCHW", return_mask=True), seed=1)
+    item, mask = dataset[2]
+    assert item["label"] == 2 and torch.equal(item["video"][:, 0] == 0, mask)
+    np.testing.assert_array_equal(dataset.mask(2), mask.numpy())
