@@ -20,40 +20,13 @@ import numpy as np
 from . import _validate
 from ._jit import kernel
 
-__all__ = [
-    "KERNEL_DTYPES",
-    "Noise",
-    "check_layout",
-    "computed_fill",
-    "feather_weights",
-    "fill_array",
-    "fill_shape",
-    "mean_axes",
-    "mean_values",
-    "noise_values",
-    "occlude_array",
-    "resolve",
-    "special_fill",
-]
+__all__ = ["KERNEL_DTYPES", "Noise", "check_layout", "computed_fill", "feather_weights", "fill_array"]
+__all__ += ["fill_shape", "mean_axes", "mean_values", "noise_values", "occlude_array", "resolve"]
+__all__ += ["special_fill", "unrepresentable"]
 
 LETTERS = "BTCHW"
-#: dtypes the one-pass kernel handles (others go through numpy)
-KERNEL_DTYPES = frozenset(
-    np.dtype(t)
-    for t in (
-        np.float32,
-        np.float64,
-        np.uint8,
-        np.int8,
-        np.uint16,
-        np.int16,
-        np.uint32,
-        np.int32,
-        np.uint64,
-        np.int64,
-        np.bool_,
-    )
-)
+#: dtypes the one-pass kernels handle (others go through numpy): float32/64, (u)int8 to (u)int64, bool
+KERNEL_DTYPES = frozenset(np.dtype(code) for code in "f4 f8 u1 i1 u2 i2 u4 i4 u8 i8 ?".split())
 
 
 def resolve(
@@ -191,23 +164,18 @@ def show_fill(fill: Any) -> str:
 
 
 def holds(dtype: Any) -> str:
-    """What data of ``dtype`` (numpy or torch) can hold, for an error message."""
-    if not isinstance(dtype, np.dtype):  # a torch dtype, by its name
-        try:
-            dtype = np.dtype(str(dtype).removeprefix("torch."))
-        except TypeError:
-            return f"values of {dtype}"
+    """What data of ``dtype`` (numpy, or torch by its name) can hold, for an error message."""
+    try:
+        dtype = np.dtype(str(dtype).removeprefix("torch."))
+    except TypeError:  # bfloat16, float8, ...
+        return f"values of {dtype}"
     if dtype.kind == "b":
         return "0 or 1 (True or False)"
-    try:
-        info: Any = np.iinfo(dtype)
-        return f"integers in [{info.min}, {info.max}]"
-    except (TypeError, ValueError):
-        pass
-    try:
-        return f"finite values in [-{np.finfo(dtype).max:g}, {np.finfo(dtype).max:g}]"
-    except (TypeError, ValueError):
-        return f"values of {dtype}"
+    if dtype.kind in "iu":
+        return f"integers in [{np.iinfo(dtype).min}, {np.iinfo(dtype).max}]"
+    return (
+        f"finite values in [-{np.finfo(dtype).max:g}, {np.finfo(dtype).max:g}]" if dtype.kind in "fc" else ""
+    )
 
 
 def unrepresentable(fill: Any, dtype: Any) -> ValueError:
