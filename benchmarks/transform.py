@@ -44,6 +44,14 @@ The rows of ``benchmarks/run.py`` that concern the transform are here too
     family (target: 1.7x), and on a CUDA batch when a GPU is present; each row
     gives the ceiling of this machine in the same rounds: a nogil Numba loop as
     long as the 1-thread call, split over 2 threads (a busy machine lowers both).
+:func:`layout_rows`
+    ``om.occlude`` and ``Occlude`` on channels-last data, an (H, W, C) image, a
+    (T, H, W, C) video and a (B, H, W, C) batch (numpy arrays, torch tensors
+    for ``Occlude``), and on a ``torch.channels_last`` (B, C, H, W) tensor,
+    against the same data laid out channels first (C, H, W), in the same
+    rounds: uint8 and float32, every fill (a number, one per channel,
+    ``"mean"``, ``"noise"``, ``feather``). The row's time is the channels-last
+    one, the baseline the channels-first one (target: at most 1.3x its time).
 """
 
 from __future__ import annotations
@@ -295,7 +303,7 @@ class _Ceiling:
     def __init__(self) -> None:
         import numba
 
-        from occmask.torch import _pool
+        from occmask._batch import pool as _pool
 
         self.spin = numba.njit(nogil=True)(_spin)
         self.values = np.random.default_rng(SEED).random(1024)
@@ -325,8 +333,82 @@ def _spin(values: np.ndarray, steps: int) -> float:
     return total
 
 
+#: (H, W, C) of the image of the layout rows (the video adds T = 8 frames, the batch B = 16 images).
+LAYOUT_IMAGE = (224, 224, 3)
+#: The fills of the layout rows, by name: the value and the feather.
+LAYOUT_FILLS = {
+    "0": (0, 0.0),
+    "per channel": ((1, 2, 3), 0.0),
+    "mean": ("mean", 0.0),
+    "noise": ("noise", 0.0),
+    "feather 4": (0, 4.0),
+}
+
+
+def layout_rows(
+    cfg: Config, image: tuple[int, int, int] = LAYOUT_IMAGE, fills: Sequence[str] = tuple(LAYOUT_FILLS)
+) -> list[Row]:
+    """Channels-last data against the same data channels first (see the module's docstring)."""
+    import torch
+
+    from occmask.torch import Occlude
+
+    n_h, n_w, n_c = image
+    rng = np.random.default_rng(SEED)
+    cases = [  # (what, channels-last data, layout, its channels-first twin, layout)
+        ("om.occlude", (), "HWC", "CHW"),
+        ("om.occlude", (8,), "THWC", "TCHW"),
+        ("Occlude", (16,), "BHWC", "BCHW"),
+        ("Occlude, torch.channels_last", (16,), "BCHW", "BCHW"),
+    ]
+    rows = []
+    for dtype in (np.uint8, np.float32):
+        for what, lead, layout, first_layout in cases:
+            last = rng.integers(0, 250, (*lead, n_h, n_w, n_c)).astype(dtype)
+            first = np.ascontiguousarray(np.moveaxis(last, -1, -3))
+            if what.startswith("Occlude"):
+                last_x = torch.from_numpy(first).contiguous(memory_format=torch.channels_last)
+                if layout == "BHWC":
+                    last_x = torch.from_numpy(last)
+                first_x = torch.from_numpy(first)
+            else:
+                last_x, first_x = last, first
+            mask = om.perlin((*lead, n_h, n_w), COVERAGE, rng=SEED)
+            for name in fills:
+                fill, feather = LAYOUT_FILLS[name]
+                if what.startswith("Occlude"):
+                    pair = [
+                        Occlude("perlin", COVERAGE, fill=fill, feather=feather, layout=lay, threads=1)
+                        for lay in (layout, first_layout)
+                    ]
+                    fns = {
+                        "last": functools.partial(pair[0], last_x),
+                        "first": functools.partial(pair[1], first_x),
+                    }
+                else:
+                    fns = {
+                        "last": functools.partial(om.occlude, last_x, mask, fill, rng=SEED, feather=feather),
+                        "first": functools.partial(
+                            om.occlude, first_x, mask, fill, rng=SEED, feather=feather
+                        ),
+                    }
+                times = compare(fns, cfg)
+                shape = "x".join(map(str, (*lead, n_h, n_w, n_c)))
+                rows.append(
+                    Row(
+                        f"{what} {layout} / {first_layout}, fill {name}",
+                        f"{np.dtype(dtype).name} {shape}",
+                        f"the same data as {first_layout}",
+                        times["last"],
+                        times["first"],
+                        Target.within(1.3),
+                    )
+                )
+    return rows
+
+
 #: The transform's rows of the benchmark table (``benchmarks/run.py``), each measured once.
-TRANSFORM_ROWS = (batch_rows, thread_rows)
+TRANSFORM_ROWS = (batch_rows, thread_rows, layout_rows)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -336,8 +418,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="64 samples, 2 rounds")
     parser.add_argument(
         "--tables",
-        default="loader,batch,threads",
-        help="comma-separated tables to measure: loader, batch, threads (default: all)",
+        default="loader,batch,threads,layouts",
+        help="comma-separated tables to measure: loader, batch, threads, layouts (default: all)",
     )
     parser.add_argument("--families", default=",".join(om.FAMILIES), help="comma-separated families")
     args = parser.parse_args(argv)
@@ -356,6 +438,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if name in tables:
             print()
             print(table(measure(cfg, families)), flush=True)
+    if "layouts" in tables:
+        print()
+        print(table(layout_rows(cfg)), flush=True)
 
 
 def loader_table(cfg: Config, families: Sequence[str], samples: int) -> None:

@@ -334,15 +334,6 @@ def test_composes_like_a_torchvision_transform():
     assert (sequential(x) == 0).float().mean().item() == 0.5
 
 
-def test_torchvision_compose():
-    transforms = pytest.importorskip("torchvision.transforms")
-    v2 = pytest.importorskip("torchvision.transforms.v2")  # a submodule: not imported with its parent
-    x = torch.ones(3, 4, 1, 16, 16)
-    for compose in (transforms.Compose, v2.Compose):
-        y = compose([Occlude("perlin", 0.5)])(x)
-        assert (y == 0).float().mean().item() == 0.5
-
-
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "words"),
     [
@@ -451,7 +442,7 @@ def test_transform_fills_are_drawn_from_the_sample_seed():
     assert ((y[hidden] >= -1) & (y[hidden] < 1)).all() and (y[~hidden] == 0).all()
     for b, seed in enumerate(t.last_seeds):  # the sample's noise comes from its own seed
         single = Occlude("perlin", 0.5, fill=om.Noise(-1.0, 1.0), layout="TCHW")
-        rebuilt = single._occlude(x[b], "TCHW", (4, 16, 16), [seed])
+        rebuilt = single.apply(x[b], single.make_params(x[b], seeds=[seed]))
         torch.testing.assert_close(y[b], rebuilt)
     images = torch.stack([torch.full((3, 8, 8), float(i)) for i in range(4)])  # (B, C, H, W)
     y, mask = Occlude("bernoulli", 0.5, fill="mean", layout="BCHW", return_mask=True)(
@@ -502,23 +493,28 @@ def test_threads_fill_their_samples_as_occlude_does(fill, layout):
 
 
 def test_default_threads_is_one_inside_a_worker_and_for_small_batches(monkeypatch):
-    from occmask import torch as adapter
+    from occmask import _batch as engine
 
-    monkeypatch.setattr(adapter.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    per = adapter.PIXELS_PER_THREAD
-    assert [adapter._default_threads(n) for n in (0, per - 1, per, 3 * per, 100 * per)] == [1, 1, 1, 3, 4]
+    monkeypatch.setattr(engine.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    per = engine.PIXELS_PER_THREAD
+    assert [engine.default_threads(n) for n in (0, per - 1, per, 3 * per, 100 * per)] == [1, 1, 1, 3, 4]
+    monkeypatch.setattr(engine, "default_threads", lambda pixels: 4)
+    monkeypatch.setattr(engine, "SECONDS_PER_SAMPLE", 0.0)
+    asked = []
+    monkeypatch.setattr(engine, "pool", lambda workers: asked.append(workers) or engine._POOL["pool"])
     monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
-    assert adapter._default_threads(100 * per) == 1
+    Occlude("perlin", 0.5)(torch.rand(6, 2, 1, 16, 16))
+    assert asked == []  # one thread in a DataLoader worker
 
 
 @pytest.mark.parametrize("cheap", [True, False])
 def test_by_default_a_batch_of_cheap_masks_stays_on_one_thread(monkeypatch, cheap):
-    from occmask import torch as adapter
+    from occmask import _batch as adapter
 
-    monkeypatch.setattr(adapter, "_default_threads", lambda pixels: 2)
+    monkeypatch.setattr(adapter, "default_threads", lambda pixels: 2)
     monkeypatch.setattr(adapter, "SECONDS_PER_SAMPLE", math.inf if cheap else 0.0)
-    asked, real = [], adapter._pool
-    monkeypatch.setattr(adapter, "_pool", lambda workers: asked.append(workers) or real(workers))
+    asked, real = [], adapter.pool
+    monkeypatch.setattr(adapter, "pool", lambda workers: asked.append(workers) or real(workers))
     batch = torch.rand(6, 2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
     results = []
     for threads in (None, 1):
@@ -531,7 +527,7 @@ def test_by_default_a_batch_of_cheap_masks_stays_on_one_thread(monkeypatch, chea
 
 
 def test_the_thread_pool_is_kept_and_remade_after_a_fork(monkeypatch):
-    from occmask import torch as adapter
+    from occmask import _batch as adapter
 
     t = Occlude("bernoulli", 0.5, threads=2, return_mask=True)
     batch = torch.zeros(4, 1, 1, 16, 16)
@@ -552,15 +548,15 @@ def test_the_thread_pool_is_kept_and_remade_after_a_fork(monkeypatch):
 
 
 def test_a_pool_grown_for_more_threads_shuts_the_smaller_one_down():
-    from occmask import torch as adapter
+    from occmask import _batch as adapter
 
-    small = adapter._pool(1)
+    small = adapter.pool(1)
     workers = adapter._POOL["workers"]
-    grown = adapter._pool(workers + 1)
+    grown = adapter.pool(workers + 1)
     assert grown is not small and adapter._POOL["workers"] == workers + 1
     with pytest.raises(RuntimeError, match="shutdown"):
         small.submit(int)  # no new work: its threads end once idle
-    assert grown.submit(int, "7").result() == 7 and adapter._pool(1) is grown
+    assert grown.submit(int, "7").result() == 7 and adapter.pool(1) is grown
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -622,3 +618,55 @@ def test_occlude_transform_feathers_its_masks():
     assert torch.equal(hidden, occlude(batch, mask, 0.0, feather=3.0))
     assert torch.equal(hidden[~mask[:, :, None]], batch[~mask[:, :, None]])
     assert ((hidden[mask[:, :, None]] > 0) & (hidden[mask[:, :, None]] < batch[mask[:, :, None]])).any()
+
+
+def test_module_apply_still_reaches_submodules():
+    seen = []
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), Occlude("perlin", 0.5))
+    assert model.apply(lambda module: seen.append(type(module).__name__)) is model
+    assert seen == ["Linear", "Occlude", "Sequential"]
+    with pytest.raises(TypeError, match="params"):
+        Occlude("perlin", 0.5).apply(torch.ones(3, 8, 8))
+
+
+def test_params_must_fit_the_data():
+    t = Occlude("perlin", 0.5, layout="BCHW")
+    x = torch.ones(4, 3, 16, 16)
+    params = t.make_params(x)
+    with pytest.raises(ValueError, match=r"params were made for 4 sample\(s\) of shape \(16, 16\)"):
+        t.apply(torch.ones(2, 3, 16, 16), params)
+    with pytest.raises(TypeError, match="params must be the dict of make_params"):
+        t.apply(x, {"seeds": (1,)})
+    with pytest.raises(ValueError, match="seeds must have one entry per sample of x"):
+        t.make_params(x, seeds=[1, 2])
+    with pytest.raises(ValueError, match="seed"):
+        t.make_params(x, seeds=[1, 2, 3, -4])
+    with pytest.raises(TypeError, match="got no argument"):
+        t()
+    skipped = t.make_params(x, seeds=[None, 5, None, 6])
+    assert skipped["coverages"] == (None, 0.5, None, 0.5)
+    y = t.apply(x, skipped)
+    assert (y[0] == 1).all() and (y[1] == 0).any() and t.last_seeds == (None, 5, None, 6)
+
+
+def _tv(name):
+    """A stand-in for a tv_tensors class, recognised as torchvision's by its module."""
+    return type(name, (torch.Tensor,), {"__module__": f"torchvision.tv_tensors._{name.lower()}"})
+
+
+def test_structures_keep_their_form_and_tv_types():
+    image_type, boxes_type = _tv("Image"), _tv("BoundingBoxes")
+    image = torch.ones(3, 16, 16).as_subclass(image_type)
+    boxes = torch.tensor([[1.0, 2.0, 3.0, 4.0]]).as_subclass(boxes_type)
+    extra = torch.ones(3, 16, 16)  # a pure tensor beside an Image: passed through
+    sample = {"a": [image, (boxes, 5)], "b": extra}
+    out, mask = Occlude("perlin", 0.5, return_mask=True)(sample)
+    assert type(out["a"][0]) is image_type and (out["a"][0][:, mask] == 0).all()
+    assert type(out["a"][1][0]) is boxes_type and torch.equal(out["a"][1][0], boxes)
+    assert out["a"][1][1] == 5 and out["b"] is extra
+    with pytest.raises(ValueError, match="tv_tensors.Image must have 3 or 4 dimensions"):
+        Occlude("perlin", 0.5)(torch.ones(16, 16).as_subclass(image_type))
+    with pytest.raises(ValueError, match="must share their samples"):
+        Occlude("perlin", 0.5)([image, torch.ones(3, 8, 8).as_subclass(image_type)])
+    with pytest.raises(TypeError, match="nothing to occlude"):
+        Occlude("perlin", 0.5)({"boxes": boxes})

@@ -184,5 +184,37 @@ def test_dataset_items_without_labels_and_bad_arguments():
         dataset.set_epoch(-2)
     with pytest.raises(TypeError, match="epoch"):
         dataset.set_epoch(1.5)
-    with pytest.raises(ValueError, match="index"):
-        dataset.seeds(-1)
+    with pytest.raises(TypeError, match="index"):
+        dataset.seeds(1.0)
+
+
+def test_dataset_takes_negative_indices_and_epochs_up_to_int64():
+    clips = torch.utils.data.TensorDataset(torch.ones(4, 2, 1, 8, 8), torch.arange(4))
+    dataset = OccludedDataset(clips, Occlude("perlin", 0.5, layout="TCHW", return_mask=True), seed=3)
+    last, first = dataset[-1], dataset[-4]
+    for got, want in ((last, dataset[3]), (first, dataset[0])):  # Python's negative indices
+        assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
+    assert dataset.seeds(-1) == dataset.seeds(3)
+    np.testing.assert_array_equal(dataset.mask(-1), last[2].numpy())
+    with pytest.raises(IndexError, match="-5"):
+        dataset[-5]
+    dataset.set_epoch(2**63 - 1)  # the largest epoch the shared int64 holds
+    assert dataset.epoch == 2**63 - 1 and dataset[0][2].any()
+    with pytest.raises(ValueError, match=r"epoch must be an integer in \[0, 9223372036854775807\]"):
+        dataset.set_epoch(2**63)
+    with pytest.raises(ValueError, match="epoch"):
+        dataset.seeds(0, epoch=2**63)
+
+
+def test_dataset_items_may_be_dicts():
+    class Dicts(torch.utils.data.Dataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return {"video": torch.ones(2, 1, 8, 8), "label": index}
+
+    dataset = OccludedDataset(Dicts(), Occlude("bernoulli", 0.5, layout="TCHW", return_mask=True), seed=1)
+    item, mask = dataset[2]
+    assert item["label"] == 2 and torch.equal(item["video"][:, 0] == 0, mask)
+    np.testing.assert_array_equal(dataset.mask(2), mask.numpy())

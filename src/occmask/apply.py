@@ -24,6 +24,7 @@ from ._occlude import (
     fill_array,
     fill_shape,
     mean_axes,
+    mean_values,
     occlude_array,
     resolve,
 )
@@ -122,5 +123,5 @@ def _mean(x: np.ndarray, mask_ndim: int, channel: int | None, layout: str | None
     """Each sample's mean per channel (see :func:`occmask._occlude.mean_axes`), rounded for integer data."""
     if x.size == 0:
         return np.zeros((), dtype=np.float64)
-    mean = x.mean(axis=mean_axes(x.ndim, mask_ndim, channel, layout), keepdims=True, dtype=np.float64)
+    mean = mean_values(x, mean_axes(x.ndim, mask_ndim, channel, layout))
     return mean if x.dtype.kind in "fc" else np.rint(mean)
