@@ -194,3 +194,16 @@ def test_strategies_are_keyword_only():
     for function, args in ((mask_shapes, (1, 8)), (coverages, (0.0, 1.0)), (masks, ("perlin",))):
         with pytest.raises(TypeError):
             function(*args)
+
+
+def test_invalid_arguments_are_hypothesis_invalid_argument_too():
+    from hypothesis.errors import InvalidArgument
+
+    for function, kwargs, kind, words in (
+        (coverages, {"min_value": 2.0}, ValueError, "min_value"),
+        (masks, {"family": "perlin", "density": 0.5}, TypeError, "density"),
+        (mask_shapes, {"video": 1}, TypeError, "video"),
+    ):
+        with pytest.raises(InvalidArgument, match=words) as info:
+            function(**kwargs)
+        assert isinstance(info.value, kind)

@@ -3,7 +3,8 @@
 Each function returns a `hypothesis <https://hypothesis.readthedocs.io>`_
 strategy. hypothesis is imported when a strategy is built, so importing this
 module does not need it. Arguments are keyword-only and checked when the
-strategy is built: a bad one raises ``ValueError``/``TypeError`` naming it.
+strategy is built: a bad one raises hypothesis' ``InvalidArgument`` naming it, which
+is also a ``ValueError`` or ``TypeError``, as occmask raises elsewhere.
 
 :func:`masks` draws a seed like any other value, so hypothesis shrinks a
 failing mask (smaller shape, simpler coverage, seed 0) and replays it from its
@@ -23,8 +24,10 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -44,7 +47,34 @@ __all__ = [
     "seeds",
 ]
 
-#: Largest seed drawn by :func:`seeds` (63 bits, as :class:`occmask.torch.Occlude` draws).
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_INVALID: dict[type, type] = {}  # ValueError / TypeError -> its InvalidArgument twin
+
+
+def _strategy(factory: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A strategy factory whose bad arguments raise hypothesis' ``InvalidArgument``, as
+    hypothesis' own strategies do; the error is also the ``ValueError`` or ``TypeError`` that
+    occmask raises elsewhere, so either can be caught."""
+
+    @functools.wraps(factory)
+    def build(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return factory(*args, **kwargs)
+        except (ValueError, TypeError) as error:
+            from hypothesis.errors import InvalidArgument
+
+            kind = ValueError if isinstance(error, ValueError) else TypeError
+            if kind not in _INVALID:
+                _INVALID[kind] = type(
+                    f"Invalid{kind.__name__}", (InvalidArgument, kind), {"__module__": __name__}
+                )
+            raise _INVALID[kind](str(error)) from None
+
+    return build
 
 
 def _st():
@@ -64,6 +94,7 @@ def _flag(name: str, value: Any, *, allow_none: bool = False) -> bool | None:
     return value
 
 
+@_strategy
 def mask_shapes(
     *,
     min_side: int = 1,
@@ -71,7 +102,7 @@ def mask_shapes(
     min_frames: int = 1,
     max_frames: int = 8,
     video: bool | None = None,
-):
+) -> SearchStrategy[tuple[int, ...]]:
     """Strategy for mask shapes: ``(H, W)`` images and ``(T, H, W)`` videos.
 
     Parameters
@@ -113,7 +144,10 @@ def mask_shapes(
     return movie if video else image
 
 
-def coverages(*, min_value: float = 0.0, max_value: float = 1.0, include_ends: bool = True):
+@_strategy
+def coverages(
+    *, min_value: float = 0.0, max_value: float = 1.0, include_ends: bool = True
+) -> SearchStrategy[float]:
     """Strategy for coverages: floats in ``[min_value, max_value]``.
 
     Parameters
@@ -154,7 +188,7 @@ def coverages(*, min_value: float = 0.0, max_value: float = 1.0, include_ends: b
     return st.floats(low, high, exclude_min=True, exclude_max=True)
 
 
-def seeds():
+def seeds() -> SearchStrategy[int]:
     """Strategy for seeds: integers in ``[0, 2**63 - 2]``, shrinking towards 0.
 
     Returns
@@ -190,6 +224,7 @@ def _shape(value: Any) -> tuple[int, ...]:
     return (height, width) if image else (frames, height, width)
 
 
+@_strategy
 def masks(
     *,
     family: Any = None,
@@ -198,7 +233,7 @@ def masks(
     match: Any = None,
     temporal: Any = None,
     **params: Any,
-):
+) -> SearchStrategy[np.ndarray]:
     """Strategy for occlusion masks made by :func:`occmask.generate` from a drawn seed.
 
     Each argument is a value (checked now), a hypothesis strategy (drawn per
