@@ -39,9 +39,9 @@ PIXELS_PER_THREAD = 1 << 18
 
 #: Seconds of one sample's mask below which a batch stays on one thread by default: cheaper
 #: samples spend too large a share of their time in Python (holding the GIL) for a second
-#: thread to gain (bernoulli's and patches' masks of (8, 64, 64) take 70-110 us and ran
-#: 0.65-1.45x as fast on 2 threads as on 1; rectangles', 175-210 us, 0.9-1.8x; perlin's,
-#: 250 us, 1.2-1.9x).
+#: thread to gain: measured with ``benchmarks/transform.py``, the cheapest families' masks of
+#: (8, 64, 64) (bernoulli, patches) ran from a little slower to a little faster on 2 threads than
+#: on 1, the costlier ones (rectangles, perlin) gained.
 SECONDS_PER_SAMPLE = 150e-6
 
 

@@ -3,11 +3,11 @@
 ``default_rng(seed)`` hashes the seed with a ``numpy.random.SeedSequence`` and
 seeds a ``PCG64`` bit generator from four 64-bit words of it; both steps are
 fixed by numpy's stream-compatibility policy (NEP 19), so the same seed gives the
-same stream in every numpy version. Building a generator that way costs about
-10 us of Python per seed, most of it around the hashing; here the hashing runs
-in a kernel for a whole batch of seeds, and each generator is one reused
-``Generator`` whose ``PCG64`` state is set (a few microseconds per seed, without
-holding the GIL for the hashing: the torch transform's batches). The constants and steps are those of numpy's
+same stream in every numpy version. Building a generator that way is mostly
+Python time per seed, around the hashing; here the hashing runs in a kernel for a
+whole batch of seeds, and each generator is one reused ``Generator`` whose
+``PCG64`` state is set (without holding the GIL for the hashing: the torch
+transform's batches). The constants and steps are those of numpy's
 ``SeedSequence`` (``numpy/random/bit_generator.pyx``, after O'Neill's
 ``seed_seq_fe``) and of the PCG64 seeding (``pcg64.c``, after O'Neill's PCG).
 """

@@ -329,7 +329,7 @@ def _soup_state(n_h: int, n_w: int) -> tuple[np.ndarray, np.ndarray]:
     """Empty cells (uint8) and ages (uint16) of an H x W soup, each starting on a 64-byte boundary
     of one buffer: numpy aligns to 16 bytes only, and _life_step's vector loops run 5-8% slower
     there. (Not a kernel: each kernel called from Python adds its load from the cache to the first
-    call; and one buffer: reading an array's address costs about a microsecond.)"""
+    call; and one buffer: reading an array's address from Python has a cost per array.)"""
     area = n_h * n_w
     raw = np.empty(3 * area + 128, np.uint8)
     start = -raw.ctypes.data % 64
