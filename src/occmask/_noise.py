@@ -118,6 +118,14 @@ def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
 
 
 @kernel
+def _simplex_plane(out, amp, xs, ys, z, p):
+    """Add ``amp`` times one plane of OpenSimplex noise to ``out`` (H, W)."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] += amp * _simplex3(xs[j], ys[i], z, p)
+
+
+@kernel
 def _noise_field(out, xs, ys, zs, perms, amps, periods, simplex):
     """Fractal noise on a grid, written into ``out`` (T, H, W).
 
@@ -126,20 +134,18 @@ def _noise_field(out, xs, ys, zs, perms, amps, periods, simplex):
     one per frame); ``zs[o, t]`` is the time coordinate of frame ``t``;
     ``periods[o]`` the lattice period in y and x (0: not periodic).
     """
-    n_t, n_h, n_w = out.shape
+    n_t = out.shape[0]
     n_sets = perms.shape[0]
     for t in range(n_t):
         s = t if n_sets > 1 else 0
         out[t] = 0.0
         for o in range(amps.shape[0]):
-            if not simplex:
+            if simplex:
+                _simplex_plane(out[t], amps[o], xs[s, o], ys[s, o], zs[o, t], perms[s])
+            else:
                 _perlin_plane(
                     out[t], amps[o], xs[s, o], ys[s, o], zs[o, t], perms[s], periods[o, 0], periods[o, 1]
                 )
-                continue
-            for i in range(n_h):
-                for j in range(n_w):
-                    out[t, i, j] += amps[o] * _simplex3(xs[s, o, j], ys[s, o, i], zs[o, t], perms[s])
     return out
 
 
