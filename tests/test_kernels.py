@@ -337,7 +337,8 @@ def opensimplex_permutation(seed):
     seed=st.integers(0, 2**32 - 1),
 )
 def test_simplex_kernel_equals_the_definition(point, seed):
-    """Hypothesis-drawn points, lattice points included (there vertices sit at the edge of reach)."""
+    """Hypothesis-drawn points, points of a 1/3 grid included (there vertices sit on cell faces and
+    exactly at the edge of reach)."""
     perm = np.random.default_rng(seed).permutation(256)
     x, y, z = (float(c) / 3.0 for c in point)
     value = noise_on_grid(np.array([x]), np.array([y]), np.array([z]), perm, simplex=True)[0, 0, 0]
