@@ -3,9 +3,9 @@
 The ``perlin`` family cuts this noise directly; ``cgol`` orders pixels at the
 same distance by it. The basis is improved Perlin noise (Perlin 2002, "Improving
 noise"), sampled on the pixel grid with a feature size of ``scale`` pixels, or
-OpenSimplex noise from the ``opensimplex`` package (same points, same
-permutation). A video samples 3-D noise whose third axis is time. Every pattern
-is placed at a random continuous offset, so no pixel is favoured.
+OpenSimplex noise (Spencer 2014, :mod:`occmask._opensimplex`) at the same points
+with the same permutation. A video samples 3-D noise whose third axis is time.
+Every pattern is placed at a random continuous offset, so no pixel is favoured.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ __all__ = ["BASES", "fractal_noise", "fractal_noise_blocks"]
 
 #: Noise bases.
 BASES = ("perlin", "simplex")
-_SIMPLEX_GRADIENTS = 24  # opensimplex: len(GRADIENTS3) // 3
-_simplex3 = imported("opensimplex.internals", "_noise3")  # imports Numba: only when the kernels compile
+_simplex3 = imported("occmask._opensimplex", "noise3")
 
 
 @kernel
@@ -119,7 +118,15 @@ def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
 
 
 @kernel
-def _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex):
+def _simplex_plane(out, amp, xs, ys, z, p):
+    """Add ``amp`` times one plane of OpenSimplex noise to ``out`` (H, W)."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] += amp * _simplex3(xs[j], ys[i], z, p)
+
+
+@kernel
+def _noise_field(out, xs, ys, zs, perms, amps, periods, simplex):
     """Fractal noise on a grid, written into ``out`` (T, H, W).
 
     ``xs[s, o, j]``, ``ys[s, o, i]`` are lattice coordinates of column ``j`` / row
@@ -127,22 +134,18 @@ def _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex):
     one per frame); ``zs[o, t]`` is the time coordinate of frame ``t``;
     ``periods[o]`` the lattice period in y and x (0: not periodic).
     """
-    n_t, n_h, n_w = out.shape
+    n_t = out.shape[0]
     n_sets = perms.shape[0]
     for t in range(n_t):
         s = t if n_sets > 1 else 0
         out[t] = 0.0
         for o in range(amps.shape[0]):
-            if not simplex:
+            if simplex:
+                _simplex_plane(out[t], amps[o], xs[s, o], ys[s, o], zs[o, t], perms[s])
+            else:
                 _perlin_plane(
                     out[t], amps[o], xs[s, o], ys[s, o], zs[o, t], perms[s], periods[o, 0], periods[o, 1]
                 )
-                continue
-            for i in range(n_h):
-                for j in range(n_w):
-                    out[t, i, j] += amps[o] * _simplex3(
-                        xs[s, o, j], ys[s, o, i], zs[o, t], perms[s], simplex_grads[s]
-                    )
     return out
 
 
@@ -180,12 +183,10 @@ def _fractal_field(
             zs[o, t] = frame * freq + uniforms[t % n_sets, o, 2] * 256.0
         amps[o] = persistence ** float(o)
     perms = np.empty((n_sets, 512), np.int64)
-    simplex_grads = np.empty((n_sets, 256), np.int64)
     for s in range(n_sets):
         for i in range(256):
             perms[s, i] = perms[s, i + 256] = perm[s, i]
-            simplex_grads[s, i] = (perm[s, i] % _SIMPLEX_GRADIENTS) * 3
-    return _noise_field(out, xs, ys, zs, perms, simplex_grads, amps, periods, simplex)
+    return _noise_field(out, xs, ys, zs, perms, amps, periods, simplex)
 
 
 def fractal_noise(

@@ -4,10 +4,10 @@ The field is fractal (multi-octave) improved Perlin noise (Perlin 2002, "Improvi
 noise"), sampled on the pixel grid with a feature size of ``scale`` pixels. A
 video samples 3-D noise whose third axis is time, so blobs drift and morph
 smoothly; ``time_scale`` is the number of frames per noise period along time.
-``basis="simplex"`` swaps the gradient noise for OpenSimplex noise from the
-``opensimplex`` package (same points, same permutation). Every mask is placed at
-a random continuous offset, so no pixel is favoured; ``periodic=True`` makes
-the field tile the canvas seamlessly (the canvas is a torus).
+``basis="simplex"`` swaps the gradient noise for OpenSimplex noise (Spencer 2014;
+same points, same permutation). Every mask is placed at a random continuous
+offset, so no pixel is favoured; ``periodic=True`` makes the field tile the
+canvas seamlessly (the canvas is a torus).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def perlin(
     time_scale : float, default 12
         Frames per lattice unit along time, in [0.5, 1e6]; larger means slower change.
     basis : {"perlin", "simplex"}
-        Gradient noise basis: improved Perlin noise or OpenSimplex (``opensimplex``).
+        Gradient noise basis: improved Perlin noise or OpenSimplex noise.
     periodic : bool, default False
         Make the field tile the canvas (``basis="perlin"`` only). The lattice
         spacing is adjusted so a whole number of cells fits each side.
