@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ._jit import imported, kernel
+from ._jit import kernel
+from ._opensimplex import noise3 as _simplex3
 
 __all__ = ["BASES", "fractal_noise", "fractal_noise_blocks"]
 
 #: Noise bases.
 BASES = ("perlin", "simplex")
-_simplex3 = imported("occmask._opensimplex", "noise3")
 
 
 @kernel
