@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import occmask as om
-from occmask.families import _family
+from occmask.families import _engine
 
 PARAMS = [
     {},
@@ -51,8 +51,8 @@ def _dead_soup_warnings(call):
 @pytest.mark.parametrize("temporal", ["evolving", "independent"])
 def test_a_dead_soup_warns_once_at_the_users_line(monkeypatch, blocks, temporal):
     if blocks:
-        monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
-        monkeypatch.setattr(_family, "_BLOCK_PIXELS", 2 * 24 * 24)  # blocks of 2 frames
+        monkeypatch.setattr(_engine, "_BLOCKS_ABOVE", 0)
+        monkeypatch.setattr(_engine, "_BLOCK_PIXELS", 2 * 24 * 24)  # blocks of 2 frames
     calls = [
         lambda: om.generate("cgol", (5, 24, 24), 0.3, rng=0, temporal=temporal, density=0.95),
         lambda: om.cgol((5, 24, 24), 0.3, rng=0, temporal=temporal, density=0.95),
@@ -68,8 +68,8 @@ def test_a_dead_soup_warns_once_at_the_users_line(monkeypatch, blocks, temporal)
 def test_a_video_cut_in_blocks_holds_the_mask_and_one_block(monkeypatch, temporal):
     """A 4 MiB mask; a block of one frame adds its field, tie-break and distance rows (1, 1 and
     2 MiB), the Life state (1.25 MiB) and the soups (1 bit a pixel), not the 16 MiB field."""
-    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 0)
-    monkeypatch.setattr(_family, "_BLOCK_PIXELS", 1 << 18)  # one 512x512 frame a block
+    monkeypatch.setattr(_engine, "_BLOCKS_ABOVE", 0)
+    monkeypatch.setattr(_engine, "_BLOCK_PIXELS", 1 << 18)  # one 512x512 frame a block
     shape = (16, 512, 512)
     om.generate("cgol", (2, 16, 16), 0.5, rng=0, temporal=temporal)  # compiled outside the measure
     tracemalloc.start()
@@ -79,7 +79,7 @@ def test_a_video_cut_in_blocks_holds_the_mask_and_one_block(monkeypatch, tempora
     finally:
         tracemalloc.stop()
     assert peak < 3 * mask.nbytes
-    monkeypatch.setattr(_family, "_BLOCKS_ABOVE", 1 << 30)  # the whole field
+    monkeypatch.setattr(_engine, "_BLOCKS_ABOVE", 1 << 30)  # the whole field
     np.testing.assert_array_equal(mask, om.generate("cgol", shape, 0.5, rng=0, temporal=temporal))
 
 
