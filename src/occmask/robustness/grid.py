@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from ..describe import describe
 from ..families import TEMPORAL
 from .cells import OUTPUTS, Cell, Setting, _region, make_mask, occluded
 from .metrics import RULES
+
+if TYPE_CHECKING:
+    from .shards import PartialReport
 
 __all__ = ["evaluate"]
 
@@ -45,9 +48,13 @@ class _Source:
     video: bool
     indexable: bool  # (x, y) arrays rather than a Dataset
 
-    def batches(self, size: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        for start in range(0, self.n, size):
-            stop = min(self.n, start + size)
+    def batches(
+        self, size: int, first: int = 0, last: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Batches of ``size`` samples from ``first`` on, up to ``last`` (default: the end)."""
+        end = self.n if last is None else last
+        for start in range(first, end, size):
+            stop = min(end, start + size)
             if self.indexable:
                 x, y = _numpy(self.data[0][start:stop]), _numpy(self.data[1][start:stop])
             else:
@@ -434,6 +441,7 @@ def evaluate(
     device: str = "cpu",
     progress: bool = True,
     output: str | None = None,
+    shard: tuple[int, int] | None = None,
 ):
     """Score a classifier under every mask family and coverage, on identical masks.
 
@@ -495,11 +503,23 @@ def evaluate(
         What the model returns. By default logits, unless the clean outputs of
         the first samples are rows of probabilities (in [0, 1], summing to 1),
         then probabilities. Non-finite outputs are refused with an error naming the cell.
+    shard : (int, int), optional
+        ``(index, count)``: evaluate only shard ``index`` of ``count``, a contiguous
+        run of whole batches of the samples (see
+        :func:`~occmask.robustness.shards.plan`), with the very masks, noise and
+        batches those samples get in a single run, and return a
+        :class:`~occmask.robustness.shards.PartialReport`;
+        :func:`~occmask.robustness.merge` makes the report of every shard's part.
+        By default, under an initialised ``torch.distributed`` process group,
+        every rank evaluates shard ``(rank, world size)``
+        (its model on its own ``device``), the parts are gathered and every rank
+        returns the merged report; otherwise one process evaluates everything.
 
     Returns
     -------
-    Report
-        Rows of metrics with 95% intervals, paired comparisons and the masks' descriptors.
+    Report or PartialReport
+        Rows of metrics with 95% intervals, paired comparisons and the masks'
+        descriptors; with ``shard``, the partial report of that shard.
 
     Raises
     ------
@@ -523,9 +543,30 @@ def evaluate(
     >>> [(row["family"], row["coverage"], row["accuracy"]) for row in r.rows][:2]
     [('bernoulli', 0.0, 1.0), ('bernoulli', 0.5, 0.65)]
     """
+    from .shards import check_shard, combine, gather, process_group
+
+    started = time.perf_counter()
+    given = dict(
+        families=families, coverages=coverages, temporal=temporal, fill=fill, region=region, rules=rules,
+        match=match, params=params, reference=reference, n_boot=n_boot, ece_bins=ece_bins, seed=seed,
+        batch_size=batch_size, device=device, progress=progress, output=output,
+    )  # fmt: skip
+    if shard is not None:
+        return _part(model, data, given, check_shard(shard))
+    ranks = process_group()
+    if ranks is None:
+        part = _part(model, data, given, (0, 1))
+        return combine([part], part.setting, started)
+    given["progress"] = progress and ranks[0] == 0  # one bar, on rank 0
+    parts = gather(lambda found: _part(model, data, given, found), ranks)
+    return combine(parts, parts[0].setting, started)
+
+
+def _part(model: Any, data: Any, given: dict[str, Any], shard: tuple[int, int]) -> PartialReport:
+    """Check the arguments of :func:`evaluate` and run the grid on the samples of ``shard``."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .report import Report
+    from .shards import PartialReport, plan, signature
 
     started = time.perf_counter()
     timings = {"masks": 0.0, "model": 0.0}
@@ -536,11 +577,7 @@ def evaluate(
         yield
         timings[stage] += time.perf_counter() - begin
 
-    setting = _setting(
-        families=families, coverages=coverages, temporal=temporal, fill=fill, region=region, rules=rules,
-        match=match, params=params, reference=reference, n_boot=n_boot, ece_bins=ece_bins, seed=seed,
-        batch_size=batch_size, device=device, progress=progress, output=output,
-    )  # fmt: skip
+    setting = _setting(**given)
     source = _source(data)
     if not callable(model):
         raise TypeError(f"model must be callable (an nn.Module or a function), got {type(model).__name__}")
@@ -553,23 +590,26 @@ def evaluate(
         t, _, h, w = source.shape
         grid = [(tm, f, c) for tm in setting.temporal for f in setting.families for c in setting.coverages]
         hidden = [key for key in grid if key[2] > 0]
-        logp = {key: np.empty((source.n, t, k), np.float32) for key in hidden}
-        fields: dict[tuple, dict[str, np.ndarray]] = {key: {} for key in hidden}
-        clean = np.empty((source.n, t, k), np.float32)
-        labels = np.empty(source.n, np.int64)
         per_batch = max(1, setting.batch_size // t)
-        n_batches = math.ceil(source.n / per_batch)
+        first, last = plan(source.n, per_batch, shard)
+        n = last - first
+        logp = {key: np.empty((n, t, k), np.float32) for key in hidden}
+        fields: dict[tuple, dict[str, np.ndarray]] = {key: {} for key in hidden}
+        clean = np.empty((n, t, k), np.float32)
+        labels = np.empty(n, np.int64)
+        n_batches = math.ceil(n / per_batch)
         workers = _workers()
         with (
             ThreadPoolExecutor(max_workers=workers) as pool,
             _bar(setting.progress, len(hidden) * n_batches) as bar,
         ):
-            for start, x, y in source.batches(per_batch):
+            for start, x, y in source.batches(per_batch, first, last):
                 _check_labels(y, k, start)
                 stop = start + len(y)
-                labels[start:stop] = y
+                rows = slice(start - first, stop - first)
+                labels[rows] = y
                 with clock("model"):
-                    clean[start:stop] = _forward(model, x, setting, f"the clean samples {start}..{stop - 1}")
+                    clean[rows] = _forward(model, x, setting, f"the clean samples {start}..{stop - 1}")
                 todo = iter(hidden)
                 pending: deque = deque()
                 for key in todo:
@@ -586,11 +626,9 @@ def evaluate(
                         seen = occluded(setting, key, start, x, masks)
                     with clock("model"):
                         where = "cell ({}, {}, coverage {:g}), samples {}..{}".format(*key, start, stop - 1)
-                        logp[key][start:stop] = _forward(model, seen, setting, where)
+                        logp[key][rows] = _forward(model, seen, setting, where)
                     for name, values in found.items():
-                        fields[key].setdefault(name, np.empty((source.n, t), values.dtype))[start:stop] = (
-                            values
-                        )
+                        fields[key].setdefault(name, np.empty((n, t), values.dtype))[rows] = values
                     bar.set_postfix_str("{} {} {:g}".format(*key))
                     bar.update()
     finally:
@@ -598,9 +636,9 @@ def evaluate(
             model.train(training)
     cells = []
     for temporal, family, coverage in grid:
-        found = fields.get((temporal, family, coverage))
-        if found is None:  # coverage 0: the clean predictions, no mask
-            zeros = np.zeros((source.n, t))
+        found = fields[(temporal, family, coverage)] if coverage > 0 else {}
+        if not found:  # coverage 0 (the clean predictions, no mask) or an empty shard
+            zeros = np.zeros((n, t))
             found = {"realised": zeros, "n_components": zeros.astype(np.int64), "largest_fraction": zeros}
             if setting.region is not None:
                 found["region_hidden"] = zeros
@@ -617,7 +655,7 @@ def evaluate(
             )
         )
     timings["grid"] = time.perf_counter() - started
-    report = Report(setting, labels, cells, video=source.video, frame_shape=(t, h, w))
-    timings["total"] = time.perf_counter() - started
-    report.timings = {k: round(v, 4) for k, v in timings.items()}
-    return report
+    return PartialReport(
+        setting, shard, source.n, first, last, labels, cells, source.video, (t, h, w), k, signature(setting),
+        {key: round(value, 4) for key, value in timings.items()},
+    )  # fmt: skip

@@ -281,7 +281,6 @@ class Report:
         self.rows = self._rows()
         self.gaps = self._gaps()
         self.timings: dict[str, float] = {}
-        _warn_unresolvable(self.rows + self.gaps, stacklevel=4)  # the caller of evaluate
 
     # ----------------------------------------------------------------- access
 
