@@ -70,11 +70,14 @@ def signature(setting: Setting) -> dict[str, Any]:
 
     Examples
     --------
-    >>> from occmask.robustness.cells import Setting
-    >>> s = Setting(("bernoulli",), (0.0, 0.5), ("evolving",), 0.0, None, ("mean_logprob",), "frame",
-    ...             "logits", {}, "bernoulli", 100, 15, 0, 256, "cpu", False)
-    >>> signature(s)["fill"], signature(s)["batch_size"], "device" in signature(s)
-    (0.0, 256, False)
+    >>> import numpy as np
+    >>> from occmask.robustness import evaluate
+    >>> x, y = np.zeros((4, 1, 8, 8), np.float32), np.array([0, 1, 0, 1])
+    >>> part = evaluate(lambda b: np.ones((len(b), 2)), (x, y), families=["perlin"], coverages=[0.5],
+    ...                 fill=np.float32(0.5), shard=(0, 2), progress=False)
+    >>> found = signature(part.setting)
+    >>> found["fill"], found["batch_size"], found["output"], "device" in found
+    (0.5, 256, 'logits', False)
     """
     out = {f.name: getattr(setting, f.name) for f in fields(setting) if f.name not in LOCAL}
     fill = setting.fill
