@@ -173,6 +173,8 @@ def test_parts_that_do_not_fit_are_refused_naming_why():
         merge([parts[0], evaluate(_model, data, shard=(1, 2), **grid)])
     with pytest.raises(ValueError, match="differ in n_samples: 23 vs 22"):
         merge([*parts[:2], evaluate(_model, (data[0][:22], data[1][:22]), shard=(2, 3), **grid)])
+    with pytest.raises(ValueError, match="different models or data: .* of the first 16 samples"):
+        merge([*parts[:2], evaluate(lambda b: _model(b) * 1.5, data, shard=(2, 3), **grid)])
     same_but_device = merge([*parts[:2], evaluate(_model, data, shard=(2, 3), **dict(grid, progress=True))])
     np.testing.assert_equal(same_but_device.rows, merge(parts).rows)
 

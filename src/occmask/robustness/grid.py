@@ -396,15 +396,17 @@ def _masks(
 _DRY_RUN = 16  # samples scored clean before the grid (and to recognise probabilities)
 
 
-def _dry_run(model: Any, setting: Setting, source: _Source) -> tuple[int, Setting]:
+def _dry_run(model: Any, setting: Setting, source: _Source) -> tuple[np.ndarray, Setting]:
     """Score the first samples clean and make sample 0's masks once per family and mode: every error
-    before the grid. Returns the number of classes and the setting with its ``output`` resolved."""
+    before the grid. Returns the first samples' clean log-probabilities ``(n * T, K)`` and the setting
+    with its ``output`` resolved."""
     _, x, y = next(source.batches(min(_DRY_RUN, source.n)))
     where = f"the clean samples 0..{len(y) - 1}"
     raw = _raw(model, x, setting.device, where)
     output = setting.output or ("probs" if _looks_like_probs(raw) else "logits")
     setting = replace(setting, output=output)
-    k = _log_probs(raw, output, where).shape[-1]
+    probe = _log_probs(raw, output, where)
+    k = probe.shape[-1]
     if source.indexable:
         _check_labels(_numpy(source.data[1]).astype(np.int64), k, 0)
     else:
@@ -418,7 +420,7 @@ def _dry_run(model: Any, setting: Setting, source: _Source) -> tuple[int, Settin
                 occluded(setting, key, 0, x, make_mask(setting, family, coverage, temporal, 0, x[0])[None])
     if coverage is None:
         occlude(x[0], np.zeros((x.shape[1], *x.shape[-2:]), dtype=bool), setting.fill, layout="TCHW")
-    return k, setting
+    return probe, setting
 
 
 def evaluate(
@@ -527,7 +529,8 @@ def evaluate(
         Before any work, naming the argument: empty data or data of the wrong
         rank, labels outside the model's classes, a model output that is not
         a real ``(N, K)`` array or tensor or not finite, an unknown family,
-        mode, rule, parameter or device, a bad fill.
+        mode, rule, parameter or device, a bad fill, a shard that is not a pair
+        ``(index, count)`` with ``0 <= index < count``.
 
     Examples
     --------
@@ -586,7 +589,8 @@ def _part(model: Any, data: Any, given: dict[str, Any], shard: tuple[int, int]) 
         model.eval()
         model.to(setting.device)
     try:
-        k, setting = _dry_run(model, setting, source)
+        probe, setting = _dry_run(model, setting, source)
+        k = probe.shape[-1]
         t, _, h, w = source.shape
         grid = [(tm, f, c) for tm in setting.temporal for f in setting.families for c in setting.coverages]
         hidden = [key for key in grid if key[2] > 0]
@@ -657,5 +661,5 @@ def _part(model: Any, data: Any, given: dict[str, Any], shard: tuple[int, int]) 
     timings["grid"] = time.perf_counter() - started
     return PartialReport(
         setting, shard, source.n, first, last, labels, cells, source.video, (t, h, w), k, signature(setting),
-        {key: round(value, 4) for key, value in timings.items()},
+        probe, {key: round(value, 4) for key, value in timings.items()},
     )  # fmt: skip

@@ -254,7 +254,9 @@ class Report:
     timings : dict
         Wall-clock seconds of :func:`~occmask.robustness.evaluate`: ``"masks"`` (waiting
         for the mask pool and applying the masks, on the main thread), ``"model"``,
-        ``"grid"`` (the whole loop over data and cells) and ``"total"`` (with the statistics).
+        ``"grid"`` (the whole loop over data and cells), ``"statistics"`` (bootstrap and
+        tests) and ``"total"``. A merged report gives the longest shard's ``"masks"``,
+        ``"model"`` and ``"grid"`` (see :func:`~occmask.robustness.merge`).
     """
 
     def __init__(

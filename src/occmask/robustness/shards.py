@@ -28,10 +28,23 @@ from .._validate import integer
 from .cells import Cell, Setting
 from .report import Report, _warn_unresolvable
 
-__all__ = ["PartialReport", "gather", "merge", "plan", "process_group", "signature"]
+__all__ = [
+    "LOCAL",
+    "PROBE_TOLERANCE",
+    "PartialReport",
+    "gather",
+    "merge",
+    "plan",
+    "process_group",
+    "signature",
+]
 
 #: Settings that may differ between shards: where the model runs and whether a bar shows.
 LOCAL = ("device", "progress")
+
+#: How far apart two shards' clean probabilities of the first samples may be (devices round
+#: apart by far less; different weights or data differ by far more).
+PROBE_TOLERANCE = 1e-3
 
 
 def plan(n: int, per_batch: int, shard: tuple[int, int]) -> tuple[int, int]:
@@ -122,6 +135,10 @@ class PartialReport:
         Outputs of the model.
     signature : dict
         The settings the shards must share (:func:`signature`).
+    probe : ndarray of float32, shape (n * T, K)
+        Clean log-probabilities of the first ``n = min(16, n_samples)`` samples,
+        which every shard scores: parts whose probabilities there differ by more
+        than :data:`PROBE_TOLERANCE` come from different models or data.
     timings : dict
         Seconds of this shard: ``"masks"``, ``"model"`` and ``"grid"`` as in :class:`Report`.
     """
@@ -137,6 +154,7 @@ class PartialReport:
     frame_shape: tuple[int, int, int]
     classes: int
     signature: dict[str, Any] = field(repr=False)
+    probe: np.ndarray = field(repr=False)
     timings: dict[str, float] = field(repr=False, compare=False)
 
 
@@ -168,6 +186,13 @@ def _check_parts(parts: Sequence[PartialReport]) -> list[PartialReport]:
             raise ValueError(
                 f"reports[0] and reports[{i}] come from different evaluations and cannot be merged; they "
                 f"differ in {shown}"
+            )
+        gap = float(np.abs(np.exp(first.probe) - np.exp(part.probe)).max())
+        if gap > PROBE_TOLERANCE:
+            raise ValueError(
+                f"reports[0] and reports[{i}] come from different models or data: their clean probabilities "
+                f"of the first {first.probe.shape[0] // first.frame_shape[0]} samples differ by up to "
+                f"{gap:.3g} (more than {PROBE_TOLERANCE:g})"
             )
     count = first.shard[1]
     seen: dict[int, int] = {}
@@ -244,7 +269,9 @@ def merge(reports: Sequence[PartialReport]) -> Report:
         When the parts do not fit together: settings that differ (all but
         ``device`` and ``progress``; ``batch_size`` included, since it places the
         shards' boundaries), other data (number, shape of the samples, classes),
-        a different number of shards, a shard given twice or missing.
+        a different number of shards, a shard given twice or missing, or
+        another model (the clean probabilities of the first samples, which every
+        shard scores, differ by more than :data:`PROBE_TOLERANCE`).
     TypeError
         When a part is not a :class:`PartialReport`.
 
