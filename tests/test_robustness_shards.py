@@ -1,9 +1,12 @@
 """Evaluation in shards: every shard's partial report, merged, is the single-process report exactly."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import occmask as om
 from occmask.robustness import PartialReport, evaluate, merge, report
@@ -100,6 +103,20 @@ def test_a_shard_holds_exactly_what_its_samples_get_in_a_single_run():
     seen = om.occlude(x[10], mask, "noise", rng=fill_seed(0, "perlin", 0.3, "evolving", 10), layout="TCHW")
     logp = np.log(_softmax(_model(seen).astype(np.float64)))
     np.testing.assert_allclose(part.cells[4].logp[10 - 6], logp, atol=1e-5)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 12), st.integers(1, 6), st.sampled_from([1, 2]))
+def test_any_split_merges_into_the_single_report(n, batch_size, count, frames):
+    rng = np.random.default_rng(n)
+    x = rng.random((n, frames, 1, 8, 8), dtype=np.float32)
+    data = (x if frames > 1 else x[:, 0], rng.integers(0, 3, n))
+    grid = dict(GRID, families=("bernoulli", "rectangles"), fill="noise", batch_size=batch_size, n_boot=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # small designs cannot reject: not the point here
+        single = evaluate(_batch_dependent, data, **grid)
+        parts = [evaluate(_batch_dependent, data, shard=(i, count), **grid) for i in range(count)]
+        _assert_same(merge(parts), single)
 
 
 def test_masks_and_noise_do_not_depend_on_the_batches():
