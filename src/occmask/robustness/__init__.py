@@ -8,7 +8,8 @@ or only to i.i.d. dropout, at the same coverage?
 Modules: :mod:`~occmask.robustness.grid` (the grid), :mod:`~occmask.robustness.cells` (cells and masks),
 :mod:`~occmask.robustness.metrics` (scores, frame pooling, ECE),
 :mod:`~occmask.robustness.stats` (bootstrap estimates, Holm-adjusted paired tests, verdicts),
-:mod:`~occmask.robustness.report` (the :class:`Report`, :func:`compare`) and
+:mod:`~occmask.robustness.report` (the :class:`Report`, :func:`compare`),
+:mod:`~occmask.robustness.shards` (partial reports of shards, :func:`merge`, ``torch.distributed``) and
 :mod:`~occmask.robustness.plots` (figures). Torch is imported only when a model runs,
 matplotlib only when a figure is drawn.
 """
@@ -17,5 +18,6 @@ from __future__ import annotations
 
 from .grid import evaluate
 from .report import Comparison, Report, compare
+from .shards import PartialReport, merge
 
-__all__ = ["Comparison", "Report", "compare", "evaluate"]
+__all__ = ["Comparison", "PartialReport", "Report", "compare", "evaluate", "merge"]

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from ..describe import describe
 from ..families import TEMPORAL
 from .cells import OUTPUTS, Cell, Setting, _region, make_mask, occluded
 from .metrics import RULES
+
+if TYPE_CHECKING:
+    from .shards import PartialReport
 
 __all__ = ["evaluate"]
 
@@ -45,9 +48,13 @@ class _Source:
     video: bool
     indexable: bool  # (x, y) arrays rather than a Dataset
 
-    def batches(self, size: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        for start in range(0, self.n, size):
-            stop = min(self.n, start + size)
+    def batches(
+        self, size: int, first: int = 0, last: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Batches of ``size`` samples from ``first`` on, up to ``last`` (default: the end)."""
+        end = self.n if last is None else last
+        for start in range(first, end, size):
+            stop = min(end, start + size)
             if self.indexable:
                 x, y = _numpy(self.data[0][start:stop]), _numpy(self.data[1][start:stop])
             else:
@@ -389,15 +396,17 @@ def _masks(
 _DRY_RUN = 16  # samples scored clean before the grid (and to recognise probabilities)
 
 
-def _dry_run(model: Any, setting: Setting, source: _Source) -> tuple[int, Setting]:
+def _dry_run(model: Any, setting: Setting, source: _Source) -> tuple[np.ndarray, Setting]:
     """Score the first samples clean and make sample 0's masks once per family and mode: every error
-    before the grid. Returns the number of classes and the setting with its ``output`` resolved."""
+    before the grid. Returns the first samples' clean log-probabilities ``(n * T, K)`` and the setting
+    with its ``output`` resolved."""
     _, x, y = next(source.batches(min(_DRY_RUN, source.n)))
     where = f"the clean samples 0..{len(y) - 1}"
     raw = _raw(model, x, setting.device, where)
     output = setting.output or ("probs" if _looks_like_probs(raw) else "logits")
     setting = replace(setting, output=output)
-    k = _log_probs(raw, output, where).shape[-1]
+    probe = _log_probs(raw, output, where)
+    k = probe.shape[-1]
     if source.indexable:
         _check_labels(_numpy(source.data[1]).astype(np.int64), k, 0)
     else:
@@ -411,7 +420,7 @@ def _dry_run(model: Any, setting: Setting, source: _Source) -> tuple[int, Settin
                 occluded(setting, key, 0, x, make_mask(setting, family, coverage, temporal, 0, x[0])[None])
     if coverage is None:
         occlude(x[0], np.zeros((x.shape[1], *x.shape[-2:]), dtype=bool), setting.fill, layout="TCHW")
-    return k, setting
+    return probe, setting
 
 
 def evaluate(
@@ -434,6 +443,7 @@ def evaluate(
     device: str = "cpu",
     progress: bool = True,
     output: str | None = None,
+    shard: tuple[int, int] | None = None,
 ):
     """Score a classifier under every mask family and coverage, on identical masks.
 
@@ -495,11 +505,23 @@ def evaluate(
         What the model returns. By default logits, unless the clean outputs of
         the first samples are rows of probabilities (in [0, 1], summing to 1),
         then probabilities. Non-finite outputs are refused with an error naming the cell.
+    shard : (int, int), optional
+        ``(index, count)``: evaluate only shard ``index`` of ``count``, a contiguous
+        run of whole batches of the samples (see
+        :func:`~occmask.robustness.shards.plan`), with the very masks, noise and
+        batches those samples get in a single run, and return a
+        :class:`~occmask.robustness.shards.PartialReport`;
+        :func:`~occmask.robustness.merge` makes the report of every shard's part.
+        By default, under an initialised ``torch.distributed`` process group,
+        every rank evaluates shard ``(rank, world size)``
+        (its model on its own ``device``), the parts are gathered and every rank
+        returns the merged report; otherwise one process evaluates everything.
 
     Returns
     -------
-    Report
-        Rows of metrics with 95% intervals, paired comparisons and the masks' descriptors.
+    Report or PartialReport
+        Rows of metrics with 95% intervals, paired comparisons and the masks'
+        descriptors; with ``shard``, the partial report of that shard.
 
     Raises
     ------
@@ -507,7 +529,8 @@ def evaluate(
         Before any work, naming the argument: empty data or data of the wrong
         rank, labels outside the model's classes, a model output that is not
         a real ``(N, K)`` array or tensor or not finite, an unknown family,
-        mode, rule, parameter or device, a bad fill.
+        mode, rule, parameter or device, a bad fill, a shard that is not a pair
+        ``(index, count)`` with ``0 <= index < count``.
 
     Examples
     --------
@@ -523,9 +546,30 @@ def evaluate(
     >>> [(row["family"], row["coverage"], row["accuracy"]) for row in r.rows][:2]
     [('bernoulli', 0.0, 1.0), ('bernoulli', 0.5, 0.65)]
     """
+    from .shards import check_shard, combine, gather, process_group
+
+    started = time.perf_counter()
+    given = dict(
+        families=families, coverages=coverages, temporal=temporal, fill=fill, region=region, rules=rules,
+        match=match, params=params, reference=reference, n_boot=n_boot, ece_bins=ece_bins, seed=seed,
+        batch_size=batch_size, device=device, progress=progress, output=output,
+    )  # fmt: skip
+    if shard is not None:
+        return _part(model, data, given, check_shard(shard))
+    ranks = process_group()
+    if ranks is None:
+        part = _part(model, data, given, (0, 1))
+        return combine([part], part.setting, started)
+    given["progress"] = progress and ranks[0] == 0  # one bar, on rank 0
+    parts = gather(lambda found: _part(model, data, given, found), ranks)
+    return combine(parts, parts[0].setting, started)
+
+
+def _part(model: Any, data: Any, given: dict[str, Any], shard: tuple[int, int]) -> PartialReport:
+    """Check the arguments of :func:`evaluate` and run the grid on the samples of ``shard``."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .report import Report
+    from .shards import PartialReport, plan, signature
 
     started = time.perf_counter()
     timings = {"masks": 0.0, "model": 0.0}
@@ -536,11 +580,7 @@ def evaluate(
         yield
         timings[stage] += time.perf_counter() - begin
 
-    setting = _setting(
-        families=families, coverages=coverages, temporal=temporal, fill=fill, region=region, rules=rules,
-        match=match, params=params, reference=reference, n_boot=n_boot, ece_bins=ece_bins, seed=seed,
-        batch_size=batch_size, device=device, progress=progress, output=output,
-    )  # fmt: skip
+    setting = _setting(**given)
     source = _source(data)
     if not callable(model):
         raise TypeError(f"model must be callable (an nn.Module or a function), got {type(model).__name__}")
@@ -549,27 +589,31 @@ def evaluate(
         model.eval()
         model.to(setting.device)
     try:
-        k, setting = _dry_run(model, setting, source)
+        probe, setting = _dry_run(model, setting, source)
+        k = probe.shape[-1]
         t, _, h, w = source.shape
         grid = [(tm, f, c) for tm in setting.temporal for f in setting.families for c in setting.coverages]
         hidden = [key for key in grid if key[2] > 0]
-        logp = {key: np.empty((source.n, t, k), np.float32) for key in hidden}
-        fields: dict[tuple, dict[str, np.ndarray]] = {key: {} for key in hidden}
-        clean = np.empty((source.n, t, k), np.float32)
-        labels = np.empty(source.n, np.int64)
         per_batch = max(1, setting.batch_size // t)
-        n_batches = math.ceil(source.n / per_batch)
+        first, last = plan(source.n, per_batch, shard)
+        n = last - first
+        logp = {key: np.empty((n, t, k), np.float32) for key in hidden}
+        fields: dict[tuple, dict[str, np.ndarray]] = {key: {} for key in hidden}
+        clean = np.empty((n, t, k), np.float32)
+        labels = np.empty(n, np.int64)
+        n_batches = math.ceil(n / per_batch)
         workers = _workers()
         with (
             ThreadPoolExecutor(max_workers=workers) as pool,
             _bar(setting.progress, len(hidden) * n_batches) as bar,
         ):
-            for start, x, y in source.batches(per_batch):
+            for start, x, y in source.batches(per_batch, first, last):
                 _check_labels(y, k, start)
                 stop = start + len(y)
-                labels[start:stop] = y
+                rows = slice(start - first, stop - first)
+                labels[rows] = y
                 with clock("model"):
-                    clean[start:stop] = _forward(model, x, setting, f"the clean samples {start}..{stop - 1}")
+                    clean[rows] = _forward(model, x, setting, f"the clean samples {start}..{stop - 1}")
                 todo = iter(hidden)
                 pending: deque = deque()
                 for key in todo:
@@ -586,11 +630,9 @@ def evaluate(
                         seen = occluded(setting, key, start, x, masks)
                     with clock("model"):
                         where = "cell ({}, {}, coverage {:g}), samples {}..{}".format(*key, start, stop - 1)
-                        logp[key][start:stop] = _forward(model, seen, setting, where)
+                        logp[key][rows] = _forward(model, seen, setting, where)
                     for name, values in found.items():
-                        fields[key].setdefault(name, np.empty((source.n, t), values.dtype))[start:stop] = (
-                            values
-                        )
+                        fields[key].setdefault(name, np.empty((n, t), values.dtype))[rows] = values
                     bar.set_postfix_str("{} {} {:g}".format(*key))
                     bar.update()
     finally:
@@ -598,9 +640,9 @@ def evaluate(
             model.train(training)
     cells = []
     for temporal, family, coverage in grid:
-        found = fields.get((temporal, family, coverage))
-        if found is None:  # coverage 0: the clean predictions, no mask
-            zeros = np.zeros((source.n, t))
+        found = fields[(temporal, family, coverage)] if coverage > 0 else {}
+        if not found:  # coverage 0 (the clean predictions, no mask) or an empty shard
+            zeros = np.zeros((n, t))
             found = {"realised": zeros, "n_components": zeros.astype(np.int64), "largest_fraction": zeros}
             if setting.region is not None:
                 found["region_hidden"] = zeros
@@ -617,7 +659,7 @@ def evaluate(
             )
         )
     timings["grid"] = time.perf_counter() - started
-    report = Report(setting, labels, cells, video=source.video, frame_shape=(t, h, w))
-    timings["total"] = time.perf_counter() - started
-    report.timings = {k: round(v, 4) for k, v in timings.items()}
-    return report
+    return PartialReport(
+        setting, shard, source.n, first, last, labels, cells, source.video, (t, h, w), k, signature(setting),
+        probe, {key: round(value, 4) for key, value in timings.items()},
+    )  # fmt: skip

@@ -254,7 +254,9 @@ class Report:
     timings : dict
         Wall-clock seconds of :func:`~occmask.robustness.evaluate`: ``"masks"`` (waiting
         for the mask pool and applying the masks, on the main thread), ``"model"``,
-        ``"grid"`` (the whole loop over data and cells) and ``"total"`` (with the statistics).
+        ``"grid"`` (the whole loop over data and cells), ``"statistics"`` (bootstrap and
+        tests) and ``"total"``. A merged report gives the longest shard's ``"masks"``,
+        ``"model"`` and ``"grid"`` (see :func:`~occmask.robustness.merge`).
     """
 
     def __init__(
@@ -281,7 +283,6 @@ class Report:
         self.rows = self._rows()
         self.gaps = self._gaps()
         self.timings: dict[str, float] = {}
-        _warn_unresolvable(self.rows + self.gaps, stacklevel=4)  # the caller of evaluate
 
     # ----------------------------------------------------------------- access
 
