@@ -99,3 +99,25 @@ def test_occlude_and_occluded_dataset_share_masks_at_one_and_two_threads():
             np.testing.assert_array_equal(mask[b].numpy(), t.make_mask((4, 24, 24), seed))
         found.append(mask)
     assert torch.equal(found[0], found[1])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_evaluate_masks_are_the_engines_for_the_same_seeds(threads):
+    """occmask.robustness makes its masks with the batch engine: a report's masks are the engine's
+    for the cell's seeds, at any thread count, and generate()'s for each seed."""
+    from occmask.robustness import evaluate
+    from occmask.robustness.cells import mask_seed
+
+    x = np.random.default_rng(0).random((6, 1, 16, 16), dtype=np.float32)
+    y = np.arange(6) % 2
+
+    def model(batch):
+        return np.stack([batch.mean((1, 2, 3)), 1 - batch.mean((1, 2, 3))], axis=1) * 10
+
+    report = evaluate(model, (x, y), families=["perlin"], coverages=[0.4], n_boot=20, progress=False, seed=3)
+    seeds = [mask_seed(3, "perlin", 0.4, "evolving", i) for i in range(6)]
+    engine = MaskMaker("perlin", 0.4).masks((1, 16, 16), seeds, threads=threads)
+    for i, seed in enumerate(seeds):
+        mask = report.mask(i, family="perlin", coverage=0.4)
+        np.testing.assert_array_equal(mask, engine[i, 0])
+        np.testing.assert_array_equal(mask, om.generate("perlin", (16, 16), 0.4, rng=seed))

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .._batch import MaskMaker
 from .._occlude import Noise, special_fill
 from ..apply import occlude
-from ..families import generate
 
 __all__ = ["OUTPUTS", "Cell", "Setting", "fill_seed", "make_mask", "mask_seed", "occluded"]
 
@@ -138,18 +138,29 @@ def _seed(
     return np.random.SeedSequence(seed, spawn_key=(*key, index))
 
 
+def make_masks(
+    setting: Setting, key: tuple[str, str, float], start: int, x: np.ndarray
+) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """The masks ``(n, T, H, W)`` that samples ``x`` ``(n, T, C, H, W)`` (indices from ``start``) get
+    in a cell, made by the batch engine from their seeds (:func:`mask_seed`), and the samples'
+    regions (None without ``region``)."""
+    temporal, family, coverage = key
+    shape = (x.shape[1], *x.shape[-2:])
+    regions = None if setting.region is None else [_region(setting.region, s, shape) for s in x]
+    if coverage == 0.0:
+        return np.zeros((len(x), *shape), dtype=bool), regions
+    maker = MaskMaker(
+        family, coverage, match=setting.match, temporal=temporal, params=setting.params.get(family, {})
+    )
+    seeds = [mask_seed(setting.seed, family, coverage, temporal, start + k) for k in range(len(x))]
+    return maker.masks(shape, seeds, regions=regions, threads=1), regions  # cells run on their own threads
+
+
 def make_mask(
     setting: Setting, family: str, coverage: float, temporal: str, index: int, sample: np.ndarray
 ) -> np.ndarray:
     """The mask ``(T, H, W)`` that sample ``index`` (an array ``(T, C, H, W)``) gets in a cell."""
-    shape = (sample.shape[0], *sample.shape[-2:])
-    if coverage == 0.0:
-        return np.zeros(shape, dtype=bool)
-    extra = dict(setting.params.get(family, {}))
-    if setting.region is not None:
-        extra["region"] = _region(setting.region, sample, shape)
-    seed = mask_seed(setting.seed, family, coverage, temporal, index)
-    return generate(family, shape, coverage, rng=seed, temporal=temporal, match=setting.match, **extra)
+    return make_masks(setting, (temporal, family, coverage), index, sample[None])[0][0]
 
 
 def occluded(

@@ -1,9 +1,10 @@
 """The evaluation grid: a model scored on every (temporal mode, family, coverage) of the same samples.
 
-Every sample gets its mask from :func:`occmask.robustness.cells.make_mask`, a
+Every sample gets its mask from :func:`occmask.robustness.cells.make_masks`, a
 function of ``(seed, family, coverage, temporal, index)`` only, so two models or
-two runs see identical occlusions. Masks are made on the CPU by occmask's
-GIL-free kernels in a thread pool, a few cells ahead of the model.
+two runs see identical occlusions. Masks are made on the CPU by the batch engine
+(:class:`occmask._batch.MaskMaker`, the one ``Occlude`` uses), a cell a thread,
+a few cells ahead of the model.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..apply import occlude
 from ..calibrate import MATCHES
 from ..describe import describe
 from ..families import TEMPORAL
-from .cells import OUTPUTS, Cell, Setting, _region, make_mask, occluded
+from .cells import OUTPUTS, Cell, Setting, make_mask, make_masks, occluded
 from .metrics import RULES
 
 if TYPE_CHECKING:
@@ -377,16 +378,15 @@ def _masks(
     setting: Setting, key: tuple[str, str, float], start: int, x: np.ndarray
 ) -> tuple[np.ndarray, dict]:
     """The masks of one batch in one cell and their per-frame descriptors."""
-    temporal, family, coverage = key
-    masks = np.stack([make_mask(setting, family, coverage, temporal, start + k, s) for k, s in enumerate(x)])
+    masks, regions = make_masks(setting, key, start, x)
     described = [describe(m) for m in masks]
     fields = {
         "realised": np.stack([d.coverage for d in described]),
         "n_components": np.stack([d.n_components for d in described]),
         "largest_fraction": np.stack([d.largest_fraction for d in described]),
     }
-    if setting.region is not None:
-        region = np.stack([_region(setting.region, s, m.shape) for s, m in zip(x, masks, strict=True)])
+    if regions is not None:
+        region = np.stack(regions)
         total = region.sum(axis=(-2, -1))
         with np.errstate(invalid="ignore", divide="ignore"):
             fields["region_hidden"] = (region & masks).sum(axis=(-2, -1)) / np.where(total > 0, total, np.nan)
