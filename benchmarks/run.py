@@ -4,7 +4,7 @@ Usage
 -----
 ::
 
-    python benchmarks/run.py [--quick] [--out DIR] [--docs]
+    python benchmarks/run.py [--quick] [--out DIR] [--docs] [--only pipelines]
 
 ``--quick`` takes fewer and shorter repetitions, leaves out the large
 workloads and times the cold start of the first family only (CI runs it to keep
@@ -23,6 +23,13 @@ Workloads
     frame (``match="frame"``), which is what a data loader makes per sample.
 ``image 256x256``
     One image mask of 256 x 256 pixels at coverage 0.5.
+``image 224x224``, ``V 8x224x224``
+    The settings users come from, each against its peer (``pipeline_rows``): MAE's
+    random masking in MAE's setting (16-pixel patches, aligned, 75% hidden) on an
+    image and on a clip with a new order per frame; boxes and their occlusion on a
+    uint8 HWC image against albumentations' CoarseDropout. ``--only pipelines``
+    measures them alone, with the bernoulli and fourier image rows and the describe
+    rows, into ``results-pipelines.*`` (``results-quick-pipelines.*``).
 ``V 16x256x256``, ``image 1024x1024``
     The family rows again on larger masks (full runs only), so that the scaling
     with size is visible; the time-per-pixel rows measure it per family, from
