@@ -208,10 +208,13 @@ def _patch_field(out, offsets, order, place, spiral, need):
 @kernel
 def _place_row(place_row, offset, out):
     """The places of a canvas row's pixels (``out``) from a row of a patch's places, for a grid
-    shifted by ``offset`` columns."""
+    shifted by ``offset`` columns (a column's place counted on, not divided out: a division per
+    pixel took most of the field's time)."""
     width = place_row.shape[0]
+    q = offset % width
     for j in range(out.shape[0]):
-        out[j] = place_row[(j + offset) % width]
+        out[j] = place_row[q]
+        q = q + 1 if q + 1 < width else 0
 
 
 @kernel
@@ -231,7 +234,10 @@ def _cutoffs(order, need, offset, n_h, n_w, place, spiral, cutoff):
         y0, y1 = max(0, row * ph - offset[0]), min(n_h, (row + 1) * ph - offset[0])
         x0, x1 = max(0, col * pw - offset[1]), min(n_w, (col + 1) * pw - offset[1])
         inside = max(0, y1 - y0) * max(0, x1 - x0)
-        if covered + inside >= need:  # the last patch: its first need - covered pixels inside
+        if covered + inside == need:  # the last patch, whole: all its places
+            cutoff[row, col] = 2.0
+            return
+        if covered + inside > need:  # the last patch: its first need - covered pixels inside
             for pixel in spiral:
                 py, px = pixel // pw, pixel % pw
                 if y0 <= row * ph + py - offset[0] < y1 and x0 <= col * pw + px - offset[1] < x1:
