@@ -95,7 +95,9 @@ def _shuffle(key, steps, out, first, order):
     """The first ``steps`` steps of a Fisher–Yates shuffle of every frame's pixels: in ``out`` (F, N)
     float32, frames ``first`` on, the pixel picked at step ``r`` gets ``r``, the others ``+inf``.
     ``order`` (N,) is scratch (:func:`_scratch`)."""
-    ranks = np.arange(steps).astype(np.float32)  # exact: steps <= _SHUFFLE_PIXELS
+    ranks = np.empty(steps, np.float32)  # one pass, no int64 temporary
+    for r in range(steps):
+        ranks[r] = r  # exact: steps <= _SHUFFLE_PIXELS
     for t in range(out.shape[0]):
         out[t] = np.inf
         _shuffle_frame(key, first + t, steps, ranks, order, out[t])
