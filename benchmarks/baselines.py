@@ -12,7 +12,8 @@ from collections.abc import Mapping
 import numpy as np
 
 import occmask as om
-from harness import SEED, frame_shape, pixels_k
+from harness import COVERAGE, SEED, frame_shape, pixels_k
+from occmask.calibrate import target_count
 
 
 def numpy_cut(field: np.ndarray, k: int) -> np.ndarray:
@@ -275,7 +276,7 @@ def fmix_numpy(shape: tuple[int, ...], params: Mapping) -> np.ndarray:
 # patches ----------------------------------------------------------------------
 
 
-def mae_patches(shape: tuple[int, ...], params: Mapping) -> np.ndarray:
+def mae_patches(shape: tuple[int, ...], params: Mapping, coverage: float = COVERAGE) -> np.ndarray:
     """MAE's random masking (He et al. 2022, github.com/facebookresearch/mae): per frame a
     uniform score per patch, ``argsort``, the first ``k // p^2`` patches hidden, the patch mask
     upsampled to pixels. Whole patches only, on an aligned grid: less work than occmask's."""
@@ -285,7 +286,19 @@ def mae_patches(shape: tuple[int, ...], params: Mapping) -> np.ndarray:
     noise = np.random.default_rng(SEED).random((n_t, grid_h * grid_w))
     ids_shuffle = np.argsort(noise, axis=1)
     tokens = np.zeros((n_t, grid_h * grid_w), dtype=bool)
-    np.put_along_axis(tokens, ids_shuffle[:, : pixels_k(shape) // (p * p)], True, axis=1)
+    hidden = target_count(coverage, n_h * n_w) // (p * p)
+    np.put_along_axis(tokens, ids_shuffle[:, :hidden], True, axis=1)
     return (
         tokens.reshape(n_t, grid_h, 1, grid_w, 1).repeat(p, axis=2).repeat(p, axis=4).reshape(n_t, n_h, n_w)
     )
+
+
+# rectangles + occlude on uint8 HWC images -----------------------------------------
+
+
+def coarse_dropout_holes(side: tuple[float, float], coverage: float) -> int:
+    """How many holes of CoarseDropout, with height and width each uniform in ``side`` (fractions
+    of the image's side), hide about ``coverage`` when dropped independently
+    (``1 - exp(-n * E[h] E[w]) = coverage``)."""
+    mean = (side[0] + side[1]) / 2.0
+    return max(1, round(-math.log(1.0 - coverage) / (mean * mean)))

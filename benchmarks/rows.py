@@ -25,6 +25,7 @@ from baselines import (
     TRIVIAL,
     check_describe,
     check_life,
+    coarse_dropout_holes,
     components_cc3d,
     components_scipy,
     fastnoise,
@@ -40,6 +41,7 @@ from baselines import (
 from harness import (
     COVERAGE,
     FULL,
+    IMAGE,
     SEED,
     SINGLE_THREAD,
     VIDEO,
@@ -283,6 +285,104 @@ def patches_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
         [("MAE random masking: argsort of patch scores, patches to pixels", mae, Target.faster(2))],
         cfg,
     )
+
+
+# the settings users come from -----------------------------------------------------
+
+#: MAE's own setting (He et al. 2022): 224 x 224 images, 16-pixel patches, 75% hidden.
+MAE_IMAGE, MAE_PATCH, MAE_RATIO = (224, 224), 16, 0.75
+#: A clip of MAE images with a new patch order per frame.
+MAE_CLIP = (8, *MAE_IMAGE)
+#: Box sides as fractions of the image's side, and the share hidden, of the CoarseDropout row.
+BOX_SIDE, BOX_COVERAGE = (0.1, 0.3), 0.25
+
+
+def pipeline_rows(cfg: Config) -> list[Row]:
+    """The settings of the pipelines users come from, each against its own peer: MAE's random
+    masking on a 224 x 224 image and on an 8-frame clip (a new order per frame), and boxes hidden
+    in a uint8 HWC image against albumentations' CoarseDropout (mask and occlusion)."""
+    return [*_mae_rows(cfg), *_coarse_dropout_rows(cfg)]
+
+
+def _mae_rows(cfg: Config) -> list[Row]:
+    params = {"patch": MAE_PATCH}
+    rows = []
+    for shape, target in ((MAE_IMAGE, Target.faster(1)), (MAE_CLIP, Target.faster(1.5))):
+        k = target_count(MAE_RATIO, shape[-2] * shape[-1])
+        temporal = "independent"  # a new order per frame, as MAE's per-sample noise
+
+        def occmask(shape=shape, temporal=temporal):
+            return om.patches(
+                shape, MAE_RATIO, rng=SEED, patch=MAE_PATCH, offset="aligned", temporal=temporal
+            )
+
+        def mae(shape=shape):
+            return mae_patches(shape, params, MAE_RATIO)
+
+        for who, fn in (("occmask patches", occmask), ("MAE random masking", mae)):
+            frames = fn().reshape(-1, shape[-2], shape[-1])
+            counts = frames.reshape(len(frames), -1).sum(axis=1)
+            assert frames.shape[0] == frame_shape(shape)[0] and (counts == k).all(), f"{who}: {counts}"
+            tiles = frames.reshape(len(frames), shape[-2] // MAE_PATCH, MAE_PATCH, -1, MAE_PATCH)
+            assert (tiles.all(axis=(2, 4)) == tiles.any(axis=(2, 4))).all(), f"{who}: not whole patches"
+        rows += versus(
+            f"patches, MAE's setting ({MAE_PATCH}-px patches, {MAE_RATIO:.0%} hidden, aligned)",
+            shape,
+            occmask,
+            [("MAE random masking: argsort of patch scores, patches to pixels", mae, target)],
+            cfg,
+        )
+    return rows
+
+
+def _coarse_dropout_rows(cfg: Config) -> list[Row]:
+    import albumentations as A
+
+    n_h, n_w = MAE_IMAGE
+    side = (BOX_SIDE[0] * min(n_h, n_w), BOX_SIDE[1] * min(n_h, n_w))
+    image = np.random.default_rng(SEED).integers(1, 256, (*MAE_IMAGE, 3), dtype=np.uint8)
+    n = coarse_dropout_holes(BOX_SIDE, BOX_COVERAGE)
+    dropout = A.CoarseDropout(
+        num_holes_range=(n, n), hole_height_range=BOX_SIDE, hole_width_range=BOX_SIDE, fill=0, p=1.0
+    )
+    dropout.set_random_seed(SEED)
+
+    def occmask():
+        mask = om.rectangles(MAE_IMAGE, BOX_COVERAGE, rng=SEED, size=side)
+        return om.occlude(image, mask, fill=0, layout="HWC")
+
+    def albumentations_dropout():
+        return dropout(image=image)["image"]
+
+    hidden = (occmask() == 0).all(axis=-1).sum()
+    assert hidden == target_count(BOX_COVERAGE, n_h * n_w), f"occmask rectangles hide {hidden} pixels"
+    share = np.mean([(albumentations_dropout() == 0).all(axis=-1).mean() for _ in range(20)])
+    assert abs(share - BOX_COVERAGE) < 0.1, f"CoarseDropout hides {share:.2f} of the pixels"
+    return versus(
+        f"rectangles + occlude, uint8 HWC, sides {BOX_SIDE[0]:.0%}-{BOX_SIDE[1]:.0%}, "
+        f"{BOX_COVERAGE:.0%} hidden",
+        MAE_IMAGE,
+        occmask,
+        [
+            (
+                f"albumentations CoarseDropout, {n} holes (about {BOX_COVERAGE:.0%})",
+                albumentations_dropout,
+                Target.faster(1),
+            )
+        ],
+        cfg,
+    )
+
+
+def pipeline_table(cfg: Config) -> list[Row]:
+    """Just the rows of the pipelines users come from and of the peers they are weighed against
+    most: :func:`pipeline_rows`, then bernoulli and fourier on the image workload and describe
+    on both workloads (``run.py --only pipelines``)."""
+    rows = pipeline_rows(cfg)
+    rows += bernoulli_rows(IMAGE, cfg) + fourier_rows(IMAGE, cfg)
+    for shape in (VIDEO, IMAGE):
+        rows += describe_rows(shape, cfg)
+    return rows
 
 
 # region coverage ------------------------------------------------------------------
@@ -680,4 +780,12 @@ LARGE_ROWS = (
 #: Rows measured for each workload shape.
 SHAPED_ROWS = (*LARGE_ROWS, region_rows, describe_rows, occlude_rows)
 #: Rows measured once.
-ONCE_ROWS = (pixel_rows, cold_start_rows, cold_compile_rows, memory_rows, transform_rows, evaluation_rows)
+ONCE_ROWS = (
+    pipeline_rows,
+    pixel_rows,
+    cold_start_rows,
+    cold_compile_rows,
+    memory_rows,
+    transform_rows,
+    evaluation_rows,
+)

@@ -4,7 +4,7 @@ Usage
 -----
 ::
 
-    python benchmarks/run.py [--quick] [--out DIR] [--docs]
+    python benchmarks/run.py [--quick] [--out DIR] [--docs] [--only pipelines]
 
 ``--quick`` takes fewer and shorter repetitions, leaves out the large
 workloads and times the cold start of the first family only (CI runs it to keep
@@ -23,6 +23,13 @@ Workloads
     frame (``match="frame"``), which is what a data loader makes per sample.
 ``image 256x256``
     One image mask of 256 x 256 pixels at coverage 0.5.
+``image 224x224``, ``V 8x224x224``
+    The settings users come from, each against its peer (``pipeline_rows``): MAE's
+    random masking in MAE's setting (16-pixel patches, aligned, 75% hidden) on an
+    image and on a clip with a new order per frame; boxes and their occlusion on a
+    uint8 HWC image against albumentations' CoarseDropout. ``--only pipelines``
+    measures them alone, with the bernoulli and fourier image rows and the describe
+    rows, into ``results-pipelines.*`` (``results-quick-pipelines.*``).
 ``V 16x256x256``, ``image 1024x1024``
     The family rows again on larger masks (full runs only), so that the scaling
     with size is visible; the time-per-pixel rows measure it per family, from
@@ -109,12 +116,22 @@ from harness import (  # noqa: E402
     versions,
     workload,
 )
-from rows import LARGE_ROWS, ONCE_ROWS, SHAPED_ROWS  # noqa: E402
+from rows import LARGE_ROWS, ONCE_ROWS, SHAPED_ROWS, pipeline_table  # noqa: E402
 from transform import TRANSFORM_ROWS  # noqa: E402
 
+#: Groups of rows that ``--only`` measures alone, each a function of the configuration.
+GROUPS = {"pipelines": pipeline_table}
 
-def run(cfg: Config, shapes: Sequence[tuple[int, ...]] = (VIDEO, IMAGE), *, progress=print) -> list[Row]:
-    """Measure every row of the table, one thread, and return them in table order."""
+
+def run(
+    cfg: Config,
+    shapes: Sequence[tuple[int, ...]] = (VIDEO, IMAGE),
+    *,
+    only: str | None = None,
+    progress=print,
+) -> list[Row]:
+    """Measure every row of the table (or the group ``only`` of :data:`GROUPS`), one thread, and
+    return them in table order."""
     import numba
 
     started = time.perf_counter()
@@ -130,6 +147,9 @@ def run(cfg: Config, shapes: Sequence[tuple[int, ...]] = (VIDEO, IMAGE), *, prog
     else:
         limits = threadpool_limits(1)
     try:
+        if only is not None:
+            step(only)
+            return GROUPS[only](cfg)
         rows = []
         for measure in SHAPED_ROWS:
             for shape in shapes:
@@ -160,17 +180,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--docs", action="store_true", help="also put the table into docs/benchmarks.md (use with a full run)"
     )
+    parser.add_argument(
+        "--only",
+        choices=sorted(GROUPS),
+        help="measure one group of rows alone (pipelines: the settings users come from, with the "
+        "bernoulli, fourier and describe rows they are weighed against)",
+    )
     args = parser.parse_args(argv)
+    if args.docs and args.only:
+        parser.error("--docs puts a full run's table into the page; leave out --only")
     missing = [dist for module, dist in BENCH_MODULES.items() if not _importable(module)]
     if missing:
         parser.exit(
             2, f'missing baseline packages {missing}; install them with: pip install "occmask[bench]"\n'
         )
     cfg = QUICK if args.quick else FULL
-    mode = "quick" if args.quick else "full"
+    mode = ("quick" if args.quick else "full") + (f", {args.only} only" if args.only else "")
     started = time.perf_counter()
     print(f"occmask benchmarks, {mode} mode")
-    rows = run(cfg)
+    rows = run(cfg, only=args.only)
     info = {
         "mode": mode,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -190,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "results" if mode == "full" else "results-quick"
+    stem = ("results-quick" if args.quick else "results") + (f"-{args.only}" if args.only else "")
     (args.out / f"{stem}.md").write_text(text)
     (args.out / f"{stem}.json").write_text(
         json.dumps({**info, "rows": [row.as_dict() for row in rows]}, indent=2)

@@ -184,3 +184,19 @@ def test_memory_and_cold_compile_rows():
     assert "MiB" in bench.table(rows)
     rows = table_rows.cold_compile_rows(TINY, names=["bernoulli"])
     assert len(rows) == 1 and rows[0].occmask_s > 0 and rows[0].baseline_s > 0
+
+
+def test_pipeline_rows_check_both_sides_and_measure():
+    pytest.importorskip("albumentations")
+    rows = table_rows.pipeline_rows(TINY)
+    assert [row.workload for row in rows] == ["image 224x224", "V 8x224x224", "image 224x224"]
+    assert [row.target.text for row in rows] == [">= 1x faster", ">= 1.5x faster", ">= 1x faster"]
+    assert all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows)
+
+
+def test_only_runs_one_group_and_refuses_the_docs(tmp_path):
+    import run  # benchmarks/run.py
+
+    assert set(run.GROUPS) == {"pipelines"}
+    with pytest.raises(SystemExit):
+        run.main(["--quick", "--only", "pipelines", "--docs", "--out", str(tmp_path)])

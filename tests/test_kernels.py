@@ -57,12 +57,13 @@ def shuffle_reference(key, steps, values, n_frames, n):
     n=st.integers(1, 40),
     share=st.floats(0.0, 1.0),
     key=st.integers(0, 2**63 - 1),
+    scratch=st.sampled_from([np.uint16, np.int32]),
 )
-def test_shuffle_equals_python_reference(n_frames, n, share, key):
+def test_shuffle_equals_python_reference(n_frames, n, share, key, scratch):
     steps = round(share * n)
     out = np.zeros((n_frames, n), np.float32)  # every value is written
     with np.errstate(over="ignore"):  # wrapping arithmetic, as in bernoulli._field
-        bernoulli._shuffle(np.uint64(key), steps, out, 0)
+        bernoulli._shuffle(np.uint64(key), steps, out, 0, np.empty(n, scratch))
     ranks = np.arange(steps, dtype=np.float32)[None]
     np.testing.assert_array_equal(out, shuffle_reference(key, steps, ranks, n_frames, n))
 
@@ -72,7 +73,7 @@ def test_shuffle_picks_every_subset_equally_often():
     n_frames, n, k = 20_000, 5, 2
     out = np.empty((n_frames, n), np.float32)
     with np.errstate(over="ignore"):
-        bernoulli._shuffle(np.uint64(12345), k, out, 0)
+        bernoulli._shuffle(np.uint64(12345), k, out, 0, bernoulli._scratch(n))
     hidden = np.isfinite(out)
     assert (hidden.sum(axis=1) == k).all()
     codes = hidden @ (1 << np.arange(n))

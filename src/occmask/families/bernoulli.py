@@ -92,11 +92,13 @@ def _mix(z):
 
 
 @kernel
-def _shuffle(key, steps, out, first):
+def _shuffle(key, steps, out, first, order):
     """The first ``steps`` steps of a Fisher–Yates shuffle of every frame's pixels: in ``out`` (F, N)
-    float32, frames ``first`` on, the pixel picked at step ``r`` gets ``r``, the others ``+inf``."""
-    ranks = np.arange(steps).astype(np.float32)  # exact: steps <= _SHUFFLE_PIXELS
-    order = np.empty(out.shape[1], np.int32)
+    float32, frames ``first`` on, the pixel picked at step ``r`` gets ``r``, the others ``+inf``.
+    ``order`` (N,) is scratch (:func:`_scratch`)."""
+    ranks = np.empty(steps, np.float32)  # one pass, no int64 temporary
+    for r in range(steps):
+        ranks[r] = r  # exact: steps <= _SHUFFLE_PIXELS
     for t in range(out.shape[0]):
         out[t] = np.inf
         _shuffle_frame(key, first + t, steps, ranks, order, out[t])
@@ -104,11 +106,10 @@ def _shuffle(key, steps, out, first):
 
 
 @kernel
-def _shuffle_sorted(key, out, first):
+def _shuffle_sorted(key, out, first, order):
     """Place each frame of ``out`` (F, N) float32 (frames ``first`` on), sorted, along the frame's
     full shuffle, each value equal to the one before raised to just above it: the frame's pixels in
-    a uniformly random order, the same values, and no ties."""
-    order = np.empty(out.shape[1], np.int32)
+    a uniformly random order, the same values, and no ties. ``order`` (N,) is scratch."""
     for t in range(out.shape[0]):
         values = out[t].copy()
         for i in range(1, values.size):
@@ -125,7 +126,8 @@ def _shuffle_frame(key, t, steps, values, order, out):
 
     Step ``r`` picks uniformly among the ``N - r`` pixels not picked yet, with
     Lemire's multiply-shift and rejection (exact) on 32-bit draws of the
-    SplitMix64 stream of frame ``t`` under ``key``. ``order`` (N,) int32 is scratch.
+    SplitMix64 stream of frame ``t`` under ``key``. ``order`` (N,) is scratch, of integers that
+    hold every pixel index (:func:`_scratch`).
     """
     n = out.size
     for i in range(n):
@@ -153,6 +155,12 @@ def _shuffle_frame(key, t, steps, values, order, out):
         out[picked] = values[r]
 
 
+def _scratch(n: int) -> np.ndarray:
+    """Scratch for the order of a frame's ``n`` pixels: uint16 where they fit (a frame of 256 x 256
+    pixels: the shuffle's random accesses stay in half the cache, about 20% faster), else int32."""
+    return np.empty(n, np.uint16 if n <= 1 << 16 else np.int32)
+
+
 def _blocks(
     shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None, frames: int
 ) -> Iterator[np.ndarray]:
@@ -167,12 +175,12 @@ def _blocks(
             rng.random(dtype=np.float32, out=block)
         elif need is not None:  # the hidden pixels and their ranks only
             with np.errstate(over="ignore"):  # the generator wraps mod 2**64 (numpy warns without the JIT)
-                _shuffle(key, need, block, first)
+                _shuffle(key, need, block, first, _scratch(n))
         else:  # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties (sorted
             rng.random(dtype=np.float32, out=block)  # by numpy: Numba's sort takes seconds to compile)
             block.sort(axis=1)
             with np.errstate(over="ignore"):
-                _shuffle_sorted(key, block, first)
+                _shuffle_sorted(key, block, first, _scratch(n))
         yield block.reshape(len(block), *shape[1:])
 
 

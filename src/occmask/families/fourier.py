@@ -153,7 +153,7 @@ def _blocks(
     if temporal == "evolving":  # one 3-D spectrum over (time, height, width): one block
         amplitude = _amplitude_of(shape, decay, time_scale)
         spectrum = _draw(rng, amplitude, np.empty((n_t, n_h, n_w // 2 + 1), np.complex64))
-        yield _inverse(spectrum, n_w, axes=(0, 1))
+        yield _inverse(spectrum, n_w, axes=(0, 1) if n_t > 1 else (1,))  # one frame: time's FFT is 1
         return
     amplitude = _amplitude_of((1, n_h, n_w), decay, time_scale)
     buffer = np.empty((min(frames, n_t), n_h, n_w // 2 + 1), np.complex64)

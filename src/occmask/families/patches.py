@@ -209,10 +209,13 @@ def _patch_field(out, offsets, order, place, spiral, need):
 @kernel
 def _place_row(place_row, offset, out):
     """The places of a canvas row's pixels (``out``) from a row of a patch's places, for a grid
-    shifted by ``offset`` columns."""
+    shifted by ``offset`` columns (a column's place counted on, not divided out: a division per
+    pixel took most of the field's time)."""
     width = place_row.shape[0]
+    q = offset % width
     for j in range(out.shape[0]):
-        out[j] = place_row[(j + offset) % width]
+        out[j] = place_row[q]
+        q = q + 1 if q + 1 < width else 0
 
 
 @kernel
@@ -232,7 +235,10 @@ def _cutoffs(order, need, offset, n_h, n_w, place, spiral, cutoff):
         y0, y1 = max(0, row * ph - offset[0]), min(n_h, (row + 1) * ph - offset[0])
         x0, x1 = max(0, col * pw - offset[1]), min(n_w, (col + 1) * pw - offset[1])
         inside = max(0, y1 - y0) * max(0, x1 - x0)
-        if covered + inside >= need:  # the last patch: its first need - covered pixels inside
+        if covered + inside == need:  # the last patch, whole: all its places
+            cutoff[row, col] = 2.0
+            return
+        if covered + inside > need:  # the last patch: its first need - covered pixels inside
             for pixel in spiral:
                 py, px = pixel // pw, pixel % pw
                 if y0 <= row * ph + py - offset[0] < y1 and x0 <= col * pw + px - offset[1] < x1:
@@ -243,6 +249,112 @@ def _cutoffs(order, need, offset, n_h, n_w, place, spiral, cutoff):
         cutoff[row, col] = 2.0
         covered += inside
         r += 1
+
+
+def _grid(shape: tuple[int, int, int], patch: tuple[int, int]) -> tuple[int, int]:
+    """Rows and columns of patches of the grid: room for any offset (the last ones lie partly or,
+    when aligned, wholly outside the canvas)."""
+    return -(-(shape[1] + patch[0] - 1) // patch[0]), -(-(shape[2] + patch[1] - 1) // patch[1])
+
+
+def _distinct(shape: tuple[int, int, int], patch: tuple[int, int]) -> bool:
+    """Whether float32 keeps every rank + place of the field apart (not on huge grids): then a
+    cut need only the needed values."""
+    grid_h, grid_w = _grid(shape, patch)
+    return grid_h * grid_w * patch[0] * patch[1] <= _DISTINCT
+
+
+def _scores(
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    patch: tuple[int, int],
+    time_scale: float,
+) -> np.ndarray:
+    """A Gaussian score per patch of every frame, (T, patches) over the grid (:func:`_grid`)
+    flattened, drifting when evolving: each frame's patches are hidden in the order of their
+    scores."""
+    grid_h, grid_w = _grid(shape, patch)
+    scores = rng.standard_normal((shape[0], grid_h * grid_w))
+    if temporal == "evolving" and shape[0] > 1:  # AR(1) scores with correlation exp(-lag / time_scale)
+        _drift(scores, math.exp(-1.0 / time_scale))
+    return scores
+
+
+def _mask(
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    need: int,
+    *,
+    patch: tuple[int, int],
+    offset: str,
+    time_scale: float,
+) -> np.ndarray | None:
+    """The mask that a cut of the field at ``need`` pixels per frame gives, made without the field
+    where it is a set of whole patches (MAE's setting): an aligned grid whose patches tile the frame
+    and ``need`` a whole number of patches. Then the mask (T, H, W) bool is, in each frame, the
+    ``need / (ph pw)`` patches of lowest score, from the same draws (scores are distinct almost
+    surely); elsewhere None, with ``rng`` untouched."""
+    n_t, n_h, n_w = shape
+    ph, pw = patch
+    if offset != "aligned" or n_h % ph or n_w % pw or need % (ph * pw) or not _distinct(shape, patch):
+        return None
+    scores = _scores(shape, rng, temporal, patch, time_scale)
+    return _whole_patches(
+        scores, need // (ph * pw), ph, pw, _grid(shape, patch)[1], np.empty(shape, np.bool_)
+    )
+
+
+@kernel
+def _whole_patches(scores, count, ph, pw, grid_w, out):
+    """In each frame ``t`` of ``out`` (T, H, W) bool, the ``count`` patches of lowest score
+    (``scores[t]``, over a grid of rows of ``grid_w`` patches aligned with the canvas, which its
+    whole patches tile) among those inside the canvas: the ``count``-th lowest score found by
+    selection, the patches marked in a grid, then each row of patches written as one canvas row
+    and copied to the patch's other rows."""
+    n_t, n_h, n_w = out.shape
+    tiles_h, tiles_w = n_h // ph, n_w // pw
+    inside = np.empty(tiles_h * tiles_w)
+    values = np.empty(tiles_h * tiles_w)
+    for t in range(n_t):
+        for row in range(tiles_h):
+            for col in range(tiles_w):
+                inside[row * tiles_w + col] = scores[t, row * grid_w + col]
+        values[:] = inside
+        highest = _kth_lowest(values, count - 1) if count > 0 else -np.inf
+        for row in range(tiles_h):
+            first = out[t, row * ph]
+            for col in range(tiles_w):
+                first[col * pw : (col + 1) * pw] = inside[row * tiles_w + col] <= highest
+            for i in range(row * ph + 1, (row + 1) * ph):
+                out[t, i] = first
+    return out
+
+
+@kernel
+def _kth_lowest(values, k):
+    """The ``k``-th lowest of ``values`` (from 0), by Hoare's selection (``values`` is reordered)."""
+    lo, hi = 0, values.size - 1
+    while lo < hi:
+        pivot = values[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while values[i] < pivot:
+                i += 1
+            while values[j] > pivot:
+                j -= 1
+            if i <= j:
+                values[i], values[j] = values[j], values[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return values[k]
 
 
 def _blocks(
@@ -261,16 +373,12 @@ def _blocks(
     n_t, n_h, n_w = shape
     ph, pw = patch
     n_sets = n_t if temporal == "independent" else 1
-    grid_h, grid_w = -(-(n_h + ph - 1) // ph), -(-(n_w + pw - 1) // pw)  # room for any offset
     offsets = np.zeros((n_sets, 2), np.int64)
     if offset == "random":
         offsets[:, 0], offsets[:, 1] = rng.integers(0, ph, n_sets), rng.integers(0, pw, n_sets)
-    scores = rng.standard_normal((n_t, grid_h * grid_w))
-    if temporal == "evolving":  # AR(1) scores with correlation exp(-lag / time_scale)
-        _drift(scores, math.exp(-1.0 / time_scale))
-    order = np.argsort(scores, axis=1)  # in numpy: Numba's sort is slow to compile
-    # the needed values only, where float32 keeps every rank + place apart (not on huge grids)
-    exact = need is not None and grid_h * grid_w * ph * pw <= _DISTINCT
+    # ranked in numpy: Numba's sort is slow to compile
+    order = np.argsort(_scores(shape, rng, temporal, patch, time_scale), axis=1)
+    exact = need is not None and _distinct(shape, patch)
     buffer = np.empty((min(frames, n_t), n_h, n_w), np.float32)
     for first in range(0, n_t, frames):
         n = min(frames, n_t - first)
