@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import occmask as om
 from occmask.calibrate import target_count
-from occmask.families import patches
+from occmask.families import _engine, patches
 from occmask.families._family import TEMPORAL
 
 # --- patches: whole patches of an aligned grid, without the field ------------------------------
@@ -70,3 +70,47 @@ def test_kth_lowest_is_the_sorted_value(values, data):
     array = np.array(values, dtype=np.float64)
     k = data.draw(st.integers(0, array.size - 1))
     assert patches._kth_lowest(array.copy(), k) == np.sort(array)[k]
+
+
+@pytest.mark.parametrize("temporal", ["evolving", "static", "independent"])
+def test_generate_takes_the_patches_shortcut_and_gives_the_fields_cut(temporal):
+    """MAE's setting (aligned 16-px patches, 75% hidden) goes through Family.mask; the mask is the
+    cut of the field from the same seed, also into ``out`` and for a static mask's frames."""
+    shape = (3, 224, 224)
+    kwargs = {"patch": 16, "offset": "aligned", "temporal": temporal}
+    mask = om.generate("patches", shape, 0.75, rng=5, **kwargs)
+    np.testing.assert_array_equal(mask, om.cut(om.field("patches", shape, rng=5, **kwargs), 0.75))
+    family = om.FAMILIES["patches"]
+    out = np.zeros(shape, bool)
+    params = family.params({"patch": 16, "offset": "aligned"})
+    made = _engine._generate(
+        family, shape, False, 0.75, "frame", temporal, params, None, np.random.default_rng(5), out
+    )
+    assert made is out
+    np.testing.assert_array_equal(out, mask)
+
+
+def test_a_user_familys_mask_shortcut_is_checked_against_its_field():
+    def noise(shape, rng, temporal, need):
+        return rng.random(shape, dtype=np.float32)
+
+    def right(shape, rng, temporal, need):
+        field = rng.random(shape, dtype=np.float32).reshape(shape[0], -1)
+        return om.cut(field.reshape(shape), need / field.shape[1]).reshape(shape)
+
+    def wrong(shape, rng, temporal, need):
+        return ~right(shape, rng, temporal, need)
+
+    for name, shortcut, works in (("shortcut_right", right, True), ("shortcut_wrong", wrong, False)):
+        om.register_family(om.Family(name, "i.i.d.", noise, mask=shortcut))
+        try:
+            if works:
+                mask = om.generate(name, (2, 8, 8), 0.25, rng=1)
+                np.testing.assert_array_equal(
+                    mask, om.cut(noise((2, 8, 8), np.random.default_rng(1), "", None), 0.25)
+                )
+            else:
+                with pytest.raises(ValueError, match="mask shortcut of family 'shortcut_wrong' must give"):
+                    om.generate(name, (2, 8, 8), 0.25, rng=1)
+        finally:
+            om.unregister_family(name)

@@ -46,6 +46,8 @@ _BLOCK_PIXELS = 1 << 20
 #: User families whose field was found, on its first call with a ``need``, to give the same lowest
 #: pixels as with ``need=None`` (:func:`_check_need`).
 _NEED_CHECKED: weakref.WeakSet[Family] = weakref.WeakSet()
+#: User families whose :attr:`Family.mask` shortcut was found equal to the cut of their field.
+_MASK_CHECKED: weakref.WeakSet[Family] = weakref.WeakSet()
 
 
 def generate(
@@ -151,6 +153,15 @@ def _generate(
     # a region's threshold may lie anywhere in the frame: then the whole field is needed
     early = match == "frame" and region is None
     need = calibrate.target_count(coverage, shape3[1] * shape3[2]) if early else None
+    if need is not None and fam.mask is not None:
+        direct = _direct_mask(fam, field_shape, gen, temporal, need, checked)
+        if direct is not None:
+            if out is not None:
+                np.copyto(out.reshape(shape3), direct)  # a static mask's one frame on every frame
+                return out
+            if frames != shape3[0]:
+                direct = np.repeat(direct, shape3[0], axis=0)
+            return direct[0] if image else direct
     reference = None
     if match == "expected":  # before the field: the reference fields and the field never coexist
         # frames of an independent video are independent draws: calibrate on one frame
@@ -180,6 +191,39 @@ def _generate(
     if frames != shape3[0]:
         mask = np.repeat(mask, shape3[0], axis=0)
     return mask[0] if image else mask
+
+
+def _direct_mask(
+    fam: Family,
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    need: int,
+    params: Mapping[str, Any],
+) -> np.ndarray | None:
+    """A family's :attr:`Family.mask` shortcut, or None where it does not apply. A user family's is
+    checked once against the cut of its field from a copy of ``rng``."""
+    assert fam.mask is not None
+    if _trusted(fam) or fam in _MASK_CHECKED:
+        return fam.mask(shape, rng, temporal, need, **params)
+    trial = copy.deepcopy(rng)
+    direct = fam.mask(shape, rng, temporal, need, **params)
+    if direct is None:
+        if trial.bit_generator.state != rng.bit_generator.state:
+            raise ValueError(f"the mask shortcut of family {fam.name!r} drew from rng but returned None")
+        return None
+    field = _field(fam, shape, trial, temporal, need, params).reshape(shape[0], -1)
+    cut = calibrate._cut_rows(field, need, np.empty(field.shape, np.bool_))
+    fits = isinstance(direct, np.ndarray) and direct.dtype == np.bool_ and direct.shape == shape
+    if not (fits and np.array_equal(direct.reshape(cut.shape), cut)) or (
+        trial.bit_generator.state != rng.bit_generator.state
+    ):
+        raise ValueError(
+            f"the mask shortcut of family {fam.name!r} must give the bool {shape} mask that its "
+            f"field's cut at need={need} gives, from the same generator state, or None"
+        )
+    _MASK_CHECKED.add(fam)
+    return direct
 
 
 def _in_blocks(fam: Family, shape: tuple[int, int, int]) -> bool:

@@ -91,6 +91,13 @@ class Family:
         never hold the whole field, only the mask and a block (``match="video"``
         makes the blocks twice, the first time from a copy of the generator).
         :func:`whole_field` makes ``field`` from it.
+    mask : callable, optional
+        ``mask(shape, rng, temporal, need, **params) -> ndarray or None``: a
+        shortcut for ``match="frame"`` masks without a region where the exact mask
+        is cheap without the field (e.g. whole patches): the bool ``(T, H, W)`` mask
+        that the field's cut at ``need`` pixels per frame gives, from the same
+        generator state, or None, with ``rng`` untouched, where it does not apply.
+        A user family's shortcut is checked against the field's cut on its first use.
 
     Examples
     --------
@@ -113,6 +120,7 @@ class Family:
     check: Callable[[dict[str, Any]], dict[str, Any]] = dataclass_field(default=_no_check, repr=False)
     colour: str = "#555555"
     blocks: Callable[..., Iterator[np.ndarray]] | None = dataclass_field(default=None, repr=False)
+    mask: Callable[..., np.ndarray | None] | None = dataclass_field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
@@ -121,8 +129,8 @@ class Family:
             )
         if not isinstance(self.summary, str):
             raise TypeError(f"summary must be a str, got {type(self.summary).__name__}")
-        for attr in ("field", "check", "blocks"):
-            if attr == "blocks" and self.blocks is None:
+        for attr in ("field", "check", "blocks", "mask"):
+            if attr in ("blocks", "mask") and getattr(self, attr) is None:
                 continue
             if not callable(getattr(self, attr)):
                 raise TypeError(

@@ -399,4 +399,5 @@ FAMILY = Family(
     field=_field,
     colour="#000000",
     blocks=_blocks,
+    mask=_mask,
 )
