@@ -28,9 +28,9 @@ import numpy as np
 from occmask.calibrate import target_count
 
 #: Thread pools limited to one thread; set before numba is first imported, which reads it once.
-SINGLE_THREAD = {
-    name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-}
+SINGLE_THREAD = dict.fromkeys(
+    ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1"
+)
 VIDEO = (20, 64, 64)
 IMAGE = (256, 256)
 #: Larger workloads, on which the family rows run again in a full run: how the time scales with size.
@@ -222,9 +222,9 @@ def check_exact(mask: np.ndarray, shape: tuple[int, ...], who: str) -> None:
     n_t, n_h, n_w = frame_shape(shape)
     frames = np.asarray(mask).reshape(-1, n_h * n_w)
     counts = np.count_nonzero(frames, axis=1)
-    assert frames.shape[0] == n_t and np.all(counts == pixels_k(shape)), (
-        f"{who}: expected {pixels_k(shape)} masked pixels in each of {n_t} frames, got {counts}"
-    )
+    wrong = f"{who}: expected {pixels_k(shape)} masked pixels in each of {n_t} frames, got {counts}"
+    assert frames.shape[0] == n_t, wrong
+    assert np.all(counts == pixels_k(shape)), wrong
 
 
 # --------------------------------------------------------------------------- DataLoader

@@ -109,9 +109,9 @@ def perlin_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
     check_exact(occmask(), shape, "occmask perlin")
     check_exact(opensimplex_cut(), shape, "opensimplex + cut")
     field = fastnoise_field()
-    assert field.shape == (math.prod(frames),) and np.all(np.isfinite(field)) and field.std() > 0, (
-        "FastNoiseLite field is not a finite non-constant field of the right size"
-    )
+    assert field.shape == (math.prod(frames),), "FastNoiseLite field of the wrong size"
+    assert np.all(np.isfinite(field)), "FastNoiseLite field is not finite"
+    assert field.std() > 0, "FastNoiseLite field is constant"
     return versus(
         "perlin, exact",
         shape,
@@ -322,7 +322,8 @@ def _mae_rows(cfg: Config) -> list[Row]:
         for who, fn in (("occmask patches", occmask), ("MAE random masking", mae)):
             frames = fn().reshape(-1, shape[-2], shape[-1])
             counts = frames.reshape(len(frames), -1).sum(axis=1)
-            assert frames.shape[0] == frame_shape(shape)[0] and (counts == k).all(), f"{who}: {counts}"
+            assert frames.shape[0] == frame_shape(shape)[0], f"{who}: {frames.shape}"
+            assert (counts == k).all(), f"{who}: {counts}"
             tiles = frames.reshape(len(frames), shape[-2] // MAE_PATCH, MAE_PATCH, -1, MAE_PATCH)
             assert (tiles.all(axis=(2, 4)) == tiles.any(axis=(2, 4))).all(), f"{who}: not whole patches"
         rows += versus(
@@ -463,7 +464,8 @@ def occlude_rows(shape: tuple[int, ...], cfg: Config) -> list[Row]:
         return np.where(spread, fill, x)
 
     result = occmask()
-    assert result.dtype == x.dtype and np.array_equal(result, where()), "om.occlude differs from np.where"
+    assert result.dtype == x.dtype, "om.occlude changed the dtype"
+    assert np.array_equal(result, where()), "om.occlude differs from np.where"
     return versus(
         "occlude, new array",
         shape,
@@ -580,7 +582,8 @@ def memory_rows(
                 peak = tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
-            assert mask.shape == shape and mask.dtype == np.bool_
+            assert mask.shape == shape
+            assert mask.dtype == np.bool_
             rows.append(
                 Row(
                     f"peak memory, {family}, match={match!r}",
@@ -667,7 +670,7 @@ def pixel_rows(
             workload(shape): functools.partial(om.generate, family, shape, COVERAGE, rng=SEED)
             for shape in shapes
         }
-        times = {shape: seconds for shape, seconds in zip(shapes, compare(fns, cfg).values(), strict=True)}
+        times = dict(zip(shapes, compare(fns, cfg).values(), strict=True))
         for shape, reference in shapes.items():
             pixels = math.prod(shape)
             ns = times[shape] / pixels * 1e9

@@ -98,7 +98,7 @@ from harness import SINGLE_THREAD
 if __name__ == "__main__":  # before the first import of numba, which reads it once
     os.environ.update(SINGLE_THREAD)
 
-from harness import (  # noqa: E402
+from harness import (
     BENCH_MODULES,
     COVERAGE,
     FULL,
@@ -116,8 +116,8 @@ from harness import (  # noqa: E402
     versions,
     workload,
 )
-from rows import LARGE_ROWS, ONCE_ROWS, SHAPED_ROWS, pipeline_table  # noqa: E402
-from transform import TRANSFORM_ROWS  # noqa: E402
+from rows import LARGE_ROWS, ONCE_ROWS, SHAPED_ROWS, pipeline_table
+from transform import TRANSFORM_ROWS
 
 #: Groups of rows that ``--only`` measures alone, each a function of the configuration.
 GROUPS = {"pipelines": pipeline_table}

@@ -85,11 +85,11 @@ from harness import (
 if __name__ == "__main__":  # before the first import of numba, which reads it once
     os.environ.update(SINGLE_THREAD)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import occmask as om  # noqa: E402
-from occmask import calibrate  # noqa: E402
-from occmask._occlude import occlude_array  # noqa: E402
+import occmask as om
+from occmask import calibrate
+from occmask._occlude import occlude_array
 
 #: (B, C, H, W) of the batch of the peers' rows: 64 RGB images of 224 x 224, float32.
 BATCH = (64, 3, 224, 224)

@@ -38,7 +38,7 @@ def _restore_family_registry():
     """Families a test (or a docs example) registers are taken out again when it ends."""
     before = dict(_family._REGISTRY)
     yield
-    if _family._REGISTRY != before:
+    if before != _family._REGISTRY:
         _family._REGISTRY.clear()
         _family._REGISTRY.update(before)
         _engine._curve.cache_clear()

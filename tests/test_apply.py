@@ -38,7 +38,8 @@ def test_layouts(layout, shape, mask, view, explicit):
     x = RNG.random(shape).astype(np.float32)
     out = om.occlude(x, mask, fill=-1.0, layout=layout if explicit else None)
     np.testing.assert_array_equal(out, reference(x, view, -1.0))
-    assert out.dtype == x.dtype and out is not x
+    assert out.dtype == x.dtype
+    assert out is not x
 
 
 def test_per_channel_and_array_fill():
@@ -141,7 +142,8 @@ def test_every_path_equals_np_where(dtype, layout, shape, view, fill, where):
     out = {"new": None, "out": np.empty_like(x), "in_place": x, "strided": None}[where]
     result = om.occlude(x, MASK, fill=values, layout=layout, out=out)
     np.testing.assert_array_equal(result, expected)
-    assert result.dtype == x.dtype and (out is None or result is out)
+    assert result.dtype == x.dtype
+    assert out is None or result is out
 
 
 def test_array_fill_along_an_axis_as_long_as_the_channels():
@@ -192,18 +194,24 @@ def test_noise_fill_is_reproducible_and_in_range():
     mask = om.perlin((4, 16, 16), 0.5, rng=1)
     hidden = np.broadcast_to(mask[:, None], x.shape)
     uniform = om.occlude(x, mask, fill=om.Noise(-2.0, -1.0), rng=3)
-    assert ((uniform[hidden] >= -2.0) & (uniform[hidden] < -1.0)).all() and (uniform[~hidden] == 5).all()
+    assert ((uniform[hidden] >= -2.0) & (uniform[hidden] < -1.0)).all()
+    assert (uniform[~hidden] == 5).all()
     assert len(np.unique(uniform[hidden])) > 0.9 * hidden.sum()  # one value per element
     np.testing.assert_array_equal(uniform, om.occlude(x, mask, fill=om.Noise(-2.0, -1.0), rng=3))
     assert not np.array_equal(uniform, om.occlude(x, mask, fill=om.Noise(-2.0, -1.0), rng=4))
     normal = om.occlude(
         np.zeros((64, 64, 3), np.float32), np.ones((64, 64), bool), fill=om.Noise(mean=-3.0, std=0.5), rng=0
     )
-    assert abs(normal.mean() + 3.0) < 0.02 and abs(normal.std() - 0.5) < 0.02
+    assert abs(normal.mean() + 3.0) < 0.02
+    assert abs(normal.std() - 0.5) < 0.02
     default = om.occlude(np.zeros((32, 32)), np.ones((32, 32), bool), fill="noise", rng=0)
-    assert 0.0 <= default.min() and default.max() < 1.0 and default.dtype == np.float64
+    assert default.min() >= 0.0
+    assert default.max() < 1.0
+    assert default.dtype == np.float64
     pixels = om.occlude(np.zeros((32, 32), np.uint8), np.ones((32, 32), bool), fill=om.Noise(0, 256), rng=0)
-    assert pixels.min() == 0 and pixels.max() == 255 and len(np.unique(pixels)) > 200
+    assert pixels.min() == 0
+    assert pixels.max() == 255
+    assert len(np.unique(pixels)) > 200
 
 
 def test_image_fill_pastes_another_sample():
@@ -291,12 +299,16 @@ def test_feather_rounds_on_integer_data_and_keeps_the_ends():
     mask[2:7, 2:7] = True  # a 5x5 square: weights 1/3, 2/3, 1 from its edge inwards with feather 3
     x = np.full((9, 9), 200, np.uint8)
     got = om.occlude(x, mask, fill=0, feather=3.0)
-    assert got.dtype == np.uint8 and (got[~mask] == 200).all()
+    assert got.dtype == np.uint8
+    assert (got[~mask] == 200).all()
     assert got[4, 2:7].tolist() == [133, 67, 0, 67, 133]  # round(200 * (1 - w))
     out = np.empty_like(x)
-    assert om.occlude(x, mask, fill=0, feather=3.0, out=out) is out and np.array_equal(out, got)
+    assert om.occlude(x, mask, fill=0, feather=3.0, out=out) is out
+    assert np.array_equal(out, got)
     edge = om.occlude(np.full((9, 9), 1e300), mask, fill=np.inf, feather=3.0)  # 0 * inf is NaN
-    assert not np.isnan(edge).any() and (edge[~mask] == 1e300).all() and edge[4, 4] == np.inf
+    assert not np.isnan(edge).any()
+    assert (edge[~mask] == 1e300).all()
+    assert edge[4, 4] == np.inf
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The batch engine: masks of many samples from their seeds alone, on any number of threads."""
 
+import itertools
 import pickle
 
 import numpy as np
@@ -16,7 +17,8 @@ SHAPE = (3, 24, 24)
 def test_masks_are_those_of_generate_for_the_same_seeds(family):
     seeds = [5, None, 2**64 - 1, np.random.SeedSequence(9, spawn_key=(0, 1, 2))]
     masks = MaskMaker(family, 0.3).masks(SHAPE, seeds, threads=1)
-    assert masks.shape == (4, *SHAPE) and masks.dtype == bool
+    assert masks.shape == (4, *SHAPE)
+    assert masks.dtype == bool
     for mask, seed in zip(masks, seeds, strict=True):
         if seed is None:
             assert not mask.any()
@@ -33,8 +35,9 @@ def test_masks_do_not_depend_on_the_threads(threads):
     many = maker.masks(SHAPE, seeds, threads=threads, then=lambda m, a, b: calls.append((a, b)))
     np.testing.assert_array_equal(one, many)
     covered = sorted(calls)  # every sample handed to ``then`` once, in runs
-    assert covered[0][0] == 0 and covered[-1][1] == 11
-    assert all(a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False))
+    assert covered[0][0] == 0
+    assert covered[-1][1] == 11
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(covered))
 
 
 def test_a_coverage_range_is_the_seeds_first_draw_and_can_be_replaced():

@@ -41,7 +41,9 @@ def test_row_checks_outputs_and_measures(measure, shape):
     rows = measure(shape, TINY)
     assert rows
     for row in rows:
-        assert row.occmask_s > 0 and row.baseline_s > 0 and row.speedup > 0
+        assert row.occmask_s > 0
+        assert row.baseline_s > 0
+        assert row.speedup > 0
         assert row.workload == bench.workload(shape)
     assert bench.table(rows).count("\n") == len(rows) + 1
 
@@ -51,7 +53,8 @@ def test_numpy_cut_is_exact_with_ties():
     field[1, 0, :2] = -1.0
     mask = baselines.numpy_cut(field, 5)
     assert mask.reshape(2, -1).sum(axis=1).tolist() == [5, 5]
-    assert mask[0].ravel()[:5].all() and mask[1, 0, :2].all()
+    assert mask[0].ravel()[:5].all()
+    assert mask[1, 0, :2].all()
 
 
 def test_life_baseline_moves_a_glider():
@@ -71,7 +74,8 @@ def test_pixel_rows_hold_large_shapes_to_the_time_per_pixel_of_small_ones():
     shapes = {(16, 16): None, (32, 32): (16, 16)}
     rows = table_rows.pixel_rows(TINY, families=["bernoulli"], shapes=shapes)
     assert [row.workload for row in rows] == ["image 16x16", "image 32x32"]
-    assert rows[0].target is None and rows[0].baseline_s is None
+    assert rows[0].target is None
+    assert rows[0].baseline_s is None
     assert rows[1].baseline_s == pytest.approx(rows[0].occmask_s * 4)
     assert all("ns/pixel" in row.note for row in rows)
 
@@ -117,7 +121,8 @@ def test_transform_table_runs(tmp_path):
         [sys.executable, "-c", code], cwd=BENCHMARKS, capture_output=True, text=True, check=True, timeout=300
     )
     times = json.loads(done.stdout)
-    assert set(times) == {"worker", "generate", "transform"} and all(t > 0 for t in times.values())
+    assert set(times) == {"worker", "generate", "transform"}
+    assert all(t > 0 for t in times.values())
 
 
 def test_robustness_benchmark_runs_and_reports_the_share():
@@ -126,7 +131,8 @@ def test_robustness_benchmark_runs_and_reports_the_share():
 
     model, (x, y) = module.workloads(quick=True)["images 28x28"]
     found = module.measure(model, (x[:8], y[:8]), repeat=1)
-    assert 0 <= found["masks"] <= found["grid"] and 0 < found["model"] <= found["grid"]
+    assert 0 <= found["masks"] <= found["grid"]
+    assert 0 < found["model"] <= found["grid"]
     assert found["share"] == found["masks"] / found["grid"]
 
 
@@ -135,11 +141,14 @@ def test_thread_rows_check_the_masks_and_measure():
     import transform  # benchmarks/transform.py
 
     rows = transform.thread_rows(TINY, families=["bernoulli", "cgol"], shape=(4, 3, 1, 16, 16))
-    assert len(rows) >= 2 and all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows)
-    assert rows[0].target.text == ">= 1.7x faster" and rows[1].task.startswith("Occlude('cgol')")
+    assert len(rows) >= 2
+    assert all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows)
+    assert rows[0].target.text == ">= 1.7x faster"
+    assert rows[1].task.startswith("Occlude('cgol')")
     for row in rows:  # each with the machine's ceiling measured in the same rounds
         ceiling = re.fullmatch(r"1 thread \(ceiling in the same rounds: (\d+\.\d\d)x\)", row.baseline)
-        assert ceiling and float(ceiling.group(1)) > 0, row.baseline
+        assert ceiling, row.baseline
+        assert float(ceiling.group(1)) > 0, row.baseline
 
 
 def test_batch_rows_check_the_occlusion_and_measure():
@@ -149,11 +158,15 @@ def test_batch_rows_check_the_occlusion_and_measure():
 
     rows = transform.batch_rows(TINY, families=["perlin"], shape=(4, 3, 32, 32))
     assert [row.target.text if row.target else None for row in rows] == [">= its images/s", None, "<= 30 us"]
-    assert all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows[:2]) and rows[2].baseline_s > 0
-    assert rows[0].occmask_s == rows[1].occmask_s and rows[0].rate and rows[1].rate
+    assert all(row.occmask_s > 0 and row.baseline_s > 0 for row in rows[:2])
+    assert rows[2].baseline_s > 0
+    assert rows[0].occmask_s == rows[1].occmask_s
+    assert rows[0].rate
+    assert rows[1].rate
 
     (row, *_) = table_rows.evaluation_rows(bench.Config(repeat=1))
-    assert row.target.text == "masks <= 20% of it" and row.speedup == row.baseline_s / row.occmask_s
+    assert row.target.text == "masks <= 20% of it"
+    assert row.speedup == row.baseline_s / row.occmask_s
 
 
 def test_an_overhead_below_the_timing_noise_gets_no_value_and_no_verdict(monkeypatch):
@@ -166,7 +179,8 @@ def test_an_overhead_below_the_timing_noise_gets_no_value_and_no_verdict(monkeyp
 
     monkeypatch.setattr(transform, "_cpu_seconds", timed)
     overhead = transform.batch_rows(TINY, families=["perlin"], shape=(4, 3, 32, 32))[2]
-    assert overhead.occmask_s is None and overhead.met is None
+    assert overhead.occmask_s is None
+    assert overhead.met is None
     assert overhead.note == "below the timing noise (median difference -375.0 us)"
     assert "| below the timing noise (median difference -375.0 us) |" in bench.table([overhead])
 
@@ -183,7 +197,9 @@ def test_memory_and_cold_compile_rows():
     assert [row.target is None for row in rows] == [False, False, True]
     assert "MiB" in bench.table(rows)
     rows = table_rows.cold_compile_rows(TINY, names=["bernoulli"])
-    assert len(rows) == 1 and rows[0].occmask_s > 0 and rows[0].baseline_s > 0
+    assert len(rows) == 1
+    assert rows[0].occmask_s > 0
+    assert rows[0].baseline_s > 0
 
 
 def test_pipeline_rows_check_both_sides_and_measure():

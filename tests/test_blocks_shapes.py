@@ -4,6 +4,7 @@ generator stream."""
 
 from __future__ import annotations
 
+import itertools
 import tracemalloc
 
 import numpy as np
@@ -27,7 +28,8 @@ def _joined(name, shape, temporal, need, frames, params):
     rng = np.random.default_rng(3)
     blocks, states = [], [_state(rng)]
     for block in family.blocks(shape, rng, temporal, need, frames, **family.params(params)):
-        assert block.dtype == np.float32 and len(block) == min(frames, shape[0] - len(blocks) * frames)
+        assert block.dtype == np.float32
+        assert len(block) == min(frames, shape[0] - len(blocks) * frames)
         blocks.append(block.copy())
         states.append(_state(rng))
     return np.concatenate(blocks), states, rng.random(3)
@@ -56,8 +58,10 @@ def test_a_block_draws_the_batches_its_frames_need(monkeypatch, temporal):
     """Frame by frame, a block draws batches only when its frame needs more than the earlier ones."""
     monkeypatch.setattr(_torus, "_MAX_BATCH", 3)
     _, states, _ = _joined("triangles", SHAPE, temporal, None, 1, SMALL["triangles"])
-    drew = [before != after for before, after in zip(states, states[1:], strict=False)]
-    assert drew[0] and True in drew[1:] and False in drew[1:]
+    drew = [before != after for before, after in itertools.pairwise(states)]
+    assert drew[0]
+    assert True in drew[1:]
+    assert False in drew[1:]
 
 
 @pytest.mark.parametrize("name", ["triangles", "rectangles"])

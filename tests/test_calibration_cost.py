@@ -33,7 +33,8 @@ def test_expected_calibration_draws_fields_one_at_a_time(monkeypatch):
             frames = shape[0] if temporal == "evolving" else 1
             reference = frames * shape[-2] * shape[-1]  # pixels of one reference field
             output = drawn.pop()  # the mask's own field comes last
-            assert set(drawn) == {reference} and len(drawn) >= 8, (name, shape, drawn)
+            assert set(drawn) == {reference}, (name, shape, drawn)
+            assert len(drawn) >= 8, (name, shape, drawn)
             assert sum(drawn) <= max(1.5 * budget, 8 * reference), (name, shape, drawn)
             assert output == (1 if temporal == "static" else shape[0]) * shape[-2] * shape[-1]
 

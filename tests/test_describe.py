@@ -50,7 +50,8 @@ def test_spatiotemporal_labels_equal_scipy_3d(mask, connectivity):
 
 def test_image_label_returns_an_int():
     labels, count = om.label(np.eye(4, dtype=bool), 8)
-    assert count == 1 and labels.shape == (4, 4)
+    assert count == 1
+    assert labels.shape == (4, 4)
     assert om.label(np.eye(4, dtype=bool), 4)[1] == 4
 
 
@@ -98,13 +99,16 @@ def test_summary_and_image_input():
     assert d.largest_component.tolist() == [4]
     assert d.boundary.tolist() == [8 + 4]
     summary = d.summary()
-    assert summary["n_components"] == 2.0 and "n_components_3d" not in summary
+    assert summary["n_components"] == 2.0
+    assert "n_components_3d" not in summary
     assert om.describe(mask[None], spatiotemporal=True).summary()["n_components_3d"] == 2.0
 
 
 def test_empty_and_full_masks():
     empty = om.describe(np.zeros((2, 5, 5), bool))
-    assert empty.n_components.tolist() == [0, 0] and empty.largest_component.tolist() == [0, 0]
+    assert empty.n_components.tolist() == [0, 0]
+    assert empty.largest_component.tolist() == [0, 0]
     full = om.describe(np.ones((2, 5, 5), bool))
-    assert full.n_components.tolist() == [1, 1] and full.largest_fraction.tolist() == [1.0, 1.0]
+    assert full.n_components.tolist() == [1, 1]
+    assert full.largest_fraction.tolist() == [1.0, 1.0]
     assert full.boundary.tolist() == [0, 0]

@@ -18,14 +18,17 @@ import occmask.torch as omt
 def assert_same(actual, expected):
     """Equal results, whatever their kind: arrays (same dtype), tuples, numbers, Descriptors."""
     if isinstance(expected, tuple):
-        assert isinstance(actual, tuple) and len(actual) == len(expected)
+        assert isinstance(actual, tuple)
+        assert len(actual) == len(expected)
         for a, e in zip(actual, expected, strict=True):
             assert_same(a, e)
     elif isinstance(expected, np.ndarray):
-        assert isinstance(actual, np.ndarray) and actual.dtype == expected.dtype
+        assert isinstance(actual, np.ndarray)
+        assert actual.dtype == expected.dtype
         np.testing.assert_array_equal(actual, expected)
     elif isinstance(expected, torch.Tensor):
-        assert type(actual) is type(expected) and actual.dtype == expected.dtype
+        assert type(actual) is type(expected)
+        assert actual.dtype == expected.dtype
         torch.testing.assert_close(actual, expected, rtol=0, atol=0)
     else:
         assert actual == expected

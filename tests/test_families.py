@@ -25,7 +25,8 @@ def digest(mask):
 @pytest.mark.parametrize("temporal", ["evolving", "static", "independent"])
 def test_exact_coverage_per_frame_and_video(family, temporal):
     mask = om.generate(family, (5, 23, 31), 0.37, rng=3, temporal=temporal)
-    assert mask.dtype == np.bool_ and mask.shape == (5, 23, 31)
+    assert mask.dtype == np.bool_
+    assert mask.shape == (5, 23, 31)
     assert (mask.sum(axis=(1, 2)) == round(0.37 * 23 * 31)).all()
     video = om.generate(family, (5, 23, 31), 0.37, rng=3, temporal=temporal, match="video")
     expected = 5 * round(0.37 * 23 * 31) if temporal == "static" else round(0.37 * 5 * 23 * 31)
@@ -71,7 +72,9 @@ def test_fields_stopped_early_give_the_full_fields_cut(family, shape, coverage, 
 @pytest.mark.parametrize("temporal", ["evolving", "static", "independent"])
 def test_public_field_is_what_generate_cuts(family, temporal):
     f = om.field(family, (4, 20, 18), rng=6, temporal=temporal)
-    assert f.dtype == np.float32 and f.shape == (4, 20, 18) and np.isfinite(f).all()
+    assert f.dtype == np.float32
+    assert f.shape == (4, 20, 18)
+    assert np.isfinite(f).all()
     for match in ("frame", "video"):
         np.testing.assert_array_equal(
             om.cut(f, 0.4, match=match),
@@ -159,7 +162,8 @@ def test_stationary_no_centre_or_border_bias(family):
     border = np.ones((40, 40), bool)
     border[3:-3, 3:-3] = False
     centre, edge = frequency[14:26, 14:26].mean(), frequency[border].mean()
-    assert abs(centre - 0.4) < 0.03 and abs(edge - 0.4) < 0.03, f"centre {centre:.4f}, border {edge:.4f}"
+    assert abs(centre - 0.4) < 0.03, f"centre {centre:.4f}, border {edge:.4f}"
+    assert abs(edge - 0.4) < 0.03, f"centre {centre:.4f}, border {edge:.4f}"
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -248,7 +252,8 @@ def test_patches_hide_whole_patches_then_a_centred_square():
     mask = om.patches((32, 32), n / (32 * 32), patch=8, offset="aligned", rng=5)
     blocks = mask.reshape(4, 8, 4, 8).transpose(0, 2, 1, 3).reshape(16, 8, 8)
     counts = blocks.sum(axis=(1, 2))
-    assert sorted(counts)[-4:] == [16, 64, 64, 64] and counts.sum() == n
+    assert sorted(counts)[-4:] == [16, 64, 64, 64]
+    assert counts.sum() == n
     square = np.zeros((8, 8), bool)
     square[2:6, 2:6] = True
     np.testing.assert_array_equal(blocks[counts == 16][0], square)

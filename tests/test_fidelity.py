@@ -108,7 +108,8 @@ def test_fmix_as_released_has_no_power_past_the_second_horizontal_frequency():
     spectrum = scale * rng.standard_normal((1, *freqs.shape, 2))
     field = np.real(np.fft.irfftn(spectrum[:, 0] + 1j * spectrum[:, 1], (side, side), axes=(-2, -1)))[0]
     power = np.abs(np.fft.rfft2(field)) ** 2
-    assert power[:, 2:].max() < 1e-20 * power.max() and power[:, 1].max() > 0
+    assert power[:, 2:].max() < 1e-20 * power.max()
+    assert power[:, 1].max() > 0
     ours = np.abs(np.fft.rfft2(om.field("fourier", (side, side), rng=1, decay=FMIX_DECAY))) ** 2
     assert ours[:, 2:].sum() > 0.01 * ours.sum()
 
@@ -132,7 +133,8 @@ def test_fmix_as_released_differs_from_the_papers_model():
     paper = descriptors(fmix_paper(n, side, FMIX_DECAY, coverage, np.random.default_rng(7)))
     for name in ("boundary", "largest_component"):
         p = scipy.stats.ks_2samp(released[name], paper[name]).pvalue
-        assert p < ALPHA / 2 and released[name].mean() < paper[name].mean(), (name, p)
+        assert p < ALPHA / 2, (name, p)
+        assert released[name].mean() < paper[name].mean(), (name, p)
 
 
 # --- patches against MAE's random masking -------------------------------------------------
@@ -179,7 +181,8 @@ def test_patches_hide_a_uniform_subset_of_k_patches_as_mae():
     ours = hidden_patches(SMALL_N, SMALL_GRID, 4, SMALL_K, seed=11)
     ratio = 1 - (math.prod(SMALL_GRID) - SMALL_K) / math.prod(SMALL_GRID)
     mae = mae_random_masking(SMALL_N, math.prod(SMALL_GRID), ratio, np.random.default_rng(12))
-    assert (ours.sum(axis=1) == SMALL_K).all() and (mae.sum(axis=1) == SMALL_K).all()
+    assert (ours.sum(axis=1) == SMALL_K).all()
+    assert (mae.sum(axis=1) == SMALL_K).all()
     counts = {"occmask": subset_counts(ours), "MAE": subset_counts(mae)}
     # each sample's subset is one of 15 equally likely categories: an exact multinomial law
     p_fit = {who: scipy.stats.chisquare(c).pvalue for who, c in counts.items()}
@@ -197,7 +200,8 @@ def test_patches_in_maes_setting_hide_each_patch_and_pair_as_often_as_mae():
     p_all = math.prod(grid)
     ours = hidden_patches(n, grid, 16, k, seed=13)
     mae = mae_random_masking(n, p_all, 0.75, np.random.default_rng(14))
-    assert (ours.sum(axis=1) == k).all() and (mae.sum(axis=1) == k).all()
+    assert (ours.sum(axis=1) == k).all()
+    assert (mae.sum(axis=1) == k).all()
     pairs = [(0, 1), (0, 14), (0, 15), (90, 91), (90, 104), (90, 105), (0, 195), (20, 170)]
     both = k * (k - 1) / (p_all * (p_all - 1))
     tests = 1 + len(pairs)

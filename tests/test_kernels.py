@@ -105,7 +105,8 @@ def test_bernoulli_field_is_iid_uniform_and_free_of_ties():
     ranks = bernoulli._field((4, 64, 64), np.random.default_rng(3), "evolving", 1000)
     for row, rank_row in zip(rows, ranks.reshape(4, -1), strict=True):
         hidden = np.isfinite(rank_row)
-        assert hidden.sum() == 1000 and hidden[np.argsort(row)[:1000]].all()
+        assert hidden.sum() == 1000
+        assert hidden[np.argsort(row)[:1000]].all()
         np.testing.assert_array_equal(np.argsort(row)[:1000], np.argsort(rank_row)[:1000])
 
 
@@ -226,7 +227,8 @@ def test_window_distance_is_exact_below_its_bound(radius):
     found = cgol._window_distance(age, memory, decay, cap, radius, out)
     inside = expected < (radius + 1) ** 2
     np.testing.assert_array_equal(out[inside], expected[inside])
-    assert np.isinf(out[~inside]).all() and found == inside.sum()
+    assert np.isinf(out[~inside]).all()
+    assert found == inside.sum()
 
 
 # --- Perlin ---------------------------------------------------------------------------------
@@ -405,7 +407,7 @@ def test_periodic_perlin_tiles_the_canvas():
 
 def triangle_field_reference(shape, centers, gauges, reach, velocity, spin):
     """Pixel by pixel: the first triangle (in draw order) whose scaled copy covers the pixel."""
-    n_t, n_h, n_w = shape
+    _n_t, n_h, n_w = shape
     out = np.full(shape, np.inf)
     for t, i, j in np.ndindex(*shape):
         for k in range(centers.shape[1]):
@@ -484,7 +486,8 @@ def test_triangle_shapes_are_triangles_of_the_requested_size():
     _, gauges, reach, _, _ = triangles._geometry(
         rng.random((1, 200, triangles._UNIFORMS)), 64, 64, (5.0, 10.0), (1.0, 1.0), 1.0, 0.0
     )
-    assert reach.min() >= 5.0 and reach.max() <= 10.0
+    assert reach.min() >= 5.0
+    assert reach.max() <= 10.0
     # the centroid is inside (every gauge row is a finite outward normal) and the three
     # edges bound a triangle whose farthest vertex is at distance `reach`
     for g, r in zip(gauges[0], reach[0], strict=True):
@@ -497,7 +500,7 @@ def test_triangle_shapes_are_triangles_of_the_requested_size():
 
 def box_field_reference(shape, centers, halves, velocity):
     """Pixel by pixel: the first box (in draw order) whose scaled copy covers the pixel."""
-    n_t, n_h, n_w = shape
+    _n_t, n_h, n_w = shape
     out = np.full(shape, np.inf)
     for t, i, j in np.ndindex(*shape):
         for k in range(centers.shape[1]):
@@ -557,9 +560,13 @@ def test_boxes_have_the_requested_side_and_aspect():
     _, halves, velocity = rectangles._boxes(u, 64, 64, (4.0, 16.0), (0.5, 2.0), 3.0)
     side = 2.0 * np.sqrt(halves[..., 0] * halves[..., 1])
     ratio = halves[..., 0] / halves[..., 1]
-    assert 4.0 <= side.min() and side.max() <= 16.0 and 0.5 <= ratio.min() and ratio.max() <= 2.0
+    assert side.min() >= 4.0
+    assert side.max() <= 16.0
+    assert ratio.min() >= 0.5
+    assert ratio.max() <= 2.0
     # log-uniform: the median is the geometric mean of the range
-    assert abs(np.median(side) - 8.0) < 0.3 and abs(np.median(ratio) - 1.0) < 0.05
+    assert abs(np.median(side) - 8.0) < 0.3
+    assert abs(np.median(ratio) - 1.0) < 0.05
     assert np.hypot(*velocity[0].T).max() <= 3.0
 
 
@@ -643,7 +650,7 @@ def fourier_field_reference(shape, parts, decay, time_scale, evolving):
                             2 * math.pi * ((kt * t / n_t if evolving else 0.0) + ky * i / n_h + kx * j / n_w)
                         )
                         term = (c * complex(math.cos(phase), math.sin(phase))).real
-                        mirrored = 0 < kx and not (n_w % 2 == 0 and kx == n_w // 2)
+                        mirrored = kx > 0 and not (n_w % 2 == 0 and kx == n_w // 2)
                         total += 2.0 * term if mirrored else term
             out[t, i, j] = total / ((n_t if evolving else 1) * n_h * n_w)
     return out
@@ -674,7 +681,8 @@ def test_fourier_field_equals_the_inverse_dft(shape, decay, time_scale, temporal
     expected = fourier_field_reference(
         shape, box_muller_parts(seed, n_t, n_h, n_w // 2 + 1), decay, time_scale, temporal == "evolving"
     )
-    assert field.dtype == np.float32 and field.shape == shape
+    assert field.dtype == np.float32
+    assert field.shape == shape
     np.testing.assert_allclose(field, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
@@ -705,7 +713,8 @@ def test_fourier_decay_sets_the_spectrum():
     power = (np.abs(np.fft.rfft2(fields)) ** 2).mean(axis=0)
     amplitude = fourier._amplitude((1, 16, 16), 2.0, 1.0)[0].astype(np.float64)
     inner = power[1:8, 1:8] / (2.0 * amplitude[1:8, 1:8] ** 2)  # bins that are not their own mirror
-    assert abs(inner.mean() - 1.0) < 0.05 and inner.std() < 0.2
+    assert abs(inner.mean() - 1.0) < 0.05
+    assert inner.std() < 0.2
 
 
 # --- Patches ----------------------------------------------------------------------------------
@@ -772,7 +781,7 @@ def test_patch_field_equals_pixel_reference(shape, patch, offset, temporal, time
 def test_patch_field_of_tall_patches_equals_pixel_reference(shape, patch, offset, coverage, seed):
     """Patches taller than the kernel keeps rows of places for: each canvas row's places are made
     on the way; the field with ``need`` set keeps the cut of the whole field."""
-    args = dict(patch=patch, offset=offset, time_scale=3.0)
+    args = {"patch": patch, "offset": offset, "time_scale": 3.0}
     field = patches._field(shape, np.random.default_rng(seed), "independent", None, **args)
     expected = patch_field_reference(shape, seed, patch, offset, 3.0, "independent")
     np.testing.assert_allclose(field, expected, rtol=0, atol=1e-3 / (patch[0] * patch[1]))

@@ -47,7 +47,7 @@ def test_channels_last_kernel_equals_a_loop(lead, size, channels, dtype, per_cha
     np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("dtype", DTYPES + [np.uint16, np.float16])
+@pytest.mark.parametrize("dtype", [*DTYPES, np.uint16, np.float16])
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize("aligned", [True, False])
 def test_eight_pixels_at_a_time_equals_a_loop(dtype, channels, aligned):
@@ -107,11 +107,12 @@ def test_mean_fill_keeps_the_imaginary_part_of_complex_data():
 def test_fill_errors_name_the_argument_dtype_and_range_not_the_array():
     x = np.zeros((3, 32, 32), np.uint8)
     mask = np.zeros((32, 32), bool)
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(ValueError, match="fill") as error:
         om.occlude(x, mask, np.full((3, 32, 32), 300.0))
     text = str(error.value)
     assert "fill (an array of shape (3, 32, 32) and dtype float64, values in [300, 300])" in text
-    assert "uint8, which holds integers in [0, 255]" in text and "300., 300." not in text
+    assert "uint8, which holds integers in [0, 255]" in text
+    assert "300., 300." not in text
     with pytest.raises(ValueError, match=r"fill \(256\) cannot .* uint8, which holds integers in \[0, 255\]"):
         om.occlude(x, mask, 256)
 
@@ -128,7 +129,8 @@ def test_channels_last_tensors_take_the_kernel_and_keep_their_memory_format(dtyp
     mask = torch.from_numpy(om.perlin((4, 16, 12), 0.4, scale=4.0, rng=0))
     want = occlude(x, mask, fill, layout="BCHW")
     got = occlude(last, mask, fill, layout="BCHW")
-    assert torch.equal(got, want) and got.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(got, want)
+    assert got.is_contiguous(memory_format=torch.channels_last)
     hwc = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)  # (B, H, W, C) memory seen as BCHW
     assert torch.equal(occlude(hwc, mask, fill, layout="BCHW"), want)
 
@@ -145,7 +147,8 @@ def test_occlude_transform_on_hwc_and_channels_last_batches_gives_the_bchw_resul
         hidden, mask = Occlude("perlin", 0.5, fill=[0.1, 0.2, 0.3], layout=layout, return_mask=True)(data)
         results.append((hidden if layout == "BCHW" else hidden.permute(0, 3, 1, 2), mask))
     for hidden, mask in results[1:]:
-        assert torch.equal(mask, results[0][1]) and torch.equal(hidden, results[0][0])
+        assert torch.equal(mask, results[0][1])
+        assert torch.equal(hidden, results[0][0])
 
 
 def test_out_refuses_a_tensor_whose_frames_share_memory():

@@ -53,7 +53,8 @@ def test_reference_tests_pass_without_jit():
     files = [f"tests/{name}" for name in REFERENCE_TESTS]
     result = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", *files], jit=False, timeout=1200)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout and "skipped" not in result.stdout
+    assert " passed" in result.stdout
+    assert "skipped" not in result.stdout
 
 
 @pytest.mark.slow
@@ -62,7 +63,8 @@ def test_results_are_the_same_without_jit(tmp_path):
         done = run([__file__, str(tmp_path / f"{jit}.npz")], jit=jit, timeout=600)
         assert done.returncode == 0, done.stderr[-4000:]
     with np.load(tmp_path / "True.npz") as compiled, np.load(tmp_path / "False.npz") as plain:
-        assert sorted(compiled.files) == sorted(plain.files) and len(compiled.files) == 4 * len(CASES)
+        assert sorted(compiled.files) == sorted(plain.files)
+        assert len(compiled.files) == 4 * len(CASES)
         for name in compiled.files:
             np.testing.assert_array_equal(plain[name], compiled[name], err_msg=name)
 

@@ -1,5 +1,6 @@
 """Packaging promises: light import, Numba kernel options, read-only installs, warm-up."""
 
+import contextlib
 import importlib
 import os
 import re
@@ -199,7 +200,8 @@ def test_works_without_any_writable_cache_folder(tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     count, *lines = result.stdout.strip().splitlines()
     assert count == "1", result.stdout
-    assert lines[0].startswith("RuntimeWarning") and "NUMBA_CACHE_DIR" in lines[0], lines
+    assert lines[0].startswith("RuntimeWarning"), lines
+    assert "NUMBA_CACHE_DIR" in lines[0], lines
     assert not list(site.rglob("*.nbi")), "numba wrote a cache into the read-only folder"
     exec(f"OUT = {str(tmp_path / 'here.npz')!r}\n" + NO_CACHE_CODE, {})  # the same, here
     with np.load(out) as there, np.load(tmp_path / "here.npz") as here:
@@ -229,8 +231,18 @@ def test_tests_beside_an_installed_package_skip_what_needs_the_repository(tmp_pa
     shutil.copytree(Path(__file__).parent, tmp_path / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     files = ["tests/test_docs.py", "tests/test_benchmarks.py", "tests/test_registry.py"]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *files]
-        + ["-k", "not docstring_examples and not defaults and not signature"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            *files,
+            "-k",
+            "not docstring_examples and not defaults and not signature",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -249,13 +261,13 @@ def test_one_version():
 
     root = Path(__file__).resolve().parents[1]
     assert re.fullmatch(r"\d+\.\d+\.\d+(\.dev\d+)?", om.__version__)
-    try:
+    with contextlib.suppress(metadata.PackageNotFoundError):  # a source tree that is not installed
         assert metadata.version("occmask") == om.__version__
-    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
-        pass
     if (root / "pyproject.toml").is_file():
         text = (root / "pyproject.toml").read_text()
-        assert 'dynamic = ["version"]' in text and 'path = "src/occmask/__init__.py"' in text
+        assert 'dynamic = ["version"]' in text
+        assert 'path = "src/occmask/__init__.py"' in text
     if (root / "CHANGELOG.md").is_file():
         releases = re.findall(r"^## \[(\d[^\]]*)\]", (root / "CHANGELOG.md").read_text(), re.MULTILINE)
-        assert releases and releases[0] == om.__version__
+        assert releases
+        assert releases[0] == om.__version__

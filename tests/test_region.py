@@ -129,14 +129,17 @@ def test_the_occluder_crosses_the_region_border():
     region = np.zeros((8, 8), bool)
     region[4:, :] = True  # the lower half: 32 pixels
     mask = om.cut(field, 0.25, region=region)  # 8 region pixels: row 4, and everything above it
-    assert mask[0, :5].all() and not mask[0, 5:].any()
+    assert mask[0, :5].all()
+    assert not mask[0, 5:].any()
 
 
 def test_empty_regions_and_expected_matching():
     region = np.zeros((3, 10, 10), bool)
     region[1, 2:5, 2:5] = True
     mask = om.generate("perlin", (3, 10, 10), 0.5, rng=0, region=region)
-    assert not mask[0].any() and not mask[2].any() and (mask[1] & region[1]).sum() == 5  # floor(4.5 + 0.5)
+    assert not mask[0].any()
+    assert not mask[2].any()
+    assert (mask[1] & region[1]).sum() == 5
     assert not om.generate("perlin", (10, 10), 0.7, rng=0, region=np.zeros((10, 10), bool)).any()
     ink = np.zeros((16, 16), bool)
     ink[4:12, 4:12] = True
@@ -183,7 +186,8 @@ def test_describe_reports_the_share_of_the_region():
     mask = np.zeros((2, 8, 8), bool)
     mask[0, 0, :4] = True
     d = om.describe(mask, region=ink)
-    assert d.region_hidden[0] == 0.25 and np.isnan(d.region_hidden[1])
+    assert d.region_hidden[0] == 0.25
+    assert np.isnan(d.region_hidden[1])
     assert d.summary()["region_hidden"] == 0.25
     assert om.describe(mask).region_hidden is None
     torch = pytest.importorskip("torch")

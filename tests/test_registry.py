@@ -21,7 +21,8 @@ def test_builtin_families_are_registered_in_display_order():
     assert tuple(om.FAMILIES)[: len(BUILTIN)] == BUILTIN
     for name in BUILTIN:
         family = om.FAMILIES[name]
-        assert family.name == name and family.summary
+        assert family.name == name
+        assert family.summary
         assert family.field.__module__ == f"occmask.families.{name}"
 
 
@@ -97,9 +98,8 @@ def test_everything_derives_from_the_registry():
     assert make_config().families == tuple(om.FAMILIES)
     hooks = _docs_hooks()
     pages = [path for entry in hooks.family_pages() for path in entry.values()]
-    assert pages == [f"families/{name}.md" for name in BUILTIN] and all(
-        (ROOT / "docs" / p).is_file() for p in pages
-    )
+    assert pages == [f"families/{name}.md" for name in BUILTIN]
+    assert all((ROOT / "docs" / p).is_file() for p in pages)
     api = hooks.api_markdown((ROOT / "docs" / "api.md").read_text())
     assert all(f"::: occmask.{name}\n" in api for name in BUILTIN)
 
@@ -112,7 +112,7 @@ def _docs_hooks():
 
 
 def _stripes(shape, rng, temporal, need, *, period=6):
-    t, h, w = shape
+    t, _h, w = shape
     phase = rng.random((t, 1, 1)) * period
     columns = (np.arange(w)[None, None, :] + phase) % period
     return (columns + 1e-3 * rng.random(shape)).astype(np.float32)

@@ -32,7 +32,7 @@ def _videos(n=12, t=3, size=16, classes=3, seed=0):
     return rng.random((n, t, 1, size, size), dtype=np.float32), rng.integers(0, classes, n)
 
 
-GRID = dict(families=("bernoulli", "perlin"), coverages=(0.0, 0.5), n_boot=50, progress=False)
+GRID = {"families": ("bernoulli", "perlin"), "coverages": (0.0, 0.5), "n_boot": 50, "progress": False}
 
 
 def _clean_logp(model, x):
@@ -45,24 +45,28 @@ def test_coverage_zero_rows_equal_a_direct_clean_evaluation():
     r = evaluate(model, (x, y), batch_size=7, **GRID)
     direct = scores(_clean_logp(model, x), y)
     for row in r.select(coverage=0.0):
-        assert row["level"] == "image" and row["n_samples"] == 24
+        assert row["level"] == "image"
+        assert row["n_samples"] == 24
         assert row["accuracy"] == pytest.approx(direct.correct.mean())
         assert row["nll"] == pytest.approx(direct.nll.mean(), rel=1e-5)
         assert row["brier"] == pytest.approx(direct.brier.mean(), rel=1e-5)
-        assert row["accuracy_minus_reference"] == 0 and row["verdict_accuracy"] == ""
+        assert row["accuracy_minus_reference"] == 0
+        assert row["verdict_accuracy"] == ""
 
 
 def test_occluded_rows_are_the_model_on_the_rebuilt_masks():
     model, (x, y) = _net(), _videos()
     r = evaluate(model, (x, y), rules=("sum_logprob", "mean_prob"), **GRID)
     masks = np.stack([r.mask(i, family="perlin", coverage=0.5) for i in range(len(y))])
-    assert masks.shape == (12, 3, 16, 16) and (masks.sum((2, 3)) == 128).all()
+    assert masks.shape == (12, 3, 16, 16)
+    assert (masks.sum((2, 3)) == 128).all()
     seen = om.occlude(x, masks, fill=0.0, layout="BTCHW")
     logp = _clean_logp(model, seen.reshape(-1, 1, 16, 16)).reshape(12, 3, -1)
     np.testing.assert_allclose(r.cell("evolving", "perlin", 0.5).logp, logp, atol=1e-5)
     frame = r.select(family="perlin", coverage=0.5, level="frame")[0]
     assert frame["accuracy"] == pytest.approx((logp.argmax(-1) == y[:, None]).mean())
-    assert frame["n_items"] == 36 and frame["realised_coverage"] == 0.5
+    assert frame["n_items"] == 36
+    assert frame["realised_coverage"] == 0.5
     for rule in ("sum_logprob", "mean_prob"):
         (row,) = r.select(family="perlin", coverage=0.5, level="video", rule=rule)
         assert row["accuracy"] == pytest.approx((combine_frames(logp, rule).argmax(-1) == y).mean())
@@ -76,7 +80,8 @@ def test_occluded_rows_are_the_model_on_the_rebuilt_masks():
 def test_two_calls_with_one_seed_give_identical_rows_and_another_seed_other_masks():
     model, data = _net(), _images()
     a, b = evaluate(model, data, **GRID), evaluate(model, data, **GRID)
-    assert a.rows == b.rows and a.gaps == b.gaps
+    assert a.rows == b.rows
+    assert a.gaps == b.gaps
     c = evaluate(model, data, seed=1, **GRID)
     assert not np.array_equal(
         a.mask(0, family="perlin", coverage=0.5), c.mask(0, family="perlin", coverage=0.5)
@@ -104,7 +109,9 @@ def test_compare_with_itself_is_exactly_zero_and_pairs_two_models():
     same = compare(r, r)
     for row in same.rows:
         for metric in ("accuracy", "nll", "brier", "ece", "confidence", "gap"):
-            assert row[metric] == 0 and row[f"{metric}_lo"] == 0 and row[f"{metric}_hi"] == 0
+            assert row[metric] == 0
+            assert row[f"{metric}_lo"] == 0
+            assert row[f"{metric}_hi"] == 0
         for metric in ("accuracy", "nll", "brier", "confidence", "gap"):  # the ECE is descriptive
             assert row[f"verdict_{metric}"] in ("not separable", "at chance")
         assert "verdict_ece" not in row
@@ -134,9 +141,11 @@ def test_a_model_that_ignores_its_input_is_at_chance():
         assert row["accuracy_lo"] <= 0.25 <= row["accuracy_hi"]
         assert row["confidence"] == pytest.approx(0.25)
     (cgol,) = r.select(family="cgol", coverage=0.6)
-    assert cgol["status"] == "at chance" and cgol["accuracy_minus_reference"] == 0
+    assert cgol["status"] == "at chance"
+    assert cgol["accuracy_minus_reference"] == 0
     for metric in ("accuracy", "nll", "brier", "confidence", "gap"):  # no direction, and no test
-        assert cgol[f"verdict_{metric}"] == "at chance" and cgol[f"p_holm_{metric}"] is None
+        assert cgol[f"verdict_{metric}"] == "at chance"
+        assert cgol[f"p_holm_{metric}"] is None
     assert r.gaps[1]["verdict_gap"] == "at chance"
 
 
@@ -190,20 +199,25 @@ def test_holm_verdicts_cover_every_occluded_comparison():
     tested = [row for row in r.rows if row["family"] != "bernoulli" and row["coverage"] > 0]
     for row in tested:
         if row["verdict_accuracy"] in ("at chance", "at ceiling"):
-            assert row["p_holm_accuracy"] is None and row["mdd_accuracy"] is None
+            assert row["p_holm_accuracy"] is None
+            assert row["mdd_accuracy"] is None
         else:
             assert row["verdict_accuracy"] in ("lower", "higher", "not separable")
-            assert 0 < row["p_holm_accuracy"] <= 1 and row["mdd_accuracy"] > 0
+            assert 0 < row["p_holm_accuracy"] <= 1
+            assert row["mdd_accuracy"] > 0
     gaps = [g for g in r.gaps if g["level"] == "frame"]
-    assert [g["family"] for g in gaps] == list(families) and families[0] == "bernoulli"
-    assert gaps[0]["gap"] == 0 and gaps[0]["verdict_gap"] == "" and gaps[0]["p_holm_gap"] is None
+    assert [g["family"] for g in gaps] == list(families)
+    assert families[0] == "bernoulli"
+    assert gaps[0]["gap"] == 0
+    assert gaps[0]["verdict_gap"] == ""
+    assert gaps[0]["p_holm_gap"] is None
     curve = [row["accuracy_minus_reference"] for row in r.select(family=families[1], level="frame")]
     assert gaps[1]["gap"] == pytest.approx(0.3 * (curve[0] + curve[1]) / 2 + 0.3 * (curve[1] + curve[2]) / 2)
     assert gaps[1]["gap_lo"] <= gaps[1]["gap"] <= gaps[1]["gap_hi"]
 
 
 def _rows_field(shape, rng, temporal, need, *, period=4):
-    t, h, w = shape
+    t, h, _w = shape
     phase = rng.integers(0, period, (t, 1, 1))
     rows = (np.arange(h)[None, :, None] + phase) % period
     return (rows + 1e-3 * rng.random(shape)).astype(np.float32)
@@ -223,10 +237,12 @@ def test_a_user_registered_family_is_evaluated_like_the_built_in_ones():
         progress=False,
     )
     m = r.mask(3, family="test_robust_rows", coverage=0.25)
-    assert m.shape == (3, 16, 16) and (m.sum((1, 2)) == 64).all()
+    assert m.shape == (3, 16, 16)
+    assert (m.sum((1, 2)) == 64).all()
     assert (m.all(axis=2) | ~m.any(axis=2)).all()  # whole rows hidden: one band in four
     (row,) = r.select(family="test_robust_rows", coverage=0.25, level="frame")
-    assert row["n_components"] == pytest.approx(4) and row["verdict_accuracy"] in (
+    assert row["n_components"] == pytest.approx(4)
+    assert row["verdict_accuracy"] in (
         "lower",
         "higher",
         "not separable",
@@ -239,7 +255,9 @@ def test_summary_csv_and_figures(tmp_path):
     pytest.importorskip("matplotlib")
     r = evaluate(_net(), _videos(), **GRID)
     text = r.summary()
-    assert "perlin" in text and "bernoulli (reference)" in text and "geometry gap" in text
+    assert "perlin" in text
+    assert "bernoulli (reference)" in text
+    assert "geometry gap" in text
     path = r.to_csv(tmp_path / "rows.csv")
     assert path.read_text().count("\n") == len(r.rows) + 1
     fig = r.plot_curves()
@@ -296,7 +314,7 @@ def test_region_hides_an_exact_share_of_each_samples_region():
     def bright(sample):  # (T, C, H, W) -> (T, H, W)
         return sample[:, 0] > 0.7
 
-    grid = dict(families=["bernoulli", "perlin"], coverages=[0, 0.5], n_boot=20, progress=False)
+    grid = {"families": ["bernoulli", "perlin"], "coverages": [0, 0.5], "n_boot": 20, "progress": False}
     r = evaluate(_net(), (x, y), region=bright, **grid)
     for i in range(6):
         mask, region = r.mask(i, family="perlin", coverage=0.5, sample=x[i]), bright(x[i])

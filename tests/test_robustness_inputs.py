@@ -10,7 +10,7 @@ import occmask as om
 from occmask.robustness import compare, evaluate
 from occmask.robustness.cells import fill_seed
 
-GRID = dict(families=("bernoulli", "perlin"), coverages=(0.0, 0.5), n_boot=20, progress=False)
+GRID = {"families": ("bernoulli", "perlin"), "coverages": (0.0, 0.5), "n_boot": 20, "progress": False}
 
 
 def _data(n=12, size=16, seed=0):
@@ -59,7 +59,8 @@ def test_probabilities_are_recognised_or_declared():
     probs = evaluate(lambda b: _softmax(_logits(b)), data, **GRID)
     declared = evaluate(lambda b: _softmax(_logits(b)), data, output="probs", **GRID)
     logprobs = evaluate(lambda b: np.log(_softmax(_logits(b))), data, output="logprobs", **GRID)
-    assert probs.setting.output == "probs" and logits.setting.output == "logits"
+    assert probs.setting.output == "probs"
+    assert logits.setting.output == "logits"
     for other in (probs, declared, logprobs):
         for mine, theirs in zip(logits.rows, other.rows, strict=True):
             assert mine["accuracy"] == theirs["accuracy"]
@@ -117,11 +118,11 @@ def test_a_numpy_scalar_coverage_is_one_coverage():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        (dict(coverages="0.5"), TypeError, "coverages must be a number or a sequence"),
-        (dict(coverages={0.5: 1}), TypeError, "coverages must be a number or a sequence"),
-        (dict(coverages=None), TypeError, "coverages must be a real number, got None"),
-        (dict(device="xpu"), ValueError, "device 'xpu' is not available"),
-        (dict(device="meta"), ValueError, "device 'meta' holds no data"),
+        ({"coverages": "0.5"}, TypeError, "coverages must be a number or a sequence"),
+        ({"coverages": {0.5: 1}}, TypeError, "coverages must be a number or a sequence"),
+        ({"coverages": None}, TypeError, "coverages must be a real number, got None"),
+        ({"device": "xpu"}, ValueError, "device 'xpu' is not available"),
+        ({"device": "meta"}, ValueError, "device 'meta' holds no data"),
     ],
 )
 def test_bad_arguments_get_clear_errors(kwargs, error, message):
@@ -132,15 +133,15 @@ def test_bad_arguments_get_clear_errors(kwargs, error, message):
 
 def test_a_dict_is_not_data():
     x, y = _data()
-    with pytest.raises(TypeError, match="data must be a pair .* got dict"):
+    with pytest.raises(TypeError, match=r"data must be a pair .* got dict"):
         evaluate(_logits, {"x": x, "y": y}, **GRID)
 
 
 def test_compare_takes_two_reports():
     r = evaluate(_logits, _data(), **GRID)
-    with pytest.raises(TypeError, match="report_b must be a Report .* got int"):
+    with pytest.raises(TypeError, match=r"report_b must be a Report .* got int"):
         compare(r, 3)
-    with pytest.raises(TypeError, match="report_a must be a Report .* got list"):
+    with pytest.raises(TypeError, match=r"report_a must be a Report .* got list"):
         compare(r.rows, r)
 
 
@@ -158,6 +159,7 @@ def test_the_base_install_runs_a_numpy_model(monkeypatch):
         return _logits(batch)
 
     r = evaluate(model, _data(), families=("bernoulli", "perlin"), coverages=(0.0, 0.5), n_boot=20)
-    assert set(seen) == {np.ndarray} and len(r.rows) == 4
+    assert set(seen) == {np.ndarray}
+    assert len(r.rows) == 4
     with pytest.raises(ModuleNotFoundError, match=r"occmask\[torch\]"):
         evaluate(model, _data(), device="cuda", **GRID)

@@ -27,7 +27,9 @@ def test_scores_hand_computed():
 def test_perfect_confidence_right_and_wrong():
     logp = np.where(np.eye(4) > 0, 0.0, -np.inf)  # probability exactly 1 and 0
     right = scores(logp, np.arange(4))
-    assert right.correct.mean() == 1 and right.nll.max() == 0 and right.brier.max() == 0
+    assert right.correct.mean() == 1
+    assert right.nll.max() == 0
+    assert right.brier.max() == 0
     assert ece(right.confidence, right.correct) == 0.0
     wrong = scores(logp, (np.arange(4) + 1) % 4)
     assert wrong.correct.sum() == 0
@@ -53,8 +55,10 @@ def test_ece_by_hand_with_empty_bins():
     # two occupied bins of 15: |0.75 - 0.95| * 4/6 + |0.5 - 0.55| * 2/6
     assert ece(conf, correct) == pytest.approx(0.2 * 4 / 6 + 0.05 * 2 / 6)
     count, mean_conf, acc = reliability(conf, correct)
-    assert count.sum() == 6 and (count > 0).sum() == 2
-    assert np.isnan(acc[count == 0]).all() and np.isnan(mean_conf[count == 0]).all()
+    assert count.sum() == 6
+    assert (count > 0).sum() == 2
+    assert np.isnan(acc[count == 0]).all()
+    assert np.isnan(mean_conf[count == 0]).all()
     np.testing.assert_allclose(acc[count > 0], [0.5, 0.75])
 
 
@@ -112,7 +116,8 @@ def test_paired_difference_of_identical_conditions_is_exactly_zero():
     found = estimates(s, bootstrap_indices(40, 200, rng))
     for est in found.values():
         diff = est - est
-        assert diff.value == 0 and diff.interval() == (0.0, 0.0)
+        assert diff.value == 0
+        assert diff.interval() == (0.0, 0.0)
     acc = found["accuracy"]
     lo, hi = acc.interval()
     assert lo <= acc.value <= hi
@@ -181,7 +186,8 @@ def test_p_value_and_verdict_come_from_the_adjusted_test():
     # raw p = 0.03 is below 0.05, but Holm over three tests makes it 0.09: not separable
     adjusted = holm(np.array([0.03, 0.5, 0.6]))
     assert verdict(-0.2, adjusted[0]) == "not separable"
-    assert verdict(-0.2, 0.01) == "lower" and verdict(0.2, 0.01) == "higher"
+    assert verdict(-0.2, 0.01) == "lower"
+    assert verdict(0.2, 0.01) == "higher"
 
 
 def test_area_is_the_trapezoid_rule():

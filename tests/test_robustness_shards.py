@@ -1,5 +1,6 @@
 """Evaluation in shards: every shard's partial report, merged, is the single-process report exactly."""
 
+import itertools
 import pickle
 import warnings
 
@@ -13,7 +14,7 @@ from occmask.robustness import PartialReport, evaluate, merge, report
 from occmask.robustness.cells import fill_seed
 from occmask.robustness.shards import plan
 
-GRID = dict(families=("bernoulli", "perlin"), coverages=(0.0, 0.3, 0.6), n_boot=40, progress=False)
+GRID = {"families": ("bernoulli", "perlin"), "coverages": (0.0, 0.3, 0.6), "n_boot": 40, "progress": False}
 
 
 def _images(n=23, seed=0):
@@ -67,7 +68,8 @@ def test_merged_shards_of_images_with_a_region_and_noise_are_the_single_report(c
     single = evaluate(_model, data, **grid)
     parts = [evaluate(_model, data, shard=(i, count), **grid) for i in range(count)]
     assert all(isinstance(p, PartialReport) and p.shard == (i, count) for i, p in enumerate(parts))
-    assert [p.start for p in parts] == [0, *(p.stop for p in parts[:-1])] and parts[-1].stop == 23
+    assert [p.start for p in parts] == [0, *(p.stop for p in parts[:-1])]
+    assert parts[-1].stop == 23
     _assert_same(merge(parts[::-1]), single)
 
 
@@ -162,8 +164,9 @@ def test_plan_deals_whole_batches_evenly():
         for per_batch in (1, 4, 7):
             for count in (1, 2, 3, 5):
                 bounds = [plan(n, per_batch, (i, count)) for i in range(count)]
-                assert bounds[0][0] == 0 and bounds[-1][1] == n
-                assert all(a[1] == b[0] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+                assert bounds[0][0] == 0
+                assert bounds[-1][1] == n
+                assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
                 assert all(start % per_batch == 0 for start, stop in bounds if stop > start)
                 batches = [-(-(stop - start) // per_batch) for start, stop in bounds]
                 assert max(batches) - min(batches) <= 1
@@ -190,7 +193,7 @@ def test_parts_that_do_not_fit_are_refused_naming_why():
         merge([parts[0], evaluate(_model, data, shard=(1, 2), **grid)])
     with pytest.raises(ValueError, match="differ in n_samples: 23 vs 22"):
         merge([*parts[:2], evaluate(_model, (data[0][:22], data[1][:22]), shard=(2, 3), **grid)])
-    with pytest.raises(ValueError, match="different models or data: .* of the first 16 samples"):
+    with pytest.raises(ValueError, match=r"different models or data: .* of the first 16 samples"):
         merge([*parts[:2], evaluate(lambda b: _model(b) * 1.5, data, shard=(2, 3), **grid)])
     same_but_device = merge([*parts[:2], evaluate(_model, data, shard=(2, 3), **dict(grid, progress=True))])
     np.testing.assert_equal(same_but_device.rows, merge(parts).rows)
@@ -231,7 +234,8 @@ def test_timings_of_a_merge_are_the_longest_shards():
     parts = [evaluate(_model, data, shard=(i, 2), **dict(GRID, batch_size=4)) for i in range(2)]
     merged = merge(parts)
     assert merged.timings["grid"] == max(p.timings["grid"] for p in parts)
-    assert merged.timings["total"] >= merged.timings["grid"] and merged.timings["statistics"] > 0
+    assert merged.timings["total"] >= merged.timings["grid"]
+    assert merged.timings["statistics"] > 0
 
 
 def _softmax(z):

@@ -45,7 +45,8 @@ def test_paired_t_is_scipys_ttest_rel(seed, n, shift):
 
 
 def test_paired_t_without_spread():
-    assert paired_t(np.zeros(10)) == 1.0 and paired_t(np.full(10, 0.3)) == 0.0
+    assert paired_t(np.zeros(10)) == 1.0
+    assert paired_t(np.full(10, 0.3)) == 0.0
 
 
 @settings(max_examples=40, deadline=None)
@@ -82,7 +83,8 @@ def test_ece_parts_add_to_the_ece_and_differ_by_the_signed_gap(seed, n, bins):
     rng = np.random.default_rng(seed)
     conf, correct = rng.random(n), (rng.random(n) < 0.6).astype(float)
     over, under = ece_parts(conf, correct, bins)
-    assert over >= 0 and under >= 0
+    assert over >= 0
+    assert under >= 0
     assert over + under == pytest.approx(ece(conf, correct, bins), abs=1e-12)
     assert over - under == pytest.approx(conf.mean() - correct.mean(), abs=1e-12)
 
@@ -130,25 +132,31 @@ def block_report():
 
 def test_a_large_gap_in_a_42_cell_grid_is_decided(block_report):
     r = block_report
-    assert len(r.cells) == 42 and len(om.FAMILIES) == 7
+    assert len(r.cells) == 42
+    assert len(om.FAMILIES) == 7
     (patches,) = r.select(family="patches", coverage=0.3)
     (bernoulli,) = r.select(family="bernoulli", coverage=0.3)
-    assert bernoulli["accuracy"] == 1.0 and patches["accuracy_minus_reference"] <= -0.2
+    assert bernoulli["accuracy"] == 1.0
+    assert patches["accuracy_minus_reference"] <= -0.2
     assert patches["verdict_accuracy"] == "lower"
     (perlin,) = r.select(family="perlin", coverage=0.3)  # a gap of 0.2 to 0.3 is decided too
-    assert -0.3 < perlin["accuracy_minus_reference"] <= -0.2 and perlin["verdict_accuracy"] == "lower"
+    assert -0.3 < perlin["accuracy_minus_reference"] <= -0.2
+    assert perlin["verdict_accuracy"] == "lower"
     tested = [row for row in r.rows if row["p_holm_accuracy"] is not None]
-    assert patches["n_tests"] == len(tested) and patches["resolvable"]
+    assert patches["n_tests"] == len(tested)
+    assert patches["resolvable"]
     # Holm over the tests of the grid: recomputed from the rows' per-sample outcomes
     cell = r.scores("evolving", "patches", 0.3, "image")
     ref = r.scores("evolving", "bernoulli", 0.3, "image")
     discordant = int((cell.correct != ref.correct).sum())
     raw = scipy_stats.binomtest(int((cell.correct > ref.correct).sum()), discordant).pvalue
-    assert patches["p_holm_accuracy"] <= len(tested) * raw * (1 + 1e-9) and patches["p_holm_accuracy"] < 1e-10
+    assert patches["p_holm_accuracy"] <= len(tested) * raw * (1 + 1e-9)
+    assert patches["p_holm_accuracy"] < 1e-10
     # a bootstrap p-value could not go below 2 / (n_boot + 1): after Holm over the grid's 30
     # comparisons, with the default 1000 resamples, not below 0.05
     compared = [row for row in r.rows if row["verdict_accuracy"]]
-    assert len(compared) == 30 and len(compared) * 2 / (1000 + 1) > 0.05
+    assert len(compared) == 30
+    assert len(compared) * 2 / (1000 + 1) > 0.05
 
 
 def test_confident_failures_are_more_overconfident(block_report):
@@ -160,9 +168,11 @@ def test_confident_failures_are_more_overconfident(block_report):
 
 def test_cells_the_occlusion_does_not_touch_are_at_ceiling(block_report):
     for row in block_report.select(coverage=0.05):
-        assert row["accuracy"] == 1.0 and row["status"] == "at ceiling"
+        assert row["accuracy"] == 1.0
+        assert row["status"] == "at ceiling"
         if row["family"] != "bernoulli":
-            assert row["verdict_accuracy"] == "at ceiling" and row["verdict_nll"] == "at ceiling"
+            assert row["verdict_accuracy"] == "at ceiling"
+            assert row["verdict_nll"] == "at ceiling"
             assert row["p_holm_accuracy"] is None
 
 
@@ -179,7 +189,9 @@ def test_not_separable_cells_carry_their_detectable_difference(block_report):
 
 def test_summary_shows_verdicts_and_calibration_apart(block_report):
     text = block_report.summary()
-    assert "Signed calibration gap" in text and "▼" in text and "⊤" in text
+    assert "Signed calibration gap" in text
+    assert "▼" in text
+    assert "⊤" in text
     (line,) = [ln for ln in text.splitlines() if ln.startswith("| patches") and "(" in ln.split("|")[2]]
     assert "▲" in line  # more overconfident than the reference somewhere
     assert "the smallest Holm-adjusted p-value they can reach is" in text
@@ -198,7 +210,8 @@ def test_two_conditions_at_chance_get_no_direction_even_where_their_scores_diffe
 
     r = evaluate(one_class, (x, y), families=["bernoulli", "patches"], coverages=[0, 0.5], progress=False)
     (row,) = r.select(family="patches", coverage=0.5)
-    assert row["status"] == "at chance" and row["chance"] == pytest.approx(np.bincount(y).max() / 300)
+    assert row["status"] == "at chance"
+    assert row["chance"] == pytest.approx(np.bincount(y).max() / 300)
     assert abs(row["nll_minus_reference"]) > 0.05
     for metric in ("accuracy", "nll", "brier", "confidence", "gap"):
         assert row[f"verdict_{metric}"] == "at chance"
@@ -222,7 +235,8 @@ def test_rules_with_the_same_argmax_share_one_accuracy_test():
     )  # fmt: skip
     (s,) = r.select(family="perlin", coverage=0.5, level="video", rule="sum_logprob")
     (m,) = r.select(family="perlin", coverage=0.5, level="video", rule="mean_logprob")
-    assert m["accuracy_tested_as"] == "sum_logprob" and s["accuracy_tested_as"] == "sum_logprob"
+    assert m["accuracy_tested_as"] == "sum_logprob"
+    assert s["accuracy_tested_as"] == "sum_logprob"
     for column in ("p_holm_accuracy", "verdict_accuracy", "mdd_accuracy"):
         assert m[column] == s[column]
 
@@ -232,7 +246,8 @@ def test_a_design_that_cannot_reject_says_so():
     with pytest.warns(RuntimeWarning, match="cannot reject"):
         r = evaluate(_block_model, (x, y), coverages=(0, 0.3, 0.5), n_boot=20, progress=False)
     tested = [row for row in r.rows if row["n_tests"]]
-    assert tested and not any(row["resolvable"] for row in tested)
+    assert tested
+    assert not any(row["resolvable"] for row in tested)
     assert all(row["p_floor"] == pytest.approx(min(1, row["n_tests"] * 2.0**-7)) for row in tested)
     assert "no test can reject" in r.summary()
 
@@ -245,7 +260,8 @@ def test_a_bootstrap_p_value_is_not_held_at_its_floor():
     reps = np.random.default_rng(0).normal(-0.35, 0.03, 1000)
     clear = Estimate(-0.35, reps)
     expected = 2 * NormalDist().cdf(-abs(reps.mean()) / reps.std(ddof=1))
-    assert clear.p_value() == pytest.approx(expected) and clear.p_value() < 1e-20
+    assert clear.p_value() == pytest.approx(expected)
+    assert clear.p_value() < 1e-20
     crossing = Estimate(0.8, np.concatenate([-np.ones(100), np.ones(899)]))  # 100 of 999 reach 0
     assert crossing.p_value() == pytest.approx(2 * (100 + 1) / 1000)
 

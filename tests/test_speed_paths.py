@@ -40,7 +40,9 @@ def test_whole_patches_equal_the_cut_of_the_field(case):
     field = om.field("patches", shape, rng=seed, temporal=temporal, **params)
     coverage = need / (shape[1] * shape[2])
     assert target_count(coverage, shape[1] * shape[2]) == need
-    assert mask is not None and mask.dtype == np.bool_ and mask.shape == shape
+    assert mask is not None
+    assert mask.dtype == np.bool_
+    assert mask.shape == shape
     np.testing.assert_array_equal(mask, om.cut(field, coverage))
     tiles = mask.reshape(frames, rows, ph, cols, pw)
     assert (tiles.all(axis=(2, 4)) == tiles.any(axis=(2, 4))).all()  # whole patches

@@ -23,7 +23,8 @@ FAMILIES = sorted(om.FAMILIES)
 @given(shape=mask_shapes(), coverage=coverages(), temporal=st.sampled_from(TEMPORAL), data=st.data())
 def test_frame_match_is_exact_in_every_frame(family, shape, coverage, temporal, data):
     mask = data.draw(masks(family=family, shape=shape, coverage=coverage, match="frame", temporal=temporal))
-    assert mask.dtype == np.bool_ and mask.shape == shape
+    assert mask.dtype == np.bool_
+    assert mask.shape == shape
     frames = mask.reshape(-1, shape[-2] * shape[-1])
     assert (frames.sum(axis=1) == target_count(coverage, frames.shape[1])).all()
     if coverage == 0.0:
@@ -39,7 +40,8 @@ def test_frame_match_is_exact_in_every_frame(family, shape, coverage, temporal, 
 @given(shape=mask_shapes(), coverage=coverages(), temporal=st.sampled_from(TEMPORAL), data=st.data())
 def test_video_match_is_exact_over_the_video(family, shape, coverage, temporal, data):
     mask = data.draw(masks(family=family, shape=shape, coverage=coverage, match="video", temporal=temporal))
-    assert mask.dtype == np.bool_ and mask.shape == shape
+    assert mask.dtype == np.bool_
+    assert mask.shape == shape
     frames = mask.reshape(-1, shape[-2] * shape[-1])
     if temporal == "static":  # one frame repeated: video matching is frame matching
         assert (frames.sum(axis=1) == target_count(coverage, frames.shape[1])).all()
@@ -61,7 +63,8 @@ def test_expected_match_at_the_ends(family, shape, coverage, temporal, data):
     mask = data.draw(
         masks(family=family, shape=shape, coverage=coverage, match="expected", temporal=temporal)
     )
-    assert mask.dtype == np.bool_ and mask.shape == shape
+    assert mask.dtype == np.bool_
+    assert mask.shape == shape
     assert mask.all() if coverage == 1.0 else not mask.any()
 
 
@@ -130,7 +133,8 @@ def test_masks_with_fixed_arguments_and_family_parameters(seed, mask):
     )
 )
 def test_masks_with_strategy_arguments(mask):
-    assert mask.ndim == 3 and max(mask.shape[1:]) <= 12
+    assert mask.ndim == 3
+    assert max(mask.shape[1:]) <= 12
     assert mask.sum() <= target_count(0.5, mask.size)
 
 

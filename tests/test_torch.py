@@ -62,7 +62,8 @@ def test_occlude_equals_numpy_adapter(layout, shape, mask, explicit, mask_kind):
         got = occlude(
             torch.from_numpy(x), mask if mask_kind == "numpy" else torch.from_numpy(mask), fill, **kwargs
         )
-        assert got.dtype == torch.float32 and tuple(got.shape) == shape
+        assert got.dtype == torch.float32
+        assert tuple(got.shape) == shape
         np.testing.assert_array_equal(got.numpy(), expected)
         # the numpy entry point hands tensors over to the torch adapter
         np.testing.assert_array_equal(om.occlude(torch.from_numpy(x), mask, fill, **kwargs).numpy(), expected)
@@ -163,7 +164,8 @@ def test_out_and_in_place(fill):
     expected = occlude(x, MASK, fill)
     out = torch.empty_like(x)
     assert occlude(x, MASK, fill, out=out) is out
-    assert torch.equal(out, expected) and torch.equal(x, original)
+    assert torch.equal(out, expected)
+    assert torch.equal(x, original)
     assert occlude(x, MASK, fill, out=x) is x
     assert torch.equal(x, expected)
 
@@ -218,8 +220,11 @@ def test_read_only_and_strided_numpy_masks():
 def test_transform_shapes_and_exact_coverage(shape, layout, mask_shape, family):
     x = torch.rand(shape) + 1.0  # no zeros before occlusion
     y, mask = Occlude(family, 0.3, layout=layout, return_mask=True)(x)
-    assert y.shape == x.shape and y.dtype == x.dtype
-    assert mask.shape == mask_shape and mask.dtype == torch.bool and mask.device == x.device
+    assert y.shape == x.shape
+    assert y.dtype == x.dtype
+    assert mask.shape == mask_shape
+    assert mask.dtype == torch.bool
+    assert mask.device == x.device
     counts = mask.reshape(-1, mask_shape[-2] * mask_shape[-1]).sum(dim=1)
     assert (counts == target_count(0.3, 6 * 20)).all()
     np.testing.assert_array_equal(y.numpy(), om.occlude(x.numpy(), mask.numpy(), 0.0, layout=layout or None))
@@ -242,8 +247,10 @@ def test_coverage_range_spans_the_range():
     t = Occlude("bernoulli", (0.1, 0.7), return_mask=True)
     _, mask = t(torch.zeros(400, 1, 1, 10, 10))
     counts = mask.sum(dim=(1, 2, 3)).numpy()  # 100 pixels per sample
-    assert counts.min() <= 12 and counts.max() >= 68
-    assert 10 <= counts.min() and counts.max() <= 70
+    assert counts.min() <= 12
+    assert counts.max() >= 68
+    assert counts.min() >= 10
+    assert counts.max() <= 70
     assert np.histogram(counts, bins=6, range=(10, 70))[0].min() > 30  # roughly uniform
     targets = [t.sample_coverage(seed) for seed in t.last_seeds]
     np.testing.assert_array_equal(counts, [target_count(c, 100) for c in targets])
@@ -317,7 +324,8 @@ def test_pickle_round_trip_and_repr():
     x = torch.rand(4, 3, 16, 16)
     y1, m1 = t(x)
     y2, m2 = clone(x)
-    assert torch.equal(m1, m2) and torch.equal(y1, y2)  # the generator state travels too
+    assert torch.equal(m1, m2)
+    assert torch.equal(y1, y2)
     tensor_fill = Occlude("bernoulli", 0.5, fill=torch.zeros(3, 16, 16))
     assert "fill=<tensor of shape (3, 16, 16)>" in repr(tensor_fill)
     assert torch.equal(pickle.loads(pickle.dumps(tensor_fill)).fill, torch.zeros(3, 16, 16))
@@ -384,7 +392,8 @@ def test_call_rejects_bad_input(x, kwargs, error, words):
 
 def test_empty_batch():
     y, mask = Occlude("bernoulli", 0.5, return_mask=True)(torch.zeros(0, 3, 1, 8, 8))
-    assert y.shape == (0, 3, 1, 8, 8) and mask.shape == (0, 3, 8, 8)
+    assert y.shape == (0, 3, 1, 8, 8)
+    assert mask.shape == (0, 3, 8, 8)
 
 
 def test_make_mask_checks_its_seed():
@@ -404,18 +413,21 @@ def test_cuda_stays_on_the_device():
     x = torch.rand(2, 4, 3, 32, 32, device=device, requires_grad=True)
     mask = om.generate("cgol", (4, 32, 32), 0.4, rng=0)
     y = occlude(x, mask, [0.1, 0.2, 0.3])
-    assert y.device.type == "cuda" and y.dtype == x.dtype
+    assert y.device.type == "cuda"
+    assert y.dtype == x.dtype
     np.testing.assert_array_equal(
         y.detach().cpu().numpy(), occlude(x.detach().cpu(), mask, [0.1, 0.2, 0.3]).numpy()
     )
     y.sum().backward()
     assert torch.equal(x.grad, torch.from_numpy(~mask)[None, :, None].expand_as(x).float().to(device))
     half = occlude(x.detach().half(), torch.from_numpy(mask).to(device), torch.tensor(0.5, device=device))
-    assert half.dtype == torch.float16 and half.device.type == "cuda"
+    assert half.dtype == torch.float16
+    assert half.device.type == "cuda"
     t = Occlude("perlin", (0.2, 0.6), fill=torch.zeros(3, 32, 32), return_mask=True).to(device)
     assert t.fill.device.type == "cuda"
     z, m = t(x.detach())
-    assert z.device.type == "cuda" and m.device.type == "cuda"
+    assert z.device.type == "cuda"
+    assert m.device.type == "cuda"
     for sample, seed in zip(m.cpu().numpy(), t.last_seeds, strict=True):
         np.testing.assert_array_equal(sample, t.make_mask((4, 32, 32), seed))
     g = Occlude("bernoulli", 0.5, generator=torch.Generator(device=device).manual_seed(0))
@@ -439,7 +451,8 @@ def test_transform_fills_are_drawn_from_the_sample_seed():
     t = Occlude("perlin", 0.5, fill=om.Noise(-1.0, 1.0), return_mask=True)
     y, mask = t(x)
     hidden = mask[:, :, None].expand_as(x)
-    assert ((y[hidden] >= -1) & (y[hidden] < 1)).all() and (y[~hidden] == 0).all()
+    assert ((y[hidden] >= -1) & (y[hidden] < 1)).all()
+    assert (y[~hidden] == 0).all()
     for b, seed in enumerate(t.last_seeds):  # the sample's noise comes from its own seed
         single = Occlude("perlin", 0.5, fill=om.Noise(-1.0, 1.0), layout="TCHW")
         rebuilt = single.apply(x[b], single.make_params(x[b], seeds=[seed]))
@@ -485,9 +498,11 @@ def test_threads_fill_their_samples_as_occlude_does(fill, layout):
         torch.manual_seed(11)
         results.append(t(x))
     (hidden, mask), (hidden3, mask3) = results
-    assert torch.equal(mask, mask3) and torch.equal(hidden, hidden3)
+    assert torch.equal(mask, mask3)
+    assert torch.equal(hidden, hidden3)
     skipped = [b for b, seed in enumerate(t.last_seeds) if seed is None]
-    assert skipped and all(not mask[b].any() for b in skipped)
+    assert skipped
+    assert all(not mask[b].any() for b in skipped)
     if not (isinstance(fill, str) and fill == "noise"):  # noise is drawn per sample
         assert torch.equal(hidden, occlude(x, mask, fill, layout=layout))
 
@@ -522,8 +537,10 @@ def test_by_default_a_batch_of_cheap_masks_stays_on_one_thread(monkeypatch, chea
         results.append(Occlude("perlin", (0.2, 0.6), fill=0.5, threads=threads, return_mask=True)(batch))
     assert asked == ([] if cheap else [1])  # the first mask was made alone, then the rest split
     (hidden, mask), (hidden1, mask1) = results
-    assert torch.equal(mask, mask1) and torch.equal(hidden, hidden1)
-    assert mask.any() and not torch.equal(hidden, batch)
+    assert torch.equal(mask, mask1)
+    assert torch.equal(hidden, hidden1)
+    assert mask.any()
+    assert not torch.equal(hidden, batch)
 
 
 def test_the_thread_pool_is_kept_and_remade_after_a_fork(monkeypatch):
@@ -533,12 +550,14 @@ def test_the_thread_pool_is_kept_and_remade_after_a_fork(monkeypatch):
     batch = torch.zeros(4, 1, 1, 16, 16)
     t(batch)
     pool = adapter._POOL["pool"]
-    assert pool is not None and adapter._POOL["workers"] >= 1
+    assert pool is not None
+    assert adapter._POOL["workers"] >= 1
     t(batch)
     assert adapter._POOL["pool"] is pool  # kept across calls
     monkeypatch.setitem(adapter._POOL, "pid", -1)  # as a forked child sees its parent's pool
     _, mask = t(batch)
-    assert adapter._POOL["pool"] is not pool and adapter._POOL["pid"] == os.getpid()
+    assert adapter._POOL["pool"] is not pool
+    assert adapter._POOL["pid"] == os.getpid()
     assert mask.sum(dim=(-2, -1)).eq(128).all()
     clone = pickle.loads(pickle.dumps(t))  # nothing of the pool is pickled
     torch.manual_seed(3)
@@ -553,10 +572,12 @@ def test_a_pool_grown_for_more_threads_shuts_the_smaller_one_down():
     small = adapter.pool(1)
     workers = adapter._POOL["workers"]
     grown = adapter.pool(workers + 1)
-    assert grown is not small and adapter._POOL["workers"] == workers + 1
+    assert grown is not small
+    assert adapter._POOL["workers"] == workers + 1
     with pytest.raises(RuntimeError, match="shutdown"):
         small.submit(int)  # no new work: its threads end once idle
-    assert grown.submit(int, "7").result() == 7 and adapter.pool(1) is grown
+    assert grown.submit(int, "7").result() == 7
+    assert adapter.pool(1) is grown
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -568,7 +589,8 @@ def test_cuda_batches_get_the_cpu_masks_and_fills(fill):
         t = Occlude("perlin", 0.4, fill=fill, threads=3, return_mask=True)
         torch.manual_seed(2)
         y, mask = t(x.to(device))
-        assert y.device.type == device and mask.device.type == device
+        assert y.device.type == device
+        assert mask.device.type == device
         results.append((y.cpu(), mask.cpu()))
     torch.testing.assert_close(results[0][0], results[1][0])
     assert torch.equal(results[0][1], results[1][1])
@@ -646,7 +668,9 @@ def test_params_must_fit_the_data():
     skipped = t.make_params(x, seeds=[None, 5, None, 6])
     assert skipped["coverages"] == (None, 0.5, None, 0.5)
     y = t.apply(x, skipped)
-    assert (y[0] == 1).all() and (y[1] == 0).any() and t.last_seeds == (None, 5, None, 6)
+    assert (y[0] == 1).all()
+    assert (y[1] == 0).any()
+    assert t.last_seeds == (None, 5, None, 6)
 
 
 def _tv(name):
@@ -661,10 +685,13 @@ def test_structures_keep_their_form_and_tv_types():
     extra = torch.ones(3, 16, 16)  # a pure tensor beside an Image: passed through
     sample = {"a": [image, (boxes, 5)], "b": extra}
     out, mask = Occlude("perlin", 0.5, return_mask=True)(sample)
-    assert type(out["a"][0]) is image_type and (out["a"][0][:, mask] == 0).all()
-    assert type(out["a"][1][0]) is boxes_type and torch.equal(out["a"][1][0], boxes)
-    assert out["a"][1][1] == 5 and out["b"] is extra
-    with pytest.raises(ValueError, match="tv_tensors.Image must have 3 or 4 dimensions"):
+    assert type(out["a"][0]) is image_type
+    assert (out["a"][0][:, mask] == 0).all()
+    assert type(out["a"][1][0]) is boxes_type
+    assert torch.equal(out["a"][1][0], boxes)
+    assert out["a"][1][1] == 5
+    assert out["b"] is extra
+    with pytest.raises(ValueError, match=r"tv_tensors.Image must have 3 or 4 dimensions"):
         Occlude("perlin", 0.5)(torch.ones(16, 16).as_subclass(image_type))
     with pytest.raises(ValueError, match="must share their samples"):
         Occlude("perlin", 0.5)([image, torch.ones(3, 8, 8).as_subclass(image_type)])

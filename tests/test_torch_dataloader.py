@@ -65,15 +65,17 @@ def test_workers_draw_distinct_masks(forked):
 def test_same_manual_seed_same_masks(forked):
     _, _, masks, seeds, _ = forked
     _, _, again, again_seeds, _ = run(seed=7)
-    assert again_seeds == seeds and torch.equal(again, masks)
-    _, _, other, other_seeds, _ = run(seed=8)
+    assert again_seeds == seeds
+    assert torch.equal(again, masks)
+    _, _, _other, other_seeds, _ = run(seed=8)
     assert not set(other_seeds) & set(seeds)
 
 
 def test_main_process_loading_follows_manual_seed():
     first = run(seed=3, workers=0)
     second = run(seed=3, workers=0)
-    assert first[3] == second[3] and torch.equal(first[2], second[2])
+    assert first[3] == second[3]
+    assert torch.equal(first[2], second[2])
     check_masks(first[0], first[1], first[2], first[3])
 
 
@@ -85,7 +87,8 @@ def test_spawned_workers_repeat_the_forked_run(forked):
     transform, hidden, masks, seeds, workers = run(seed=7, context="spawn")
     assert set(workers) == {0, 1}
     check_masks(transform, hidden, masks, seeds)
-    assert seeds == forked[3] and torch.equal(masks, forked[2])
+    assert seeds == forked[3]
+    assert torch.equal(masks, forked[2])
 
 
 # ----------------------------------------------------------------------------- OccludedDataset
@@ -136,7 +139,9 @@ def test_dataset_masks_do_not_depend_on_workers(main_process_epochs, workers, co
     """0, 1 or 3 workers, forked or spawned: the same masks, as the seed, epoch and index fix them."""
     got = epoch_masks(occluded_dataset(), workers, context, epochs=(0, 1))
     for (x, labels, masks), (x0, labels0, masks0) in zip(got, main_process_epochs, strict=True):
-        assert torch.equal(labels, labels0) and torch.equal(masks, masks0) and torch.equal(x, x0)
+        assert torch.equal(labels, labels0)
+        assert torch.equal(masks, masks0)
+        assert torch.equal(x, x0)
 
 
 def test_dataset_masks_follow_seed_epoch_and_index(main_process_epochs):
@@ -168,15 +173,17 @@ def test_dataset_p_leaves_whole_samples_alone():
     assert 0 < sum(s is None for s in seeds) < 10
     for index, seed in enumerate(seeds):
         x, label, mask = dataset[index]
-        assert label == index and bool(mask.any()) == (seed is not None)
+        assert label == index
+        assert bool(mask.any()) == (seed is not None)
         assert bool((x == 0).any()) == (seed is not None)
 
 
 def test_dataset_items_without_labels_and_bad_arguments():
     clips = torch.ones(4, 2, 1, 8, 8)
     dataset = OccludedDataset(clips, Occlude("bernoulli", 0.5, layout="TCHW"))
-    assert dataset[1].shape == (2, 1, 8, 8) and (dataset[1] == 0).sum() == 2 * 32
-    with pytest.raises(TypeError, match="transform must be an occmask.torch.Occlude"):
+    assert dataset[1].shape == (2, 1, 8, 8)
+    assert (dataset[1] == 0).sum() == 2 * 32
+    with pytest.raises(TypeError, match=r"transform must be an occmask.torch.Occlude"):
         OccludedDataset(clips, lambda x: x)
     with pytest.raises(ValueError, match="seed"):
         OccludedDataset(clips, Occlude("bernoulli", 0.5), seed=-1)
@@ -199,7 +206,8 @@ def test_dataset_takes_negative_indices_and_epochs_up_to_int64():
     with pytest.raises(IndexError, match="-5"):
         dataset[-5]
     dataset.set_epoch(2**63 - 1)  # the largest epoch the shared int64 holds
-    assert dataset.epoch == 2**63 - 1 and dataset[0][2].any()
+    assert dataset.epoch == 2**63 - 1
+    assert dataset[0][2].any()
     with pytest.raises(ValueError, match=r"epoch must be an integer in \[0, 9223372036854775807\]"):
         dataset.set_epoch(2**63)
     with pytest.raises(ValueError, match="epoch"):
@@ -216,5 +224,6 @@ def test_dataset_items_may_be_dicts():
 
     dataset = OccludedDataset(Dicts(), Occlude("bernoulli", 0.5, layout="TCHW", return_mask=True), seed=1)
     item, mask = dataset[2]
-    assert item["label"] == 2 and torch.equal(item["video"][:, 0] == 0, mask)
+    assert item["label"] == 2
+    assert torch.equal(item["video"][:, 0] == 0, mask)
     np.testing.assert_array_equal(dataset.mask(2), mask.numpy())

@@ -34,9 +34,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FAMILIES",
-    "Noise",
     "Descriptors",
     "Family",
+    "Noise",
     "bernoulli",
     "cgol",
     "cut",
@@ -50,8 +50,8 @@ __all__ = [
     "perlin",
     "rectangles",
     "register_family",
-    "unregister_family",
     "triangles",
+    "unregister_family",
     "warmup",
     "whole_field",
 ]

@@ -26,7 +26,9 @@ __all__ += ["special_fill", "unrepresentable"]
 
 LETTERS = "BTCHW"
 #: dtypes the one-pass kernels handle (others go through numpy): float32/64, (u)int8 to (u)int64, bool
-KERNEL_DTYPES = frozenset(np.dtype(code) for code in "f4 f8 u1 i1 u2 i2 u4 i4 u8 i8 ?".split())
+KERNEL_DTYPES = frozenset(
+    np.dtype(code) for code in ["f4", "f8", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "?"]
+)
 
 
 def resolve(
@@ -200,10 +202,7 @@ def _cast_fill(fill: Any, dtype: np.dtype) -> np.ndarray:
         raise TypeError(f"fill must be numeric (real for real data), got {show_fill(values)}")
     with np.errstate(invalid="ignore", over="ignore"):
         cast = values.astype(dtype)
-    if dtype.kind in "fc":
-        bad = np.isfinite(values) & ~np.isfinite(cast)
-    else:
-        bad = cast != values
+    bad = np.isfinite(values) & ~np.isfinite(cast) if dtype.kind in "fc" else cast != values
     if np.any(bad):
         raise unrepresentable(values if values.ndim else fill, dtype)
     return cast
@@ -351,7 +350,8 @@ def noise_values(noise: Noise, shape: tuple[int, ...], rng: np.random.Generator,
         values = rng.normal(noise.mean, noise.std, shape)
         return values if kind in "fc" else np.rint(values)
     low, high = noise.low, noise.high
-    assert low is not None and high is not None  # a uniform Noise has both (see Noise.__post_init__)
+    assert low is not None
+    assert high is not None
     values = rng.uniform(low, high, shape)
     return values if kind in "fc" else np.floor(values)
 

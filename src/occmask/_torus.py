@@ -189,7 +189,7 @@ def span(center, reach, n):
     if 2.0 * reach + 1.0 >= n:
         return 0, n, True
     first = math.ceil(center - reach)
-    return first, int(math.floor(center + reach)) - first + 1, False
+    return first, math.floor(center + reach) - first + 1, False
 
 
 @kernel

@@ -42,7 +42,7 @@ def target_count(coverage: float, n: int) -> int:
     >>> target_count(0.5, 5), target_count(0.3, 4096)
     (3, 1229)
     """
-    return min(n, int(math.floor(coverage * n + 0.5)))
+    return min(n, math.floor(coverage * n + 0.5))
 
 
 # The kernels read field values as float64 (``float(row[i])``), as Numba would type them
@@ -372,7 +372,7 @@ def _cut_region_rows(field, region, coverage, out):
         _bin_row(row, bins)
         _histogram(bins, inside, hist, lanes)
         size = hist.sum()
-        k = min(size, int(math.floor(coverage * size + 0.5)))
+        k = min(size, math.floor(coverage * size + 0.5))
         if k == 0:
             out_row[:] = False
             continue

@@ -279,11 +279,10 @@ def masks(
     >>> test_full_cover()
     """
     st = _st()
-    if params:
-        if family is None or not isinstance(family, str):
-            raise ValueError(
-                f"family parameters {sorted(params)} need a fixed family name, got family={family!r}"
-            )
+    if params and (family is None or not isinstance(family, str)):
+        raise ValueError(
+            f"family parameters {sorted(params)} need a fixed family name, got family={family!r}"
+        )
     families = _given(
         family, st.sampled_from(sorted(FAMILIES)), lambda v: _validate.choice("family", v, FAMILIES)
     )
@@ -551,10 +550,12 @@ def check_stationary(
     ch, cw = max(1, round(0.15 * height)), max(1, round(0.15 * width))
     centre = rate[height // 2 - ch : height // 2 + ch, width // 2 - cw : width // 2 + cw].mean()
     outer = rate[edge].mean()
-    assert abs(centre - coverage) < tolerance and abs(outer - coverage) < tolerance, (
+    rates = (
         f"{name}: centre pixels hidden at rate {centre:.4f}, border pixels at {outer:.4f}, "
         f"target {coverage} +- {tolerance}"
     )
+    assert abs(centre - coverage) < tolerance, rates
+    assert abs(outer - coverage) < tolerance, rates
 
 
 def check_family(family: str, *, max_examples: int = 25, **params: Any) -> None:

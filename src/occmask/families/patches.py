@@ -296,7 +296,7 @@ def _mask(
     and ``need`` a whole number of patches. Then the mask (T, H, W) bool is, in each frame, the
     ``need / (ph pw)`` patches of lowest score, from the same draws (scores are distinct almost
     surely); elsewhere None, with ``rng`` untouched."""
-    n_t, n_h, n_w = shape
+    _n_t, n_h, n_w = shape
     ph, pw = patch
     if offset != "aligned" or n_h % ph or n_w % pw or need % (ph * pw) or not _distinct(shape, patch):
         return None

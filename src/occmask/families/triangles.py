@@ -178,8 +178,8 @@ def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop
                         elif along[e] < 0.0:
                             lo = max(lo, edge)
                     b_first, b_last = (
-                        max(0, int(math.ceil(lo)) - 1),
-                        min(x_count - 1, int(math.floor(hi)) + 1),
+                        max(0, math.ceil(lo) - 1),
+                        min(x_count - 1, math.floor(hi) + 1),
                     )
                 line = out[t, row]
                 col = (x_first + b_first) % n_w - 1  # advanced by comparison, not modulo (slow)

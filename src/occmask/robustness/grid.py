@@ -549,11 +549,24 @@ def evaluate(
     from .shards import check_shard, combine, gather, process_group
 
     started = time.perf_counter()
-    given = dict(
-        families=families, coverages=coverages, temporal=temporal, fill=fill, region=region, rules=rules,
-        match=match, params=params, reference=reference, n_boot=n_boot, ece_bins=ece_bins, seed=seed,
-        batch_size=batch_size, device=device, progress=progress, output=output,
-    )  # fmt: skip
+    given = {
+        "families": families,
+        "coverages": coverages,
+        "temporal": temporal,
+        "fill": fill,
+        "region": region,
+        "rules": rules,
+        "match": match,
+        "params": params,
+        "reference": reference,
+        "n_boot": n_boot,
+        "ece_bins": ece_bins,
+        "seed": seed,
+        "batch_size": batch_size,
+        "device": device,
+        "progress": progress,
+        "output": output,
+    }
     if shard is not None:
         return _part(model, data, given, check_shard(shard))
     ranks = process_group()

@@ -146,7 +146,7 @@ def reliability_panel(
     top.text(
         0.03, 0.95, f"conf − acc {gap:+.3f}\nover {float(over):.3f}, under {float(under):.3f}",
         transform=top.transAxes, fontsize=7, va="top",
-        bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5),
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
     )  # fmt: skip
     bottom.bar(centres, count, width=width, color="grey", edgecolor="black", linewidth=0.3)
     bottom.set(xlim=(0, 1), xticks=[0, 0.5, 1], xlabel="confidence")

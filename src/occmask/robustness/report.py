@@ -171,11 +171,11 @@ def _share_accuracy(rows: list[dict], keys: Sequence[str], columns: Sequence[str
     :data:`~occmask.robustness.metrics.SAME_ARGMAX`) and the other rows carry that
     test's columns, marked by ``accuracy_tested_as``.
     """
-    index = {tuple(r[k] for k in keys) + (r["level"], r["rule"]): r for r in rows}
+    index = {(*tuple(r[k] for k in keys), r["level"], r["rule"]): r for r in rows}
     for row in rows:
         row.setdefault("accuracy_tested_as", row["rule"])
         twin = SAME_ARGMAX.get(row["rule"])
-        source = index.get(tuple(row[k] for k in keys) + (row["level"], twin)) if twin else None
+        source = index.get((*tuple(row[k] for k in keys), row["level"], twin)) if twin else None
         if source is not None:
             for column in columns:
                 row[column] = source[column]
@@ -518,7 +518,7 @@ class Report:
         temporal = temporal or self.setting.temporal[0]
         main = self.main_level()
         level, rule = level or main[0], main[1] if rule is None else rule
-        where = dict(temporal=temporal, level=level, rule=rule)
+        where = {"temporal": temporal, "level": level, "rule": rule}
         accuracy = self._table(
             where,
             "accuracy",

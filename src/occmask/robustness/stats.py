@@ -312,7 +312,7 @@ def above_chance(values: np.ndarray, rate: float, exact: bool) -> float:
     """
     v = np.asarray(values, dtype=np.float64)
     if exact:
-        k = int(round(v.sum()))
+        k = round(v.sum())
         return float(_scipy.binom.sf(k - 1, v.size, rate))
     if v.size < 2:
         return 1.0

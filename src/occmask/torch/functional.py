@@ -336,7 +336,7 @@ def _orders(ndim: int, channel: int | None) -> tuple[tuple[int, ...], ...]:
     if channel is None:
         return (same,)
     others = [a for a in same if a != channel]
-    moved = [tuple(others[:place] + [channel] + others[place:]) for place in range(ndim - 1, -1, -1)]
+    moved = [(*others[:place], channel, *others[place:]) for place in range(ndim - 1, -1, -1)]
     return (same, *(order for order in moved if order != same))
 
 
