@@ -207,7 +207,16 @@ def _rngs(seeds: Sequence[Seed]) -> Iterator[np.random.Generator | None]:
 class _Job:
     """One call of :meth:`MaskMaker.masks`, checked: :meth:`run` makes a run of its samples."""
 
-    def __init__(self, maker, shape3, image, seeds, regions, coverages, then) -> None:
+    def __init__(
+        self,
+        maker: MaskMaker,
+        shape3: tuple[int, int, int],
+        image: bool,
+        seeds: list[Seed],
+        regions: list[np.ndarray | None],
+        coverages: list[float | None] | None,
+        then: Callable[[np.ndarray, int, int], None] | None,
+    ) -> None:
         self.maker, self.shape3, self.image = maker, shape3, image
         self.seeds, self.regions, self.coverages, self.then = seeds, regions, coverages, then
 
@@ -218,9 +227,10 @@ class _Job:
             if rng is None:
                 out[index] = False  # left alone
                 continue
-            coverage = maker.coverage_of(rng)
-            if self.coverages is not None and self.coverages[index] is not None:
-                coverage = self.coverages[index]
+            coverage = maker.coverage_of(rng)  # drawn all the same: the rest of the stream is unchanged
+            given = None if self.coverages is None else self.coverages[index]
+            if given is not None:
+                coverage = given
             _generate(
                 maker.family, self.shape3, self.image, coverage, maker.match, maker.temporal,
                 maker.params, self.regions[index], rng, out[index],

@@ -30,6 +30,7 @@ from .cells import OUTPUTS, Cell, Setting, make_mask, make_masks, occluded
 from .metrics import RULES
 
 if TYPE_CHECKING:
+    from .report import Report
     from .shards import PartialReport
 
 __all__ = ["evaluate"]
@@ -444,7 +445,7 @@ def evaluate(
     progress: bool = True,
     output: str | None = None,
     shard: tuple[int, int] | None = None,
-):
+) -> Report | PartialReport:
     """Score a classifier under every mask family and coverage, on identical masks.
 
     Parameters
