@@ -1,0 +1,254 @@
+"""Masks made by torch ops on a device (occmask.torch.device), on CPU torch; CUDA where there is one."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import hypothesis.strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from scipy.stats import ks_2samp  # noqa: E402
+
+import occmask as om  # noqa: E402
+from occmask import calibrate  # noqa: E402
+from occmask._batch import MaskMaker  # noqa: E402
+from occmask.families import TEMPORAL as TEMPORAL_MODES  # noqa: E402
+from occmask.torch import Occlude  # noqa: E402
+from occmask.torch.device import DEVICE_FIELDS, _cut, _generators, _seed, masks, supported  # noqa: E402
+
+FAMILIES = list(om.FAMILIES)
+TEMPORAL = list(TEMPORAL_MODES)
+SHAPE = (3, 24, 20)
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+
+
+def _device_field(family, shape, seed, temporal="evolving", **params):
+    """The device field that ``generate(family, shape, ..., rng=seed, device="cpu")`` cuts."""
+    fam = om.FAMILIES[family]
+    gens = _generators([_seed(np.random.default_rng(seed))], torch.device("cpu"))
+    frames = 1 if temporal == "static" else shape[0]
+    return DEVICE_FIELDS[family]((frames, *shape[1:]), gens, temporal, None, **fam.params(params))[0]
+
+
+def test_every_built_in_family_has_a_device_field():
+    assert set(DEVICE_FIELDS) == set(om.FAMILIES)
+    assert all(supported(name) for name in om.FAMILIES)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("temporal", TEMPORAL)
+def test_frame_and_video_matching_are_exact(family, temporal):
+    for coverage in (0.0, 0.3, 0.77, 1.0):
+        m = om.generate(family, SHAPE, coverage, rng=5, temporal=temporal, device="cpu")
+        assert isinstance(m, torch.Tensor) and m.dtype == torch.bool and m.shape == SHAPE
+        k = calibrate.target_count(coverage, 24 * 20)
+        assert m.sum(dim=(1, 2)).tolist() == [k] * 3
+        v = om.generate(family, SHAPE, coverage, rng=5, temporal=temporal, match="video", device="cpu")
+        video_k = 3 * k if temporal == "static" else calibrate.target_count(coverage, 3 * 24 * 20)
+        assert int(v.sum()) == video_k  # a static mask's video share is each frame's
+    image = om.generate(family, (24, 20), 0.4, rng=1, device="cpu")
+    assert image.shape == (24, 20) and int(image.sum()) == 192
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("match", ["frame", "video"])
+def test_the_mask_is_the_calibrators_cut_of_the_device_field(family, match):
+    """The device cut equals occmask.cut (the Numba calibrator) on the same field, with and without
+    a region; and a static mask is one frame, on every frame."""
+    region = np.random.default_rng(0).random(SHAPE) < 0.4
+    for temporal in TEMPORAL:
+        field = _device_field(family, SHAPE, 11, temporal).numpy()
+        if temporal == "static":
+            field = np.repeat(field, SHAPE[0], axis=0)
+        mode = "frame" if temporal == "static" else match
+        for reg in (None, region, region[0]):
+            got = om.generate(
+                family, SHAPE, 0.35, rng=11, temporal=temporal, match=match, region=reg, device="cpu"
+            )
+            want = calibrate.cut(field, 0.35, match=mode, region=reg)
+            np.testing.assert_array_equal(got.numpy(), want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 40),
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=3),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_rank_cut_against_a_slow_reference(rows, levels, n, coverages, seed, with_region):
+    """Equal values in index order; with a region, up to its k-th pixel in (value, index) order."""
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, levels, (len(coverages), rows, n)).astype(np.float32)  # many ties
+    inside = rng.random(values.shape) < 0.5 if with_region else np.ones(values.shape, bool)
+    got = _cut(
+        torch.from_numpy(values),
+        torch.tensor(coverages, dtype=torch.float64),
+        torch.from_numpy(inside) if with_region else None,
+    ).numpy()
+    for s, coverage in enumerate(coverages):
+        for r in range(rows):
+            order = sorted(range(n), key=lambda i: (values[s, r, i], i))
+            k = calibrate.target_count(coverage, int(inside[s, r].sum()))
+            region_order = [i for i in order if inside[s, r, i]]
+            last = order.index(region_order[k - 1]) if k else -1
+            want = np.zeros(n, bool)
+            want[order[: last + 1]] = True
+            np.testing.assert_array_equal(got[s, r], want)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_same_seed_same_mask_and_batches_do_not_matter(family):
+    shape = (2, 20, 24)
+    maker = MaskMaker(family, (0.2, 0.6))
+    seeds = [3, None, 9, 3]
+    batch = masks(maker, shape, seeds, device="cpu")
+    assert batch.shape == (4, *shape) and not batch[1].any()
+    assert torch.equal(batch[0], batch[3]) and not torch.equal(batch[0], batch[2])
+    for i in (0, 2):
+        rng = np.random.default_rng(seeds[i])
+        coverage = maker.coverage_of(rng)  # the sample's first draw, as the batch engine's
+        alone = om.generate(family, shape, coverage, rng=rng, device="cpu")
+        assert torch.equal(batch[i], alone)
+        assert batch[i].sum(dim=(1, 2)).tolist() == [calibrate.target_count(coverage, 480)] * 2
+    assert torch.equal(masks(maker, shape, [9], device="cpu")[0], batch[2])
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_expected_matching_hits_the_coverage_on_average(family):
+    shape = (2, 16, 16)
+    got = [
+        om.generate(family, shape, 0.4, rng=seed, match="expected", device="cpu").float().mean().item()
+        for seed in range(40)
+    ]
+    spread = max(got) - min(got)
+    assert abs(np.mean(got) - 0.4) < 0.12 and (family == "bernoulli" or spread > 0.01)
+
+
+def test_region_may_be_a_tensor_and_is_checked():
+    region = torch.zeros(24, 20, dtype=torch.bool)
+    region[4:12, 4:16] = True
+    m = om.generate("perlin", SHAPE, 0.5, rng=0, region=region, device="cpu")
+    assert (m & region).sum(dim=(1, 2)).tolist() == [48] * 3
+    with pytest.raises(TypeError, match="region must have dtype bool"):
+        om.generate("perlin", SHAPE, 0.5, rng=0, region=region.float(), device="cpu")
+    with pytest.raises(ValueError, match="region must have shape"):
+        om.generate("perlin", SHAPE, 0.5, rng=0, region=region[1:], device="cpu")
+
+
+def test_bad_device_and_unsupported_parameters_are_refused():
+    with pytest.raises(TypeError, match="device must be a torch device"):
+        om.generate("perlin", SHAPE, 0.5, rng=0, device=3.5)
+    with pytest.raises(NotImplementedError, match="basis='simplex'"):
+        om.generate("perlin", SHAPE, 0.5, rng=0, device="cpu", basis="simplex")
+    with pytest.raises(ValueError, match="coverage"):
+        om.generate("perlin", SHAPE, 1.5, rng=0, device="cpu")
+
+
+def test_device_none_is_the_numpy_path():
+    m = om.generate("cgol", SHAPE, 0.3, rng=2, device=None)
+    assert isinstance(m, np.ndarray)
+    np.testing.assert_array_equal(m, om.generate("cgol", SHAPE, 0.3, rng=2))
+
+
+def _rows(shape, rng, temporal, need):
+    t, h, w = shape
+    order = rng.random((t, h, 1)) + np.arange(w) * 1e-6
+    return np.broadcast_to(order, shape).astype(np.float32)
+
+
+def test_a_family_without_a_device_field_is_made_on_the_cpu_and_moved():
+    om.register_family(om.Family("rows_device", "whole rows", _rows))
+    assert not supported("rows_device")
+    m = om.generate("rows_device", SHAPE, 0.25, rng=4, device="cpu")
+    assert isinstance(m, torch.Tensor)
+    np.testing.assert_array_equal(m.numpy(), om.generate("rows_device", SHAPE, 0.25, rng=4))
+    region = np.ones(SHAPE[1:], bool)
+    maker = MaskMaker("rows_device", 0.25)
+    batch = masks(maker, SHAPE, [1, None], device="cpu", regions=[torch.from_numpy(region), None])
+    np.testing.assert_array_equal(batch.numpy(), maker.masks(SHAPE, [1, None], regions=[region, None]))
+
+
+def test_occlude_makes_its_masks_on_the_inputs_device():
+    batch = torch.ones(3, 2, 1, 20, 24)  # (B, T, C, H, W)
+    t = Occlude("triangles", (0.2, 0.5), on_device=True, return_mask=True)
+    params = t.make_params(batch)
+    hidden, mask = t.apply(batch, params)
+    assert torch.equal(mask, t.make_masks(batch, params))
+    want = masks(t.maker, (2, 20, 24), params["seeds"], device="cpu")
+    assert torch.equal(mask, want) and torch.equal(hidden[:, :, 0] == 0, mask)
+    assert torch.equal(t.make_mask((2, 20, 24), params["seeds"][1]), mask[1])
+    counts = [calibrate.target_count(c, 480) for c in params["coverages"]]
+    assert mask.sum(dim=(2, 3))[:, 0].tolist() == counts
+    assert "on_device=True" in repr(t)
+    with pytest.raises(TypeError, match="on_device must be a bool"):
+        Occlude("perlin", 0.3, on_device="yes")
+
+
+def test_occlude_on_device_with_a_region_and_a_layout():
+    images = torch.zeros(2, 1, 16, 16)  # (B, C, H, W)
+    images[:, :, 4:12, 4:12] = 1.0
+    t = Occlude("perlin", 0.5, layout="BCHW", on_device=True, return_mask=True, region=lambda x: x[0] > 0)
+    _, mask = t(images)
+    assert mask.shape == (2, 16, 16) and (mask[:, 4:12, 4:12].sum(dim=(1, 2)) == 32).all()
+
+
+# -- geometry: the device fields against the Numba families ------------------------------------------
+
+GEOMETRY_SHAPES = ((48, 48), (32, 64))
+GEOMETRY_COVERAGES = (0.2, 0.5)
+DESCRIPTORS = ("n_components", "largest_fraction", "boundary")
+SAMPLES = 50
+ALPHA = 0.01
+
+
+def _descriptors(mask):
+    d = om.describe(mask)
+    return {key: getattr(d, key) for key in DESCRIPTORS}
+
+
+def _geometry_pvalues(family, numba_family=None):
+    """KS p-values of every descriptor, shape and coverage: device masks of ``family`` against Numba
+    masks of ``numba_family`` (the same family by default), from disjoint seeds."""
+    out = {}
+    for shape in GEOMETRY_SHAPES:
+        for coverage in GEOMETRY_COVERAGES:
+            seeds = list(range(SAMPLES))
+            numba = MaskMaker(numba_family or family, coverage).masks(shape, seeds, threads=1)
+            device = masks(MaskMaker(family, coverage), shape, [s + 10**6 for s in seeds], device="cpu")
+            a, b = _descriptors(numba), _descriptors(device.numpy())
+            for key in DESCRIPTORS:
+                out[(shape, coverage, key)] = ks_2samp(a[key], b[key]).pvalue
+    return out
+
+
+def test_geometry_test_can_tell_families_apart():
+    """The test has power: Numba perlin and device cgol are told apart (Bonferroni over the cells)."""
+    pvalues = _geometry_pvalues("cgol", numba_family="perlin")
+    assert min(pvalues.values()) * len(pvalues) < ALPHA
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_device_geometry_agrees_with_the_numba_family(family):
+    """Two-sample KS tests of components, largest component share and boundary length; the smallest
+    p-value of all families' cells, Bonferroni-adjusted, must stay above alpha (reachable: with
+    50 masks a side the smallest possible p-value is about 1e-29)."""
+    pvalues = _geometry_pvalues(family)
+    cells = len(pvalues) * len(FAMILIES)
+    worst = min(pvalues, key=pvalues.get)
+    assert pvalues[worst] * cells >= ALPHA, f"{family} {worst}: p={pvalues[worst]:.2g}"
+
+
+# -- CUDA --------------------------------------------------------------------------------------------
+
+
+@cuda
+@pytest.mark.parametrize("family", FAMILIES)
+def test_cuda_masks_are_exact_and_reproducible(family):
+    a = om.generate(family, (4, 64, 64), 0.3, rng=7, device="cuda")
+    b = om.generate(family, (4, 64, 64), 0.3, rng=7, device="cuda")
+    assert a.device.type == "cuda" and torch.equal(a, b)
+    assert a.sum(dim=(1, 2)).tolist() == [1229] * 4
