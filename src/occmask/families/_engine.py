@@ -132,7 +132,7 @@ def generate(
     if device is not None:
         # by name, when called: the device engine builds on this module (and torch is optional)
         engine = importlib.import_module("occmask.torch.device")
-        return engine.generate(
+        return engine._on_device(
             fam, shape3, image, coverage, match, temporal, checked, region, _validate.rng(rng), device
         )
     if region is not None:

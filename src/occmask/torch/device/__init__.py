@@ -34,7 +34,7 @@ from ...families._engine import (
 from ...families._family import Family
 from .fields import DEVICE_FIELDS
 
-__all__ = ["DEVICE_FIELDS", "generate", "masks", "supported"]
+__all__ = ["DEVICE_FIELDS", "masks", "supported"]
 
 
 def supported(family: str) -> bool:
@@ -49,7 +49,7 @@ def supported(family: str) -> bool:
     return FAMILIES[_validate.choice("family", family, FAMILIES)].name in DEVICE_FIELDS
 
 
-def generate(
+def _on_device(
     fam: Family,
     shape3: tuple[int, int, int],
     image: bool,
