@@ -14,7 +14,7 @@ from occmask import calibrate  # noqa: E402
 from occmask._batch import MaskMaker  # noqa: E402
 from occmask.families import TEMPORAL as TEMPORAL_MODES  # noqa: E402
 from occmask.torch import Occlude  # noqa: E402
-from occmask.torch.device import DEVICE_FIELDS, _cut, _generators, _seed, masks, supported  # noqa: E402
+from occmask.torch.device import DEVICE_FIELDS, _cut, _generators, _seed, fields, masks, supported  # noqa: E402
 
 FAMILIES = list(om.FAMILIES)
 TEMPORAL = list(TEMPORAL_MODES)
@@ -196,6 +196,84 @@ def test_occlude_on_device_with_a_region_and_a_layout():
     assert mask.shape == (2, 16, 16) and (mask[:, 4:12, 4:12].sum(dim=(1, 2)) == 32).all()
 
 
+# -- the device fields' parts against slow references ------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(3, 12), st.integers(3, 12), st.integers(0, 2**32 - 1))
+def test_life_step_against_numpy(n_h, n_w, seed):
+    cells = np.random.default_rng(seed).random((n_h, n_w)) < 0.4
+    count = sum(
+        np.roll(np.roll(cells, dy, axis=0), dx, axis=1).astype(int)
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if dy or dx
+    )
+    want = (count == 3) | (cells & (count == 2))
+    got = fields._life(torch.from_numpy(cells)[None, None])[0, 0].numpy()
+    np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**32 - 1))
+def test_distance_passes_against_brute_force(n_h, n_w, seed):
+    """Two passes give min over pixels q of f(q) + torus distance(p, q)^2."""
+    f = np.random.default_rng(seed).integers(0, 50, (n_h, n_w)).astype(np.float32)
+    d = fields._distance_pass(torch.from_numpy(f)[None])
+    got = fields._distance_pass(d.transpose(1, 2).contiguous()).transpose(1, 2)[0].numpy()
+    ys, xs = np.mgrid[:n_h, :n_w]
+    want = np.empty_like(f)
+    for y in range(n_h):
+        for x in range(n_w):
+            dy, dx = np.abs(ys - y), np.abs(xs - x)
+            dy, dx = np.minimum(dy, n_h - dy), np.minimum(dx, n_w - dx)
+            want[y, x] = (f + dy**2 + dx**2).min()
+    np.testing.assert_array_equal(got, want)
+
+
+def test_triangle_gauges_are_the_numba_familys():
+    from occmask.families import triangles
+
+    u = np.random.default_rng(0).random((2, 30, 12))
+    size, aspect = (6.0, 20.0), (1.0, 2.5)
+    want = triangles._geometry(u, 32, 32, size, aspect, 1.0, 0.05)[1]
+    got = fields._gauges(torch.from_numpy(u), size, aspect).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_aligned_patches_are_whole_patches():
+    m = om.generate("patches", (2, 64, 64), 0.25, rng=0, patch=16, offset="aligned", device="cpu").numpy()
+    blocks = m.reshape(2, 4, 16, 4, 16)
+    assert (blocks.all(axis=(2, 4)) | ~blocks.any(axis=(2, 4))).all()
+    assert blocks.all(axis=(2, 4)).sum(axis=(1, 2)).tolist() == [4, 4]
+
+
+@pytest.mark.parametrize("family", [name for name in FAMILIES if name != "bernoulli"])
+def test_evolving_masks_change_smoothly_and_static_ones_stay(family):
+    """Successive frames of an evolving mask overlap more than independent frames do."""
+
+    def overlap(temporal):
+        m = om.generate(family, (2, 48, 48), 0.4, rng=3, temporal=temporal, device="cpu")
+        return float((m[0] & m[1]).sum() / (m[0] | m[1]).sum())
+
+    assert overlap("static") == 1.0
+    assert overlap("evolving") > overlap("independent") + 0.1
+
+
+def test_gradient_noise_wraps_its_lattice_and_vanishes_on_it():
+    """Noise on a lattice of period (4, 5) is the same a period away, and 0 at lattice points
+    (gradient noise), whatever the permutation."""
+    gen = torch.Generator().manual_seed(0)
+    perm = torch.argsort(torch.rand(2, 256, generator=gen), dim=-1)
+    y = torch.rand(2, 1, 6, 1, generator=gen, dtype=torch.float64) * 4
+    x = torch.rand(2, 1, 1, 7, generator=gen, dtype=torch.float64) * 5
+    z = torch.rand(2, 3, 1, 1, generator=gen, dtype=torch.float64) * 9
+    a = fields._octave(perm, y, x, z, 4, 5)
+    torch.testing.assert_close(fields._octave(perm, y + 4, x + 5, z, 4, 5), a, rtol=0, atol=1e-5)
+    on = fields._octave(perm, torch.floor(y), torch.floor(x), torch.floor(z), 4, 5)
+    assert on.abs().max() == 0 and a.abs().max() > 0.1
+
+
 # -- geometry: the device fields against the Numba families ------------------------------------------
 
 GEOMETRY_SHAPES = ((48, 48), (32, 64))
@@ -252,3 +330,21 @@ def test_cuda_masks_are_exact_and_reproducible(family):
     b = om.generate(family, (4, 64, 64), 0.3, rng=7, device="cuda")
     assert a.device.type == "cuda" and torch.equal(a, b)
     assert a.sum(dim=(1, 2)).tolist() == [1229] * 4
+
+
+# -- the benchmark -----------------------------------------------------------------------------------
+
+
+@pytest.mark.repo_files("benchmarks/device.py")
+def test_device_benchmark_measures_both_paths():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "device.py"
+    spec = importlib.util.spec_from_file_location("occmask_device_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.measure(torch.device("cpu"), (2, 3, 16, 16), ["patches"], repeat=1)
+    assert [row["family"] for row in rows] == ["patches"]
+    assert rows[0]["device"] > 0 and rows[0]["cpu"] > 0
+    assert "| patches |" in bench.table(rows)
