@@ -348,3 +348,13 @@ def test_device_benchmark_measures_both_paths():
     assert [row["family"] for row in rows] == ["patches"]
     assert rows[0]["device"] > 0 and rows[0]["cpu"] > 0
     assert "| patches |" in bench.table(rows)
+
+
+@cuda
+def test_occlude_on_a_cuda_batch_makes_its_masks_there():
+    batch = torch.rand(4, 3, 32, 32, device="cuda")
+    t = Occlude("perlin", 0.25, layout="BCHW", on_device=True, return_mask=True)
+    params = t.make_params(batch)
+    _, mask = t.apply(batch, params)
+    assert mask.device.type == "cuda" and (mask.sum(dim=(1, 2)) == 256).all()
+    assert torch.equal(t.make_mask((32, 32), params["seeds"][0], device="cuda"), mask[0])

@@ -129,7 +129,8 @@ def masks(
             where
         )
     given_regions = [
-        None if region is None else _region(region, shape3, image, where) for region in regions or [None] * n
+        None if region is None or seed is None else _region(region, shape3, image, where)
+        for seed, region in zip(checked, regions or [None] * n, strict=True)
     ]
     active: list[int] = []
     torch_seeds: list[int] = []
@@ -146,10 +147,11 @@ def masks(
         kept.append(given_regions[index])
     out = torch.zeros((n, *shape3), dtype=torch.bool, device=where)
     if active:
-        out[torch.tensor(active, device=where)] = _make(
+        made = _make(
             maker.family, shape3, drawn, maker.match, maker.temporal, maker.params,
             kept if any(r is not None for r in kept) else None, torch_seeds, where,
         )  # fmt: skip
+        out.index_copy_(0, torch.tensor(active, device=where), made)
     return out[:, 0] if image else out
 
 
