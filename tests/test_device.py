@@ -320,6 +320,26 @@ def test_device_geometry_agrees_with_the_numba_family(family):
     assert pvalues[worst] * cells >= ALPHA, f"{family} {worst}: p={pvalues[worst]:.2g}"
 
 
+def _video_descriptors(videos):
+    """Per video: 3-D components, the largest one's pixels, and the pixels that change between frames."""
+    rows = []
+    for video in videos:
+        d = om.describe(video, spatiotemporal=True)
+        rows.append((d.n_components_3d, d.largest_component_3d, int((video[1:] != video[:-1]).sum())))
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_device_dynamics_agree_with_the_numba_family(family):
+    """Evolving videos: KS tests of their space-time descriptors, Bonferroni over all families' tests."""
+    shape, seeds = (6, 32, 32), list(range(SAMPLES))
+    maker = MaskMaker(family, 0.3)
+    a = _video_descriptors(maker.masks(shape, seeds, threads=1))
+    b = _video_descriptors(masks(maker, shape, [s + 10**6 for s in seeds], device="cpu").numpy())
+    pvalues = [ks_2samp(a[:, i], b[:, i]).pvalue for i in range(3)]
+    assert min(pvalues) * 3 * len(FAMILIES) >= ALPHA, pvalues
+
+
 # -- CUDA --------------------------------------------------------------------------------------------
 
 
