@@ -170,6 +170,12 @@ def test_a_family_without_a_device_field_is_made_on_the_cpu_and_moved():
     maker = MaskMaker("rows_device", 0.25)
     batch = masks(maker, SHAPE, [1, None], device="cpu", regions=[torch.from_numpy(region), None])
     np.testing.assert_array_equal(batch.numpy(), maker.masks(SHAPE, [1, None], regions=[region, None]))
+    om.register_family(om.Family("perlin", "rows under a built-in name", _rows), replace=True)
+    assert not supported("perlin")  # the device field is the built-in family's, not the name's
+    np.testing.assert_array_equal(
+        om.generate("perlin", SHAPE, 0.5, rng=1, device="cpu").numpy(),
+        om.generate("perlin", SHAPE, 0.5, rng=1),
+    )
 
 
 def test_occlude_makes_its_masks_on_the_inputs_device():

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from ...families._engine import (
     _CALIBRATION_VALUES,
     _generate,
 )
-from ...families._family import Family
+from ...families._family import Family, _trusted
 from .fields import DEVICE_FIELDS
 
 __all__ = ["DEVICE_FIELDS", "masks", "supported"]
@@ -46,7 +46,13 @@ def supported(family: str) -> bool:
     >>> supported("perlin")
     True
     """
-    return FAMILIES[_validate.choice("family", family, FAMILIES)].name in DEVICE_FIELDS
+    return _field_of(FAMILIES[_validate.choice("family", family, FAMILIES)]) is not None
+
+
+def _field_of(fam: Family) -> Callable[..., torch.Tensor] | None:
+    """The device field of a built-in family (None for a family registered by a user, also one that
+    replaced a built-in family under its name)."""
+    return DEVICE_FIELDS.get(fam.name) if _trusted(fam) else None
 
 
 def _on_device(
@@ -64,7 +70,7 @@ def _on_device(
     """:func:`occmask.generate` with ``device`` for arguments already checked (the region not yet):
     one sample of the batch engine on ``device``."""
     where = _device(device)
-    if fam.name not in DEVICE_FIELDS:  # a user's family: the Numba path, moved once
+    if _field_of(fam) is None:  # a user's family: the Numba path, moved once
         if isinstance(region, torch.Tensor):
             region = region.cpu().numpy()
         if region is not None:
@@ -123,7 +129,7 @@ def masks(
         coverages = [
             None if c is None else _validate.number("coverage", c, low=0.0, high=1.0) for c in coverages
         ]
-    if maker.family.name not in DEVICE_FIELDS:  # a user's family: the Numba path, moved once
+    if _field_of(maker.family) is None:  # a user's family: the Numba path, moved once
         on_cpu = None if regions is None else [_numpy(region) for region in regions]
         return torch.from_numpy(maker.masks(tuple(shape), checked, regions=on_cpu, coverages=coverages)).to(
             where
@@ -238,11 +244,11 @@ def _cut(values: torch.Tensor, coverages: torch.Tensor, inside: torch.Tensor | N
     """The rank cut of rows ``values`` (n, R, N): per row, the ``k = floor(coverage * |R| + 0.5)``
     lowest pixels of its region (every pixel without ``inside``), equal values in index order, and
     every pixel that sorts before the last of them."""
-    n_rows = values.shape[-1]
+    n_pixels = values.shape[-1]
     order = torch.sort(values, dim=-1, stable=True).indices
     if inside is None:
-        size = torch.full(values.shape[:-1], float(n_rows), dtype=torch.float64, device=values.device)
-        before = torch.arange(n_rows, device=values.device).expand_as(order)
+        size = torch.full(values.shape[:-1], float(n_pixels), dtype=torch.float64, device=values.device)
+        before = torch.arange(n_pixels, device=values.device).expand_as(order)
     else:
         flags = torch.gather(inside, -1, order)
         size = flags.sum(dim=-1).double()
