@@ -384,3 +384,8 @@ def test_occlude_on_a_cuda_batch_makes_its_masks_there():
     _, mask = t.apply(batch, params)
     assert mask.device.type == "cuda" and (mask.sum(dim=(1, 2)) == 256).all()
     assert torch.equal(t.make_mask((32, 32), params["seeds"][0], device="cuda"), mask[0])
+
+
+def test_no_family_parameter_may_be_called_device():
+    with pytest.raises(ValueError, match="'device'"):
+        om.Family("noise_device", "i.i.d.", _rows, defaults={"device": "cpu"})
