@@ -70,6 +70,25 @@ def test_the_mask_is_the_calibrators_cut_of_the_device_field(family, match):
             np.testing.assert_array_equal(got.numpy(), want)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(FAMILIES),
+    st.sampled_from(TEMPORAL),
+    st.sampled_from(["frame", "video"]),
+    st.tuples(st.integers(1, 3), st.integers(1, 20), st.integers(1, 20)),
+    st.floats(0.0, 1.0),
+    st.integers(0, 2**32 - 1),
+)
+def test_exact_counts_on_drawn_shapes(family, temporal, match, shape, coverage, seed):
+    m = om.generate(family, shape, coverage, rng=seed, temporal=temporal, match=match, device="cpu")
+    counts = m.sum(dim=(1, 2))
+    k = calibrate.target_count(coverage, shape[1] * shape[2])
+    if match == "frame" or temporal == "static":
+        assert counts.tolist() == [k] * shape[0]
+    else:
+        assert int(counts.sum()) == calibrate.target_count(coverage, shape[0] * shape[1] * shape[2])
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(1, 3),
