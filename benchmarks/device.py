@@ -105,7 +105,8 @@ def table(rows: Sequence[dict[str, object]]) -> str:
     ]
     for row in rows:
         device, cpu, kornia = row["device"], row["cpu"], row["kornia"]
-        assert isinstance(device, float) and isinstance(cpu, float)
+        assert isinstance(device, float)
+        assert isinstance(cpu, float)
         shown = "not installed" if kornia is None else f"{kornia:,.0f}"
         lines.append(f"| {row['family']} | {device:,.0f} | {cpu:,.0f} | {device / cpu:.2f}x | {shown} |")
     return "\n".join(lines)

@@ -41,14 +41,17 @@ def test_every_built_in_family_has_a_device_field():
 def test_frame_and_video_matching_are_exact(family, temporal):
     for coverage in (0.0, 0.3, 0.77, 1.0):
         m = om.generate(family, SHAPE, coverage, rng=5, temporal=temporal, device="cpu")
-        assert isinstance(m, torch.Tensor) and m.dtype == torch.bool and m.shape == SHAPE
+        assert isinstance(m, torch.Tensor)
+        assert m.dtype == torch.bool
+        assert m.shape == SHAPE
         k = calibrate.target_count(coverage, 24 * 20)
         assert m.sum(dim=(1, 2)).tolist() == [k] * 3
         v = om.generate(family, SHAPE, coverage, rng=5, temporal=temporal, match="video", device="cpu")
         video_k = 3 * k if temporal == "static" else calibrate.target_count(coverage, 3 * 24 * 20)
         assert int(v.sum()) == video_k  # a static mask's video share is each frame's
     image = om.generate(family, (24, 20), 0.4, rng=1, device="cpu")
-    assert image.shape == (24, 20) and int(image.sum()) == 192
+    assert image.shape == (24, 20)
+    assert int(image.sum()) == 192
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -125,8 +128,10 @@ def test_same_seed_same_mask_and_batches_do_not_matter(family):
     maker = MaskMaker(family, (0.2, 0.6))
     seeds = [3, None, 9, 3]
     batch = masks(maker, shape, seeds, device="cpu")
-    assert batch.shape == (4, *shape) and not batch[1].any()
-    assert torch.equal(batch[0], batch[3]) and not torch.equal(batch[0], batch[2])
+    assert batch.shape == (4, *shape)
+    assert not batch[1].any()
+    assert torch.equal(batch[0], batch[3])
+    assert not torch.equal(batch[0], batch[2])
     for i in (0, 2):
         rng = np.random.default_rng(seeds[i])
         coverage = maker.coverage_of(rng)  # the sample's first draw, as the batch engine's
@@ -144,7 +149,8 @@ def test_expected_matching_hits_the_coverage_on_average(family):
         for seed in range(40)
     ]
     spread = max(got) - min(got)
-    assert abs(np.mean(got) - 0.4) < 0.12 and (family == "bernoulli" or spread > 0.01)
+    assert abs(np.mean(got) - 0.4) < 0.12
+    assert family == "bernoulli" or spread > 0.01
 
 
 def test_region_may_be_a_tensor_and_is_checked():
@@ -204,7 +210,8 @@ def test_occlude_makes_its_masks_on_the_inputs_device():
     hidden, mask = t.apply(batch, params)
     assert torch.equal(mask, t.make_masks(batch, params))
     want = masks(t.maker, (2, 20, 24), params["seeds"], device="cpu")
-    assert torch.equal(mask, want) and torch.equal(hidden[:, :, 0] == 0, mask)
+    assert torch.equal(mask, want)
+    assert torch.equal(hidden[:, :, 0] == 0, mask)
     assert torch.equal(t.make_mask((2, 20, 24), params["seeds"][1]), mask[1])
     counts = [calibrate.target_count(c, 480) for c in params["coverages"]]
     assert mask.sum(dim=(2, 3))[:, 0].tolist() == counts
@@ -218,7 +225,8 @@ def test_occlude_on_device_with_a_region_and_a_layout():
     images[:, :, 4:12, 4:12] = 1.0
     t = Occlude("perlin", 0.5, layout="BCHW", on_device=True, return_mask=True, region=lambda x: x[0] > 0)
     _, mask = t(images)
-    assert mask.shape == (2, 16, 16) and (mask[:, 4:12, 4:12].sum(dim=(1, 2)) == 32).all()
+    assert mask.shape == (2, 16, 16)
+    assert (mask[:, 4:12, 4:12].sum(dim=(1, 2)) == 32).all()
 
 
 # -- the device fields' parts against slow references ------------------------------------------------
@@ -296,7 +304,8 @@ def test_gradient_noise_wraps_its_lattice_and_vanishes_on_it():
     a = fields._octave(perm, y, x, z, 4, 5)
     torch.testing.assert_close(fields._octave(perm, y + 4, x + 5, z, 4, 5), a, rtol=0, atol=1e-5)
     on = fields._octave(perm, torch.floor(y), torch.floor(x), torch.floor(z), 4, 5)
-    assert on.abs().max() == 0 and a.abs().max() > 0.1
+    assert on.abs().max() == 0
+    assert a.abs().max() > 0.1
 
 
 # -- geometry: the device fields against the Numba families ------------------------------------------
@@ -373,7 +382,8 @@ def test_device_dynamics_agree_with_the_numba_family(family):
 def test_cuda_masks_are_exact_and_reproducible(family):
     a = om.generate(family, (4, 64, 64), 0.3, rng=7, device="cuda")
     b = om.generate(family, (4, 64, 64), 0.3, rng=7, device="cuda")
-    assert a.device.type == "cuda" and torch.equal(a, b)
+    assert a.device.type == "cuda"
+    assert torch.equal(a, b)
     assert a.sum(dim=(1, 2)).tolist() == [1229] * 4
 
 
@@ -391,7 +401,8 @@ def test_device_benchmark_measures_both_paths():
     spec.loader.exec_module(bench)
     rows = bench.measure(torch.device("cpu"), (2, 3, 16, 16), ["patches"], repeat=1)
     assert [row["family"] for row in rows] == ["patches"]
-    assert rows[0]["device"] > 0 and rows[0]["cpu"] > 0
+    assert rows[0]["device"] > 0
+    assert rows[0]["cpu"] > 0
     assert "| patches |" in bench.table(rows)
 
 
@@ -401,7 +412,8 @@ def test_occlude_on_a_cuda_batch_makes_its_masks_there():
     t = Occlude("perlin", 0.25, layout="BCHW", on_device=True, return_mask=True)
     params = t.make_params(batch)
     _, mask = t.apply(batch, params)
-    assert mask.device.type == "cuda" and (mask.sum(dim=(1, 2)) == 256).all()
+    assert mask.device.type == "cuda"
+    assert (mask.sum(dim=(1, 2)) == 256).all()
     assert torch.equal(t.make_mask((32, 32), params["seeds"][0], device="cuda"), mask[0])
 
 
