@@ -167,6 +167,9 @@ def test_region_may_be_a_tensor_and_is_checked():
 def test_bad_device_and_unsupported_parameters_are_refused():
     with pytest.raises(TypeError, match="device must be a torch device"):
         om.generate("perlin", SHAPE, 0.5, rng=0, device=3.5)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="torch finds no CUDA device"):
+            om.generate("perlin", SHAPE, 0.5, rng=0, device="cuda")
     with pytest.raises(NotImplementedError, match="basis='simplex'"):
         om.generate("perlin", SHAPE, 0.5, rng=0, device="cpu", basis="simplex")
     with pytest.raises(ValueError, match="coverage"):

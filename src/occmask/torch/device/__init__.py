@@ -162,10 +162,14 @@ def masks(
 
 
 def _device(device: Any) -> torch.device:
+    """``device`` as a torch device that this process can use."""
     try:
-        return torch.device(device)
+        where = torch.device(device)
     except (TypeError, RuntimeError):
         raise TypeError(f"device must be a torch device or its name (e.g. 'cuda'), got {device!r}") from None
+    if where.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} is not available here: torch finds no CUDA device")
+    return where
 
 
 def _region(region: Any, shape3: tuple[int, int, int], image: bool, device: torch.device) -> torch.Tensor:
