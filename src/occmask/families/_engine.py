@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
 import itertools
 import weakref
 from collections.abc import Iterator, Mapping
@@ -59,8 +60,9 @@ def generate(
     match: str = "frame",
     temporal: str = "evolving",
     region: np.ndarray | None = None,
+    device: Any = None,
     **params: Any,
-) -> np.ndarray:
+) -> Any:
     """Generate a boolean occlusion mask of any family at an exact coverage.
 
     Parameters
@@ -97,13 +99,19 @@ def generate(
         stationary field hides ``coverage`` of any region on average). The region
         never changes the field, only the threshold: with a full region the mask is
         the canvas mask. See :func:`occmask.cut`.
+    device : str or torch.device, optional
+        Make the mask with torch ops on this device (e.g. ``"cuda"``) and return
+        a torch bool tensor there (see :mod:`occmask.torch.device`): the same
+        coverage rules and the family's geometry, other random numbers than
+        without a device. ``region`` may then be a bool tensor. None (the
+        default): the numpy path.
     **params
         Family parameters; see the family's function (e.g. :func:`occmask.perlin`).
 
     Returns
     -------
     ndarray of bool, shape ``shape``
-        True where the pixel is hidden.
+        True where the pixel is hidden (a ``torch.Tensor`` on ``device`` if given).
 
     Examples
     --------
@@ -123,6 +131,12 @@ def generate(
     match = _validate.choice("match", match, calibrate.MATCHES)
     temporal = _validate.choice("temporal", temporal, TEMPORAL)
     checked = fam.params(params)
+    if device is not None:
+        # by name, when called: the device engine builds on this module (and torch is optional)
+        engine = importlib.import_module("occmask.torch.device")
+        return engine._on_device(
+            fam, shape3, image, coverage, match, temporal, checked, region, _validate.rng(rng), device
+        )
     if region is not None:
         region = _validate.region(region, shape3[1:] if image else shape3)
     return _generate(fam, shape3, image, coverage, match, temporal, checked, region, _validate.rng(rng))

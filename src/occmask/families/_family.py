@@ -33,7 +33,7 @@ __all__ = [
 TEMPORAL = ("evolving", "static", "independent")
 
 #: Names :func:`generate` takes itself: no family parameter may use them.
-RESERVED = ("family", "shape", "coverage", "rng", "match", "temporal", "region")
+RESERVED = ("family", "shape", "coverage", "rng", "match", "temporal", "region", "device")
 #: Names a family's ``field`` and ``blocks`` take besides its parameters: no parameter may use them.
 _FIELD_ARGUMENTS = ("need", "frames")
 

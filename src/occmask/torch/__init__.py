@@ -2,7 +2,9 @@
 
 This package imports torch; ``import occmask`` does not. Masks are made by the
 batch engine (:mod:`occmask._batch`, numpy and Numba) and moved to the data's
-device once; the data itself never leaves its device.
+device once; the data itself never leaves its device. With a device, masks are
+made there by torch ops instead (:mod:`occmask.torch.device`:
+``occmask.generate(..., device=...)`` and ``Occlude(..., on_device=True)``).
 
 :class:`Occlude` draws a fresh seed from torch's random generator for every
 sample, so ``torch.manual_seed`` governs it and every ``DataLoader`` worker
@@ -14,8 +16,8 @@ one tensor, ``(image, label)``, dicts and nested structures, and its two steps
 
 The parts: :mod:`occmask.torch.functional` (:func:`occlude` and the fills),
 :mod:`occmask.torch.transform` (:class:`Occlude`), :mod:`occmask.torch.dataset`
-(:class:`OccludedDataset`) and :mod:`occmask.torch.structure` (what a v2
-structure holds).
+(:class:`OccludedDataset`), :mod:`occmask.torch.structure` (what a v2
+structure holds) and :mod:`occmask.torch.device` (masks made on a device).
 """
 
 try:

@@ -12,6 +12,7 @@ from torch import nn
 from .. import _validate
 from .._batch import MaskMaker
 from .._occlude import Noise, check_layout, fill_array, noise_values, special_fill
+from .device import masks as device_masks
 from .functional import SlicedFill, _is_float, occlude
 from .structure import Parsed, parse
 
@@ -107,6 +108,14 @@ class Occlude(nn.Module):
     feather : float, default 0.0
         Soft edges: the fill fades in over this many pixels inside each mask's
         edge, as ``feather`` of :func:`occlude` (0: a hard edge).
+    on_device : bool, default False
+        Make the masks with torch ops on the input's device (e.g. a CUDA batch's
+        GPU; see :mod:`occmask.torch.device`) instead of the CPU kernels: the
+        same seeds, coverages and exact counts, the family's geometry, but other
+        masks than the CPU path's (other random streams), the same on the same
+        kind of device. :meth:`make_masks` then returns a tensor there and
+        :meth:`make_mask` takes the ``device``. A family without a device field
+        is made on the CPU and moved.
     **family_params
         Parameters of the family, e.g. ``scale=12`` for ``"perlin"``.
 
@@ -161,6 +170,7 @@ class Occlude(nn.Module):
         region: Callable[[torch.Tensor], Any] | None = None,
         ignore_index: int | None = None,
         feather: float = 0.0,
+        on_device: bool = False,
         **family_params: Any,
     ) -> None:
         super().__init__()
@@ -201,6 +211,9 @@ class Occlude(nn.Module):
         self.region = region
         self.ignore_index = None if ignore_index is None else _validate.integer("ignore_index", ignore_index)
         self.feather = _validate.number("feather", feather, low=0.0)
+        if not isinstance(on_device, (bool, np.bool_)):
+            raise TypeError(f"on_device must be a bool, got {on_device!r}")
+        self.on_device = bool(on_device)
         self.last_seeds: tuple[int | None, ...] = ()
 
     # -- masks from seeds ---------------------------------------------------------
@@ -223,7 +236,7 @@ class Occlude(nn.Module):
         assert coverage is not None
         return coverage
 
-    def make_mask(self, shape: tuple[int, ...], seed: int, region: Any = None) -> np.ndarray:
+    def make_mask(self, shape: tuple[int, ...], seed: int, region: Any = None, device: Any = "cpu") -> Any:
         """The mask that the transform draws for one sample with ``seed``.
 
         ``numpy.random.default_rng(seed)`` first draws the coverage if it is a
@@ -239,10 +252,13 @@ class Occlude(nn.Module):
         region : ndarray or torch.Tensor of bool, optional
             The sample's region (what the module's ``region`` function returned
             for it), to rebuild a region-matched mask.
+        device : str or torch.device, default "cpu"
+            With ``on_device=True``: the device the mask is made on (its kind,
+            e.g. ``"cuda"``, decides the mask). Ignored otherwise.
 
         Returns
         -------
-        ndarray of bool, shape ``shape``
+        ndarray of bool, shape ``shape`` (a tensor on ``device`` with ``on_device``)
 
         Examples
         --------
@@ -255,6 +271,9 @@ class Occlude(nn.Module):
         True
         """
         seed = _validate.integer("seed", seed, low=0)
+        if self.on_device:
+            given = None if region is None else [region]
+            return device_masks(self.maker, tuple(shape), [seed], device=device, regions=given)[0]
         regions = None if region is None else [_cpu(region)]
         return self.maker.masks(tuple(shape), [seed], regions=regions, threads=1)[0]
 
@@ -292,11 +311,14 @@ class Occlude(nn.Module):
             raise ValueError(f"seeds must have one entry per sample of x ({parsed.n}), got {len(seeds)}")
         return {"seeds": seeds, "coverages": tuple(self.maker.coverages(seeds)), "shape": parsed.shape}
 
-    def make_masks(self, x: Any, params: Mapping[str, Any]) -> np.ndarray:
+    def make_masks(self, x: Any, params: Mapping[str, Any]) -> Any:
         """The masks :meth:`apply` hides with ``params``: bool, of the samples' shape, laid out as the
-        mask of ``return_mask`` (the axes of the first image-like entry without ``C``)."""
+        mask of ``return_mask`` (the axes of the first image-like entry without ``C``); a numpy
+        array, or with ``on_device`` a tensor on the device of ``x``'s first image-like entry."""
         parsed = self._parse(x)
         layout = self._check(parsed, params)
+        if self.on_device:
+            return self._device_masks(parsed, params, layout)
         return _on_batch_axis(self._masks(parsed, params, None), layout)
 
     def apply(self, x: Any, params: Mapping[str, Any] | None = None) -> Any:
@@ -321,10 +343,13 @@ class Occlude(nn.Module):
         mask_shape = (len(seeds), *parsed.shape) if "B" in layout else parsed.shape
         fills = {p: None if skip else self._fill_for(parsed.flat[p], lay, seeds) for p, lay in parsed.targets}
         sliced = None
-        if not skip and not self.feather and len(parsed.targets) == 1:
-            sliced = SlicedFill.of(first, fills[position], layout, mask_shape)
-        mask = _on_batch_axis(self._masks(parsed, params, sliced), layout)
-        mask_t = torch.from_numpy(mask).to(first.device, non_blocking=True)
+        if self.on_device:
+            mask_t = self._device_masks(parsed, params, layout)
+        else:
+            if not skip and not self.feather and len(parsed.targets) == 1:
+                sliced = SlicedFill.of(first, fills[position], layout, mask_shape)
+            mask = _on_batch_axis(self._masks(parsed, params, sliced), layout)
+            mask_t = torch.from_numpy(mask).to(first.device, non_blocking=True)
         flat = list(parsed.flat)
         if not skip:
             for p, lay in parsed.targets:
@@ -430,6 +455,23 @@ class Occlude(nn.Module):
             parsed.shape, seeds, regions=regions, coverages=params["coverages"], threads=threads, then=then
         )
 
+    def _device_masks(self, parsed: Parsed, params: Mapping[str, Any], layout: str) -> torch.Tensor:
+        """The samples' masks made on the device of the first image-like entry, laid out for it."""
+        seeds = params["seeds"]
+        position, _ = parsed.targets[0]
+        x = parsed.flat[position]
+        regions = None
+        if self.region is not None:
+            regions = [
+                None if seed is None else self.region(x.select(layout.index("B"), b) if "B" in layout else x)
+                for b, seed in enumerate(seeds)
+            ]
+        made = device_masks(
+            self.maker, parsed.shape, seeds, device=x.device, regions=regions, coverages=params["coverages"]
+        )
+        spatial = layout.replace("C", "")
+        return made.movedim(0, spatial.index("B")) if "B" in spatial else made[0]
+
     def _fill_for(self, x: torch.Tensor, layout: str, seeds: Sequence[int | None]) -> Any:
         """The fill to pass to :func:`occlude`: noise drawn from each sample's seed, else ``self.fill``."""
         special = None if isinstance(self.fill, torch.Tensor) else special_fill(self.fill)
@@ -467,6 +509,8 @@ class Occlude(nn.Module):
             parts.append(f"ignore_index={self.ignore_index}")
         if self.feather:
             parts.append(f"feather={self.feather!r}")
+        if self.on_device:
+            parts.append("on_device=True")
         parts += [f"{name}={value!r}" for name, value in self.family_params.items()]
         return ", ".join(parts)
 
