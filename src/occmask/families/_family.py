@@ -246,11 +246,10 @@ def register_family(family: Family, *, replace: bool = False) -> Family:
         raise TypeError(f"family must be an occmask.Family, got {type(family).__name__}")
     if not isinstance(replace, bool):
         raise TypeError(f"replace must be True or False, got {replace!r}")
-    if family.name in _REGISTRY:
-        if not replace:
-            raise ValueError(
-                f"a family named {family.name!r} is already registered; pass replace=True to replace it"
-            )
+    if family.name in _REGISTRY and not replace:
+        raise ValueError(
+            f"a family named {family.name!r} is already registered; pass replace=True to replace it"
+        )
     _REGISTRY[family.name] = family
     return family
 
