@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import occmask as om
-from occmask.robustness import PartialReport, evaluate, merge, report
+from occmask.robustness import PartialReport, evaluate, merge, verdicts
 from occmask.robustness.cells import fill_seed
 from occmask.robustness.shards import plan
 
@@ -222,7 +222,7 @@ def test_an_unresolvable_merge_warns_where_merge_is_called(monkeypatch):
     x = _images(n=8)[0]
     data = (x, _model(x).argmax(1))  # right on every clean sample: some cells are tested
     parts = [evaluate(_model, data, shard=(i, 2), **dict(GRID, batch_size=2)) for i in range(2)]
-    monkeypatch.setattr(report, "smallest_p", lambda n: 1.0)  # no design can reject
+    monkeypatch.setattr(verdicts, "smallest_p", lambda n: 1.0)  # no design can reject
     with pytest.warns(RuntimeWarning, match="cannot reject") as caught:
         merged = merge(parts)
     assert caught[0].filename == __file__

@@ -5,9 +5,11 @@ or only to i.i.d. dropout, at the same coverage?
 >>> report = evaluate(model, (x, y), coverages=(0, .3, .6))  # doctest: +SKIP
 >>> print(report.summary())                             # doctest: +SKIP
 
-Modules: :mod:`~occmask.robustness.grid` (the grid), :mod:`~occmask.robustness.cells` (cells and masks),
+Modules: :mod:`~occmask.robustness.grid` (the grid), :mod:`~occmask.robustness.inputs` (data,
+model outputs and arguments, checked), :mod:`~occmask.robustness.cells` (cells and masks),
 :mod:`~occmask.robustness.metrics` (scores, frame pooling, ECE),
-:mod:`~occmask.robustness.stats` (bootstrap estimates, Holm-adjusted paired tests, verdicts),
+:mod:`~occmask.robustness.stats` (bootstrap estimates, paired tests, Holm, detectable differences),
+:mod:`~occmask.robustness.verdicts` (a table's rows decided: tests, statuses, verdicts),
 :mod:`~occmask.robustness.report` (the :class:`Report`, :func:`compare`),
 :mod:`~occmask.robustness.shards` (partial reports of shards, :func:`merge`, ``torch.distributed``) and
 :mod:`~occmask.robustness.plots` (figures). Torch is imported only when a model runs,

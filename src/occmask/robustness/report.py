@@ -9,7 +9,6 @@ tests), summarises each family by its "geometry gap" and rebuilds any mask.
 from __future__ import annotations
 
 import csv
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,25 +17,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .cells import Cell, Setting, make_mask
-from .metrics import SAME_ARGMAX, Scores, bootstrap_indices, combine_frames, scores
+from .metrics import Scores, bootstrap_indices, combine_frames, scores
 from .stats import (
     ALPHA,
     AT_CEILING,
     AT_CHANCE,
     POWER,
-    TESTED,
     Estimate,
     above_chance,
     area,
     area_of,
-    detectable,
     estimates,
-    holm,
     paired_p,
     per_sample,
-    smallest_p,
-    verdict,
 )
+from .verdicts import Test, columns, decide, differences, share_accuracy, shared_status, warn_unresolvable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -77,132 +72,6 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
-
-
-def _columns(found: dict[str, Estimate], suffix: str = "") -> dict[str, float]:
-    out = {}
-    for name, est in found.items():
-        out[f"{name}{suffix}"] = est.value
-        out[f"{name}{suffix}_lo"], out[f"{name}{suffix}_hi"] = est.interval()
-    return out
-
-
-@dataclass(frozen=True)
-class _Test:
-    """One paired comparison of a table row: per-sample differences, or a status instead of a test.
-
-    ``differences`` maps each tested metric to the per-sample paired differences;
-    ``exact`` says that the accuracy differences are of 0/1 outcomes (McNemar's
-    test); ``status`` (:data:`~occmask.robustness.stats.AT_CHANCE`, ...) marks a
-    comparison that is not tested.
-    """
-
-    differences: dict[str, np.ndarray]
-    exact: bool = False
-    status: str = ""
-
-
-#: Direction words of each metric's verdict (difference below / above 0): a higher signed
-#: calibration gap is more overconfident (or less underconfident).
-WORDS = {"gap": ("less overconfident", "more overconfident")}
-
-
-def _tests(
-    rows: list[dict],
-    tests: Sequence[_Test | None],
-    group: Sequence[str],
-    metrics: Sequence[str] = TESTED,
-    words: dict[str, tuple[str, str]] = WORDS,
-) -> None:
-    """Add Holm-adjusted p-values, verdicts and detectable differences to ``rows`` (in place).
-
-    ``tests[i]`` is row i's comparison (None: nothing to compare). Tests are
-    grouped by the values of the ``group`` columns and by metric; a comparison
-    with a status is no test and does not count in Holm's ``m``. Columns
-    ``p_holm_<metric>`` and ``mdd_<metric>`` (None where nothing is tested),
-    ``verdict_<metric>``, ``n_tests``, ``p_floor`` (the smallest adjusted p-value
-    the family's design can reach) and ``resolvable`` (``p_floor < alpha``).
-    """
-    groups: dict[tuple, list[int]] = {}
-    for i, row in enumerate(rows):
-        groups.setdefault(tuple(row[g] for g in group), []).append(i)
-    for members in groups.values():
-        live = [i for i in members if tests[i] is not None and not tests[i].status]  # type: ignore[union-attr]
-        m = len(live)
-        for i in members:
-            test = tests[i]
-            n = rows[i]["n_samples"]
-            floor = min(1.0, m * smallest_p(n)) if test is not None and m else None
-            rows[i] |= {"n_tests": m if test is not None else None, "p_floor": floor}
-            rows[i]["resolvable"] = None if floor is None else bool(floor < ALPHA)
-        for metric in metrics:
-            p = np.full(len(members), np.nan)
-            for j, i in enumerate(members):
-                test = tests[i]
-                if test is not None and not test.status:
-                    p[j] = paired_p(test.differences[metric], test.exact and metric == "accuracy")
-            for j, (i, p_adj) in enumerate(zip(members, holm(p), strict=True)):
-                test = tests[i]
-                row = rows[i]
-                tested = not np.isnan(p[j])
-                row[f"p_holm_{metric}"] = float(p_adj) if tested else None
-                row[f"mdd_{metric}"] = (
-                    detectable(float(np.std(test.differences[metric], ddof=1)), row["n_samples"], m)
-                    if tested and test is not None and row["n_samples"] > 1
-                    else None
-                )
-                row[f"verdict_{metric}"] = (
-                    ""
-                    if test is None
-                    else verdict(
-                        float(np.mean(test.differences[metric])) if tested else 0.0,
-                        p_adj,
-                        status=test.status,
-                        words=words.get(metric, ("lower", "higher")),
-                    )
-                )
-
-
-def _share_accuracy(rows: list[dict], keys: Sequence[str], columns: Sequence[str]) -> None:
-    """Give rows pooled by a rule with the same argmax as another the other's accuracy test.
-
-    ``mean_logprob`` and ``sum_logprob`` predict the same class, so their accuracy
-    is one quantity: it is tested once (under the rule of
-    :data:`~occmask.robustness.metrics.SAME_ARGMAX`) and the other rows carry that
-    test's columns, marked by ``accuracy_tested_as``.
-    """
-    index = {(*tuple(r[k] for k in keys), r["level"], r["rule"]): r for r in rows}
-    for row in rows:
-        row.setdefault("accuracy_tested_as", row["rule"])
-        twin = SAME_ARGMAX.get(row["rule"])
-        source = index.get((*tuple(row[k] for k in keys), row["level"], twin)) if twin else None
-        if source is not None:
-            for column in columns:
-                row[column] = source[column]
-            row["accuracy_tested_as"] = twin
-
-
-def _differences(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {metric: a[metric] - b[metric] for metric in TESTED}
-
-
-def _shared(a: str, b: str) -> str:
-    """The status of a comparison: that of its two conditions when they share it, else none."""
-    return a if a == b and a in (AT_CHANCE, AT_CEILING) else ""
-
-
-def _warn_unresolvable(rows: list[dict], stacklevel: int) -> None:
-    bad = {(r["temporal"], r["level"], r["rule"]): r for r in rows if r.get("resolvable") is False}
-    if bad:
-        r = next(iter(bad.values()))
-        warnings.warn(
-            f"{len(bad)} families of tests cannot reject: with {r['n_samples']} samples and "
-            f"{r['n_tests']} tests the smallest Holm-adjusted p-value is {r['p_floor']:.3g}, not below "
-            f"alpha = {ALPHA}; their 'not separable' means nothing (rows' resolvable is False). Use more "
-            f"samples or fewer families and coverages.",
-            RuntimeWarning,
-            stacklevel=stacklevel,
-        )
 
 
 @dataclass(frozen=True)
@@ -397,7 +266,7 @@ class Report:
     def _rows(self) -> list[dict]:
         s = self.setting
         rows: list[dict] = []
-        tests: list[_Test | None] = []
+        tests: list[Test | None] = []
         for cell in self.cells:
             described = {
                 "realised_coverage": float(cell.realised.mean()),
@@ -414,10 +283,10 @@ class Report:
                 status = self.status(*key)
                 tested = cell.family != s.reference and cell.coverage > 0
                 tests.append(
-                    _Test(
-                        _differences(self.values(*key), self.values(*ref_key)),
+                    Test(
+                        differences(self.values(*key), self.values(*ref_key)),
                         self.exact(level),
-                        _shared(status, self.status(*ref_key)),
+                        shared_status(status, self.status(*ref_key)),
                     )
                     if tested
                     else None
@@ -432,16 +301,16 @@ class Report:
                         "rule": rule,
                         "n_samples": n,
                         "n_items": n * (t if level == "frame" else 1),
-                        **_columns(mine),
+                        **columns(mine),
                         "status": status,
                         "chance": self.chance,
                         "reference": s.reference,
-                        **_columns(diff, "_minus_reference"),
+                        **columns(diff, "_minus_reference"),
                         **described,
                     }
                 )
-        _tests(rows, tests, ("temporal", "level", "rule"))
-        _share_accuracy(
+        decide(rows, tests, ("temporal", "level", "rule"))
+        share_accuracy(
             rows, ("temporal", "family", "coverage"), ("p_holm_accuracy", "mdd_accuracy", "verdict_accuracy")
         )
         return rows
@@ -450,7 +319,7 @@ class Report:
         s = self.setting
         x = np.asarray(s.coverages)
         rows: list[dict] = []
-        tests: list[_Test | None] = []
+        tests: list[Test | None] = []
         for temporal in s.temporal:
             for level, rule in self.levels:
                 ref = [self.estimate(temporal, s.reference, c, level, rule)["accuracy"] for c in s.coverages]
@@ -472,7 +341,7 @@ class Report:
                     values = [self.values(temporal, family, c, level, rule)["accuracy"] for c in s.coverages]
                     per = area(x, np.stack(values, axis=-1) - np.stack(ref_values, axis=-1))
                     shared = [
-                        _shared(
+                        shared_status(
                             self.status(temporal, f, c, level, rule), self.status(temporal, r, c, level, rule)
                         )
                         for c in s.coverages
@@ -480,9 +349,9 @@ class Report:
                         for f, r in [(family, s.reference)]
                     ]
                     status = "" if "" in shared else (AT_CHANCE if AT_CHANCE in shared else AT_CEILING)
-                    tests.append(_Test({"gap": per}, status=status))
-        _tests(rows, tests, ("temporal", "level", "rule"), ("gap",), words={})
-        _share_accuracy(rows, ("temporal", "family"), ("p_holm_gap", "mdd_gap", "verdict_gap"))
+                    tests.append(Test({"gap": per}, status=status))
+        decide(rows, tests, ("temporal", "level", "rule"), ("gap",), words={})
+        share_accuracy(rows, ("temporal", "family"), ("p_holm_gap", "mdd_gap", "verdict_gap"))
         return rows
 
     def select(self, **where: Any) -> list[dict]:
@@ -638,7 +507,7 @@ def compare(report_a: Report, report_b: Report) -> Comparison:
     if not np.array_equal(report_a.labels, report_b.labels):
         raise ValueError("reports must be made on the same samples (their labels differ)")
     rows: list[dict] = []
-    tests: list[_Test | None] = []
+    tests: list[Test | None] = []
     for cell in report_a.cells:
         for level, rule in report_a.levels:
             key = (cell.temporal, cell.family, cell.coverage, level, rule)
@@ -647,19 +516,19 @@ def compare(report_a: Report, report_b: Report) -> Comparison:
             rows.append(
                 dict(zip(("temporal", "family", "coverage", "level", "rule"), key, strict=True))
                 | {"n_samples": report_a.labels.size}
-                | _columns(diff)
+                | columns(diff)
                 | {"status_a": report_a.status(*key), "status_b": report_b.status(*key)}
             )
             tests.append(
-                _Test(
-                    _differences(report_a.values(*key), report_b.values(*key)),
+                Test(
+                    differences(report_a.values(*key), report_b.values(*key)),
                     report_a.exact(level),
                     AT_CHANCE if all(chance) else "",
                 )
             )
-    _tests(rows, tests, ("temporal", "level", "rule"))
-    _share_accuracy(
+    decide(rows, tests, ("temporal", "level", "rule"))
+    share_accuracy(
         rows, ("temporal", "family", "coverage"), ("p_holm_accuracy", "mdd_accuracy", "verdict_accuracy")
     )
-    _warn_unresolvable(rows, stacklevel=3)
+    warn_unresolvable(rows, stacklevel=3)
     return Comparison(rows)

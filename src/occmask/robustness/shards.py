@@ -26,7 +26,8 @@ import numpy as np
 from .._occlude import Noise
 from .._validate import integer
 from .cells import Cell, Setting
-from .report import Report, _warn_unresolvable
+from .report import Report
+from .verdicts import warn_unresolvable
 
 __all__ = [
     "LOCAL",
@@ -240,7 +241,7 @@ def combine(parts: Sequence[PartialReport], setting: Setting, started: float | N
         timings["grid"] + timings["statistics"] if started is None else time.perf_counter() - started
     )
     report.timings = {k: round(v, 4) for k, v in timings.items()}
-    _warn_unresolvable(report.rows + report.gaps, stacklevel=4)
+    warn_unresolvable(report.rows + report.gaps, stacklevel=4)
     return report
 
 
