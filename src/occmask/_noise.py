@@ -25,7 +25,7 @@ BASES = ("perlin", "simplex")
 
 
 @kernel
-def _fade(t):
+def _fade(t: float) -> float:
     return t * t * t * (t * (t * 6.0 - 15.0) + 10.0)
 
 
@@ -46,7 +46,7 @@ _GRADIENTS = _gradient_table()
 
 
 @kernel
-def _lattice(coord, period):
+def _lattice(coord: float, period: int) -> tuple[int, int, float]:
     """Lattice cell (both corners, wrapped to the period and the table) and offset in it."""
     cell = np.floor(coord)
     frac = coord - cell
@@ -59,7 +59,16 @@ def _lattice(coord, period):
 
 
 @kernel
-def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
+def _perlin_plane(
+    out: np.ndarray,
+    amp: float,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    z: float,
+    p: np.ndarray,
+    period_y: int,
+    period_x: int,
+) -> None:
     """Add ``amp`` times one plane of improved Perlin noise to ``out`` (H, W).
 
     Along a row, y and z are fixed, so at each lattice corner the gradient dot
@@ -118,7 +127,9 @@ def _perlin_plane(out, amp, xs, ys, z, p, period_y, period_x):
 
 
 @kernel
-def _simplex_plane(out, amp, xs, ys, z, p):
+def _simplex_plane(
+    out: np.ndarray, amp: float, xs: np.ndarray, ys: np.ndarray, z: float, p: np.ndarray
+) -> None:
     """Add ``amp`` times one plane of OpenSimplex noise to ``out`` (H, W)."""
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
@@ -126,7 +137,16 @@ def _simplex_plane(out, amp, xs, ys, z, p):
 
 
 @kernel
-def _noise_field(out, xs, ys, zs, perms, amps, periods, simplex):
+def _noise_field(
+    out: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    zs: np.ndarray,
+    perms: np.ndarray,
+    amps: np.ndarray,
+    periods: np.ndarray,
+    simplex: bool,
+) -> np.ndarray:
     """Fractal noise on a grid, written into ``out`` (T, H, W).
 
     ``xs[s, o, j]``, ``ys[s, o, i]`` are lattice coordinates of column ``j`` / row
@@ -151,8 +171,19 @@ def _noise_field(out, xs, ys, zs, perms, amps, periods, simplex):
 
 @kernel
 def _fractal_field(
-    out, uniforms, perm, step_y, step_x, base_y, base_x, time_scale, independent, persistence, simplex, first
-):
+    out: np.ndarray,
+    uniforms: np.ndarray,
+    perm: np.ndarray,
+    step_y: float,
+    step_x: float,
+    base_y: int,
+    base_x: int,
+    time_scale: float,
+    independent: bool,
+    persistence: float,
+    simplex: bool,
+    first: int,
+) -> np.ndarray:
     """:func:`fractal_noise` into ``out`` from its draws: ``uniforms`` (sets, octaves, 3) place each
     octave's pattern in y, x and time, ``perm`` (sets, 256) is each set's permutation; ``out[t]``
     is frame ``first + t`` (one set per frame of ``out``, or one for all).

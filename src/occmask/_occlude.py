@@ -45,7 +45,9 @@ def resolve(
 
 
 @functools.lru_cache(maxsize=256)
-def _resolve_shapes(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str | None):
+def _resolve_shapes(
+    x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str | None
+) -> tuple[tuple[int, ...], int | None]:
     if layout is not None:
         return _view_for_layout(x_shape, mask_shape, check_layout(layout, len(x_shape)))
     candidates: dict[tuple[int, ...], int | None] = {}
@@ -70,7 +72,9 @@ def _resolve_shapes(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layou
     )
 
 
-def _view_for_channel(x_shape: tuple[int, ...], mask_shape: tuple[int, ...], channel: int | None):
+def _view_for_channel(
+    x_shape: tuple[int, ...], mask_shape: tuple[int, ...], channel: int | None
+) -> tuple[int, ...] | None:
     dims = [d for a, d in enumerate(x_shape) if a != channel]
     if len(dims) < len(mask_shape) or tuple(dims[len(dims) - len(mask_shape) :]) != tuple(mask_shape):
         return None
@@ -98,7 +102,9 @@ def check_layout(layout: Any, ndim: int) -> str:
     return text
 
 
-def _view_for_layout(x_shape, mask_shape, layout: str) -> tuple[tuple[int, ...], int | None]:
+def _view_for_layout(
+    x_shape: tuple[int, ...], mask_shape: tuple[int, ...], layout: str
+) -> tuple[tuple[int, ...], int | None]:
     spatial = [a for a, letter in enumerate(layout) if letter != "C"]
     if len(mask_shape) > len(spatial):
         raise ValueError(f"mask of shape {mask_shape} has more axes than layout {layout!r} has besides 'C'")
@@ -311,7 +317,7 @@ def mean_values(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 @kernel
-def _channel_sums(x, sums):
+def _channel_sums(x: np.ndarray, sums: np.ndarray) -> None:
     """``sums[l, c] += x[l, s, c]`` over ``s`` (float64 sums of channels-last blocks ``(L, S, C)``)."""
     n_l, n_s, n_c = x.shape
     for i in range(n_l):
@@ -481,7 +487,7 @@ def _block_shape(
 
 
 @kernel
-def _fill_where(x, mask, values, out):
+def _fill_where(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
     """``out[l, c, s] = values[c]`` (or ``values[0]`` for all) where ``mask[l % M, s]``, else ``x[l, c, s]``
     (``x``, ``out``: L, C, S)."""
     n_l, n_c, n_s = x.shape
@@ -532,7 +538,7 @@ def _word_masks(pixel: int) -> np.ndarray:
 
 
 @kernel
-def _pack(word):
+def _pack(word: np.uint64) -> np.uint64:
     """The low bits of the 8 bytes of ``word`` (each 0 or 1) as one number in [0, 256): byte j to bit j."""
     word |= word >> np.uint64(7)
     word |= word >> np.uint64(14)
@@ -541,7 +547,9 @@ def _pack(word):
 
 
 @kernel
-def _fill_words(x, mask, values, table, out):
+def _fill_words(
+    x: np.ndarray, mask: np.ndarray, values: np.ndarray, table: np.ndarray, out: np.ndarray
+) -> None:
     """``out = x`` with each hidden pixel's bytes taken from ``values``, 8 pixels (P words) at a time:
     ``x``, ``out`` (L, G * P) words, ``mask`` (M, G) words of 8 mask bytes, ``values`` the P words of 8
     pixels of fill, ``table`` (256, P) the bytes of each pattern of hidden pixels (no branch: each
@@ -569,7 +577,7 @@ def _fill_words(x, mask, values, table, out):
 
 
 @kernel
-def _fill_where_last(x, mask, values, out):
+def _fill_where_last(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
     """``out[l, s, c] = values[c]`` (or ``values[0]`` for all) where ``mask[l % M, s]``, else
     ``x[l, s, c]`` (``x``, ``out``: L, S, C): channels last, each pixel's channels side by side.
     Three channels (RGB), the usual case, are written out one by one: a loop over them runs

@@ -63,7 +63,7 @@ _SUM_REACH = float(np.sqrt(1.5))
 
 
 @kernel
-def noise3(x, y, z, perm):
+def noise3(x: float, y: float, z: float, perm: np.ndarray) -> float:
     """OpenSimplex noise at ``(x, y, z)`` with the permutation ``perm`` (its first 256 entries)."""
     stretch = (x + y + z) * _STRETCH
     xs, ys, zs = x + stretch, y + stretch, z + stretch

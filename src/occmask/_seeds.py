@@ -34,7 +34,7 @@ _LOCAL = threading.local()  # each thread's reused Generator
 
 
 @kernel
-def _pcg64_words(seeds, out):
+def _pcg64_words(seeds: np.ndarray, out: np.ndarray) -> None:
     """``SeedSequence(seed).generate_state(4, np.uint64)`` of each seed (uint64) into ``out`` (n, 4).
 
     uint32 arithmetic is carried in uint64 and masked to its low 32 bits (no step leaves uint64's

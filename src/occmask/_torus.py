@@ -108,7 +108,7 @@ def drop(
 
 
 @kernel
-def _trim(out, need, covered, last):
+def _trim(out: np.ndarray, need: int, covered: np.ndarray, last: np.ndarray) -> np.ndarray:
     """Keep the ``need`` lowest values of every frame of a dropped-shape field ``out`` (T, H, W),
     equal values in index order, and set the others to ``+inf``: the cut is the same, and finds
     exactly ``need`` finite values, which it takes as they are (no histogram).
@@ -153,7 +153,7 @@ def _trim(out, need, covered, last):
 
 
 @kernel
-def _lowest_first(keys, k):
+def _lowest_first(keys: np.ndarray, k: int) -> None:
     """Reorder the distinct ``keys`` in place so that the ``k`` lowest come first (quickselect,
     written out: numpy's partition takes Numba seconds to compile)."""
     if k <= 0 or k >= keys.size:
@@ -180,7 +180,7 @@ def _lowest_first(keys, k):
 
 
 @kernel
-def span(center, reach, n):
+def span(center: float, reach: float, n: int) -> tuple[int, int, bool]:
     """Pixel offsets a shape of radius ``reach`` at ``center`` can touch on a circle of ``n`` pixels.
 
     Returns the first pixel and the count; when the shape spans the whole circle
@@ -193,6 +193,6 @@ def span(center, reach, n):
 
 
 @kernel
-def wrap_offset(pixel, center, n):
+def wrap_offset(pixel: int, center: float, n: int) -> float:
     d = pixel - center
     return d - n * math.floor(d / n + 0.5)

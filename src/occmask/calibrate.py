@@ -54,7 +54,7 @@ _LANES = 4  # copies of a histogram filled in turn (see _histogram)
 
 
 @kernel
-def _sample_range(row):
+def _sample_range(row: np.ndarray) -> tuple[float, float]:
     """Smallest and largest finite values of an evenly spaced sample of ``row``."""
     step = max(1, row.size // _SAMPLE) | 1  # odd: not every sample in one column of an image
     lo, hi = np.inf, -np.inf
@@ -67,7 +67,7 @@ def _sample_range(row):
 
 
 @kernel
-def _finite_range(row, candidates, m):
+def _finite_range(row: np.ndarray, candidates: np.ndarray, m: int) -> tuple[float, float]:
     """Smallest and largest finite values of ``row[candidates[:m]]`` (``+inf``, ``-inf`` if none)."""
     lo, hi = np.inf, -np.inf
     for c in range(m):
@@ -78,7 +78,9 @@ def _finite_range(row, candidates, m):
 
 
 @kernel
-def _select(row, candidates, m, need, out_row, hist):
+def _select(
+    row: np.ndarray, candidates: np.ndarray, m: int, need: int, out_row: np.ndarray, hist: np.ndarray
+) -> None:
     """Mark in ``out_row`` the ``need`` smallest of ``row[candidates[:m]]``, equal values in the
     order of ``candidates`` (increasing indices).
 
@@ -128,7 +130,7 @@ def _select(row, candidates, m, need, out_row, hist):
 
 
 @kernel
-def _bin_row(row, bins):
+def _bin_row(row: np.ndarray, bins: np.ndarray) -> None:
     """Histogram bin of every value of ``row`` (int16, in ``bins``), monotone in the value.
 
     Bins span the range of a sample of the row (values outside it fall in the end
@@ -147,7 +149,7 @@ def _bin_row(row, bins):
 
 
 @kernel
-def _histogram(bins, inside, hist, lanes):
+def _histogram(bins: np.ndarray, inside: np.ndarray | None, hist: np.ndarray, lanes: np.ndarray) -> None:
     """``hist[b]``: how many of ``bins`` equal ``b`` (of those where ``inside`` is True, unless it
     is None).
 
@@ -172,7 +174,7 @@ def _histogram(bins, inside, hist, lanes):
 
 
 @kernel
-def _rank_bin(hist, k):
+def _rank_bin(hist: np.ndarray, k: int) -> tuple[int, int]:
     """The bin that holds rank ``k`` (1-based) of a histogram, and the count below it."""
     target, below = 0, 0
     while below + hist[target] < k:
@@ -182,7 +184,7 @@ def _rank_bin(hist, k):
 
 
 @kernel
-def _cut_rows(field, k, out):
+def _cut_rows(field: np.ndarray, k: int, out: np.ndarray) -> np.ndarray:
     """Mark the ``k`` lowest values of every row of ``field`` (F, N) in ``out``, equal values in
     index order. The field must hold no NaN or ``-inf``; ``+inf`` sorts last.
 
@@ -229,7 +231,7 @@ _KEY_BITS = 16
 
 
 @kernel
-def _order_key(bits):
+def _order_key(bits: int) -> int:
     """An integer that orders as the float32 whose bit pattern is ``bits`` (a uint32) does: -0.0
     as +0.0; NaN never comes (fields hold none)."""
     u = np.int64(bits)
@@ -239,7 +241,9 @@ def _order_key(bits):
 
 
 @kernel
-def _count_keys(bits, hist, inside=None, hist_in=None):
+def _count_keys(
+    bits: np.ndarray, hist: np.ndarray, inside: np.ndarray | None = None, hist_in: np.ndarray | None = None
+) -> None:
     """Add to ``hist`` how many of the float32 values whose bit patterns are ``bits`` fall in each
     bin of the high ``_KEY_BITS`` bits of their order key (:func:`_order_key`); with ``inside``
     (bool, repeated along ``bits``), add to ``hist_in`` how many of those inside do."""
@@ -248,11 +252,21 @@ def _count_keys(bits, hist, inside=None, hist_in=None):
         b = _order_key(bits[i]) >> shift
         hist[b] += 1
         if inside is not None:
-            hist_in[b] += inside[i % inside.size]
+            hist_in[b] += inside[i % inside.size]  # type: ignore[index]  # given with inside
 
 
 @kernel
-def _mark_keys(bits, target, first, out, candidates, keys, m, inside=None, flags=None):
+def _mark_keys(
+    bits: np.ndarray,
+    target: int,
+    first: int,
+    out: np.ndarray,
+    candidates: np.ndarray,
+    keys: np.ndarray,
+    m: int,
+    inside: np.ndarray | None = None,
+    flags: np.ndarray | None = None,
+) -> tuple[int, int]:
     """``out[i]``: whether value ``i`` falls in a bin below ``target``; the values in bin ``target``
     are appended to ``candidates`` (their index, ``first + i``) and ``keys`` (their order key),
     and with ``inside`` (bool, repeated along ``bits``) to ``flags`` (whether they are inside),
@@ -272,7 +286,7 @@ def _mark_keys(bits, target, first, out, candidates, keys, m, inside=None, flags
             if m < candidates.size:
                 candidates[m], keys[m] = first + i, key
                 if inside is not None:
-                    flags[m] = inside[i % inside.size]
+                    flags[m] = inside[i % inside.size]  # type: ignore[index]  # given with inside
             m += 1
     return m, marked
 
@@ -346,7 +360,7 @@ def _cut_in_two_passes(
 
 
 @kernel
-def _cut_region_rows(field, region, coverage, out):
+def _cut_region_rows(field: np.ndarray, region: np.ndarray, coverage: float, out: np.ndarray) -> np.ndarray:
     """Region cut of every row of ``field`` (F, N), with ``region[r]`` (or ``region[0]`` for all
     rows when it has one row) the region of row ``r``.
 

@@ -23,7 +23,7 @@ _CONNECTIVITY = (4, 8)
 
 
 @kernel
-def _find(parent, i):
+def _find(parent: np.ndarray, i: int) -> int:
     while parent[i] != i:
         parent[i] = parent[parent[i]]
         i = parent[i]
@@ -31,7 +31,7 @@ def _find(parent, i):
 
 
 @kernel
-def _find_runs(mask):
+def _find_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Runs of hidden pixels in raster order: ``starts``, ``ends`` (exclusive) and, for
     each of the T*H rows, the index of its first run (``first``, length T*H + 1).
 
@@ -68,7 +68,16 @@ def _find_runs(mask):
 
 
 @kernel
-def _link(starts, ends, first, row_a, row_b, slack, parent, size):
+def _link(
+    starts: np.ndarray,
+    ends: np.ndarray,
+    first: np.ndarray,
+    row_a: int,
+    row_b: int,
+    slack: int,
+    parent: np.ndarray,
+    size: np.ndarray,
+) -> tuple[int, int, int]:
     """Union the runs of row ``row_b`` with the touching runs of row ``row_a``. Returns how
     many columns both rows hide, how many unions joined two components, and the
     largest component they made.
@@ -103,7 +112,9 @@ def _link(starts, ends, first, row_a, row_b, slack, parent, size):
 
 
 @kernel
-def _connect(n_t, n_h, n_w, eight, starts, ends, first):
+def _connect(
+    n_t: int, n_h: int, n_w: int, eight: bool, starts: np.ndarray, ends: np.ndarray, first: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Union-find over runs, frame by frame. Returns the parents, the component sizes at
     the roots, and per frame: the hidden pixels, the number of components (runs less
     the unions that joined two), the largest component and the boundary length."""
@@ -138,7 +149,15 @@ def _connect(n_t, n_h, n_w, eight, starts, ends, first):
 
 
 @kernel
-def _link_time(n_t, n_h, first, starts, ends, parent, size):
+def _link_time(
+    n_t: int,
+    n_h: int,
+    first: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    parent: np.ndarray,
+    size: np.ndarray,
+) -> tuple[int, int]:
     """Also union runs that hide the same pixel in consecutive frames. Returns how many
     unions joined two components and the largest component they made."""
     joined = largest = 0
@@ -152,7 +171,9 @@ def _link_time(n_t, n_h, first, starts, ends, parent, size):
 
 
 @kernel
-def _measure(mask, eight, spatiotemporal):
+def _measure(
+    mask: np.ndarray, eight: bool, spatiotemporal: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Per-frame hidden pixels, component count, largest component and boundary
     length, and (optionally) the 3-D component count and largest 3-D component."""
     n_t, n_h, n_w = mask.shape
@@ -167,7 +188,9 @@ def _measure(mask, eight, spatiotemporal):
 
 
 @kernel
-def _label(mask, eight, spatiotemporal, labels, counts):
+def _label(
+    mask: np.ndarray, eight: bool, spatiotemporal: bool, labels: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
     """Label components into ``labels`` (T, H, W), numbered from 1 in raster order of
     their first pixel, per frame (``counts[t]``) or over the video (``counts[0]``)."""
     n_t, n_h, n_w = mask.shape

@@ -48,7 +48,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from hypothesis.strategies import SearchStrategy
+    from types import ModuleType
+
+    from hypothesis.strategies import DrawFn, SearchStrategy
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -77,7 +79,7 @@ def _strategy(factory: Callable[_P, _R]) -> Callable[_P, _R]:
     return build
 
 
-def _st():
+def _st() -> ModuleType:
     try:
         from hypothesis import strategies
     except ImportError as error:  # pragma: no cover - exercised only without hypothesis
@@ -209,7 +211,7 @@ def seeds() -> SearchStrategy[int]:
     return _st().integers(0, _validate.SEED_BOUND - 1)
 
 
-def _given(value: Any, default: Any, check) -> Any:
+def _given(value: Any, default: Any, check: Callable[[Any], Any]) -> Any:
     """A strategy for one argument of :func:`masks`: the default, a strategy, or a checked constant."""
     st = _st()
     if value is None:
@@ -297,7 +299,7 @@ def masks(
     )
 
     @st.composite
-    def draw_mask(draw):
+    def draw_mask(draw: DrawFn) -> np.ndarray:
         from hypothesis import note
 
         args = (draw(families), draw(shapes), draw(covers))
@@ -321,7 +323,12 @@ def _family(family: Any, params: dict[str, Any]) -> str:
     return name
 
 
-def _for_all(name: str, params: dict[str, Any], max_examples: int, prop) -> None:
+def _for_all(
+    name: str,
+    params: dict[str, Any],
+    max_examples: int,
+    prop: Callable[[tuple[int, int, int], float, int, str], None],
+) -> None:
     """Run ``prop(shape, coverage, rng, temporal)`` on hypothesis-drawn videos of up to 4 frames
     and sides up to 40, coverages, seeds and temporal modes."""
     from hypothesis import HealthCheck, given, note, settings
@@ -336,7 +343,7 @@ def _for_all(name: str, params: dict[str, Any], max_examples: int, prop) -> None
         rng=seeds(),
         temporal=_st().sampled_from(TEMPORAL),
     )
-    def run(shape, coverage, rng, temporal):
+    def run(shape: tuple[int, int, int], coverage: float, rng: int, temporal: str) -> None:
         note(
             f"occmask.generate({name!r}, {shape}, {coverage!r}, rng={rng}, temporal={temporal!r}, **{params})"
         )
@@ -382,7 +389,7 @@ def check_exact(family: str, *, max_examples: int = 50, **params: Any) -> None:
     """
     name = _family(family, params)
 
-    def exact(shape, coverage, rng, temporal):
+    def exact(shape: tuple[int, int, int], coverage: float, rng: int, temporal: str) -> None:
         t, h, w = shape
         frame = generate(name, shape, coverage, rng=rng, temporal=temporal, **params)
         counts = frame.sum(axis=(1, 2))
@@ -432,7 +439,7 @@ def check_deterministic(family: str, *, max_examples: int = 25, **params: Any) -
     """
     name = _family(family, params)
 
-    def deterministic(shape, coverage, rng, temporal):
+    def deterministic(shape: tuple[int, int, int], coverage: float, rng: int, temporal: str) -> None:
         first = generate(name, shape, coverage, rng=rng, temporal=temporal, **params)
         for seed in (rng, np.random.SeedSequence(rng), np.random.default_rng(rng)):
             again = generate(name, shape, coverage, rng=seed, temporal=temporal, **params)
@@ -476,7 +483,7 @@ def check_blocks(family: str, *, max_examples: int = 25, **params: Any) -> None:
         raise ValueError(f"family {name!r} has no blocks: its Family record was made without them")
     checked = record.params(params)
 
-    def joined(shape, coverage, rng, temporal):
+    def joined(shape: tuple[int, int, int], coverage: float, rng: int, temporal: str) -> None:
         frames, height, width = 1 if temporal == "static" else shape[0], shape[1], shape[2]
         for need in (None, target_count(coverage, height * width)):
             field = record.field(

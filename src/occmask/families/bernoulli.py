@@ -84,7 +84,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 @kernel
-def _mix(z):
+def _mix(z: np.uint64) -> np.uint64:
     """SplitMix64's output function: a well-mixed 64-bit value of a 64-bit counter."""
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -92,7 +92,7 @@ def _mix(z):
 
 
 @kernel
-def _shuffle(key, steps, out, first, order):
+def _shuffle(key: np.uint64, steps: int, out: np.ndarray, first: int, order: np.ndarray) -> np.ndarray:
     """The first ``steps`` steps of a Fisher–Yates shuffle of every frame's pixels: in ``out`` (F, N)
     float32, frames ``first`` on, the pixel picked at step ``r`` gets ``r``, the others ``+inf``.
     ``order`` (N,) is scratch (:func:`_scratch`)."""
@@ -106,7 +106,7 @@ def _shuffle(key, steps, out, first, order):
 
 
 @kernel
-def _shuffle_sorted(key, out, first, order):
+def _shuffle_sorted(key: np.uint64, out: np.ndarray, first: int, order: np.ndarray) -> np.ndarray:
     """Place each frame of ``out`` (F, N) float32 (frames ``first`` on), sorted, along the frame's
     full shuffle, each value equal to the one before raised to just above it: the frame's pixels in
     a uniformly random order, the same values, and no ties. ``order`` (N,) is scratch."""
@@ -120,7 +120,9 @@ def _shuffle_sorted(key, out, first, order):
 
 
 @kernel
-def _shuffle_frame(key, t, steps, values, order, out):
+def _shuffle_frame(
+    key: np.uint64, t: int, steps: int, values: np.ndarray, order: np.ndarray, out: np.ndarray
+) -> None:
     """The first ``steps`` steps of a Fisher–Yates shuffle of frame ``t``'s ``N`` pixels: the pixel
     picked at step ``r`` gets ``values[r]`` in ``out`` (N,).
 

@@ -139,7 +139,7 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @kernel
-def _life_step(state, nxt, age, memory):
+def _life_step(state: np.ndarray, nxt: np.ndarray, age: np.ndarray, memory: int) -> None:
     """One generation of B3/S23 on a torus, ``state`` -> ``nxt`` (uint8 0/1, H x W).
 
     ``age`` (generations since each cell was last alive, capped at ``memory``) is
@@ -164,7 +164,7 @@ def _life_step(state, nxt, age, memory):
 
 
 @kernel
-def _row_cost(age_row, memory, decay, cost):
+def _row_cost(age_row: np.ndarray, memory: int, decay: float, cost: np.ndarray) -> None:
     """``cost = (decay * age)^2`` where a cell was alive ``age < memory`` generations ago, else ``+inf``."""
     for j in range(age_row.size):
         a = age_row[j]
@@ -172,7 +172,16 @@ def _row_cost(age_row, memory, decay, cost):
 
 
 @kernel
-def _envelope(line, n, out, ext, base, v, z, half_inverse):
+def _envelope(
+    line: np.ndarray,
+    n: int,
+    out: np.ndarray,
+    ext: np.ndarray,
+    base: np.ndarray,
+    v: np.ndarray,
+    z: np.ndarray,
+    half_inverse: np.ndarray,
+) -> None:
     """Squared-distance transform of one periodic line (Felzenszwalb & Huttenlocher 2012).
 
     ``out[i] = min_q line[q] + ((i - q) mod± n)^2`` for ``i < n``. The line is laid
@@ -224,7 +233,9 @@ def _envelope(line, n, out, ext, base, v, z, half_inverse):
 
 
 @kernel
-def _exact_distance(age, memory, decay, cap, rows, out):
+def _exact_distance(
+    age: np.ndarray, memory: int, decay: float, cap: float, rows: np.ndarray, out: np.ndarray
+) -> None:
     """``out[x] = min(cap, floor(min_y cost[y] + |x - y|^2))`` on the torus (costs from ``age``, see
     _row_cost), exactly: one envelope per row into ``rows``, then one per column."""
     n_h, n_w = age.shape
@@ -247,7 +258,9 @@ def _exact_distance(age, memory, decay, cap, rows, out):
 
 
 @kernel
-def _window_distance(age, memory, decay, cap, radius, out):
+def _window_distance(
+    age: np.ndarray, memory: int, decay: float, cap: float, radius: int, out: np.ndarray
+) -> int:
     """``out[x] = min(cap, floor(d))`` with ``d = min cost[y] + |x - y|^2`` over the ``y`` at most
     ``radius`` away along each axis (torus), where ``d < (radius + 1)^2``, else ``+inf``.
 
@@ -281,7 +294,9 @@ def _window_distance(age, memory, decay, cap, radius, out):
 
 
 @kernel
-def _window_row(age_row, memory, decay, radius, line, row):
+def _window_row(
+    age_row: np.ndarray, memory: int, decay: float, radius: int, line: np.ndarray, row: np.ndarray
+) -> None:
     """``row[x] = min cost[y] + (x - y)^2`` over the ``y`` at most ``radius`` away (the row wraps), with
     ``line`` (``W + 2 * radius``) as scratch."""
     n_w = row.size
@@ -307,7 +322,9 @@ _FIRST_RADIUS, _MAX_RADIUS = 2, 8
 
 
 @kernel
-def _distance_field(age, memory, decay, need, cap, radius, out):
+def _distance_field(
+    age: np.ndarray, memory: int, decay: float, need: int, cap: float, radius: int, out: np.ndarray
+) -> int:
     """``out = min(cap, floor(min_y cost[y] + |x - y|^2))`` on a torus (costs from ``age``, see
     _row_cost), exact for at least the ``need`` lowest values; the others are exact or ``+inf``.
 
@@ -341,8 +358,21 @@ def _soup_state(n_h: int, n_w: int) -> tuple[np.ndarray, np.ndarray]:
 
 @kernel
 def _life_fields(
-    cells, independent, first, burn_in, step, memory, decay, cap, need, radius, state, age, tie, out
-):
+    cells: np.ndarray,
+    independent: bool,
+    first: int,
+    burn_in: int,
+    step: int,
+    memory: int,
+    decay: float,
+    cap: float,
+    need: int,
+    radius: int,
+    state: np.ndarray,
+    age: np.ndarray,
+    tie: np.ndarray,
+    out: np.ndarray,
+) -> tuple[int, int]:
     """Write frames ``first, first + 1, ...`` of a field into ``out`` (n, H, W): each frame's distance
     plus its tie-break.
 

@@ -146,7 +146,7 @@ def _spiral(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @kernel
-def _drift(scores, rho):
+def _drift(scores: np.ndarray, rho: float) -> np.ndarray:
     """Let ``scores`` (frames, patches) drift from frame to frame as an AR(1) process with
     correlation ``rho`` and stationary N(0, 1) values (in place)."""
     step = math.sqrt(1.0 - rho * rho)
@@ -157,7 +157,9 @@ def _drift(scores, rho):
 
 
 @kernel
-def _patch_field(out, offsets, order, place, spiral, need):
+def _patch_field(
+    out: np.ndarray, offsets: np.ndarray, order: np.ndarray, place: np.ndarray, spiral: np.ndarray, need: int
+) -> np.ndarray:
     """``out[t, i, j] = rank + place[y % ph, x % pw]`` at ``(y, x) = (i, j) + offsets[s]``, the rank
     being the place of the patch ``(y // ph, x // pw)`` in ``order[t]`` (the patches of frame
     ``t``, (grid_h, grid_w) flattened, in rank order).
@@ -207,7 +209,7 @@ def _patch_field(out, offsets, order, place, spiral, need):
 
 
 @kernel
-def _place_row(place_row, offset, out):
+def _place_row(place_row: np.ndarray, offset: int, out: np.ndarray) -> None:
     """The places of a canvas row's pixels (``out``) from a row of a patch's places, for a grid
     shifted by ``offset`` columns (a column's place counted on, not divided out: a division per
     pixel took most of the field's time)."""
@@ -219,7 +221,16 @@ def _place_row(place_row, offset, out):
 
 
 @kernel
-def _cutoffs(order, need, offset, n_h, n_w, place, spiral, cutoff):
+def _cutoffs(
+    order: np.ndarray,
+    need: int,
+    offset: np.ndarray,
+    n_h: int,
+    n_w: int,
+    place: np.ndarray,
+    spiral: np.ndarray,
+    cutoff: np.ndarray,
+) -> None:
     """Per patch (``cutoff``: (grid_h, grid_w)), the highest place of a frame's ``need`` lowest
     values: 2 (all) for the patches that fit in rank order (``order``), the place of the
     ``m``-th of its pixels inside the canvas in ``spiral`` order for the next one, which holds
@@ -307,7 +318,9 @@ def _mask(
 
 
 @kernel
-def _whole_patches(scores, count, ph, pw, grid_w, out):
+def _whole_patches(
+    scores: np.ndarray, count: int, ph: int, pw: int, grid_w: int, out: np.ndarray
+) -> np.ndarray:
     """In each frame ``t`` of ``out`` (T, H, W) bool, the ``count`` patches of lowest score
     (``scores[t]``, over a grid of rows of ``grid_w`` patches aligned with the canvas, which its
     whole patches tile) among those inside the canvas: the ``count``-th lowest score found by
@@ -333,7 +346,7 @@ def _whole_patches(scores, count, ph, pw, grid_w, out):
 
 
 @kernel
-def _kth_lowest(values, k):
+def _kth_lowest(values: np.ndarray, k: int) -> float:
     """The ``k``-th lowest of ``values`` (from 0), by Hoare's selection (``values`` is reordered)."""
     lo, hi = 0, values.size - 1
     while lo < hi:

@@ -108,7 +108,16 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @kernel
-def _draw(out, centers, halves, velocity, first_index, moving, stop, first_frame=0):
+def _draw(
+    out: np.ndarray,
+    centers: np.ndarray,
+    halves: np.ndarray,
+    velocity: np.ndarray,
+    first_index: float,
+    moving: bool,
+    stop: int,
+    first_frame: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw a batch of boxes into the uncovered pixels of ``out`` (T, H, W).
 
     ``out`` holds ``inf`` where no earlier box covered the pixel; its frame ``t``
@@ -167,7 +176,9 @@ def _draw(out, centers, halves, velocity, first_index, moving, stop, first_frame
 
 
 @kernel
-def _boxes(u, n_h, n_w, size, aspect, speed):
+def _boxes(
+    u: np.ndarray, n_h: int, n_w: int, size: tuple[float, float], aspect: tuple[float, float], speed: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centres (..., 2), half-sizes (..., 2) as (y, x) and velocities (..., 2) from uniforms ``u``
     (sets, n, 6): side and aspect ratio log-uniform in their ranges, a uniform heading."""
     n_sets, n = u.shape[0], u.shape[1]

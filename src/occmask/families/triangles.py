@@ -118,7 +118,18 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @kernel
-def _draw(out, centers, gauges, reach, velocity, spin, first_index, moving, stop, first_frame=0):
+def _draw(
+    out: np.ndarray,
+    centers: np.ndarray,
+    gauges: np.ndarray,
+    reach: np.ndarray,
+    velocity: np.ndarray,
+    spin: np.ndarray,
+    first_index: float,
+    moving: bool,
+    stop: int,
+    first_frame: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw a batch of triangles into the uncovered pixels of ``out`` (T, H, W).
 
     ``out`` holds ``inf`` where no earlier triangle covered the pixel; its frame
@@ -208,7 +219,15 @@ _UNIFORMS = 12
 
 
 @kernel
-def _geometry(u, n_h, n_w, size, aspect, speed, spin):
+def _geometry(
+    u: np.ndarray,
+    n_h: int,
+    n_w: int,
+    size: tuple[float, float],
+    aspect: tuple[float, float],
+    speed: float,
+    spin: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Triangles from uniforms ``u`` (sets, n, 12): centres (sets, n, 2) as (y, x), gauge rows
     (sets, n, 3, 2), circumradii (sets, n), velocities (sets, n, 2) and spins (sets, n).
 
