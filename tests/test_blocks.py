@@ -7,6 +7,7 @@ import pytest
 
 import occmask as om
 from occmask import calibrate
+from occmask._two_pass import cut_in_two_passes
 from occmask.calibrate import target_count
 from occmask.families import _engine, _family
 from occmask.testing import check_blocks
@@ -110,7 +111,7 @@ def test_a_video_cut_in_two_passes_equals_the_cut_of_the_whole_field():
             expected = calibrate._cut_rows(field.reshape(1, -1), k, np.empty((1, 1000), bool))[0]
             out = np.zeros(1000, bool)
             first, second = np.array_split(field, 7), np.array_split(field, 7)
-            if calibrate._cut_in_two_passes(first, second, k / 1000, out):
+            if cut_in_two_passes(first, second, k / 1000, out):
                 np.testing.assert_array_equal(out, expected)
                 two_passes += 1
             else:  # the bin that decides holds more than a sixteenth of the values: nothing written
@@ -140,7 +141,7 @@ def test_a_region_video_cut_in_two_passes_equals_the_cut_of_the_whole_field():
                 expected = calibrate._cut(field, coverage, "video", None, region)
                 out = np.zeros(field.size, bool)
                 first, second = np.split(field, 2), np.split(field, 2)  # blocks of 2 frames
-                if calibrate._cut_in_two_passes(first, second, coverage, out, region=region):
+                if cut_in_two_passes(first, second, coverage, out, region=region):
                     np.testing.assert_array_equal(out.reshape(shape), expected)
                     two_passes += 1
                 else:

@@ -27,7 +27,7 @@ __all__ += ["special_fill", "unrepresentable"]
 LETTERS = "BTCHW"
 #: dtypes the one-pass kernels handle (others go through numpy): float32/64, (u)int8 to (u)int64, bool
 KERNEL_DTYPES = frozenset(
-    np.dtype(code) for code in ["f4", "f8", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "?"]
+    np.dtype(t) for t in ["f4", "f8", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "?"]
 )
 
 
@@ -355,10 +355,8 @@ def noise_values(noise: Noise, shape: tuple[int, ...], rng: np.random.Generator,
     if noise.mean is not None and noise.std is not None:
         values = rng.normal(noise.mean, noise.std, shape)
         return values if kind in "fc" else np.rint(values)
-    low, high = noise.low, noise.high
-    assert low is not None
-    assert high is not None
-    values = rng.uniform(low, high, shape)
+    assert noise.low is not None and noise.high is not None  # set where mean and std are not
+    values = rng.uniform(noise.low, noise.high, shape)
     return values if kind in "fc" else np.floor(values)
 
 

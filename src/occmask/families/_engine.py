@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import _validate, calibrate
+from .._two_pass import cut_in_two_passes
 from ._family import FAMILIES, TEMPORAL, Family, _trusted
 
 __all__ = ["field", "generate"]
@@ -257,7 +258,7 @@ def _video_in_blocks(
     mask: np.ndarray,
 ) -> bool:
     """A ``match="video"`` mask of a field made in blocks, into ``mask``, without holding the whole
-    field: the field is made twice (:func:`occmask.calibrate._cut_in_two_passes`), the first
+    field: the field is made twice (:func:`occmask._two_pass.cut_in_two_passes`), the first
     time from a copy of ``rng``. A field that comes as one block is cut at once. Returns False,
     with ``rng`` untouched, where the whole field must be cut instead."""
     trial = copy.deepcopy(rng)
@@ -269,9 +270,7 @@ def _video_in_blocks(
         return True
     first = itertools.chain([block], (block for _, block in parts))  # the block already made first
     second = (block for _, block in _parts(fam, shape, rng, temporal, None, params))  # (lazy: after first)
-    return calibrate._cut_in_two_passes(
-        first, second, coverage, mask.reshape(-1), f"family {fam.name!r}", region
-    )
+    return cut_in_two_passes(first, second, coverage, mask.reshape(-1), f"family {fam.name!r}", region)
 
 
 def _parts(

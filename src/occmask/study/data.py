@@ -196,7 +196,7 @@ def load_mnist_dir(folder: str | Path) -> Digits:
                 f"mnist_dir {str(folder)!r}: {split} images must be uint8 of shape (n, 28, 28), "
                 f"got {images.dtype} {images.shape}"
             )
-        if labels.shape != images.shape[:1] or labels.size and labels.max() > 9:
+        if labels.shape != images.shape[:1] or (labels.size and labels.max() > 9):
             raise ValueError(
                 f"mnist_dir {str(folder)!r}: {split} labels must be {images.shape[0]} digits 0-9, "
                 f"got shape {labels.shape}"
