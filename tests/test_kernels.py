@@ -575,7 +575,7 @@ def test_boxes_have_the_requested_side_and_aspect():
 def test_lowest_first_puts_the_k_lowest_keys_first(keys, data):
     k = data.draw(st.integers(0, len(keys) + 1))
     got = np.array(keys, np.int64)
-    _torus._lowest_first(got, k)
+    _torus.lowest_first(got, k)
     assert sorted(got.tolist()) == sorted(keys)  # a permutation
     if 0 < k < len(keys):
         assert sorted(got[:k].tolist()) == sorted(keys)[:k]

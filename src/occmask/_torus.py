@@ -14,7 +14,7 @@ import numpy as np
 
 from ._jit import kernel
 
-__all__ = ["MAX_SPEED", "drop", "span", "wrap_offset"]
+__all__ = ["MAX_SPEED", "drop", "lowest_first", "span", "wrap_offset"]
 
 #: Largest speed in pixels per frame of a moving shape. A shape's place in frame ``t`` is
 #: ``(centre + velocity * t) % side`` in float64: far above this (about 1e20 and up) the product
@@ -146,16 +146,17 @@ def _trim(out: np.ndarray, need: int, covered: np.ndarray, last: np.ndarray) -> 
                     keys[m] = (np.int64(bits[j]) << 32) | j
                     m += 1
         keep = need - (covered[t] - m)
-        _lowest_first(keys, keep)
+        lowest_first(keys, keep)
         for c in range(keep, m):
             frame[keys[c] & 0xFFFFFFFF] = np.inf
     return out
 
 
 @kernel
-def _lowest_first(keys: np.ndarray, k: int) -> None:
-    """Reorder the distinct ``keys`` in place so that the ``k`` lowest come first (quickselect,
-    written out: numpy's partition takes Numba seconds to compile)."""
+def lowest_first(keys: np.ndarray, k: int) -> None:
+    """Reorder ``keys`` in place so that the ``k`` lowest come first, the ``k``-th lowest at
+    ``keys[k - 1]`` (Hoare's quickselect, written out: numpy's partition takes Numba seconds to
+    compile); nothing moves where ``k <= 0`` or ``k >= keys.size``."""
     if k <= 0 or k >= keys.size:
         return
     q, lo, hi = k - 1, 0, keys.size - 1  # place the k-th lowest, keys[q], where it belongs

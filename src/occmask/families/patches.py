@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import _validate
 from .._jit import kernel
+from .._torus import lowest_first
 from ._engine import generate
 from ._family import Family, signature_defaults, whole_field
 
@@ -347,26 +348,10 @@ def _whole_patches(
 
 @kernel
 def _kth_lowest(values: np.ndarray, k: int) -> float:
-    """The ``k``-th lowest of ``values`` (from 0), by Hoare's selection (``values`` is reordered)."""
-    lo, hi = 0, values.size - 1
-    while lo < hi:
-        pivot = values[(lo + hi) // 2]
-        i, j = lo, hi
-        while i <= j:
-            while values[i] < pivot:
-                i += 1
-            while values[j] > pivot:
-                j -= 1
-            if i <= j:
-                values[i], values[j] = values[j], values[i]
-                i += 1
-                j -= 1
-        if k <= j:
-            hi = j
-        elif k >= i:
-            lo = i
-        else:
-            break
+    """The ``k``-th lowest of ``values`` (from 0); ``values`` is reordered."""
+    if k == values.size - 1:
+        return values.max()
+    lowest_first(values, k + 1)
     return values[k]
 
 
