@@ -385,17 +385,7 @@ def test_perlin_fractal_sums_octaves():
 
 def test_periodic_perlin_tiles_the_canvas():
     def seam_ratio(periodic):
-        field = _noise.fractal_noise(
-            (1, 48, 40),
-            np.random.default_rng(0),
-            "evolving",
-            scale=10.0,
-            octaves=2,
-            persistence=0.5,
-            time_scale=8.0,
-            basis="perlin",
-            periodic=periodic,
-        )[0]
+        field = om.field("perlin", (48, 40), rng=0, scale=10.0, octaves=2, periodic=periodic)
         inside = np.abs(np.diff(field, axis=1)).mean()
         return np.abs(field[:, 0] - field[:, -1]).mean() / inside
 

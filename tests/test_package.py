@@ -105,8 +105,9 @@ def test_first_kernel_call_compiles_its_module_only():
         assert len(kernels) >= 3 and all(isinstance(v, CPUDispatcher) for v in kernels), kernels
         describe = importlib.import_module("occmask.describe")  # the module, not the function
         assert isinstance(describe._measure, _jit._Kernel) and isinstance(_noise._simplex3, _jit._Kernel)
-        _noise.fractal_noise((1, 4, 4), np.random.default_rng(0), "evolving", scale=2.0, octaves=1,
-                             persistence=1.0, time_scale=1.0, basis="simplex", periodic=False)
+        next(_noise.fractal_noise_blocks((1, 4, 4), np.random.default_rng(0), "evolving", 1, scale=2.0,
+                                         octaves=1, persistence=1.0, time_scale=1.0, basis="simplex",
+                                         periodic=False))
         assert isinstance(_noise._simplex3, CPUDispatcher)
     """)
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,14 +11,13 @@ Every pattern is placed at a random continuous offset, so no pixel is favoured.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
 from ._jit import kernel
 from ._opensimplex import noise3 as _simplex3
 
-__all__ = ["BASES", "fractal_noise", "fractal_noise_blocks"]
+__all__ = ["BASES", "fractal_noise_blocks"]
 
 #: Noise bases.
 BASES = ("perlin", "simplex")
@@ -184,7 +183,7 @@ def _fractal_field(
     simplex: bool,
     first: int,
 ) -> np.ndarray:
-    """:func:`fractal_noise` into ``out`` from its draws: ``uniforms`` (sets, octaves, 3) place each
+    """:func:`fractal_noise_blocks` into ``out`` from its draws: ``uniforms`` (sets, octaves, 3) place each
     octave's pattern in y, x and time, ``perm`` (sets, 256) is each set's permutation; ``out[t]``
     is frame ``first + t`` (one set per frame of ``out``, or one for all).
 
@@ -218,15 +217,6 @@ def _fractal_field(
         for i in range(256):
             perms[s, i] = perms[s, i + 256] = perm[s, i]
     return _noise_field(out, xs, ys, zs, perms, amps, periods, simplex)
-
-
-def fractal_noise(
-    shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, **params: Any
-) -> np.ndarray:
-    """Fractal noise (float32, ``shape`` = (T, H, W)) drawn from ``rng``: every frame of
-    :func:`fractal_noise_blocks` in one block."""
-    (noise,) = fractal_noise_blocks(shape, rng, temporal, shape[0], **params)
-    return noise
 
 
 def fractal_noise_blocks(
