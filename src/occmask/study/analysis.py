@@ -492,8 +492,9 @@ def robust(claims: list[tuple[Claim, Decision, str]]) -> dict[tuple, list[tuple[
 
     ``"supported"`` (``"contradicted"``) only where the claim is supported (contradicted)
     in every architecture *and* every seed's own difference has the pooled sign;
-    ``"split"`` where the architectures or seeds disagree, or where a verdict in one
-    architecture meets "not separable" in another; otherwise the shared status.
+    ``"split"`` where one architecture decides and another does not, or decides the
+    other way, or a seed disagrees; where none decides, ``"not separable"`` if any
+    architecture tested it, else the status they share (at chance before at ceiling).
     """
     grouped: dict[tuple, dict[float, list[tuple[Decision, str]]]] = {}
     for claim, d, status in claims:
@@ -507,11 +508,11 @@ def robust(claims: list[tuple[Claim, Decision, str]]) -> dict[tuple, list[tuple[
         for coverage, decided in by_coverage.items():
             statuses = {s for _, s in decided}
             unanimous = all(d.agree == len(d.per_seed) for d, _ in decided)
-            if len(statuses) == 1:
-                (only,) = statuses
-                verdict = only if only not in ("supported", "contradicted") or unanimous else "split"
-            else:
-                verdict = "split"
+            decisive = statuses & {"supported", "contradicted"}
+            if decisive:
+                verdict = statuses.pop() if len(statuses) == 1 and unanimous else "split"
+            else:  # nothing decided anywhere: the weakest shared reading
+                verdict = next(s for s in ("not separable", AT_CHANCE, AT_CEILING) if s in statuses)
             found.append((coverage, verdict))
         out[key] = sorted(found)
     return out

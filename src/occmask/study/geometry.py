@@ -114,6 +114,13 @@ def _adjusted(y: np.ndarray, family: np.ndarray, x: np.ndarray | None, n_familie
     return coef[1:n_families]
 
 
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation; NaN when either side is constant (no ranking to correlate)."""
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(_scipy.spearmanr(x, y)[0])
+
+
 @dataclass(frozen=True)
 class Geometry:
     """The descriptor analysis of one architecture.
@@ -185,7 +192,9 @@ def explain(arch: str, described: dict, outcomes: dict, reference: str, *, seed:
                          "at_matched_ink": float(adj[0, j]), "lo": a_lo, "hi": a_hi}
                     )  # fmt: skip
         for name in DESCRIPTORS:
-            values = [_scipy.spearmanr(x[name][rows].ravel(), y[rows].ravel())[0] for rows in boot[:51]]
-            lo, hi = np.percentile(np.nan_to_num(values[1:]), [2.5, 97.5])
+            values = [_spearman(x[name][rows].ravel(), y[rows].ravel()) for rows in boot[:51]]
+            lo, hi = (
+                np.nanpercentile(values[1:], [2.5, 97.5]) if np.isfinite(values[1:]).any() else (np.nan,) * 2
+            )
             rank.append({"coverage": c, "descriptor": name, "rho": float(values[0]), "lo": lo, "hi": hi})
     return Geometry(arch, table, explained, left, rank)

@@ -268,7 +268,7 @@ def geometry(run: Run, decisions: Decisions) -> Figure:
         return fig
     g = run.geometry[0]
     coverages = sorted({r["coverage"] for r in g.table})
-    fig, axes = figure(1, len(DESCRIPTORS), width=2.7, height=2.6, sharey=True)
+    fig, axes = figure(1, len(DESCRIPTORS), width=2.7, height=3.0, sharey=True)
     for ax, name in zip(axes[0], DESCRIPTORS, strict=True):
         for family in dict.fromkeys(r["family"] for r in g.table):
             rows = sorted((r for r in g.table if r["family"] == family), key=lambda r: r["coverage"])
@@ -282,7 +282,7 @@ def geometry(run: Run, decisions: Decisions) -> Figure:
     axes[0, 0].set_ylabel("frame accuracy (mean over seeds)")
     axes[0, 0].legend(fontsize=6)
     fig.suptitle(
-        f"{g.arch}, fill 0: accuracy against the masks' descriptors, one point per family and coverage "
+        f"{g.arch}, fill 0: accuracy against the masks' descriptors,\none point per family and coverage "
         "(larger: higher coverage)",
         fontsize=9,
     )
