@@ -34,7 +34,7 @@ def test_coverages_are_sorted_and_deduplicated_and_focus_snaps_to_grid():
 def test_a_grid_per_fill():
     c = make_config(coverages={1: [0.1, 0, 0.01], 0: [0, 0.4], 0.5: [0.2]}, focus=0.3)
     assert c.coverages == {0.0: (0.0, 0.4), 1.0: (0.0, 0.01, 0.1)}  # the fills' grids, in fill order
-    assert c.focus_coverage(1.0) == 0.1 and c.focus_coverage() == 0.4
+    assert c.focus_coverage() == 0.4 and c.focus_coverage(1.0) == 0.01  # the same position in the grid
     assert make_config(fills=[0.5], coverages={0.5: [0, 0.3]}).coverages == {0.5: (0.0, 0.3)}
     assert make_config(coverages={0: [0, 0.4]}, fills=[0]).as_dict()["coverages"] == {"0": [0.0, 0.4]}
     with pytest.raises(ValueError, match=r"coverages has no grid for fill\(s\) \[1.0\]"):

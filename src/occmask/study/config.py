@@ -134,7 +134,8 @@ class StudyConfig:
         Frame-pooling rule of the figures' video level (every rule is analysed; see
         ``occmask.robustness.metrics.RULES``).
     focus : float
-        Coverage of the reliability diagrams and the gallery (nearest grid value).
+        Coverage of the reliability diagrams, calibration table and gallery (nearest value of the
+        first fill's grid; other fills at the same position of theirs, see :meth:`focus_coverage`).
     progress : bool
         Show progress bars.
     """
@@ -171,9 +172,16 @@ class StudyConfig:
         return out
 
     def focus_coverage(self, fill: float | None = None) -> float:
-        """The coverage of ``fill``'s grid (default the first fill) nearest to :attr:`focus`."""
-        grid = np.asarray(self.coverages[self.fills[0] if fill is None else fill])
-        return float(grid[np.abs(grid - self.focus).argmin()])
+        """The coverage of the reliability diagrams, calibration table and gallery for ``fill``.
+
+        For the first fill (the default): the grid coverage nearest to :attr:`focus`. For
+        another fill: the coverage at the same position in that fill's grid, so that each
+        fill is shown at a comparable point of its decline.
+        """
+        first = np.asarray(self.coverages[self.fills[0]])
+        index = int(np.abs(first - self.focus).argmin())
+        grid = self.coverages[self.fills[0] if fill is None else fill]
+        return float(grid[min(index, len(grid) - 1)])
 
 
 def _names(argument: str, values: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:

@@ -8,12 +8,14 @@ the video's frames). Each frame's outcome is the models' mean over seeds of
 "correct" (and of the confidence), per architecture.
 
 The analysis asks, at each coverage, how much of the families' accuracy gaps to
-the reference a descriptor accounts for: accuracy is regressed on family
-indicators plus the descriptor (one common slope), and the share explained is
-``1 - sum(adjusted gap^2) / sum(raw gap^2)``; what is left at matched ink is each
-family's adjusted gap with the ink hidden as the covariate. Intervals are 95%
-percentile bootstraps over videos (a video's frames and families are resampled
-together).
+the reference a descriptor accounts for: frame accuracy is regressed on the
+descriptor alone (ordinary least squares over every family's frames), each
+family's predicted gap is the difference of its frames' mean fitted value from
+the reference's, and the share explained is ``1 - sum((gap - predicted)^2) /
+sum(gap^2)`` over the families (1: the descriptor reproduces every gap; 0 or
+below: it predicts none of them). What is left at matched ink is each family's
+gap minus the gap the ink hidden predicts. Intervals are 95% percentile
+bootstraps over videos (a video's frames and families are resampled together).
 """
 
 from __future__ import annotations
@@ -103,15 +105,23 @@ def frame_table(
     return out
 
 
-def _adjusted(y: np.ndarray, family: np.ndarray, x: np.ndarray | None, n_families: int) -> np.ndarray:
-    """Family effects (family 0 the reference) of OLS ``y ~ family + x`` (``x`` columns of covariates):
-    the accuracy gaps to the reference at matched ``x``."""
-    columns = [np.ones_like(y)] + [(family == f).astype(np.float64) for f in range(1, n_families)]
-    design = np.stack(columns, axis=1)
-    if x is not None:
-        design = np.concatenate([design, x], axis=1)
+def _left(
+    y: np.ndarray, family: np.ndarray, x: np.ndarray | None, n_families: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each family's accuracy gap to family 0 and the part of it that OLS ``y ~ x`` does not predict.
+
+    ``x`` holds covariate columns (None: no covariate, nothing predicted).
+    """
+    members = [family == f for f in range(n_families)]
+    means = np.array([y[m].mean() for m in members])
+    gaps = means[1:] - means[0]
+    if x is None:
+        return gaps, gaps
+    design = np.concatenate([np.ones((y.size, 1)), x], axis=1)
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    return coef[1:n_families]
+    fitted = design @ coef
+    predicted = np.array([fitted[m].mean() for m in members])
+    return gaps, gaps - (predicted[1:] - predicted[0])
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -132,11 +142,12 @@ class Geometry:
         Per family and coverage: the mean of each descriptor, of ``ink_spread``, of
         accuracy and of confidence over the described frames.
     explained : list of dict
-        Per coverage and descriptor (and ``"all"``): share of the families' squared
-        accuracy gaps to the reference that the descriptor accounts for, with ``lo``/``hi``.
+        Per coverage and descriptor (and ``"all"``, the four together): share of the
+        families' squared accuracy gaps to the reference that a regression on the
+        descriptor reproduces, with ``lo``/``hi``.
     left : list of dict
-        Per coverage and family: the raw accuracy gap to the reference and the gap at
-        matched ink hidden, each with ``lo``/``hi``.
+        Per coverage and family: the accuracy gap to the reference and what is left of it
+        once the gap the ink hidden predicts is taken away, each with ``lo``/``hi``.
     rank : list of dict
         Per coverage and descriptor: Spearman's rank correlation of frame accuracy with
         the descriptor over every family's frames, with ``lo``/``hi``.
@@ -170,15 +181,15 @@ def explain(arch: str, described: dict, outcomes: dict, reference: str, *, seed:
         fam = np.broadcast_to(np.arange(len(families))[None, :, None], y.shape)
         boot = np.concatenate([np.arange(n)[None], rng.integers(0, n, size=(_BOOT, n))])  # row 0: the data
 
-        def fit(rows: np.ndarray, name: str | None, y=y, x=x, fam=fam) -> np.ndarray:
-            names = [] if name is None else list(DESCRIPTORS) if name == "all" else [name]
-            covariates = np.stack([x[k][rows].ravel() for k in names], axis=1) if names else None
-            return _adjusted(y[rows].ravel(), fam[rows].ravel(), covariates, len(families))
+        def fit(rows: np.ndarray, name: str, y=y, x=x, fam=fam) -> tuple[np.ndarray, np.ndarray]:
+            names = list(DESCRIPTORS) if name == "all" else [name]
+            covariates = np.stack([x[k][rows].ravel() for k in names], axis=1)
+            return _left(y[rows].ravel(), fam[rows].ravel(), covariates, len(families))
 
-        raw = np.array([fit(rows, None) for rows in boot])  # (1 + B, F - 1)
         for name in (*DESCRIPTORS, "all"):
-            adj = np.array([fit(rows, name) for rows in boot])
-            share = 1 - (adj**2).sum(axis=1) / np.maximum((raw**2).sum(axis=1), 1e-12)
+            fits = [fit(rows, name) for rows in boot]
+            raw, rest = np.array([f[0] for f in fits]), np.array([f[1] for f in fits])  # (1 + B, F - 1)
+            share = 1 - (rest**2).sum(axis=1) / np.maximum((raw**2).sum(axis=1), 1e-12)
             lo, hi = np.percentile(share[1:], [2.5, 97.5])
             explained.append(
                 {"coverage": c, "descriptor": name, "explained": float(share[0]), "lo": lo, "hi": hi}
@@ -186,10 +197,10 @@ def explain(arch: str, described: dict, outcomes: dict, reference: str, *, seed:
             if name == "ink_hidden":
                 for j, f in enumerate(families[1:]):
                     r_lo, r_hi = np.percentile(raw[1:, j], [2.5, 97.5])
-                    a_lo, a_hi = np.percentile(adj[1:, j], [2.5, 97.5])
+                    a_lo, a_hi = np.percentile(rest[1:, j], [2.5, 97.5])
                     left.append(
                         {"coverage": c, "family": f, "gap": float(raw[0, j]), "gap_lo": r_lo, "gap_hi": r_hi,
-                         "at_matched_ink": float(adj[0, j]), "lo": a_lo, "hi": a_hi}
+                         "at_matched_ink": float(rest[0, j]), "lo": a_lo, "hi": a_hi}
                     )  # fmt: skip
         for name in DESCRIPTORS:
             values = [_spearman(x[name][rows].ravel(), y[rows].ravel()) for rows in boot[:51]]
