@@ -19,7 +19,7 @@ def test_presets_and_overrides():
     assert make_config(ink_shares=[]).ink_shares == ()  # no ink-matched arm
     assert make_config("full").videos is None  # every test digit
     full = make_config("full", videos=50, seed=3)
-    assert full.ink_shares[0] == 0.2 and full.ink_shares[-1] == 0.8
+    assert full.ink_shares == (0.25, 0.5, 0.75) and full.frames == 4
     assert full.temporal == ("evolving", "independent") and full.videos == 50 and full.seed == 3
     assert full.seeds == 5
     assert set(PRESETS) == {"quick", "full"}
