@@ -148,37 +148,40 @@ def robust_table(decisions: Decisions, level: tuple[str, str] = ("frame", "")) -
     return markdown_table(header, rows)
 
 
-def robust_lines(decisions: Decisions) -> list[str]:
-    """Per claim (frame level, first mode, canvas): per fill, the coverages where it holds (or is reversed)
-    for every seed and architecture, and where the architectures or seeds split, with each one's numbers."""
+def split_line(decisions: Decisions) -> str:
+    """One sentence naming, per fill, the claims and coverages where architectures or seeds split (frame
+    level, first mode, canvas), and the architecture each verdict came from."""
     found = [
         (c, d, s)
         for c, d, s in _per_coverage(decisions)
         if d.where.arm == "canvas" and d.where.level == "frame"
     ]
     if not found:
-        return []
+        return ""
     temporal = found[0][1].where.temporal
     found = [(c, d, s) for c, d, s in found if d.where.temporal == temporal]
-    agreed = robust(found)
-    lines = []
-    for key, claim in {c.key: c for c, _, _ in found}.items():
-        parts = []
-        for fill in sorted({d.where.fill for _, d, _ in found}):
-            items = agreed[(key, fill, temporal, "frame", "", "canvas")]
-            decided = [(c, s) for c, s in items if s in ("supported", "contradicted")]
-            text = f"fill {fill:g}: " + (coverage_ranges(decided) if decided else "nowhere")
-            split = {c for c, s in items if s == "split"}
-            cases = [
-                f"{d.where.arch} {d.coverage:g} {MARKS[s]} {d.value:+.3f} ({d.agree}/{len(d.per_seed)} seeds)"
-                for c, d, s in found
-                if c.key == key and d.where.fill == fill and d.coverage in split
-            ]
-            if cases:
-                text += " (split: " + ", ".join(cases) + ")"
-            parts.append(text)
-        lines.append(f"**{claim.text}**: for every seed and architecture " + "; ".join(parts) + ".")
-    return lines
+    parts = []
+    for (key, fill, *_), items in robust(found).items():
+        split = [c for c, s in items if s == "split"]
+        if not split:
+            continue
+        mine = [(d, s) for c, d, s in found if c.key == key and d.where.fill == fill and d.coverage in split]
+        at = [
+            f"{coverage:g}: "
+            + ", ".join(
+                f"{d.where.arch} {MARKS[s]} {d.agree}/{len(d.per_seed)}"
+                for d, s in mine
+                if d.coverage == coverage
+            )
+            for coverage in split
+        ]
+        parts.append(f"`{key}` fill {fill:g} (" + "; ".join(at) + ")")
+    if not parts:
+        return "Nothing splits: every decided claim holds alike for every seed and architecture."
+    return (
+        "Split between architectures or seeds (per coverage, each architecture's verdict and how many seeds "
+        "share its sign): " + ", ".join(parts) + "."
+    )
 
 
 def claim_counts(decisions: Decisions) -> str:
@@ -608,7 +611,7 @@ def render_report(run: Run, decisions: Decisions, figures: dict[str, str]) -> st
         + _LEGEND
         + ".",
         robust_table(decisions),
-        _bullets(robust_lines(decisions)),
+        split_line(decisions),
         "## The blog's claims at every coverage",
         "Each claim is decided at every coverage of every setting ("
         + _LEGEND
@@ -702,6 +705,7 @@ def digest(run: Run, decisions: Decisions) -> str:
             "architecture's own verdicts (paired t-tests on seed-pooled per-video differences, Holm over the "
             "claims × coverages of each metric; " + _LEGEND + "; ≠ architectures or seeds split).",
             robust_table(decisions),
+            split_line(decisions),
             "Minimal detectable accuracy difference (median over tests, 80% power): "
             f"{mdd_summary(decisions)}.",
             *(["Geometry: " + " ".join(geometry)] if geometry else []),
