@@ -66,8 +66,9 @@ def test_every_figure_text_lies_inside_the_saved_figure(tiny_run):
 def test_tiny_study_writes_every_output(tiny_run):
     from occmask.study.plots import FIGURES
 
-    tables = {"results.csv", "decisions.csv", "claims.csv", "calibration.csv", "run.json", "report.md"}
-    expected = tables | {f"{name}.png" for name in FIGURES}
+    tables = {"results.csv", "decisions.csv", "claims.csv", "calibration.csv", "geometry.csv", "run.json",
+              "report.md"}  # fmt: skip
+    expected = tables | {f"{name}.png" for name in FIGURES} | {"animation.gif"}
     assert expected | {"digest.md"} <= {p.name for p in tiny_run.iterdir()}
     assert all((tiny_run / name).stat().st_size > 0 for name in expected)
     info = json.loads((tiny_run / "run.json").read_text())
@@ -80,10 +81,17 @@ def test_tiny_study_writes_every_output(tiny_run):
         "CC BY-SA 3.0" in report
         and "The blog's claims" in report
         and "Matched share of the digit's ink" in report
+        and "What holds for every seed and both architectures" in report
+        and "geometry explained" in report
     )
     for name in expected - tables:
         assert f"]({name})" in report
     assert "| setting |" in report and "| globalpool, fill 0, evolving, frame |" in report
+    assert "| `Linear(in_features=1024, out_features=10, bias=True)` | 10 | 10,250 |" in report  # layer table
+    from PIL import Image
+
+    with Image.open(tiny_run / "animation.gif") as gif:
+        assert gif.n_frames == 2  # one per video frame
 
 
 def test_results_csv_has_one_row_per_condition(tiny_run):
@@ -115,20 +123,44 @@ def test_results_csv_has_one_row_per_condition(tiny_run):
     assert len({r["accuracy"] for r in clean if r["level"] == "frame"}) == 1  # nothing hidden: identical
 
 
-def test_claims_csv_has_every_claim_in_every_setting(tiny_run):
+def test_claims_csv_has_every_claim_in_every_setting_and_coverage(tiny_run):
     with open(tiny_run / "claims.csv") as fh:
         rows = list(csv.DictReader(fh))
     settings = {(r["arm"], r["arch"], r["fill"], r["temporal"], r["level"], r["rule"]) for r in rows}
     # archs x (frame + 3 rules) x (fills x temporal modes canvas-matched; fill 0, one mode ink-matched)
     assert len(settings) == 2 * 4 * (2 * 2 + 1)
     claims = {r["claim"] for r in rows}
-    assert len(rows) == len(settings) * len(claims) and "acc_perlin" in claims
+    assert "acc_perlin" in claims and "gap_perlin" in claims and not any(c.startswith("ece") for c in claims)
+    accuracy = {c for c in claims if c.startswith(("acc", "cgol"))}
+    for setting in settings:
+        mine = [
+            r
+            for r in rows
+            if (r["arm"], r["arch"], r["fill"], r["temporal"], r["level"], r["rule"]) == setting
+        ]
+        tested = claims - accuracy if setting[5] == "sum_logprob" else claims  # sum = mean_logprob's argmax
+        assert sorted((r["claim"], r["coverage"]) for r in mine) == sorted(
+            (c, cov) for c in tested for cov in ("0.5", "area")
+        )
+    expected = {"acc": "lower", "cgo": "higher", "nll": "higher", "bri": "higher", "gap": "higher"}
     for r in rows:
-        expected = {"acc": "lower", "cgo": "higher", "nll": "higher", "bri": "higher", "ece": "higher"}
         wanted = expected[r["claim"][:3]]
-        status = {"not separable": "not separable", wanted: "supported"}.get(r["verdict"], "contradicted")
-        assert r["status"] == status
-        assert float(r["lo"]) <= float(r["hi"]) and 0 < float(r["p_holm"]) <= 1
+        if r["verdict"] in ("at chance", "at ceiling", "not separable"):
+            assert r["status"] == r["verdict"] and (r["verdict"] == "not separable") == (r["p_holm"] != "nan")
+        else:
+            assert r["status"] == ("supported" if r["verdict"] == wanted else "contradicted")
+            assert float(r["p_holm"]) < 0.05
+        assert float(r["lo"]) <= float(r["value"]) <= float(r["hi"])
+
+
+def test_coverages_per_fill_on_the_command_line():
+    from occmask.cli import _coverage_item, _grid_argument, build_parser
+
+    args = build_parser().parse_args(["study", "--coverages", "0:0,0.2,0.4", "1:0,0.01"])
+    assert _grid_argument(args.coverages) == {0.0: (0.0, 0.2, 0.4), 1.0: (0.0, 0.01)}
+    assert _grid_argument([_coverage_item("0"), _coverage_item("0.5")]) == [0.0, 0.5]
+    with pytest.raises(ValueError, match="not both"):
+        _grid_argument([_coverage_item("0"), _coverage_item("1:0,0.01")])
 
 
 @pytest.mark.parametrize(
@@ -136,7 +168,10 @@ def test_claims_csv_has_every_claim_in_every_setting(tiny_run):
     [
         (["--families", "bernoulli", "blobs"], "families: unknown value"),
         (["--coverages", "0.2", "1.5"], "coverages must be numbers in [0, 1], got 1.5"),
-        (["--coverages", "half"], "invalid float value: 'half'"),
+        (["--coverages", "half"], "invalid coverage 'half'"),
+        (["--coverages", "1:0,x"], "invalid coverage '1:0,x'"),
+        (["--coverages", "0:0,0.2"], "coverages has no grid for fill(s) [1.0]"),
+        (["--coverages", "0", "1:0,0.1"], "not both"),
         (["--temporal", "sometimes"], "temporal: unknown value"),
         (["--videos", "1"], "videos must be an integer >= 2"),
         (["--seeds", "0"], "seeds must be an integer >= 1"),

@@ -1,4 +1,4 @@
-"""The study's decisions: pooling over seeds, geometry gaps, claims, calibration, on small reports."""
+"""The study's decisions: per-coverage claims on seed-pooled paired tests, statuses, agreement."""
 
 import numpy as np
 import pytest
@@ -8,18 +8,22 @@ pytest.importorskip("occmask.study")
 
 import occmask as om  # noqa: E402
 from occmask.robustness import evaluate  # noqa: E402
-from occmask.robustness.stats import Estimate  # noqa: E402
+from occmask.robustness.stats import holm, paired_t  # noqa: E402
 from occmask.study.analysis import (  # noqa: E402
     Claim,
+    Decision,
     Where,
     blog_claims,
     claim_status,
+    condition_status,
     decide,
-    pool,
+    pooled_values,
+    robust,
     settings,
 )
 
-FAMILIES = tuple(om.FAMILIES)[:4]
+FAMILIES = ("bernoulli", "perlin", "cgol", "triangles")
+FOCUS = {0.0: 0.3, 1.0: 0.3}
 
 
 def _model(seed):
@@ -31,30 +35,28 @@ def _model(seed):
 
 
 @pytest.fixture(scope="module")
-def reports():
+def data():
     rng = np.random.default_rng(0)
-    x, y = rng.random((16, 3, 1, 16, 16), dtype=np.float32), rng.integers(0, 3, 16)
+    return rng.random((16, 3, 1, 16, 16), dtype=np.float32), rng.integers(0, 3, 16)
+
+
+@pytest.fixture(scope="module")
+def reports(data):
     out = {}
     for arch, base in (("a", 0), ("b", 10)):
         for s in range(2):
             for fill in (0.0, 1.0):
                 out[(arch, s, fill)] = evaluate(
-                    _model(base + s), (x, y), families=FAMILIES, coverages=(0, 0.3, 0.6),
+                    _model(base + s), data, families=FAMILIES, coverages=(0, 0.3, 0.6),
                     temporal=("evolving", "independent"), fill=fill, rules=("mean_logprob", "sum_logprob"),
-                    n_boot=60, progress=False,
+                    n_boot=20, progress=False,
                 )  # fmt: skip
     return out
 
 
-def test_pool_is_the_mean_over_seeds_with_two_level_replicates():
-    a = Estimate(0.2, np.linspace(0.1, 0.3, 40))
-    b = Estimate(0.6, np.linspace(0.5, 0.7, 40))
-    p = pool([a, b])
-    assert p.value == pytest.approx(0.4) and p.per_seed.tolist() == [0.2, 0.6]
-    # each replicate is the mean of two seeds drawn with replacement, at the same video resample
-    allowed = np.stack([a.replicates, (a.replicates + b.replicates) / 2, b.replicates])
-    assert all(np.isclose(allowed[:, i], r).any() for i, r in enumerate(p.replicates))
-    assert p.seeds_agreeing() == 2
+@pytest.fixture(scope="module")
+def decided(reports):
+    return decide(reports, FOCUS, "mean_logprob")
 
 
 def test_settings_cross_every_factor(reports):
@@ -63,97 +65,156 @@ def test_settings_cross_every_factor(reports):
     assert Where("a", 1.0, "independent", "video", "sum_logprob") in found
 
 
-def test_geometry_gaps_pool_each_seeds_report(reports):
-    d = decide(reports, 0.3, "mean_logprob")
-    assert len(d.gaps) == 24 * (len(FAMILIES) - 1)
-    gap = next(
-        g for g in d.gaps if g.where == Where("b", 0.0, "evolving", "frame", "") and g.subject == FAMILIES[2]
-    )
-    key = (FAMILIES[2], "frame", "evolving")
-    per_seed = [
-        next(r["gap"] for r in reports[("b", s, 0.0)].gaps if (r["family"], r["level"], r["temporal"]) == key)
-        for s in range(2)
-    ]
-    assert gap.per_seed == pytest.approx(per_seed) and gap.value == pytest.approx(np.mean(per_seed))
-    assert gap.lo <= gap.value <= gap.hi and gap.verdict in ("lower", "higher", "not separable")
-    assert 0 < gap.p_holm <= 1 and 0 <= gap.agree <= 2
+def test_pooled_values_are_each_seeds_per_video_values(reports):
+    where = Where("b", 0.0, "evolving", "frame", "")
+    found = pooled_values(reports, where, "perlin", 0.3, "accuracy")
+    for s in range(2):
+        expected = reports[("b", s, 0.0)].values("evolving", "perlin", 0.3, "frame", "")["accuracy"]
+        np.testing.assert_array_equal(found[s], expected)
 
 
-def test_claims_are_tested_in_every_setting(reports):
-    d = decide(reports, 0.3, "mean_logprob")
+def test_each_claim_is_decided_at_every_coverage_and_over_the_grid(reports, decided):
     claims = blog_claims(FAMILIES)
-    assert {c.subject for c in claims} <= set(FAMILIES) and len(d.claims) == 24 * len(claims)
-    for claim, decision, status in d.claims:
-        assert status == claim_status(claim, decision)
+    accuracy = [c for c in claims if c.metric == "accuracy"]
+    per_setting = {}
+    for claim, d, status in decided.claims:
+        per_setting.setdefault(d.where, []).append((claim.key, d.coverage))
+        assert status == claim_status(claim, d)
+    for where, keys in per_setting.items():
+        mine = claims if where.rule != "sum_logprob" else [c for c in claims if c not in accuracy]
+        assert sorted(keys, key=str) == sorted(
+            [(c.key, cov) for c in mine for cov in (0.3, 0.6, None)], key=str
+        ), where  # sum_logprob's accuracy is mean_logprob's test, not repeated
 
 
-def test_claim_status_reads_the_verdict_against_the_expectation():
+def test_per_coverage_verdicts_recompute_from_paired_t_and_holm(reports, decided):
     where = Where("a", 0.0, "evolving", "frame", "")
-    claim = Claim("k", "t", "perlin", "bernoulli", "ece", "higher")
-    from occmask.study.analysis import Decision
+    mine = [(c, d) for c, d, _ in decided.claims if d.where == where and d.metric == "nll" and d.coverage]
+    p = []
+    for claim, d in mine:
+        diff = pooled_values(reports, where, claim.subject, d.coverage, "nll") - pooled_values(
+            reports, where, claim.versus, d.coverage, "nll"
+        )
+        pooled = diff.mean(axis=0)
+        assert d.value == pytest.approx(pooled.mean())
+        assert d.per_seed == pytest.approx(tuple(diff.mean(axis=1)))
+        assert d.lo <= d.value <= d.hi
+        p.append(np.nan if d.verdict in ("at chance", "at ceiling") else paired_t(pooled))
+    adjusted = holm(np.array(p))
+    for (_, d), q in zip(mine, adjusted, strict=True):
+        if not np.isnan(q):
+            assert d.p_holm == pytest.approx(q)
+            assert (d.verdict != "not separable") == (q < 0.05)
 
-    def dec(verdict):
-        return Decision(where, "perlin", "bernoulli", "ece", 0.1, 0.0, 0.2, 0.01, verdict, (0.1,), 1)
 
-    assert claim_status(claim, dec("higher")) == "supported"
-    assert claim_status(claim, dec("lower")) == "contradicted"
-    assert claim_status(claim, dec("not separable")) == "not separable"
+def test_conditions_at_chance_are_never_tested(reports, decided):
+    for claim, d, status in decided.claims:
+        if d.coverage is None:
+            continue
+        where = d.where
+        a = condition_status(reports, where, claim.subject, d.coverage)
+        b = condition_status(reports, where, claim.versus, d.coverage)
+        shared = a if a == b and a in ("at chance", "at ceiling") else ""
+        assert (status in ("at chance", "at ceiling")) == bool(shared)
+        if shared:
+            assert np.isnan(d.p_holm) and np.isnan(d.mdd) and status == shared
+    # a random 3-class model on 16 samples is at chance somewhere
+    assert any(s == "at chance" for _, _, s in decided.claims)
 
 
-def test_temporal_and_calibration_decisions(reports):
-    d = decide(reports, 0.3, "mean_logprob")
-    assert len(d.temporal) == 2 * 2 * len(FAMILIES)  # archs x fills x families (one other mode)
-    assert {t.versus.split()[1] for t in d.temporal} == {"evolving"}
-    assert len(d.calibration) == 24 * len(FAMILIES)
-    for row in d.calibration:
-        assert row["gap"] == pytest.approx(row["confidence"] - row["accuracy"])
+def test_calibration_claims_use_the_signed_gap():
+    claims = blog_claims(tuple(om.FAMILIES))
+    assert {c.metric for c in claims} == {"accuracy", "nll", "brier", "gap"}
+    assert all(c.expected == "higher" for c in claims if c.metric == "gap")
+
+
+def _decision(where, coverage, verdict, per_seed):
+    agree = int(sum(np.sign(per_seed) == np.sign(np.mean(per_seed))))
+    return Decision(where, "perlin", "bernoulli", "accuracy", coverage, float(np.mean(per_seed)), -1, 1,
+                    0.01, 0.05, verdict, tuple(per_seed), agree)  # fmt: skip
+
+
+def test_robust_needs_every_architecture_and_every_seed():
+    claim = Claim("acc_perlin", "t", "perlin", "bernoulli", "accuracy", "lower")
+    a, b = Where("a", 0.0, "evolving", "frame", ""), Where("b", 0.0, "evolving", "frame", "")
+    items = [
+        (claim, _decision(a, 0.1, "lower", [-0.1, -0.2]), "supported"),
+        (claim, _decision(b, 0.1, "lower", [-0.1, -0.05]), "supported"),
+        (claim, _decision(a, 0.2, "lower", [-0.1, 0.02]), "supported"),  # one seed disagrees
+        (claim, _decision(b, 0.2, "lower", [-0.1, -0.2]), "supported"),
+        (claim, _decision(a, 0.3, "lower", [-0.1, -0.2]), "supported"),
+        (claim, _decision(b, 0.3, "not separable", [-0.01, 0.0]), "not separable"),  # architectures differ
+        (claim, _decision(a, 0.4, "at chance", [0.0, 0.0]), "at chance"),
+        (claim, _decision(b, 0.4, "at chance", [0.0, 0.0]), "at chance"),
+        (claim, _decision(a, 0.5, "at chance", [0.0, 0.0]), "at chance"),
+        (claim, _decision(b, 0.5, "not separable", [0.01, -0.01]), "not separable"),
+    ]
+    found = robust(items)[("acc_perlin", 0.0, "evolving", "frame", "", "canvas")]
+    assert found == [
+        (0.1, "supported"),
+        (0.2, "split"),
+        (0.3, "split"),
+        (0.4, "at chance"),
+        (0.5, "not separable"),
+    ]
+
+
+def test_area_summary_is_normalised_by_the_grid(reports, decided):
+    where = Where("b", 1.0, "independent", "frame", "")
+    (d,) = [
+        d for c, d, _ in decided.claims if d.where == where and c.key == "acc_perlin" and d.coverage is None
+    ]
+    diffs = [
+        (
+            pooled_values(reports, where, "perlin", c, "accuracy")
+            - pooled_values(reports, where, "bernoulli", c, "accuracy")
+        ).mean(axis=0)
+        for c in (0.0, 0.3, 0.6)
+    ]
+    area = (0.3 * (diffs[0] + diffs[1]) / 2 + 0.3 * (diffs[1] + diffs[2]) / 2) / 0.6
+    assert d.value == pytest.approx(area.mean())
+
+
+def test_temporal_and_calibration_decisions(decided):
+    assert {t.versus.split()[1] for t in decided.temporal} == {"evolving"}
+    assert len(decided.temporal) == 2 * 2 * len(FAMILIES)  # archs x fills x families (one other mode)
+    assert len(decided.calibration) == 24 * len(FAMILIES)
+    for row in decided.calibration:
+        assert row["gap"] == pytest.approx(row["confidence"] - row["accuracy"], abs=1e-6)
         inside = row["gap_lo"] <= 0 <= row["gap_hi"]
         assert (row["direction"] == "not separable from calibrated") == inside
 
 
-def test_the_ink_matched_arm_is_decided_in_settings_of_its_own(reports):
+def test_the_ink_matched_arm_is_decided_in_settings_of_its_own(reports, decided):
     ink = {key: r for key, r in reports.items() if key[2] == 0.0}  # stands in for an ink-matched arm
-    d = decide(reports, 0.3, "mean_logprob", ink)
+    d = decide(reports, FOCUS, "mean_logprob", ink)
     canvas = [g for g in d.gaps if g.where.arm == "canvas"]
     matched = [g for g in d.gaps if g.where.arm == "ink"]
-    assert canvas == decide(reports, 0.3, "mean_logprob").gaps  # the canvas arm is unchanged
-    assert {g.where.fill for g in matched} == {0.0} and len(matched) == len(canvas) // 2
-    for a, b in zip(matched, [g for g in canvas if g.where.fill == 0.0], strict=True):
-        assert (a.value, a.lo, a.hi, a.p_holm) == (
-            b.value,
-            b.lo,
-            b.hi,
-            b.p_holm,
-        )  # same reports, same numbers
+
+    def key(g):
+        return (g.where, g.subject, g.coverage, g.value, g.lo, g.hi, g.verdict, g.per_seed)
+
+    assert [key(g) for g in canvas] == [key(g) for g in decided.gaps]  # the canvas arm is unchanged
+    same = [g for g in canvas if g.where.fill == 0.0]
+    assert len(matched) == len(same)
+    for a, b in zip(matched, same, strict=True):
+        assert (a.value, a.lo, a.hi, a.verdict) == (b.value, b.lo, b.hi, b.verdict)  # same reports, numbers
         assert a.where.label() == b.where.label() + ", ink-matched"
     assert {dec.where.arm for _, dec, _ in d.claims} == {"canvas", "ink"}
-    assert all(row["where"].arm == "canvas" for row in d.calibration)
 
 
-def test_the_digest_tables_count_the_decisions(reports):
-    from occmask.study.report import claim_summary, gap_summary
+def test_the_tables_mark_every_coverage(decided):
+    from occmask.study.report import claims_table, coverage_ranges, robust_table
 
-    d = decide(reports, 0.3, "mean_logprob", {k: r for k, r in reports.items() if k[2] == 0.0})
-    lines = claim_summary(d).splitlines()
-    assert lines[0] == (
-        "| claim of the post | canvas-matched, fill 0 | canvas-matched, fill 1 | ink-matched, fill 0 |"
-    )
-    groups = [("canvas", 0.0), ("canvas", 1.0), ("ink", 0.0)]
-    for claim, line in zip(dict.fromkeys(c.text for c, _, _ in d.claims), lines[2:], strict=True):
-        cells = [cell.strip() for cell in line.strip("|").split("|")]
-        assert cells[0] == claim
-        for (arm, fill), cell in zip(groups, cells[1:], strict=True):
-            found = [
-                s
-                for c, dec, s in d.claims
-                if c.text == claim and (dec.where.arm, dec.where.fill) == (arm, fill)
-            ]
-            assert cell == f"✓ {found.count('supported')}, ✗ {found.count('contradicted')} of {len(found)}"
-    gap_lines = gap_summary(d).splitlines()
-    assert len(gap_lines) == 2 + len(FAMILIES) - 1 and gap_lines[2].startswith(
-        f"| {FAMILIES[1]} vs bernoulli |"
-    )
-    first = [g for g in d.gaps if g.subject == FAMILIES[1] and (g.where.arm, g.where.fill) == ("canvas", 0.0)]
-    lower = sum(g.verdict == "lower" for g in first)
-    higher = sum(g.verdict == "higher" for g in first)
-    assert gap_lines[2].split("|")[2].strip() == f"▼ {lower}, ▲ {higher} of {len(first)}"
+    table = claims_table(decided).splitlines()
+    assert table[0].startswith("| setting | acc_perlin |") or "acc_perlin" in table[0]
+    found = {(d.where, c.key): [] for c, d, _ in decided.claims}
+    for c, d, s in decided.claims:
+        if d.coverage is not None:
+            found[(d.where, c.key)].append((d.coverage, s))
+    where = Where("a", 0.0, "evolving", "frame", "")
+    line = next(x for x in table if x.startswith(f"| {where.label()} |"))
+    assert coverage_ranges(found[(where, "acc_perlin")]) in line
+    robust_lines = robust_table(decided).splitlines()
+    assert "fill 0: every seed, all architectures" in robust_lines[0] and "fill 1: b" in robust_lines[0]
+    assert len(robust_lines) == 2 + len(blog_claims(FAMILIES))

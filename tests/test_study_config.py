@@ -5,28 +5,42 @@ import pytest
 import occmask as om
 
 pytest.importorskip("occmask.study")
-from occmask.study.config import PRESETS, Stream, make_config, stream
+from occmask.study.config import GRIDS, PRESETS, Stream, make_config, stream
 
 
 def test_presets_and_overrides():
     quick = make_config()
     assert quick.preset == "quick" and quick.families == tuple(om.FAMILIES)
-    assert quick.coverages == (0.0, 0.2, 0.4, 0.6) and quick.seeds == 3 and "independent" in quick.temporal
+    assert quick.coverages == GRIDS["quick"] and quick.seeds == 3 and quick.temporal == ("evolving",)
     assert quick.archs == ("globalpool", "flatten") and quick.fills == (0.0, 1.0)
-    assert quick.ink_shares == (0.2, 0.4, 0.6, 0.8)
+    assert max(quick.coverages[1.0]) <= min(v for v in quick.coverages[0.0] if v > 0)  # white: far lower
+    assert quick.ink_shares == (0.25, 0.5, 0.75)
     assert make_config(ink_shares=[0.5, 0.25, 0.5]).ink_shares == (0.25, 0.5)
     assert make_config(ink_shares=[]).ink_shares == ()  # no ink-matched arm
+    assert make_config("full").videos is None  # every test digit
     full = make_config("full", videos=50, seed=3)
-    assert full.ink_shares[0] == 0.1 and full.ink_shares[-1] == 0.8
-    assert full.temporal == ("evolving", "static", "independent") and full.videos == 50 and full.seed == 3
+    assert full.ink_shares == (0.25, 0.5, 0.75) and full.frames == 4
+    assert full.temporal == ("evolving", "independent") and full.videos == 50 and full.seed == 3
     assert full.seeds == 5
     assert set(PRESETS) == {"quick", "full"}
 
 
 def test_coverages_are_sorted_and_deduplicated_and_focus_snaps_to_grid():
     c = make_config(coverages=[0.5, 0, 0.25, 0.5], focus=0.45)
-    assert c.coverages == (0.0, 0.25, 0.5)
+    assert c.coverages == {0.0: (0.0, 0.25, 0.5), 1.0: (0.0, 0.25, 0.5)}  # one grid for every fill
     assert c.focus_coverage() == 0.5
+
+
+def test_a_grid_per_fill():
+    c = make_config(coverages={1: [0.1, 0, 0.01], 0: [0, 0.4], 0.5: [0.2]}, focus=0.3)
+    assert c.coverages == {0.0: (0.0, 0.4), 1.0: (0.0, 0.01, 0.1)}  # the fills' grids, in fill order
+    assert c.focus_coverage() == 0.4 and c.focus_coverage(1.0) == 0.01  # the same position in the grid
+    assert make_config(fills=[0.5], coverages={0.5: [0, 0.3]}).coverages == {0.5: (0.0, 0.3)}
+    assert make_config(coverages={0: [0, 0.4]}, fills=[0]).as_dict()["coverages"] == {"0": [0.0, 0.4]}
+    with pytest.raises(ValueError, match=r"coverages has no grid for fill\(s\) \[1.0\]"):
+        make_config(coverages={0: [0, 0.4]})
+    with pytest.raises(ValueError, match=r"coverages of fill 1 must be numbers in \[0, 1\], got 2"):
+        make_config(coverages={0: [0], 1: [2]})
 
 
 def test_reference_is_bernoulli_when_present():

@@ -17,17 +17,19 @@ from . import FAMILIES, __version__
 __all__ = ["build_parser", "main"]
 
 
+def _show(value: object) -> str:
+    """A preset's value as the help text shows it."""
+    if isinstance(value, tuple):
+        return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, dict):  # a grid per fill
+        return " ".join(f"{fill:g}:" + ",".join(f"{c:g}" for c in grid) for fill, grid in value.items())
+    return "every test digit" if value is None else str(value)
+
+
 def _presets(name: str) -> str:
     from .study.config import PRESETS
 
-    def show(value) -> str:
-        return (
-            " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-            if isinstance(value, tuple)
-            else str(value)
-        )
-
-    return "; ".join(f"{preset}: {show(values[name])}" for preset, values in PRESETS.items())
+    return "; ".join(f"{preset}: {_show(values[name])}" for preset, values in PRESETS.items())
 
 
 def _factors() -> str:
@@ -36,15 +38,31 @@ def _factors() -> str:
 
     lines = ["\n\npresets (every family of occmask.FAMILIES unless --families is given):"]
     for preset, values in PRESETS.items():
-        shown = ", ".join(
-            f"{k} {' '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in val)}"
-            if isinstance(val, tuple)
-            else f"{k} {val}"
-            for k, val in values.items()
-            if k != "families"
-        )
+        shown = ", ".join(f"{k} {_show(val)}" for k, val in values.items() if k != "families")
         lines.append(f"  {preset}: {shown}")
     return "\n".join(lines)
+
+
+def _coverage_item(text: str) -> float | tuple[float, tuple[float, ...]]:
+    """One ``--coverages`` item: a number, or ``FILL:C,C,...`` (a fill's grid)."""
+    try:
+        if ":" not in text:
+            return float(text)
+        fill, grid = text.split(":", 1)
+        return float(fill), tuple(float(c) for c in grid.split(",") if c.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid coverage {text!r}: give numbers, or FILL:C,C,... (e.g. 1:0,0.01,0.05)"
+        ) from None
+
+
+def _grid_argument(items: list | None) -> object:
+    """``--coverages`` as make_config takes it: one grid for every fill, or fill -> grid."""
+    if items is None or all(isinstance(v, float) for v in items):
+        return items
+    if not all(isinstance(v, tuple) for v in items):
+        raise ValueError("coverages: give either plain numbers (every fill) or FILL:C,C,... items, not both")
+    return dict(items)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,9 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument(
         "--coverages",
         nargs="+",
-        type=float,
+        type=_coverage_item,
         metavar="C",
-        help=f"canvas coverages in [0, 1] ({_presets('coverages')})",
+        help="canvas coverages in [0, 1]: numbers for every fill, or one FILL:C,C,... per fill, e.g. "
+        f"0:0,0.1,0.3 1:0,0.01,0.05 ({_presets('coverages')})",
     )
     study.add_argument(
         "--ink-shares",
@@ -145,6 +164,7 @@ def _study(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         k: v for k, v in vars(args).items() if k not in ("command", "preset", "quiet", "handler", "subparser")
     }
     try:
+        settings["coverages"] = _grid_argument(settings["coverages"])
         config = make_config(args.preset, progress=not args.quiet, **settings)
     except ValueError as exc:
         parser.error(str(exc))

@@ -1,50 +1,63 @@
-"""Decisions of the study, as data: pooled estimates across training seeds, orderings, claims.
+"""Decisions of the study, as data: pooled over training seeds, decided at every coverage.
 
 Every model (architecture x training seed) is scored by
-:func:`occmask.robustness.evaluate` on the same test videos and the same masks, and
-every report uses the same video resamples. A quantity pooled across seeds is the
-mean over seeds; its interval comes from a two-level bootstrap that resamples
-seeds and, within each replicate, uses the shared video resample, so it includes
-training randomness as well as the sampling of videos and masks.
+:func:`occmask.robustness.evaluate` on the same test videos and the same masks. A
+quantity pooled across seeds is, per video, the mean over seeds of that video's
+value (a frame-level value is the mean over the video's frames); the paired tests
+of :mod:`occmask.robustness.stats` then run on these per-video means: Student's
+paired t-test, or McNemar's exact test where one seed's video outcomes are 0/1.
+The decisions are about these trained models; whether they hold for *every* seed
+is read from each seed's own difference (``per_seed``, ``agree``).
 
 A *setting* is one architecture, fill, temporal mode and level (single frames, or
-videos pooled by one rule), in one arm: masks matched in canvas coverage, or
-matched in the share of each frame's ink they hide (``"ink"``). Within a setting,
-every decision comes from a paired test whose p-value is adjusted with Holm's
-method over the comparisons of that setting; the report only phrases these
-decisions.
+videos pooled by one rule), in one arm: masks matched in canvas coverage, or in the
+share of each frame's ink they hide (``"ink"``). Within a setting, every claim is
+decided at every coverage of the grid, Holm-adjusted over the claims and coverages
+of each metric. A condition whose pooled accuracy is not above chance (the
+majority-class rate) is *at chance*; one not below the clean accuracy is *at
+ceiling*; a comparison of two conditions sharing that status is not tested and not
+counted. Calibration claims are about the signed gap (confidence - accuracy).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as _scipy
 
 from ..robustness import Report
-from ..robustness.stats import Estimate, area_of, holm, verdict
+from ..robustness.metrics import SAME_ARGMAX
+from ..robustness.stats import ALPHA, AT_CEILING, AT_CHANCE, above_chance, area, detectable, holm, paired_p
 
 __all__ = [
+    "STATUSES",
     "Claim",
     "Decision",
     "Decisions",
-    "Pooled",
     "Where",
     "blog_claims",
     "calibration",
     "claim_status",
     "claim_verdicts",
+    "condition_status",
     "count",
     "decide",
     "geometry_gaps",
-    "pool",
     "pooled_curve",
+    "pooled_values",
+    "ranges",
+    "robust",
     "settings",
     "temporal_effects",
 ]
 
 Reports = Mapping[tuple[str, int, float], Report]  # (arch, seed index, fill) -> report
+
+#: What a claim can be at one coverage, in the order the tables list them.
+STATUSES = ("supported", "contradicted", "not separable", AT_CHANCE, AT_CEILING)
 
 
 @dataclass(frozen=True, order=True)
@@ -65,47 +78,9 @@ class Where:
             ", ink-matched" if self.arm == "ink" else ""
         )
 
-
-@dataclass(frozen=True)
-class Pooled(Estimate):
-    """An estimate pooled over training seeds: mean over seeds, two-level bootstrap replicates.
-
-    Attributes
-    ----------
-    per_seed : ndarray
-        The point estimate of each seed.
-    """
-
-    per_seed: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-    def seeds_agreeing(self) -> int:
-        """How many seeds' own estimates have the pooled estimate's sign."""
-        return int(np.sum(np.sign(self.per_seed) == np.sign(self.value)))
-
-
-def _seed_resamples(n_seeds: int, n_boot: int) -> np.ndarray:
-    rng = np.random.default_rng(np.random.SeedSequence(n_seeds, spawn_key=(7, n_boot)))
-    return rng.integers(0, n_seeds, size=(n_boot, n_seeds))
-
-
-def pool(estimates: list[Estimate]) -> Pooled:
-    """Pool per-seed estimates (replicates made on the same video resamples).
-
-    Replicate ``b`` is the mean, over a resample of the seeds, of each drawn
-    seed's replicate ``b``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> p = pool([Estimate(0.2, np.full(50, 0.2)), Estimate(0.4, np.full(50, 0.4))])
-    >>> round(p.value, 3), p.per_seed.tolist(), bool(0.2 <= p.interval()[0] <= p.interval()[1] <= 0.4)
-    (0.3, [0.2, 0.4], True)
-    """
-    reps = np.stack([e.replicates for e in estimates])  # (seeds, n_boot)
-    idx = _seed_resamples(*reps.shape)
-    pooled = reps[idx, np.arange(reps.shape[1])[:, None]].mean(axis=1)
-    per_seed = np.array([e.value for e in estimates])
-    return Pooled(float(per_seed.mean()), pooled, per_seed)
+    def design(self) -> tuple:
+        """The setting without its architecture: what the architectures are compared on."""
+        return (self.fill, self.temporal, self.level, self.rule, self.arm)
 
 
 def settings(reports: Reports, arm: str = "canvas") -> list[Where]:
@@ -113,13 +88,12 @@ def settings(reports: Reports, arm: str = "canvas") -> list[Where]:
     archs = sorted({a for a, _, _ in reports})
     fills = sorted({f for _, _, f in reports})
     any_report = next(iter(reports.values()))
-    levels = [lv for lv in any_report.levels]
     return sorted(
         Where(a, f, t, level, rule, arm)
         for a in archs
         for f in fills
         for t in any_report.setting.temporal
-        for level, rule in levels
+        for level, rule in any_report.levels
     )
 
 
@@ -127,40 +101,71 @@ def _seeds(reports: Reports, where: Where) -> list[Report]:
     return [r for (a, _, f), r in sorted(reports.items()) if (a, f) == (where.arch, where.fill)]
 
 
-def _curve_area(
-    report: Report, where: Where, family: str, versus: str, metric: str, temporal: str = ""
-) -> Estimate:
-    """Area over the coverages between two curves of a metric, paired, for one seed.
+def _exact(seeds: list[Report], where: Where) -> bool:
+    """Whether the pooled per-video accuracies are 0/1 outcomes (one seed, one outcome per video)."""
+    return len(seeds) == 1 and seeds[0].exact(where.level)
 
-    ``versus`` is a family in the same temporal mode, or in mode ``temporal`` when given.
+
+def pooled_values(reports: Reports, where: Where, family: str, coverage: float, metric: str) -> np.ndarray:
+    """Per-seed, per-video values of a tested metric in one cell: shape ``(seeds, videos)``.
+
+    Examples
+    --------
+    >>> # pooled_values(reports, Where("globalpool", 0.0, "evolving", "frame", ""), "perlin", 0.2,
+    >>> #               "accuracy").mean(axis=0) is each video's frame accuracy, mean over seeds
     """
-    cov = report.setting.coverages
-
-    def at(f: str, c: float, mode: str) -> Estimate:
-        return report.estimate(mode, f, c, where.level, where.rule)[metric]
-
-    return area_of(
-        np.asarray(cov),
-        [at(family, c, where.temporal) - at(versus, c, temporal or where.temporal) for c in cov],
+    return np.stack(
+        [
+            r.values(where.temporal, family, coverage, where.level, where.rule)[metric]
+            for r in _seeds(reports, where)
+        ]
     )
+
+
+def condition_status(reports: Reports, where: Where, family: str, coverage: float) -> str:
+    """``"at chance"``, ``"at ceiling"`` or ``"informative"``: the pooled accuracy of one cell.
+
+    At chance: the one-sided test that the seed-pooled accuracy exceeds the
+    majority-class rate does not reject at ``ALPHA``. At ceiling: not at chance,
+    and coverage 0 or not separable from the clean accuracy (paired test).
+    """
+    seeds = _seeds(reports, where)
+    exact = _exact(seeds, where)
+    accuracy = pooled_values(reports, where, family, coverage, "accuracy").mean(axis=0)
+    if above_chance(accuracy, seeds[0].chance, exact) >= ALPHA:
+        return AT_CHANCE
+    if coverage == 0.0:
+        return AT_CEILING
+    if 0.0 in seeds[0].setting.coverages:
+        clean = pooled_values(reports, where, family, 0.0, "accuracy").mean(axis=0)
+        if paired_p(accuracy - clean, exact) >= ALPHA:
+            return AT_CEILING
+    return "informative"
 
 
 @dataclass(frozen=True)
 class Decision:
-    """One Holm-adjusted paired comparison in one setting.
+    """One paired comparison in one setting, at one coverage or over the grid.
 
-    ``value`` is ``subject - versus`` (an area over the coverages, or a value at
-    one coverage), ``verdict`` ``"lower"``/``"higher"``/``"not separable"``.
+    ``value`` is the seed-pooled mean of ``subject - versus`` over the videos, at
+    ``coverage`` (None: the area between the two curves over the grid divided by the
+    grid's range, a mean difference), with its 95% t interval ``lo``/``hi``;
+    ``p_holm`` (NaN where untested) and ``mdd`` (the minimal detectable difference
+    at 80% power, NaN where untested); ``verdict`` ``"lower"``/``"higher"``/``"not
+    separable"``/``"at chance"``/``"at ceiling"``; ``per_seed`` each seed's own mean
+    difference and ``agree`` how many of them share the pooled sign.
     """
 
     where: Where
     subject: str
     versus: str
     metric: str
+    coverage: float | None
     value: float
     lo: float
     hi: float
     p_holm: float
+    mdd: float
     verdict: str
     per_seed: tuple[float, ...]
     agree: int
@@ -169,37 +174,123 @@ class Decision:
         """A flat dict for CSV."""
         w = self.where
         out = {"arm": w.arm, "arch": w.arch, "fill": w.fill, "temporal": w.temporal, "level": w.level,
-               "rule": w.rule}  # fmt: skip
-        out |= {k: getattr(self, k) for k in ("subject", "versus", "metric", "value", "lo", "hi", "p_holm")}
+               "rule": w.rule, "coverage": "area" if self.coverage is None else self.coverage}  # fmt: skip
+        out |= {
+            k: getattr(self, k) for k in ("subject", "versus", "metric", "value", "lo", "hi", "p_holm", "mdd")
+        }
         out |= {"verdict": self.verdict, "seeds_agree": self.agree, "seeds": len(self.per_seed)}
         return out
 
 
-def _decide(where: Where, tests: list[tuple[str, str, str, Pooled]]) -> list[Decision]:
-    """Holm over ``tests`` (subject, versus, metric, pooled difference) of one setting."""
-    adjusted = holm(np.array([p.p_value() for *_, p in tests]))
-    out = []
-    for (subject, versus, metric, p), p_adj in zip(tests, adjusted, strict=True):
-        lo, hi = p.interval()
-        out.append(
-            Decision(where, subject, versus, metric, p.value, lo, hi, float(p_adj), verdict(p.value, p_adj),
-                     tuple(p.per_seed.tolist()), p.seeds_agreeing())
-        )  # fmt: skip
-    return out
+@dataclass(frozen=True)
+class _Test:
+    """A comparison before Holm: per-seed, per-video differences and the status it shares, if any."""
+
+    where: Where
+    subject: str
+    versus: str
+    metric: str
+    coverage: float | None
+    differences: np.ndarray  # (seeds, videos)
+    exact: bool
+    status: str
+
+
+def _interval(d: np.ndarray) -> tuple[float, float]:
+    if d.size < 2:
+        return float(d.mean()), float(d.mean())
+    half = _scipy.t.ppf(0.975, d.size - 1) * float(d.std(ddof=1)) / math.sqrt(d.size)
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+def _decide(tests: list[_Test]) -> list[Decision]:
+    """Holm over the live tests of each metric; each test becomes a :class:`Decision`."""
+    out: list[Decision | None] = [None] * len(tests)
+    for metric in dict.fromkeys(t.metric for t in tests):
+        idx = [i for i, t in enumerate(tests) if t.metric == metric]
+        pooled = {i: tests[i].differences.mean(axis=0) for i in idx}
+        p = np.array(
+            [
+                np.nan if tests[i].status else paired_p(pooled[i], tests[i].exact and metric == "accuracy")
+                for i in idx
+            ]
+        )
+        live = int(np.count_nonzero(~np.isnan(p)))
+        for i, p_adj, raw in zip(idx, holm(p), p, strict=True):
+            t, d = tests[i], pooled[i]
+            value = float(d.mean())
+            lo, hi = _interval(d)
+            per_seed = tuple(float(v) for v in t.differences.mean(axis=1))
+            agree = int(sum(np.sign(v) == np.sign(value) for v in per_seed))
+            tested = not np.isnan(raw)
+            mdd = detectable(float(d.std(ddof=1)), d.size, live) if tested and d.size > 1 else float("nan")
+            if t.status:
+                verdict = t.status
+            elif p_adj < ALPHA:
+                verdict = "lower" if value < 0 else "higher"
+            else:
+                verdict = "not separable"
+            out[i] = Decision(t.where, t.subject, t.versus, metric, t.coverage, value, lo, hi,
+                              float(p_adj), mdd, verdict, per_seed, agree)  # fmt: skip
+    return [d for d in out if d is not None]
+
+
+def _shared(a: str, b: str) -> str:
+    return a if a == b and a in (AT_CHANCE, AT_CEILING) else ""
+
+
+class _Setting:
+    """The seed-pooled values and statuses of one setting, computed once."""
+
+    def __init__(self, reports: Reports, where: Where) -> None:
+        self.reports, self.where = reports, where
+        self.seeds = _seeds(reports, where)
+        self.coverages = tuple(self.seeds[0].setting.coverages)
+        self.exact = _exact(self.seeds, where)
+        self._status: dict[tuple[str, float], str] = {}
+
+    def status(self, family: str, coverage: float) -> str:
+        key = (family, coverage)
+        if key not in self._status:
+            self._status[key] = condition_status(self.reports, self.where, family, coverage)
+        return self._status[key]
+
+    def values(self, family: str, coverage: float, metric: str) -> np.ndarray:
+        return pooled_values(self.reports, self.where, family, coverage, metric)
+
+    def at(self, subject: str, versus: str, metric: str, coverage: float) -> _Test:
+        d = self.values(subject, coverage, metric) - self.values(versus, coverage, metric)
+        status = _shared(self.status(subject, coverage), self.status(versus, coverage))
+        return _Test(self.where, subject, versus, metric, coverage, d, self.exact, status)
+
+    def area(self, subject: str, versus: str, metric: str, versus_where: Where | None = None) -> _Test:
+        """The area between two curves over the grid divided by its range, per seed and video."""
+        x = np.asarray(self.coverages)
+        other = _Setting(self.reports, versus_where) if versus_where else self
+        d = np.stack(
+            [self.values(subject, c, metric) - other.values(versus, c, metric) for c in self.coverages],
+            axis=-1,
+        )
+        span = float(x[-1] - x[0]) if x.size > 1 else 1.0
+        statuses = [
+            _shared(self.status(subject, c), other.status(versus, c)) for c in self.coverages if c > 0
+        ]
+        status = (
+            "" if "" in statuses or not statuses else (AT_CHANCE if AT_CHANCE in statuses else AT_CEILING)
+        )
+        return _Test(self.where, subject, versus, metric, None, area(x, d) / span, False, status)
 
 
 def geometry_gaps(reports: Reports, arm: str = "canvas") -> list[Decision]:
-    """Per setting: each family's accuracy area against the reference, pooled (Holm over families)."""
+    """Per setting, each family against the reference: accuracy at every occluded coverage (Holm over
+    families x coverages) and the normalised area over the grid (Holm over families, separately)."""
     out = []
     for where in settings(reports, arm):
-        seeds = _seeds(reports, where)
-        ref = seeds[0].setting.reference
-        tests = [
-            (f, ref, "accuracy", pool([_curve_area(r, where, f, ref, "accuracy") for r in seeds]))
-            for f in seeds[0].setting.families
-            if f != ref
-        ]
-        out += _decide(where, tests)
+        s = _Setting(reports, where)
+        ref = s.seeds[0].setting.reference
+        others = [f for f in s.seeds[0].setting.families if f != ref]
+        out += _decide([s.at(f, ref, "accuracy", c) for f in others for c in s.coverages if c > 0])
+        out += _decide([s.area(f, ref, "accuracy") for f in others])
     return out
 
 
@@ -207,8 +298,7 @@ def geometry_gaps(reports: Reports, arm: str = "canvas") -> list[Decision]:
 class Claim:
     """A hypothesis of the blog post: ``subject`` vs ``versus`` on ``metric``, expected direction.
 
-    ``expected`` is ``"lower"`` or ``"higher"`` for the area between the two
-    curves (subject minus versus) over the coverages.
+    ``expected`` is ``"lower"`` or ``"higher"`` for subject minus versus, at each coverage.
     """
 
     key: str
@@ -225,7 +315,9 @@ def blog_claims(families: tuple[str, ...]) -> list[Claim]:
     The post (*How occlusion structure breaks CNN digit recognition*): Bernoulli
     degrades the most gracefully, CGOL is worse, Perlin and triangle masks are the
     most destructive; Perlin and triangles give the worst NLL and Brier scores;
-    under structured occlusion confidence is a less reliable guide (higher ECE).
+    under structured occlusion confidence is a less reliable guide. The last is
+    tested on the signed calibration gap (confidence - accuracy): structured masks
+    leave the model more overconfident than Bernoulli masks.
     """
     claims = []
 
@@ -233,7 +325,7 @@ def blog_claims(families: tuple[str, ...]) -> list[Claim]:
         if subject in families and versus in families:
             claims.append(Claim(key, text, subject, versus, metric, expected))
 
-    def costlier(f: str) -> None:
+    for f in ("cgol", "perlin", "triangles"):  # the post's order: bernoulli best, cgol worse, perlin and
         add(
             f"acc_{f}",
             f"{f} masks cost more accuracy than bernoulli masks",
@@ -242,65 +334,60 @@ def blog_claims(families: tuple[str, ...]) -> list[Claim]:
             "accuracy",
             "lower",
         )
-
-    def worse(f: str, metric: str, what: str) -> None:
-        add(
-            f"{metric}_{f}", f"{f} masks give a {what} than bernoulli masks", f, "bernoulli", metric, "higher"
-        )
-
-    for f in ("cgol", "perlin"):  # the post's order: bernoulli best, cgol worse, perlin and triangles worst
-        costlier(f)
-    costlier("triangles")
-    for f in ("perlin", "triangles"):
+    for f in ("perlin", "triangles"):  # triangles worst
         add(f"cgol_vs_{f}", f"cgol masks cost less accuracy than {f} masks", "cgol", f, "accuracy", "higher")
     for f in ("perlin", "triangles"):
-        worse(f, "nll", "worse NLL")
-        worse(f, "brier", "worse Brier score")
-    for f in ("cgol", "perlin"):
-        worse(f, "ece", "higher ECE")
-    worse("triangles", "ece", "higher ECE")
+        add(f"nll_{f}", f"{f} masks give a worse NLL than bernoulli masks", f, "bernoulli", "nll", "higher")
+        add(f"brier_{f}", f"{f} masks give a worse Brier score than bernoulli masks", f, "bernoulli", "brier",
+            "higher")  # fmt: skip
+    for f in ("cgol", "perlin", "triangles"):
+        add(f"gap_{f}", f"{f} masks leave the model more overconfident than bernoulli masks", f, "bernoulli",
+            "gap", "higher")  # fmt: skip
     return claims
 
 
 def claim_status(claim: Claim, decision: Decision) -> str:
-    """``"supported"``, ``"contradicted"`` or ``"not separable"``.
+    """``"supported"``, ``"contradicted"``, ``"not separable"``, ``"at chance"`` or ``"at ceiling"``.
 
     Examples
     --------
     >>> c = Claim("k", "t", "perlin", "bernoulli", "accuracy", "lower")
-    >>> d = Decision(Where("a", 0.0, "evolving", "frame", ""), "perlin", "bernoulli", "accuracy",
-    ...              -0.1, -0.2, -0.05, 0.01, "lower", (-0.1,), 1)
+    >>> d = Decision(Where("a", 0.0, "evolving", "frame", ""), "perlin", "bernoulli", "accuracy", 0.2,
+    ...              -0.1, -0.2, -0.05, 0.01, 0.04, "lower", (-0.1,), 1)
     >>> claim_status(c, d)
     'supported'
     """
-    if decision.verdict == "not separable":
-        return "not separable"
+    if decision.verdict in ("not separable", AT_CHANCE, AT_CEILING):
+        return decision.verdict
     return "supported" if decision.verdict == claim.expected else "contradicted"
+
+
+def _claims_here(claims: list[Claim], where: Where) -> list[Claim]:
+    """The claims tested in a setting: accuracy under a rule with another rule's argmax is that rule's
+    test (``sum_logprob`` predicts as ``mean_logprob``) and is not repeated."""
+    twin = where.rule in SAME_ARGMAX.values()
+    return [c for c in claims if not (twin and c.metric == "accuracy")]
 
 
 def claim_verdicts(
     reports: Reports, claims: list[Claim], arm: str = "canvas"
 ) -> list[tuple[Claim, Decision, str]]:
-    """Every claim in every setting: its pooled decision (Holm over the claims of a setting) and status."""
+    """Every claim in every setting at every occluded coverage (Holm over claims x coverages per metric),
+    then its normalised area over the grid (Holm over the claims per metric)."""
     out = []
     for where in settings(reports, arm):
-        seeds = _seeds(reports, where)
-        tests = [
-            (
-                c.subject,
-                c.versus,
-                c.metric,
-                pool([_curve_area(r, where, c.subject, c.versus, c.metric) for r in seeds]),
-            )
-            for c in claims
-        ]
-        for claim, decision in zip(claims, _decide(where, tests), strict=True):
-            out.append((claim, decision, claim_status(claim, decision)))
+        s = _Setting(reports, where)
+        mine = _claims_here(claims, where)
+        at = [(c, s.at(c.subject, c.versus, c.metric, cov)) for c in mine for cov in s.coverages if cov > 0]
+        over = [(c, s.area(c.subject, c.versus, c.metric)) for c in mine]
+        for group in (at, over):
+            for (claim, _), decision in zip(group, _decide([t for _, t in group]), strict=True):
+                out.append((claim, decision, claim_status(claim, decision)))
     return out
 
 
 def temporal_effects(reports: Reports, rule: str) -> list[Decision]:
-    """Video accuracy with each other temporal mode minus the first, as an area over coverages, per family.
+    """Video accuracy with each other temporal mode minus the first, as a normalised area, per family.
 
     Holm over families and modes within each architecture and fill.
     """
@@ -312,54 +399,64 @@ def temporal_effects(reports: Reports, rule: str) -> list[Decision]:
     archs, fills = sorted({a for a, _, _ in reports}), sorted({f for _, _, f in reports})
     for arch in archs:
         for fill in fills:
-            seeds = _seeds(reports, Where(arch, fill, modes[0], "video", rule))
+            first = Where(arch, fill, modes[0], "video", rule)
             tests = []
             for other in modes[1:]:
-                where = Where(arch, fill, other, "video", rule)
-                for f in seeds[0].setting.families:
-                    diff = pool([_curve_area(r, where, f, f, "accuracy", modes[0]) for r in seeds])
-                    tests.append((f"{f} {other}", f"{f} {modes[0]}", "accuracy", diff))
-            out += _decide(Where(arch, fill, modes[0], "video", rule), tests)
+                s = _Setting(reports, Where(arch, fill, other, "video", rule))
+                for f in any_report.setting.families:
+                    t = s.area(f, f, "accuracy", versus_where=first)
+                    name = (f"{f} {other}", f"{f} {modes[0]}")
+                    tests.append(_Test(first, *name, "accuracy", None, t.differences, False, t.status))
+            out += _decide(tests)
     return out
 
 
-def calibration(reports: Reports, coverage: float) -> list[dict]:
-    """Signed calibration gap and ECE per family at one coverage, per setting, pooled over seeds.
+def calibration(reports: Reports, coverage: Mapping[float, float]) -> list[dict]:
+    """Signed calibration gap and ECE per family at one coverage per fill, per setting, pooled over seeds.
 
-    ``direction`` is ``"overconfident"`` / ``"underconfident"`` when the pooled
-    95% interval of confidence - accuracy lies above / below zero, else
-    ``"not separable from calibrated"``.
+    ``direction`` is ``"overconfident"`` / ``"underconfident"`` when the 95% t interval
+    of the per-video confidence - accuracy (mean over seeds) lies above / below zero,
+    else ``"not separable from calibrated"``. The ECE is the mean over seeds (descriptive).
     """
     rows = []
     for where in settings(reports):
         seeds = _seeds(reports, where)
+        c = coverage[where.fill]
         for f in seeds[0].setting.families:
-            found: dict[str, Pooled] = {
-                m: pool([r.estimate(where.temporal, f, coverage, where.level, where.rule)[m] for r in seeds])
-                for m in ("gap", "ece", "accuracy", "confidence")
-            }
-            lo, hi = found["gap"].interval()
+            gap = pooled_values(reports, where, f, c, "gap").mean(axis=0)
+            lo, hi = _interval(gap)
             direction = (
                 "overconfident" if lo > 0 else "underconfident" if hi < 0 else "not separable from calibrated"
             )
-            e_lo, e_hi = found["ece"].interval()
+            found = [r.estimate(where.temporal, f, c, where.level, where.rule) for r in seeds]
             rows.append(
-                {"where": where, "family": f, "gap": found["gap"].value, "gap_lo": lo, "gap_hi": hi,
-                 "ece": found["ece"].value, "ece_lo": e_lo, "ece_hi": e_hi,
-                 "accuracy": found["accuracy"].value, "confidence": found["confidence"].value,
+                {"where": where, "family": f, "coverage": c, "gap": float(gap.mean()), "gap_lo": lo,
+                 "gap_hi": hi,
+                 "ece": float(np.mean([e["ece"].value for e in found])),
+                 "accuracy": float(np.mean([e["accuracy"].value for e in found])),
+                 "confidence": float(np.mean([e["confidence"].value for e in found])),
                  "direction": direction}
             )  # fmt: skip
     return rows
 
 
-def pooled_curve(reports: Reports, where: Where, family: str, metric: str) -> tuple[np.ndarray, list[Pooled]]:
-    """Coverages and the pooled estimate of a metric at each (for the figures)."""
+def pooled_curve(reports: Reports, where: Where, family: str, metric: str) -> dict[str, np.ndarray]:
+    """Coverages, the seed-pooled value of a metric at each with its 95% t interval, and each seed's value.
+
+    Returns a dict with ``coverage``, ``value``, ``lo``, ``hi`` (shape ``(C,)``) and
+    ``per_seed`` (shape ``(seeds, C)``).
+    """
     seeds = _seeds(reports, where)
-    cov = seeds[0].setting.coverages
-    return np.asarray(cov), [
-        pool([r.estimate(where.temporal, family, c, where.level, where.rule)[metric] for r in seeds])
-        for c in cov
-    ]
+    cov = np.asarray(seeds[0].setting.coverages)
+    found = [pooled_values(reports, where, family, c, metric) for c in cov]
+    bounds = np.array([_interval(v.mean(axis=0)) for v in found])
+    return {
+        "coverage": cov,
+        "value": np.array([v.mean() for v in found]),
+        "lo": bounds[:, 0],
+        "hi": bounds[:, 1],
+        "per_seed": np.stack([v.mean(axis=1) for v in found], axis=1),
+    }
 
 
 def count(statuses: list[str]) -> dict[str, int]:
@@ -367,10 +464,58 @@ def count(statuses: list[str]) -> dict[str, int]:
 
     Examples
     --------
-    >>> count(["supported", "not separable", "supported"])
-    {'supported': 2, 'contradicted': 0, 'not separable': 1}
+    >>> count(["supported", "not separable", "supported", "at chance"])
+    {'supported': 2, 'contradicted': 0, 'not separable': 1, 'at chance': 1, 'at ceiling': 0}
     """
-    return {s: statuses.count(s) for s in ("supported", "contradicted", "not separable")}
+    return {s: statuses.count(s) for s in STATUSES}
+
+
+def ranges(items: list[tuple[float, str]]) -> list[tuple[str, float, float]]:
+    """Runs of one status over consecutive coverages: ``(status, first, last)``.
+
+    Examples
+    --------
+    >>> ranges([(0.1, "supported"), (0.2, "supported"), (0.4, "not separable"), (0.6, "supported")])
+    [('supported', 0.1, 0.2), ('not separable', 0.4, 0.4), ('supported', 0.6, 0.6)]
+    """
+    out: list[tuple[str, float, float]] = []
+    for coverage, status in sorted(items):
+        if out and out[-1][0] == status:
+            out[-1] = (status, out[-1][1], coverage)
+        else:
+            out.append((status, coverage, coverage))
+    return out
+
+
+def robust(claims: list[tuple[Claim, Decision, str]]) -> dict[tuple, list[tuple[float, str]]]:
+    """Per (claim key, fill, temporal, level, rule, arm): each coverage's status across architectures.
+
+    ``"supported"`` (``"contradicted"``) only where the claim is supported (contradicted)
+    in every architecture *and* every seed's own difference has the pooled sign;
+    ``"split"`` where one architecture decides and another does not, or decides the
+    other way, or a seed disagrees; where none decides, ``"not separable"`` if any
+    architecture tested it, else the status they share (at chance before at ceiling).
+    """
+    grouped: dict[tuple, dict[float, list[tuple[Decision, str]]]] = {}
+    for claim, d, status in claims:
+        if d.coverage is None:
+            continue
+        key = (claim.key, *d.where.design())
+        grouped.setdefault(key, {}).setdefault(d.coverage, []).append((d, status))
+    out = {}
+    for key, by_coverage in grouped.items():
+        found = []
+        for coverage, decided in by_coverage.items():
+            statuses = {s for _, s in decided}
+            unanimous = all(d.agree == len(d.per_seed) for d, _ in decided)
+            decisive = statuses & {"supported", "contradicted"}
+            if decisive:
+                verdict = statuses.pop() if len(statuses) == 1 and unanimous else "split"
+            else:  # nothing decided anywhere: the weakest shared reading
+                verdict = next(s for s in ("not separable", AT_CHANCE, AT_CEILING) if s in statuses)
+            found.append((coverage, verdict))
+        out[key] = sorted(found)
+    return out
 
 
 @dataclass(frozen=True)
@@ -380,16 +525,16 @@ class Decisions:
     Attributes
     ----------
     gaps : list of Decision
-        Each family's geometry gap (accuracy area against the reference) per setting,
-        in both arms (canvas coverage matched, then ink share matched).
+        Each family against the reference per setting: accuracy at every occluded
+        coverage and the normalised area over the grid (``coverage`` None), both arms.
     claims : list of (Claim, Decision, status)
-        The blog's claims per setting, in both arms.
+        The blog's claims per setting and coverage (and over the grid), both arms.
     temporal : list of Decision
         Video accuracy area of each other temporal mode minus the first, per family.
     calibration : list of dict
-        Signed gap and ECE per family and setting at the focus coverage.
-    focus : float
-        The coverage of the calibration table.
+        Signed gap and ECE per family and setting at the focus coverage of each fill.
+    focus : dict
+        Fill -> the coverage of the calibration table.
     rule : str
         The pooling rule of the temporal comparison and the figures.
     """
@@ -398,11 +543,13 @@ class Decisions:
     claims: list[tuple[Claim, Decision, str]]
     temporal: list[Decision]
     calibration: list[dict]
-    focus: float
+    focus: dict[float, float]
     rule: str
 
 
-def decide(reports: Reports, focus: float, rule: str, ink_reports: Reports | None = None) -> Decisions:
+def decide(
+    reports: Reports, focus: Mapping[float, float], rule: str, ink_reports: Reports | None = None
+) -> Decisions:
     """Compute every decision of a run from its reports (and those of its ink-matched arm)."""
     families = next(iter(reports.values())).setting.families
     claims = blog_claims(families)
@@ -412,6 +559,6 @@ def decide(reports: Reports, focus: float, rule: str, ink_reports: Reports | Non
         claims=[c for found, arm in arms for c in claim_verdicts(found, claims, arm)],
         temporal=temporal_effects(reports, rule),
         calibration=calibration(reports, focus),
-        focus=focus,
+        focus=dict(focus),
         rule=rule,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -33,37 +34,49 @@ ARCHS = {
     "flatten": "3 conv + batch norm + pooling, max pool to 4x4, flatten, linear",
 }
 
+#: Canvas coverages per fill, chosen to span the reference family's (Bernoulli's) single-frame
+#: accuracy from near the clean level to near chance (0.1 on ten balanced classes) for both
+#: architectures. Fill 0 (the background) only deletes ink: Bernoulli frames fall from 0.83-0.93 at
+#: 0.1 to 0.28-0.41 at 0.6, where the families' curves meet. Fill 1 (white) adds strokes: Bernoulli
+#: falls from 0.73-0.95 at 0.0025 to 0.16 at 0.1 (flatten already at 0.29 by 0.01), and every
+#: family is at chance from 0.2 on (measured; docs/study.md).
+GRIDS: dict[str, dict[float, tuple[float, ...]]] = {
+    "quick": {0.0: (0.0, 0.1, 0.2, 0.3, 0.4, 0.6), 1.0: (0.0, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1)},
+    "full": {0.0: (0.0, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6), 1.0: (0.0, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1)},
+}
+
 #: Named settings; every field may be overridden on top of a preset. ``families=None``: every
-#: family in ``occmask.FAMILIES`` when the config is made. The factors of the design are the
-#: training seeds, the architectures, the fills and the temporal modes; every family and
-#: coverage is crossed with all of them. The ink-matched arm (``ink_shares``) crosses every
-#: family and share with the seeds and architectures, masks in the first temporal mode, fill 0.
+#: family in ``occmask.FAMILIES`` when the config is made; ``videos=None``: every test digit. The
+#: factors of the design are the training seeds, the architectures, the fills and the temporal
+#: modes; every family and coverage of a fill's grid is crossed with all of them. The ink-matched
+#: arm (``ink_shares``) crosses every family and share with the seeds and architectures, masks in
+#: the first temporal mode, fill 0.
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(
         families=None,
-        coverages=(0.0, 0.2, 0.4, 0.6),
-        ink_shares=(0.2, 0.4, 0.6, 0.8),
-        temporal=("evolving", "independent"),
+        coverages=GRIDS["quick"],
+        ink_shares=(0.25, 0.5, 0.75),
+        temporal=("evolving",),
         seeds=3,
         archs=tuple(ARCHS),
         fills=(0.0, 1.0),
-        videos=120,
+        videos=300,
         frames=5,
         epochs=5,
-        n_boot=500,
+        n_boot=200,
     ),
     "full": dict(
         families=None,
-        coverages=(0.0, 0.2, 0.3, 0.4, 0.5, 0.6),
-        ink_shares=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
-        temporal=TEMPORAL,
+        coverages=GRIDS["full"],
+        ink_shares=(0.25, 0.5, 0.75),
+        temporal=("evolving", "independent"),
         seeds=5,
         archs=tuple(ARCHS),
         fills=(0.0, 1.0),
-        videos=250,
-        frames=6,
+        videos=None,
+        frames=4,
         epochs=8,
-        n_boot=1000,
+        n_boot=200,
     ),
 }
 
@@ -78,8 +91,9 @@ class StudyConfig:
         Name of the preset the other fields started from.
     families : tuple of str
         Mask families to compare (keys of ``occmask.FAMILIES``; every registered family by default).
-    coverages : tuple of float
-        Canvas coverages in [0, 1], sorted.
+    coverages : dict
+        Fill -> its canvas coverages in [0, 1], sorted (one grid per fill of :attr:`fills`:
+        a white occluder reaches chance at far lower coverages than an invisible one).
     ink_shares : tuple of float
         Shares of the digit's ink to hide, in (0, 1], sorted: the ink-matched arm, where
         every family hides exactly this share of each frame's ink pixels (region
@@ -97,8 +111,8 @@ class StudyConfig:
     fills : tuple of float
         Values of hidden pixels in [0, 1]: 0 is the background (the occluder is
         invisible and only deletes ink), 1 is white (a visible occluder).
-    videos : int
-        Number of test videos (one distinct test digit each).
+    videos : int or None
+        Number of test videos (one distinct test digit each); None: every test digit.
     frames : int
         Frames per video.
     epochs : int
@@ -118,20 +132,21 @@ class StudyConfig:
         Frame-pooling rule of the figures' video level (every rule is analysed; see
         ``occmask.robustness.metrics.RULES``).
     focus : float
-        Coverage of the reliability diagrams and the gallery (nearest grid value).
+        Coverage of the reliability diagrams, calibration table and gallery (nearest value of the
+        first fill's grid; other fills at the same position of theirs, see :meth:`focus_coverage`).
     progress : bool
         Show progress bars.
     """
 
     preset: str
     families: tuple[str, ...]
-    coverages: tuple[float, ...]
+    coverages: dict[float, tuple[float, ...]]
     ink_shares: tuple[float, ...]
     temporal: tuple[str, ...]
     seeds: int
     archs: tuple[str, ...]
     fills: tuple[float, ...]
-    videos: int
+    videos: int | None
     frames: int
     epochs: int
     n_boot: int
@@ -149,13 +164,22 @@ class StudyConfig:
         object.__setattr__(self, "reference", first)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly copy of the settings."""
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+        """JSON-friendly copy of the settings (the grids keyed by the fill's text)."""
+        out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+        out["coverages"] = {f"{fill:g}": list(grid) for fill, grid in self.coverages.items()}
+        return out
 
-    def focus_coverage(self) -> float:
-        """The grid coverage nearest to :attr:`focus`."""
-        grid = np.asarray(self.coverages)
-        return float(grid[np.abs(grid - self.focus).argmin()])
+    def focus_coverage(self, fill: float | None = None) -> float:
+        """The coverage of the reliability diagrams, calibration table and gallery for ``fill``.
+
+        For the first fill (the default): the grid coverage nearest to :attr:`focus`. For
+        another fill: the coverage at the same position in that fill's grid, so that each
+        fill is shown at a comparable point of its decline.
+        """
+        first = np.asarray(self.coverages[self.fills[0]])
+        index = int(np.abs(first - self.focus).argmin())
+        grid = self.coverages[self.fills[0] if fill is None else fill]
+        return float(grid[min(index, len(grid) - 1)])
 
 
 def _names(argument: str, values: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -178,6 +202,24 @@ def _coverages(argument: str, values: Any, *, ink: bool = False) -> tuple[float,
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not (low < v <= 1.0 and v >= 0.0):
             raise ValueError(f"{argument} must be numbers in {span}, got {v!r}")
     return tuple(sorted({float(v) for v in values}))
+
+
+def _grids(values: Any, fills: tuple[float, ...]) -> dict[float, tuple[float, ...]]:
+    """One coverage grid per fill: ``values`` is a mapping fill -> coverages, or one grid for every fill."""
+    if not isinstance(values, Mapping):
+        return {fill: _coverages("coverages", values) for fill in fills}
+    grids = {}
+    for key, grid in values.items():
+        fill = _coverages("coverages (a fill)", [key])[0]
+        grids[fill] = _coverages(f"coverages of fill {fill:g}", grid)
+    missing = [f for f in fills if f not in grids]
+    if missing:
+        raise ValueError(
+            f"coverages has no grid for fill(s) {missing}; give one per fill, e.g. "
+            f"coverages={{{missing[0]:g}: [0, 0.1, 0.2]}} "
+            f"(occmask study --coverages {missing[0]:g}:0,0.1,0.2)"
+        )
+    return {fill: grids[fill] for fill in fills}
 
 
 def _positive(argument: str, value: Any, low: int = 1) -> int:
@@ -230,13 +272,15 @@ def make_config(preset: str = "quick", **overrides: Any) -> StudyConfig:
     chosen = families if settings["families"] is None else settings["families"]
     settings["families"] = _names("families", chosen, families)
     settings["temporal"] = _names("temporal", settings["temporal"], TEMPORAL)
-    settings["coverages"] = _coverages("coverages", settings["coverages"])
+    settings["fills"] = _coverages("fills", settings["fills"])
+    settings["coverages"] = _grids(settings["coverages"], settings["fills"])
     settings["ink_shares"] = _coverages("ink_shares", settings["ink_shares"], ink=True)
     settings["focus"] = _coverages("focus", [settings["focus"]])[0]
     settings["archs"] = _names("archs", settings["archs"], tuple(ARCHS))
-    settings["fills"] = _coverages("fills", settings["fills"])
-    for name, low in (("videos", 2), ("frames", 1), ("epochs", 1), ("n_boot", 10), ("seed", 0), ("seeds", 1)):
+    for name, low in (("frames", 1), ("epochs", 1), ("n_boot", 10), ("seed", 0), ("seeds", 1)):
         settings[name] = _positive(name, settings[name], low)
+    if settings["videos"] is not None:
+        settings["videos"] = _positive("videos", settings["videos"], 2)
     settings["device"] = _names("device", settings["device"], ("cpu", "cuda"))[0]
     settings["rule"] = _names("rule", settings["rule"], tuple(RULES))[0]
     for name in ("out", "mnist_dir"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,8 @@ class StudyResult:
     timings : dict
         Seconds per stage and ``"total"``.
     claims : str
-        Markdown table of the blog's claims and their verdicts per setting.
+        Markdown table: per claim of the blog and fill, the coverages where it holds for every
+        seed and architecture, then each architecture's verdicts (single frames).
     """
 
     out: Path
@@ -73,6 +74,12 @@ class Run:
         Torch threads used.
     timings : dict
         Seconds per stage.
+    layers : dict
+        Architecture -> :func:`~occmask.study.model.layer_table` of its first seed's model.
+    models : dict
+        ``(arch, seed index)`` -> the trained model.
+    geometry : list
+        :class:`~occmask.study.geometry.Geometry` per architecture (empty without fill 0).
     """
 
     config: StudyConfig
@@ -84,3 +91,6 @@ class Run:
     ink_reports: dict
     threads: int
     timings: dict[str, float]
+    layers: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
+    geometry: list = field(default_factory=list)

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .config import ARCHS
 
-__all__ = ["History", "build_cnn", "log_probs", "train"]
+__all__ = ["History", "Stacked", "build_cnn", "layer_table", "log_probs", "train"]
 
 
 def build_cnn(n_classes: int = 10, *, arch: str = "globalpool", seed: int | None = None) -> nn.Sequential:
@@ -230,3 +230,52 @@ def train(
         bar.set_postfix(epoch=epoch + 1, val_acc=f"{val_acc:.3f}")
     bar.close()
     return history
+
+
+class Stacked(nn.Module):
+    """Several classifiers run on the same batch, their logits side by side: ``(B, M * K)``.
+
+    Scoring the stack once scores every member on the same occluded frames, so each
+    mask is made and applied once for all models; :func:`occmask.study.run.split`
+    takes each member's block back out.
+
+    Examples
+    --------
+    >>> import torch
+    >>> Stacked([build_cnn(seed=0), build_cnn(seed=1)])(torch.zeros(2, 1, 64, 64)).shape
+    torch.Size([2, 20])
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([member(x) for member in self.members], dim=1)
+
+
+def layer_table(model: nn.Module, shape: tuple[int, ...] = (1, 1, 64, 64)) -> list[dict]:
+    """Each layer of a sequential model: its name, output shape and parameter count.
+
+    Examples
+    --------
+    >>> rows = layer_table(build_cnn(arch="flatten", seed=0))
+    >>> rows[0]["output"], rows[-1]["output"], sum(r["parameters"] for r in rows)
+    ((16, 32, 32), (10,), 33914)
+    """
+    rows = []
+    x = torch.zeros(shape)
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        for layer in model.children():
+            x = layer(x)
+            rows.append(
+                {
+                    "layer": repr(layer),
+                    "output": tuple(x.shape[1:]),
+                    "parameters": sum(p.numel() for p in layer.parameters()),
+                }
+            )
+    model.train(was_training)
+    return rows

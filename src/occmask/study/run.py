@@ -79,11 +79,10 @@ def _check_device(device: str) -> None:
 
 def _test_videos(digits: Digits, config: StudyConfig) -> VideoSet:
     available = len(digits.test_labels)
-    if config.videos > available:
-        raise ValueError(
-            f"videos must be at most {available} (one distinct test digit each), got {config.videos}"
-        )
-    pick = np.random.default_rng(stream(config, Stream.TEST)).permutation(available)[: config.videos]
+    wanted = available if config.videos is None else config.videos
+    if wanted > available:
+        raise ValueError(f"videos must be at most {available} (one distinct test digit each), got {wanted}")
+    pick = np.random.default_rng(stream(config, Stream.TEST)).permutation(available)[:wanted]
     frames = make_videos(digits.test_images[pick], config.frames, stream(config, Stream.TEST, 1))
     return VideoSet(frames, digits.test_labels[pick])
 
@@ -113,7 +112,7 @@ def _train_model(digits: Digits, config: StudyConfig, arch: int, seed: int):
 
 
 def _evaluate(model, test: VideoSet, config: StudyConfig, fill: float, *, ink_matched: bool = False):
-    """Score ``model`` on the test videos: on the canvas coverages, or on the ink shares (ink-matched)."""
+    """Score ``model`` on the test videos: on ``fill``'s canvas grid, or on the ink shares (ink-matched)."""
     from ..robustness import evaluate
     from ..robustness.metrics import RULES
 
@@ -122,7 +121,7 @@ def _evaluate(model, test: VideoSet, config: StudyConfig, fill: float, *, ink_ma
         model,
         (x, test.labels),
         families=config.families,
-        coverages=config.ink_shares if ink_matched else config.coverages,
+        coverages=config.ink_shares if ink_matched else config.coverages[fill],
         temporal=config.temporal[:1] if ink_matched else config.temporal,
         fill=fill,
         region=ink if ink_matched else None,
@@ -134,6 +133,50 @@ def _evaluate(model, test: VideoSet, config: StudyConfig, fill: float, *, ink_ma
         device=config.device,
         progress=config.progress,
     )
+
+
+def split(report, n_models: int, frame_shape: tuple[int, int, int]) -> list:
+    """The reports of each member of a :class:`~occmask.study.model.Stacked` model, from the stack's report.
+
+    Member ``m``'s log-probabilities are block ``m`` of the stack's, normalised again (the
+    log-softmax of a block of a log-softmax is the log-softmax of that block's logits), so each
+    member's report equals the one :func:`occmask.robustness.evaluate` gives for it alone, on the
+    same masks.
+    """
+    from dataclasses import replace
+
+    from ..robustness import Report
+
+    def block(logp: np.ndarray, m: int) -> np.ndarray:
+        k = logp.shape[-1] // n_models
+        part = logp[..., m * k : (m + 1) * k].astype(np.float64)
+        top = part.max(axis=-1, keepdims=True)
+        return (part - top - np.log(np.exp(part - top).sum(axis=-1, keepdims=True))).astype(np.float32)
+
+    out = []
+    for m in range(n_models):
+        cells = [replace(cell, logp=block(cell.logp, m)) for cell in report.cells]
+        out.append(Report(report.setting, report.labels, cells, video=report.video, frame_shape=frame_shape))
+    return out
+
+
+def _geometry(run: Run) -> list:
+    """The descriptor analysis of fill 0 (masks in the first temporal mode), per architecture."""
+    from .geometry import explain, frame_table, measure
+
+    c = run.config
+    if 0.0 not in c.fills or len(c.families) < 2 or not any(v > 0 for v in c.coverages[0.0]):
+        return []
+    temporal = c.temporal[0]
+    first = run.reports[(c.archs[0], 0, 0.0)]
+    described = measure(first, run.test.frames, temporal)
+    videos = next(iter(described.values()))["ink_hidden"].shape[0]
+    out = []
+    for arch in c.archs:
+        seeds = {s: run.reports[(arch, s, 0.0)] for s in range(c.seeds)}
+        outcomes = frame_table(seeds, described, temporal, videos)
+        out.append(explain(arch, described, outcomes, c.reference, seed=c.seed))
+    return out
 
 
 def run_study(config: StudyConfig) -> StudyResult:
@@ -153,7 +196,7 @@ def run_study(config: StudyConfig) -> StudyResult:
     Returns
     -------
     StudyResult
-        The output folder, the rows of ``results.csv``, stage timings and the claims table.
+        The output folder, the rows of ``results.csv``, stage timings and the table of what holds.
 
     Raises
     ------
@@ -163,49 +206,59 @@ def run_study(config: StudyConfig) -> StudyResult:
     """
     from .analysis import decide
     from .plots import make_figures
-    from .report import claims_table, write_outputs
+    from .report import robust_table, write_outputs
 
     _check_device(config.device)
+    from .model import Stacked, layer_table
+
     timings: dict[str, float] = {}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     histories: dict = {}
     reports: dict = {}
     ink_reports: dict = {}
+    models: dict = {}
     with _torch_threads() as threads:
         with _timer(timings, "data"):
             digits = load_digits(config.mnist_dir, np.random.default_rng(stream(config, Stream.SPLIT, 1)))
             test = _test_videos(digits, config)
-        timings["train"] = timings["evaluate"] = 0.0
-        for a, arch in enumerate(config.archs):
-            for s in range(config.seeds):
-                begin = time.perf_counter()
-                model, histories[(arch, s)], sizes = _train_model(digits, config, a, s)
-                middle = time.perf_counter()
-                for fill in config.fills:
-                    reports[(arch, s, fill)] = _evaluate(model, test, config, fill)
-                if (
-                    config.ink_shares
-                ):  # fill 0 deletes the hidden ink; white on white ink would change nothing
-                    ink_reports[(arch, s, 0.0)] = _evaluate(model, test, config, 0.0, ink_matched=True)
-                timings["train"] += middle - begin
-                timings["evaluate"] += time.perf_counter() - middle
+        with _timer(timings, "train"):
+            for a, arch in enumerate(config.archs):
+                for s in range(config.seeds):
+                    models[(arch, s)], histories[(arch, s)], sizes = _train_model(digits, config, a, s)
+        with _timer(timings, "evaluate"):  # every model on each mask at once: masks made once
+            stack = Stacked(list(models.values()))
+            shape = test.frames.shape[1:]
+            for fill in config.fills:
+                found = split(_evaluate(stack, test, config, fill), len(models), shape)
+                reports |= {(key[0], key[1], fill): report for key, report in zip(models, found, strict=True)}
+            if config.ink_shares:  # fill 0 deletes the hidden ink; white on white ink would change nothing
+                found = _evaluate(stack, test, config, 0.0, ink_matched=True)
+                for key, report in zip(models, split(found, len(models), shape), strict=True):
+                    ink_reports[(key[0], key[1], 0.0)] = report
+    layers = {arch: layer_table(models[(arch, 0)]) for arch in config.archs}
     run = Run(
         config=config,
         source=digits.source,
-        sizes=sizes | {"test_videos": config.videos},
+        sizes=sizes | {"test_videos": test.labels.size},
         test=test,
         histories=histories,
         reports=reports,
         ink_reports=ink_reports,
         threads=threads,
         timings=timings,
+        layers=layers,
+        models=models,
     )
     config.out.mkdir(parents=True, exist_ok=True)
+    with _timer(timings, "geometry"):
+        run.geometry = _geometry(run)
     with _timer(timings, "analyse"):
-        decisions = decide(reports, config.focus_coverage(), config.rule, ink_reports)
+        focus = {fill: config.focus_coverage(fill) for fill in config.fills}
+        decisions = decide(reports, focus, config.rule, ink_reports)
     with _timer(timings, "figures"):
         figures = make_figures(run, decisions)
     timings["total"] = time.perf_counter() - started
+    timings["cpu"] = time.process_time() - cpu  # every thread of this process: the work, whatever else runs
     timings.update({k: round(v, 2) for k, v in timings.items()})
     rows = write_outputs(run, decisions, figures)
-    return StudyResult(config.out, rows, timings, claims_table(decisions))
+    return StudyResult(config.out, rows, timings, robust_table(decisions))
