@@ -72,21 +72,22 @@ def test_tiny_study_writes_every_output(tiny_run):
     assert expected | {"digest.md"} <= {p.name for p in tiny_run.iterdir()}
     assert all((tiny_run / name).stat().st_size > 0 for name in expected)
     info = json.loads((tiny_run / "run.json").read_text())
-    assert info["config"]["videos"] == 8 and info["config"]["seeds"] == 2
+    assert info["config"]["videos"] == 8
+    assert info["config"]["seeds"] == 2
     assert set(info["outputs"]) == expected
     assert set(info["training"]) == {f"{a} seed {s}" for a in ("globalpool", "flatten") for s in (0, 1)}
-    assert info["environment"]["versions"]["torch"] and info["timings_s"]["total"] > 0
+    assert info["environment"]["versions"]["torch"]
+    assert info["timings_s"]["total"] > 0
     report = (tiny_run / "report.md").read_text()
-    assert (
-        "CC BY-SA 3.0" in report
-        and "The blog's claims" in report
-        and "Matched share of the digit's ink" in report
-        and "What holds for every seed and both architectures" in report
-        and "geometry explained" in report
-    )
+    assert "CC BY-SA 3.0" in report
+    assert "The blog's claims" in report
+    assert "Matched share of the digit's ink" in report
+    assert "What holds for every seed and both architectures" in report
+    assert "geometry explained" in report
     for name in expected - tables:
         assert f"]({name})" in report
-    assert "| setting |" in report and "| globalpool, fill 0, evolving, frame |" in report
+    assert "| setting |" in report
+    assert "| globalpool, fill 0, evolving, frame |" in report
     assert "| `Linear(in_features=1024, out_features=10, bias=True)` | 10 | 10,250 |" in report  # layer table
     from PIL import Image
 
@@ -101,7 +102,8 @@ def test_results_csv_has_one_row_per_condition(tiny_run):
     # ink-matched arm: one temporal mode, one share
     canvas = [r for r in rows if r["arm"] == "canvas"]
     ink = [r for r in rows if r["arm"] == "ink"]
-    assert len(canvas) == 8 * 2 * len(om.FAMILIES) * 2 * 4 and len(rows) == len(canvas) + len(ink)
+    assert len(canvas) == 8 * 2 * len(om.FAMILIES) * 2 * 4
+    assert len(rows) == len(canvas) + len(ink)
     assert len(ink) == 4 * 1 * len(om.FAMILIES) * 1 * 4  # fill 0 only
     models = {(a, s) for a in ("globalpool", "flatten") for s in ("0", "1")}
     assert {(r["arch"], r["seed"], r["fill"]) for r in canvas} == {
@@ -130,7 +132,9 @@ def test_claims_csv_has_every_claim_in_every_setting_and_coverage(tiny_run):
     # archs x (frame + 3 rules) x (fills x temporal modes canvas-matched; fill 0, one mode ink-matched)
     assert len(settings) == 2 * 4 * (2 * 2 + 1)
     claims = {r["claim"] for r in rows}
-    assert "acc_perlin" in claims and "gap_perlin" in claims and not any(c.startswith("ece") for c in claims)
+    assert "acc_perlin" in claims
+    assert "gap_perlin" in claims
+    assert not any(c.startswith("ece") for c in claims)
     accuracy = {c for c in claims if c.startswith(("acc", "cgol"))}
     for setting in settings:
         mine = [
@@ -146,7 +150,8 @@ def test_claims_csv_has_every_claim_in_every_setting_and_coverage(tiny_run):
     for r in rows:
         wanted = expected[r["claim"][:3]]
         if r["verdict"] in ("at chance", "at ceiling", "not separable"):
-            assert r["status"] == r["verdict"] and (r["verdict"] == "not separable") == (r["p_holm"] != "nan")
+            assert r["status"] == r["verdict"]
+            assert (r["verdict"] == "not separable") == (r["p_holm"] != "nan")
         else:
             assert r["status"] == ("supported" if r["verdict"] == wanted else "contradicted")
             assert float(r["p_holm"]) < 0.05
@@ -164,7 +169,7 @@ def test_coverages_per_fill_on_the_command_line():
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--families", "bernoulli", "blobs"], "families: unknown value"),
         (["--coverages", "0.2", "1.5"], "coverages must be numbers in [0, 1], got 1.5"),
@@ -267,7 +272,8 @@ def test_cuda_without_a_gpu(tmp_path, capsys):
 def test_a_subcommand_is_required(capsys):
     with pytest.raises(SystemExit) as info:
         main([])
-    assert info.value.code == 2 and "COMMAND" in capsys.readouterr().err
+    assert info.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err
 
 
 def test_unknown_study_option_shows_the_study_usage(capsys):
@@ -275,13 +281,15 @@ def test_unknown_study_option_shows_the_study_usage(capsys):
         main(["study", "--bogus"])
     err = capsys.readouterr().err
     assert info.value.code == 2
-    assert "usage: occmask study" in err and "unrecognized arguments: --bogus" in err
+    assert "usage: occmask study" in err
+    assert "unrecognized arguments: --bogus" in err
 
 
 def test_version(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--version"])
-    assert info.value.code == 0 and capsys.readouterr().out == f"occmask {om.__version__}\n"
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"occmask {om.__version__}\n"
 
 
 def test_python_dash_m_runs_the_command():
@@ -289,8 +297,10 @@ def test_python_dash_m_runs_the_command():
     import sys
 
     done = subprocess.run([sys.executable, "-m", "occmask", "--version"], capture_output=True, text=True)
-    assert done.returncode == 0 and done.stdout == f"occmask {om.__version__}\n"
+    assert done.returncode == 0
+    assert done.stdout == f"occmask {om.__version__}\n"
     done = subprocess.run(
         [sys.executable, "-m", "occmask", "study", "--bogus"], capture_output=True, text=True
     )
-    assert done.returncode == 2 and "usage: occmask study" in done.stderr
+    assert done.returncode == 2
+    assert "usage: occmask study" in done.stderr

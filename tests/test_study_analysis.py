@@ -117,7 +117,9 @@ def test_conditions_at_chance_are_never_tested(reports, decided):
         shared = a if a == b and a in ("at chance", "at ceiling") else ""
         assert (status in ("at chance", "at ceiling")) == bool(shared)
         if shared:
-            assert np.isnan(d.p_holm) and np.isnan(d.mdd) and status == shared
+            assert np.isnan(d.p_holm)
+            assert np.isnan(d.mdd)
+            assert status == shared
     # a random 3-class model on 16 samples is at chance somewhere
     assert any(s == "at chance" for _, _, s in decided.claims)
 
@@ -216,5 +218,6 @@ def test_the_tables_mark_every_coverage(decided):
     line = next(x for x in table if x.startswith(f"| {where.label()} |"))
     assert coverage_ranges(found[(where, "acc_perlin")]) in line
     robust_lines = robust_table(decided).splitlines()
-    assert "fill 0: every seed, all architectures" in robust_lines[0] and "fill 1: b" in robust_lines[0]
+    assert "fill 0: every seed, all architectures" in robust_lines[0]
+    assert "fill 1: b" in robust_lines[0]
     assert len(robust_lines) == 2 + len(blog_claims(FAMILIES))

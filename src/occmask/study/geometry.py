@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats as _scipy
@@ -181,7 +182,9 @@ def explain(arch: str, described: dict, outcomes: dict, reference: str, *, seed:
         fam = np.broadcast_to(np.arange(len(families))[None, :, None], y.shape)
         boot = np.concatenate([np.arange(n)[None], rng.integers(0, n, size=(_BOOT, n))])  # row 0: the data
 
-        def fit(rows: np.ndarray, name: str, y=y, x=x, fam=fam) -> tuple[np.ndarray, np.ndarray]:
+        def fit(
+            rows: np.ndarray, name: str, y: Any = y, x: Any = x, fam: Any = fam
+        ) -> tuple[np.ndarray, np.ndarray]:
             names = list(DESCRIPTORS) if name == "all" else [name]
             covariates = np.stack([x[k][rows].ravel() for k in names], axis=1)
             return _left(y[rows].ravel(), fam[rows].ravel(), covariates, len(families))

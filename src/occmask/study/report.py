@@ -21,7 +21,7 @@ from ..robustness.stats import AT_CEILING, AT_CHANCE
 from .analysis import Claim, Decision, Decisions, Where, count, ranges, robust
 from .config import ARCHS, StudyConfig
 from .context import Run
-from .geometry import DESCRIPTORS
+from .geometry import DESCRIPTORS, Geometry
 from .moving import CANVAS, DIGIT
 
 __all__ = [
@@ -305,7 +305,7 @@ def geometry_tables(run: Run) -> list[str]:
                     "confidence",
                 ],
                 table,
-            ),  # fmt: skip
+            ),
             f"#### {g.arch}: share of the families' accuracy gaps each descriptor accounts for [95%]",
             markdown_table(
                 ["coverage", *DESCRIPTORS, "all four"],
@@ -340,12 +340,12 @@ def geometry_tables(run: Run) -> list[str]:
     return out
 
 
-def _share(g, coverage: float, name: str) -> str:
+def _share(g: Geometry, coverage: float, name: str) -> str:
     (r,) = [r for r in g.explained if r["coverage"] == coverage and r["descriptor"] == name]
     return f"{r['explained']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}]"
 
 
-def _rho(g, coverage: float, name: str) -> str:
+def _rho(g: Geometry, coverage: float, name: str) -> str:
     (r,) = [r for r in g.rank if r["coverage"] == coverage and r["descriptor"] == name]
     return f"{r['rho']:+.2f} [{r['lo']:+.2f}, {r['hi']:+.2f}]"
 
@@ -750,7 +750,7 @@ def run_info(run: Run, figures: dict[str, str]) -> dict:
             "run.json",
             "report.md",
             *figures.values(),
-        ],  # fmt: skip
+        ],
     }
 
 

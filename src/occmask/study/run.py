@@ -6,6 +6,7 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +14,9 @@ from .config import Stream, StudyConfig, stream
 from .context import Run, StudyResult, VideoSet
 from .data import Digits, load_digits, stratified_split
 from .moving import ink, render, trajectories
+
+if TYPE_CHECKING:
+    from ..robustness import Report
 
 __all__ = ["make_videos", "run_study"]
 
@@ -87,7 +91,9 @@ def _test_videos(digits: Digits, config: StudyConfig) -> VideoSet:
     return VideoSet(frames, digits.test_labels[pick])
 
 
-def _train_model(digits: Digits, config: StudyConfig, arch: int, seed: int):
+def _train_model(
+    digits: Digits, config: StudyConfig, arch: int, seed: int
+) -> tuple[Any, Any, dict[str, int]]:
     """Train architecture number ``arch`` with training seed ``seed`` (weights, batches, positions)."""
     from .model import build_cnn, train
 
@@ -111,13 +117,15 @@ def _train_model(digits: Digits, config: StudyConfig, arch: int, seed: int):
     return model, history, {"train": int(fit.size), "validation": int(val.size)}
 
 
-def _evaluate(model, test: VideoSet, config: StudyConfig, fill: float, *, ink_matched: bool = False):
+def _evaluate(
+    model: Any, test: VideoSet, config: StudyConfig, fill: float, *, ink_matched: bool = False
+) -> Report:
     """Score ``model`` on the test videos: on ``fill``'s canvas grid, or on the ink shares (ink-matched)."""
-    from ..robustness import evaluate
+    from ..robustness import Report, evaluate
     from ..robustness.metrics import RULES
 
     x = (test.frames[:, :, None] / np.float32(255)).astype(np.float32)  # (N, T, 1, H, W) in [0, 1]
-    return evaluate(
+    report = evaluate(
         model,
         (x, test.labels),
         families=config.families,
@@ -133,9 +141,11 @@ def _evaluate(model, test: VideoSet, config: StudyConfig, fill: float, *, ink_ma
         device=config.device,
         progress=config.progress,
     )
+    assert isinstance(report, Report)  # one process, no shard: the whole report
+    return report
 
 
-def split(report, n_models: int, frame_shape: tuple[int, int, int]) -> list:
+def split(report: Report, n_models: int, frame_shape: tuple[int, int, int]) -> list[Report]:
     """The reports of each member of a :class:`~occmask.study.model.Stacked` model, from the stack's report.
 
     Member ``m``'s log-probabilities are block ``m`` of the stack's, normalised again (the
@@ -232,8 +242,8 @@ def run_study(config: StudyConfig) -> StudyResult:
                 found = split(_evaluate(stack, test, config, fill), len(models), shape)
                 reports |= {(key[0], key[1], fill): report for key, report in zip(models, found, strict=True)}
             if config.ink_shares:  # fill 0 deletes the hidden ink; white on white ink would change nothing
-                found = _evaluate(stack, test, config, 0.0, ink_matched=True)
-                for key, report in zip(models, split(found, len(models), shape), strict=True):
+                matched = _evaluate(stack, test, config, 0.0, ink_matched=True)
+                for key, report in zip(models, split(matched, len(models), shape), strict=True):
                     ink_reports[(key[0], key[1], 0.0)] = report
     layers = {arch: layer_table(models[(arch, 0)]) for arch in config.archs}
     run = Run(
