@@ -33,9 +33,11 @@ from figures import FIGURES, common
 
 
 def copy_study(results: Path) -> list[Path]:
-    """Copy a real run's figures (PNGs as palette PNGs) and put its digest into README and study.md."""
+    """Copy a real run's figures (PNGs as palette PNGs) and animation, and put its digest into README
+    and study.md."""
     from PIL import Image
 
+    from occmask.study.plots import ANIMATION
     from occmask.study.plots import FIGURES as STUDY_FIGURES
     from occmask.study.report import sync_docs
 
@@ -46,6 +48,10 @@ def copy_study(results: Path) -> list[Path]:
         if not src.exists():
             raise SystemExit(f"{src} is missing: run `occmask study --out {results}` first")
         out.append(common.save_png(Image.open(src), f"study/{name}", colors=96))
+    if (results / ANIMATION).exists():  # a run with a model to show
+        target = common.OUT / "study" / ANIMATION
+        target.write_bytes((results / ANIMATION).read_bytes())
+        out.append(target)
     return out
 
 

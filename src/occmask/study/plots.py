@@ -290,6 +290,9 @@ def geometry(run: Run, decisions: Decisions) -> Figure:
 
 
 #: File name (without .png) -> figure builder.
+#: The file name of the run's animation (one test video under every family).
+ANIMATION = "animation.gif"
+
 FIGURES: dict[str, Callable[[Run, Decisions], Figure]] = {
     "claims": claims,
     "curves": curves,
@@ -345,8 +348,6 @@ def make_figures(run: Run, decisions: Decisions) -> dict[str, str]:
         build(run, decisions).savefig(run.config.out / f"{name}.png", dpi=110)
         written[name] = f"{name}.png"
     frames = animation(run, decisions)
-    frames[0].save(
-        run.config.out / "animation.gif", save_all=True, append_images=frames[1:], duration=600, loop=0
-    )
-    written["animation"] = "animation.gif"
+    frames[0].save(run.config.out / ANIMATION, save_all=True, append_images=frames[1:], duration=600, loop=0)
+    written["animation"] = ANIMATION
     return written
