@@ -227,12 +227,9 @@ def _direct_mask(
         if trial.bit_generator.state != rng.bit_generator.state:
             raise ValueError(f"the mask shortcut of family {fam.name!r} drew from rng but returned None")
         return None
-    field = _field(fam, shape, trial, temporal, need, params).reshape(shape[0], -1)
-    cut = calibrate._cut_rows(field, need, np.empty(field.shape, np.bool_))
+    cut = _lowest(_field(fam, shape, trial, temporal, need, params), need)
     fits = isinstance(direct, np.ndarray) and direct.dtype == np.bool_ and direct.shape == shape
-    if not (fits and np.array_equal(direct.reshape(cut.shape), cut)) or (
-        trial.bit_generator.state != rng.bit_generator.state
-    ):
+    if not (fits and np.array_equal(direct, cut)) or (trial.bit_generator.state != rng.bit_generator.state):
         raise ValueError(
             f"the mask shortcut of family {fam.name!r} must give the bool {shape} mask that its "
             f"field's cut at need={need} gives, from the same generator state, or None"
@@ -335,19 +332,24 @@ def _check_need(
     """On a user family's first field with a ``need``: the field with ``need`` and the field with
     ``need=None``, from copies of ``rng``, must have the same ``need`` lowest pixels per frame (the
     mask must not depend on ``need``, and the family must draw only from its rng)."""
-    fields = []
+    cuts = []
     for asked in (None, need):
         field = fam.field(shape, copy.deepcopy(rng), temporal, asked, **params)
         _hold(fam, field, shape, asked)
-        fields.append(field.reshape(shape[0], -1))
-    whole, early = (calibrate._cut_rows(f, need, np.empty(f.shape, np.bool_)) for f in fields)
-    if not np.array_equal(whole, early):
+        cuts.append(_lowest(field, need))
+    if not np.array_equal(cuts[0], cuts[1]):
         raise ValueError(
             f"the field of family {fam.name!r} has other {need} lowest pixels with need={need} than with "
             "need=None (from the same generator state): its mask must not depend on need (beyond +inf "
             "on the pixels it does not need), and it must draw only from its rng"
         )
     _NEED_CHECKED.add(fam)
+
+
+def _lowest(field: np.ndarray, need: int) -> np.ndarray:
+    """The ``need`` lowest pixels of every frame of a field (T, H, W), as the calibrator cuts them."""
+    rows = field.reshape(field.shape[0], -1)
+    return calibrate._cut_rows(rows, need, np.empty(rows.shape, np.bool_)).reshape(field.shape)
 
 
 def _hold(fam: Family, field: Any, shape: tuple[int, ...], need: int | None) -> None:
