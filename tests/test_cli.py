@@ -125,6 +125,19 @@ def test_results_csv_has_one_row_per_condition(tiny_run):
     assert len({r["accuracy"] for r in clean if r["level"] == "frame"}) == 1  # nothing hidden: identical
 
 
+def test_each_training_seed_draws_its_own_masks_shared_by_its_architectures(tiny_run):
+    with open(tiny_run / "results.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["level"] == "frame" and float(r["coverage"]) > 0]
+    masks: dict[tuple, set] = {}  # each cell's masks, seen through their descriptors, per seed
+    for r in rows:
+        key = (r["arm"], r["fill"], r["temporal"], r["family"], r["coverage"], r["seed"])
+        masks.setdefault(key, set()).add((r["n_components"], r["largest_fraction"], r["realised_coverage"]))
+    assert all(len(seen) == 1 for seen in masks.values())  # both architectures of a seed: the same masks
+    cells = [key[:-1] for key in masks if key[-1] == "0"]
+    differ = sum(masks[(*cell, "0")] != masks[(*cell, "1")] for cell in cells)
+    assert differ >= 0.9 * len(cells), (differ, len(cells))  # seed 1 drew other masks than seed 0
+
+
 def test_claims_csv_has_every_claim_in_every_setting_and_coverage(tiny_run):
     with open(tiny_run / "claims.csv") as fh:
         rows = list(csv.DictReader(fh))

@@ -49,7 +49,7 @@ def test_a_stacked_report_splits_into_each_models_own_report(videos):
 def test_descriptors_match_a_direct_computation(videos):
     frames, labels = videos
     report = _evaluate(build_cnn(seed=0), frames, labels)
-    found = measure(report, frames, "evolving", videos=3)
+    found = measure([report], frames, "evolving", videos=3)
     assert set(found) == {(f, 0.3) for f in FAMILIES}
     d = found[("perlin", 0.3)]
     assert d["ink_hidden"].shape == (3, 2)
@@ -62,7 +62,7 @@ def test_descriptors_match_a_direct_computation(videos):
             edges = np.sum(mask[t, 1:] != mask[t, :-1]) + np.sum(mask[t, :, 1:] != mask[t, :, :-1])
             assert d["boundary"][i, t] == pytest.approx(edges / mask[t].sum())
     np.testing.assert_allclose(d["ink_spread"], d["ink_hidden"].std(axis=1))
-    outcomes = frame_table({0: report}, found, "evolving", 3)
+    outcomes = frame_table([report], found, "evolving", 3)
     logp = report.cell("evolving", "perlin", 0.3).logp[:3]
     np.testing.assert_array_equal(outcomes[("perlin", 0.3)]["correct"], logp.argmax(-1) == labels[:3, None])
 

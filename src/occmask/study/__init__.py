@@ -5,8 +5,8 @@ Run it from the shell with ``occmask study`` or from Python::
     from occmask.study import make_config, run_study
     run_study(make_config("quick", out="results"))
 
-The study is a client of :mod:`occmask.robustness`, which scores every model on
-the same masks. Modules: :mod:`~occmask.study.data` (MNIST loading),
+The study is a client of :mod:`occmask.robustness`, which scores the models of each
+training seed on that seed's masks. Modules: :mod:`~occmask.study.data` (MNIST loading),
 :mod:`~occmask.study.moving` (Moving MNIST), :mod:`~occmask.study.model` (the CNNs),
 :mod:`~occmask.study.analysis` (decisions: pooled over seeds, Holm-adjusted, the blog's
 claims), :mod:`~occmask.study.context` (what a run measured),

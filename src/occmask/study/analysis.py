@@ -1,7 +1,8 @@
 """Decisions of the study, as data: pooled over training seeds, decided at every coverage.
 
 Every model (architecture x training seed) is scored by
-:func:`occmask.robustness.evaluate` on the same test videos and the same masks. A
+:func:`occmask.robustness.evaluate` on the same test videos, the models of one seed on
+the same masks and each seed on masks of its own. A
 quantity pooled across seeds is, per video, the mean over seeds of that video's
 value (a frame-level value is the mean over the video's frames); the paired tests
 of :mod:`occmask.robustness.stats` then run on these per-video means: Student's

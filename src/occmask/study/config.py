@@ -121,7 +121,8 @@ class StudyConfig:
         Bootstrap resamples for every interval.
     seed : int
         Root seed: data split, trajectories, masks, weights, bootstrap. Every
-        model sees the same test videos and the same masks.
+        model sees the same test videos; the models of one training seed see the
+        same masks, and each training seed draws its own.
     device : str
         ``"cpu"`` or ``"cuda"``.
     mnist_dir : Path or None

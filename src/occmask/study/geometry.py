@@ -4,8 +4,9 @@ For every family and occluded coverage of fill 0 (masks in the first temporal
 mode), each test frame's mask is rebuilt and described: its connected components,
 the largest one's share of the hidden pixels, the boundary length per hidden
 pixel, and the share of the digit's ink it hides (and that share's spread across
-the video's frames). Each frame's outcome is the models' mean over seeds of
-"correct" (and of the confidence), per architecture.
+the video's frames). Each training seed's models see masks of their own, so every
+seed's frames are described, and each joined to that seed's outcome ("correct" and
+the confidence), per architecture.
 
 The analysis asks, at each coverage, how much of the families' accuracy gaps to
 the reference a descriptor accounts for: frame accuracy is regressed on the
@@ -20,7 +21,7 @@ bootstraps over videos (a video's frames and families are resampled together).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -41,17 +42,18 @@ DESCRIPTORS = {
     "boundary": "hidden-visible pixel edges per hidden pixel",
 }
 
-_VIDEOS = 200  # videos described per cell (the first ones): enough for the regressions, cheap to rebuild
+_VIDEOS = 100  # videos described per cell and seed (the first ones): enough for the regressions
 _BOOT = 200
 
 
-def measure(report: Report, frames: np.ndarray, temporal: str, *, videos: int = _VIDEOS) -> dict:
-    """Per-frame descriptors of every occluded cell of one temporal mode of a canvas-matched report.
+def measure(seeds: Sequence[Report], frames: np.ndarray, temporal: str, *, videos: int = _VIDEOS) -> dict:
+    """Per-frame descriptors of every occluded cell of one temporal mode of canvas-matched reports.
 
     Parameters
     ----------
-    report : Report
-        Any model's report (every model sees the same masks).
+    seeds : sequence of Report
+        One report per training seed, of any architecture (the models of one seed see the
+        same masks; each seed draws its own).
     frames : ndarray of uint8, shape (N, T, H, W)
         The clean test videos (the ink is the pixels at least half white).
     temporal : str
@@ -62,28 +64,33 @@ def measure(report: Report, frames: np.ndarray, temporal: str, *, videos: int = 
     Returns
     -------
     dict
-        ``(family, coverage)`` -> dict of descriptor name -> array ``(videos, T)``,
-        plus ``"ink_spread"`` (per video: SD of the ink hidden across frames, ``(videos,)``).
+        ``(family, coverage)`` -> dict of descriptor name -> array ``(videos, S * T)``
+        (seed ``s``'s frames in columns ``s * T`` to ``s * T + T - 1``), plus
+        ``"ink_spread"`` (per video: the SD of the ink hidden across a mask's frames,
+        mean over seeds, ``(videos,)``).
     """
     n = min(videos, frames.shape[0])
     ink = frames[:n] >= 128
-    keys = [(f, c) for f in report.setting.families for c in report.setting.coverages if c > 0]
+    first = seeds[0].setting
+    keys = [(f, c) for f in first.families for c in first.coverages if c > 0]
 
     def one(key: tuple[str, float]) -> dict[str, np.ndarray]:
         family, coverage = key
         found: dict[str, list] = {name: [] for name in DESCRIPTORS}
         for i in range(n):
-            mask = report.mask(i, family=family, coverage=coverage, temporal=temporal)
+            mask = np.concatenate(
+                [r.mask(i, family=family, coverage=coverage, temporal=temporal) for r in seeds]
+            )
             d = describe(mask)
             hidden = np.maximum(mask.sum(axis=(1, 2)), 1)
-            found["ink_hidden"].append(
-                (mask & ink[i]).sum(axis=(1, 2)) / np.maximum(ink[i].sum(axis=(1, 2)), 1)
-            )
+            inked = np.tile(ink[i], (len(seeds), 1, 1))
+            ink_pixels = np.maximum(inked.sum(axis=(1, 2)), 1)
+            found["ink_hidden"].append((mask & inked).sum(axis=(1, 2)) / ink_pixels)
             found["largest_share"].append(d.largest_component / hidden)
             found["log_components"].append(np.log(np.maximum(d.n_components, 1)))
             found["boundary"].append(d.boundary / hidden)
         out = {name: np.asarray(v, dtype=np.float64) for name, v in found.items()}
-        out["ink_spread"] = out["ink_hidden"].std(axis=1)
+        out["ink_spread"] = out["ink_hidden"].reshape(n, len(seeds), -1).std(axis=2).mean(axis=1)
         return out
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # the mask kernels release the GIL
@@ -91,17 +98,19 @@ def measure(report: Report, frames: np.ndarray, temporal: str, *, videos: int = 
 
 
 def frame_table(
-    reports: Mapping[int, Report], described: dict, temporal: str, videos: int
+    seeds: Sequence[Report], described: dict, temporal: str, videos: int
 ) -> dict[tuple[str, float], dict[str, np.ndarray]]:
-    """Per cell: the seed-mean "correct" and confidence of each described frame, ``(videos, T)`` each."""
+    """Per cell: "correct" and the confidence of each described frame of each seed, ``(videos, S * T)`` each.
+
+    ``seeds`` are one architecture's reports, in the order :func:`measure` got its seeds.
+    """
     out = {}
-    seeds = list(reports.values())
     labels = seeds[0].labels[:videos, None]
     for family, coverage in described:
-        logp = np.stack([r.cell(temporal, family, coverage).logp[:videos] for r in seeds])  # (S, n, T, K)
+        logp = np.concatenate([r.cell(temporal, family, coverage).logp[:videos] for r in seeds], axis=1)
         out[(family, coverage)] = {
-            "correct": (logp.argmax(-1) == labels).mean(axis=0),
-            "confidence": np.exp(logp.max(-1)).mean(axis=0),
+            "correct": (logp.argmax(-1) == labels).astype(np.float64),
+            "confidence": np.exp(logp.max(-1)),
         }
     return out
 

@@ -118,9 +118,14 @@ def _train_model(
 
 
 def _evaluate(
-    model: Any, test: VideoSet, config: StudyConfig, fill: float, *, ink_matched: bool = False
+    model: Any, test: VideoSet, config: StudyConfig, fill: float, seed: int, *, ink_matched: bool = False
 ) -> Report:
-    """Score ``model`` on the test videos: on ``fill``'s canvas grid, or on the ink shares (ink-matched)."""
+    """Score ``model`` on the test videos: on ``fill``'s canvas grid, or on the ink shares (ink-matched).
+
+    The masks are training seed ``seed``'s own: the models of one seed see the same masks, and
+    each seed draws new ones, so that a comparison pooled over seeds averages over the masks'
+    randomness as well as the training's (a paired comparison's variance is mostly the masks').
+    """
     from ..robustness import Report, evaluate
     from ..robustness.metrics import RULES
 
@@ -136,7 +141,7 @@ def _evaluate(
         rules=tuple(RULES),
         reference=config.reference,
         n_boot=config.n_boot,
-        seed=int(stream(config, Stream.MASK, *((1,) if ink_matched else ())).generate_state(1)[0]),
+        seed=int(stream(config, Stream.MASK, int(ink_matched), seed).generate_state(1)[0]),
         batch_size=512,
         device=config.device,
         progress=config.progress,
@@ -178,15 +183,13 @@ def _geometry(run: Run) -> list:
     if 0.0 not in c.fills or len(c.families) < 2 or not any(v > 0 for v in c.coverages[0.0]):
         return []
     temporal = c.temporal[0]
-    first = run.reports[(c.archs[0], 0, 0.0)]
-    described = measure(first, run.test.frames, temporal)
+    per_arch = {arch: [run.reports[(arch, s, 0.0)] for s in range(c.seeds)] for arch in c.archs}
+    described = measure(per_arch[c.archs[0]], run.test.frames, temporal)  # a seed's models share its masks
     videos = next(iter(described.values()))["ink_hidden"].shape[0]
-    out = []
-    for arch in c.archs:
-        seeds = {s: run.reports[(arch, s, 0.0)] for s in range(c.seeds)}
-        outcomes = frame_table(seeds, described, temporal, videos)
-        out.append(explain(arch, described, outcomes, c.reference, seed=c.seed))
-    return out
+    return [
+        explain(arch, described, frame_table(seeds, described, temporal, videos), c.reference, seed=c.seed)
+        for arch, seeds in per_arch.items()
+    ]
 
 
 def run_study(config: StudyConfig) -> StudyResult:
@@ -235,16 +238,17 @@ def run_study(config: StudyConfig) -> StudyResult:
             for a, arch in enumerate(config.archs):
                 for s in range(config.seeds):
                     models[(arch, s)], histories[(arch, s)], sizes = _train_model(digits, config, a, s)
-        with _timer(timings, "evaluate"):  # every model on each mask at once: masks made once
-            stack = Stacked(list(models.values()))
+        with _timer(timings, "evaluate"):  # each seed's models score its masks at once: masks made once
             shape = test.frames.shape[1:]
-            for fill in config.fills:
-                found = split(_evaluate(stack, test, config, fill), len(models), shape)
-                reports |= {(key[0], key[1], fill): report for key, report in zip(models, found, strict=True)}
-            if config.ink_shares:  # fill 0 deletes the hidden ink; white on white ink would change nothing
-                matched = _evaluate(stack, test, config, 0.0, ink_matched=True)
-                for key, report in zip(models, split(matched, len(models), shape), strict=True):
-                    ink_reports[(key[0], key[1], 0.0)] = report
+            for s in range(config.seeds):
+                keys = [(arch, s) for arch in config.archs]
+                stack = Stacked([models[key] for key in keys])
+                for fill in config.fills:
+                    found = split(_evaluate(stack, test, config, fill, s), len(keys), shape)
+                    reports |= {(arch, s, fill): r for (arch, _), r in zip(keys, found, strict=True)}
+                if config.ink_shares:  # fill 0 deletes the hidden ink; white on white ink changes nothing
+                    found = split(_evaluate(stack, test, config, 0.0, s, ink_matched=True), len(keys), shape)
+                    ink_reports |= {(arch, s, 0.0): r for (arch, _), r in zip(keys, found, strict=True)}
     layers = {arch: layer_table(models[(arch, 0)]) for arch in config.archs}
     run = Run(
         config=config,
