@@ -88,7 +88,7 @@ if __name__ == "__main__":  # before the first import of numba, which reads it o
 import numpy as np
 
 import occmask as om
-from occmask import calibrate
+from occmask import _cut
 from occmask._occlude import occlude_array
 
 #: (B, C, H, W) of the batch of the peers' rows: 64 RGB images of 224 x 224, float32.
@@ -156,7 +156,7 @@ def _kernels(family: str, batch_np: np.ndarray):
     fam = om.FAMILIES[family]
     params = fam.params({})
     n_b, _, n_h, n_w = batch_np.shape
-    need = calibrate.target_count(COVERAGE, n_h * n_w)
+    need = _cut.target_count(COVERAGE, n_h * n_w)
     rng = np.random.default_rng(SEED)
     zero = np.zeros((1, 1, 1, 1), batch_np.dtype)
 
@@ -164,7 +164,7 @@ def _kernels(family: str, batch_np: np.ndarray):
         masks = np.empty((n_b, n_h, n_w), dtype=bool)  # new arrays, as Occlude returns
         for b in range(n_b):
             field = fam.field((1, n_h, n_w), rng, "evolving", need, **params)
-            calibrate._cut_rows(field.reshape(1, -1), need, masks[b].reshape(1, -1))
+            _cut.cut_rows(field.reshape(1, -1), need, masks[b].reshape(1, -1))
         return occlude_array(batch_np, masks, zero, (n_b, 1, n_h, n_w), 1, None)
 
     return kernels

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import occmask as om
-from occmask import calibrate
+from occmask import _cut
 from occmask._two_pass import cut_in_two_passes
 from occmask.calibrate import target_count
 from occmask.families import _engine, _family
@@ -108,7 +108,7 @@ def test_a_video_cut_in_two_passes_equals_the_cut_of_the_whole_field():
         keys = order_keys(field)
         assert np.array_equal(np.argsort(keys, kind="stable"), np.argsort(field + 0.0, kind="stable"))
         for k in (0, 1, int(rng.integers(0, 1001)), 999, 1000):
-            expected = calibrate._cut_rows(field.reshape(1, -1), k, np.empty((1, 1000), bool))[0]
+            expected = _cut.cut_rows(field.reshape(1, -1), k, np.empty((1, 1000), bool))[0]
             out = np.zeros(1000, bool)
             first, second = np.array_split(field, 7), np.array_split(field, 7)
             if cut_in_two_passes(first, second, k / 1000, out):
@@ -138,7 +138,7 @@ def test_a_region_video_cut_in_two_passes_equals_the_cut_of_the_whole_field():
         per_video = rng.random(shape) < 0.4
         for region in (per_frame, per_video):
             for coverage in (0.0, 0.3, float(rng.random()), 1.0):
-                expected = calibrate._cut(field, coverage, "video", None, region)
+                expected = _cut.cut_field(field, coverage, "video", None, region)
                 out = np.zeros(field.size, bool)
                 first, second = np.split(field, 2), np.split(field, 2)  # blocks of 2 frames
                 if cut_in_two_passes(first, second, coverage, out, region=region):

@@ -21,7 +21,7 @@ from occmask.families import BUILTIN
 #: Modules with kernels: the shared ones, and every built-in family's module.
 MODULES = [
     "occmask._occlude",
-    "occmask.calibrate",
+    "occmask._cut",
     "occmask.describe",
     "occmask._noise",
     *(f"occmask.families.{name}" for name in BUILTIN),
@@ -56,7 +56,7 @@ def test_kernels_are_cached_nogil_and_serial():
 
 ENTRY_KERNELS = {
     "occmask._occlude._fill_where",
-    "occmask.calibrate._cut_rows",
+    "occmask._cut.cut_rows",
     "occmask.describe._label",
     "occmask.describe._measure",
     "occmask._noise._fractal_field",
@@ -93,15 +93,15 @@ def test_first_kernel_call_compiles_its_module_only():
     code = textwrap.dedent("""
         import importlib, sys
         import numpy as np
-        from occmask import _jit, calibrate
+        from occmask import _jit, _cut
         from occmask import _noise
-        assert isinstance(calibrate._cut_rows, _jit._Kernel) and "numba" not in sys.modules
+        assert isinstance(_cut.cut_rows, _jit._Kernel) and "numba" not in sys.modules
         field = np.arange(12, 0, -1, dtype=np.float32).reshape(2, 6)
         out = np.empty(field.shape, bool)
-        calibrate._cut_rows(field, 2, out)
+        _cut.cut_rows(field, 2, out)
         assert out.tolist() == [[False] * 4 + [True] * 2] * 2, out
         from numba.core.registry import CPUDispatcher
-        kernels = [v for v in vars(calibrate).values() if isinstance(v, (CPUDispatcher, _jit._Kernel))]
+        kernels = [v for v in vars(_cut).values() if isinstance(v, (CPUDispatcher, _jit._Kernel))]
         assert len(kernels) >= 3 and all(isinstance(v, CPUDispatcher) for v in kernels), kernels
         describe = importlib.import_module("occmask.describe")  # the module, not the function
         assert isinstance(describe._measure, _jit._Kernel) and isinstance(_noise._simplex3, _jit._Kernel)

@@ -11,6 +11,7 @@ import pytest
 
 import occmask as om
 from occmask.families import BUILTIN
+from occmask.families._docs import ENTRIES, fill
 from occmask.families._family import signature_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,10 +33,29 @@ def test_family_functions_share_generates_arguments(name):
     own parameters' defaults are the family's, read from its signature)."""
     function = getattr(om, name)
     assert name in om.__all__
-    common = ("rng", "match", "temporal")
+    common = ("rng", "match", "temporal", "region")
     parameters = inspect.signature(function).parameters
     assert list(parameters)[:2] == ["shape", "coverage"]
     assert all(parameters[p].default == inspect.signature(om.generate).parameters[p].default for p in common)
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_family_docstrings_document_every_parameter_in_full(name):
+    """Every parameter of a family's function has one entry in its docstring, the shared ones filled
+    in (for ``help()`` and the doctests); the API reference fills in the source's docstring alike."""
+    function = getattr(om, name)
+    doc = inspect.cleandoc(function.__doc__)
+    assert "%(" not in doc
+    documented = re.findall(r"^(\w+) : ", doc, re.MULTILINE)
+    assert sorted(documented) == sorted(inspect.signature(function).parameters)
+    assert all(entry in doc for entry in ENTRIES.values())
+    tree = ast.parse((SRC / "families" / f"{name}.py").read_text(encoding="utf-8"))
+    (source,) = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
+    assert "%(shape)s" in ast.get_docstring(source)
+    assert fill(ast.get_docstring(source)) == doc
+    defaults = signature_defaults(function)
+    for parameter, written in re.findall(r"^(\w+) : .*, default (.+)$", doc, re.MULTILINE):
+        assert ast.literal_eval(written) == defaults[parameter], (parameter, written)  # the signature's
 
 
 def test_signature_defaults_sees_a_wrong_default():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import occmask as om
-from occmask import calibrate
+from occmask import _cut, calibrate
 from occmask.families import _family
 
 describe_module = importlib.import_module("occmask.describe")
@@ -23,7 +23,7 @@ def kernels_must_not_run(monkeypatch):
     monkeypatch.setattr(  # the registry that generate reads
         _family, "FAMILIES", {k: dataclasses.replace(f, field=boom) for k, f in _family.FAMILIES.items()}
     )
-    monkeypatch.setattr(calibrate, "_cut_rows", boom)
+    monkeypatch.setattr(_cut, "cut_rows", boom)
     monkeypatch.setattr(describe_module, "_label", boom)
 
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ._cut import rank_bin, target_count
 from ._jit import kernel
-from .calibrate import _rank_bin, target_count
 
 __all__ = ["cut_in_two_passes"]
 
@@ -93,8 +93,8 @@ def cut_in_two_passes(
     region: np.ndarray | None = None,
 ) -> bool:
     """Cut a field made in blocks at ``coverage`` of the whole video into ``out`` (flat, bool),
-    equal values in index order (as :func:`_cut_rows` on one row, or :func:`_cut_region_rows` with
-    a region), never holding the whole field.
+    equal values in index order (as :func:`occmask._cut.cut_rows` on one row, or the region cut
+    with a region), never holding the whole field.
 
     ``first`` and ``second`` yield the same field's float32 blocks of whole frames in order, twice
     (each block is used before the next is asked for). The first pass counts the values by the
@@ -124,7 +124,7 @@ def cut_in_two_passes(
     if k == 0:  # nothing to hide (coverage 0, or an empty region)
         out[:] = False
         return True
-    target, below = _rank_bin(counted, k)
+    target, below = rank_bin(counted, k)
     if hist[target] > out.size // 16:
         return False
     candidates, keys = np.empty(hist[target], np.int64), np.empty(hist[target], np.int64)

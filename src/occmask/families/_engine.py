@@ -1,9 +1,9 @@
 """The one generator that drives every family: field, then cut, in blocks where a field is large.
 
 :func:`generate` checks its arguments, asks the family (:mod:`occmask.families._family`)
-for its priority field, holds the field to the family contract and cuts it with
-:mod:`occmask.calibrate`: per frame, over the video (in two passes for large videos)
-or at the threshold of ``match="expected"``, calibrated once per family, shape and
+for its priority field, holds the field to the family contract and cuts it with the
+calibrator's cut (:mod:`occmask._cut`): per frame, over the video (in two passes for large
+videos) or at the threshold of ``match="expected"``, calibrated once per family, shape and
 parameter set on reference fields.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validate, calibrate
+from .. import _cut, _validate, calibrate
 from .._two_pass import cut_in_two_passes
 from ._family import FAMILIES, TEMPORAL, Family, _trusted
 
@@ -167,7 +167,7 @@ def _generate(
     field_shape = (frames, shape3[1], shape3[2])
     # a region's threshold may lie anywhere in the frame: then the whole field is needed
     early = match == "frame" and region is None
-    need = calibrate.target_count(coverage, shape3[1] * shape3[2]) if early else None
+    need = _cut.target_count(coverage, shape3[1] * shape3[2]) if early else None
     if need is not None and fam.mask is not None:
         direct = _direct_mask(fam, field_shape, gen, temporal, need, checked)
         if direct is not None:
@@ -192,13 +192,13 @@ def _generate(
         for start, block in _parts(fam, field_shape, gen, temporal, need, checked):
             stop = start + len(block)
             part = region if region is None or region.ndim == 2 else region[start:stop]
-            calibrate._cut(block, coverage, match, reference, part, mask[start:stop])
+            _cut.cut_field(block, coverage, match, reference, part, mask[start:stop])
         return mask[0] if image and out is None else (mask if out is None else out)
     field = _field(fam, field_shape, gen, temporal, need, checked)
     if region is not None and region.ndim == 3 and frames != shape3[0]:  # a static field, a region per frame
         field, frames = np.repeat(field, shape3[0], axis=0), shape3[0]
     into = None if out is None or frames != shape3[0] else out.reshape(field.shape)
-    mask = calibrate._cut(field, coverage, match, reference, region, into)
+    mask = _cut.cut_field(field, coverage, match, reference, region, into)
     if out is not None:
         if into is None:
             np.copyto(out.reshape(shape3), mask)  # the one frame of a static mask, on every frame
@@ -262,7 +262,7 @@ def _video_in_blocks(
     parts = _parts(fam, shape, trial, temporal, None, params)
     _, block = next(parts)
     if len(block) == shape[0]:  # one block: the whole field is here already
-        calibrate._cut(block, coverage, "video", None, region, mask)
+        _cut.cut_field(block, coverage, "video", None, region, mask)
         rng.bit_generator.state = trial.bit_generator.state
         return True
     first = itertools.chain([block], (block for _, block in parts))  # the block already made first
@@ -349,7 +349,7 @@ def _check_need(
 def _lowest(field: np.ndarray, need: int) -> np.ndarray:
     """The ``need`` lowest pixels of every frame of a field (T, H, W), as the calibrator cuts them."""
     rows = field.reshape(field.shape[0], -1)
-    return calibrate._cut_rows(rows, need, np.empty(rows.shape, np.bool_)).reshape(field.shape)
+    return _cut.cut_rows(rows, need, np.empty(rows.shape, np.bool_)).reshape(field.shape)
 
 
 def _hold(fam: Family, field: Any, shape: tuple[int, ...], need: int | None) -> None:
@@ -463,4 +463,4 @@ def _curve(fam: Family, shape: tuple[int, int, int], temporal: str, params: tupl
             taken += values.size
             del block, values  # before the next one is drawn
     samples.sort()
-    return calibrate._sorted_quantile_curve(samples)
+    return _cut.sorted_quantile_curve(samples)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._jit import kernel
+from ._docs import shared_parameters
 from ._engine import generate
 from ._family import Family, whole_field
 
@@ -36,6 +37,7 @@ __all__ = ["bernoulli"]
 _SHUFFLE_PIXELS = 1 << 19
 
 
+@shared_parameters
 def bernoulli(
     shape: tuple[int, ...],
     coverage: float,
@@ -49,22 +51,16 @@ def bernoulli(
 
     Parameters
     ----------
-    shape : tuple of int
-        ``(H, W)`` or ``(T, H, W)``.
-    coverage : float
-        Fraction of hidden pixels, in [0, 1].
-    rng : None, int, SeedSequence or Generator
-        Source of randomness (SPEC 7).
-    match : {"frame", "video", "expected"}
-        Coverage matching, see :func:`occmask.generate`. With ``"frame"`` each
-        frame hides a uniformly random set of exactly ``k`` pixels; with
-        ``"expected"`` each pixel is hidden with probability ``coverage``
-        independently.
-    temporal : {"evolving", "static", "independent"}
+    %(shape)s
+    %(coverage)s
+    %(rng)s
+    %(match)s
+        With ``"frame"`` each frame hides a uniformly random set of exactly ``k``
+        pixels; with ``"expected"`` each pixel is hidden with probability
+        ``coverage`` independently.
+    %(temporal)s
         ``"evolving"`` and ``"independent"`` both draw a new pattern per frame.
-    region : ndarray of bool, optional
-        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
-        canvas, see :func:`occmask.generate`.
+    %(region)s
 
     Returns
     -------
@@ -77,7 +73,7 @@ def bernoulli(
     >>> int(m.sum())
     1229
     """
-    return generate("bernoulli", shape, coverage, rng=rng, match=match, temporal=temporal, region=region)
+    return generate("bernoulli", **locals())
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import _noise, _validate
 from .._jit import kernel
+from ._docs import shared_parameters
 from ._engine import generate
 from ._family import Family, signature_defaults, whole_field
 
@@ -40,6 +41,7 @@ __all__ = ["cgol"]
 _TIE_SCALE = 8.0  # feature size (pixels) of the smooth field that orders equal distances
 
 
+@shared_parameters
 def cgol(
     shape: tuple[int, ...],
     coverage: float,
@@ -58,15 +60,12 @@ def cgol(
 
     Parameters
     ----------
-    shape : tuple of int
-        ``(H, W)`` or ``(T, H, W)``.
-    coverage : float
-        Fraction of hidden pixels, in [0, 1].
-    rng : None, int, SeedSequence or Generator
-        Source of randomness (SPEC 7): the soup and the tie-breaking field.
-    match : {"frame", "video", "expected"}
-        Coverage matching, see :func:`occmask.generate`.
-    temporal : {"evolving", "static", "independent"}
+    %(shape)s
+    %(coverage)s
+    %(rng)s
+        It draws the soup and the tie-breaking field.
+    %(match)s
+    %(temporal)s
         ``"evolving"``: frame ``t`` is generation ``burn_in + t * step`` of one soup;
         ``"independent"``: every frame comes from its own soup.
     density : float, default 0.35
@@ -81,9 +80,7 @@ def cgol(
         How many recent generations leave a trail, in [1, 10000]; 1 means only live cells.
     decay : float, default 1.0
         Pixels of distance that one generation of age costs, in [0, 1e4].
-    region : ndarray of bool, optional
-        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
-        canvas, see :func:`occmask.generate`.
+    %(region)s
 
     Returns
     -------
@@ -96,20 +93,7 @@ def cgol(
     >>> m.shape, int(m[-1].sum())
     ((8, 64, 64), 1229)
     """
-    return generate(
-        "cgol",
-        shape,
-        coverage,
-        rng=rng,
-        match=match,
-        temporal=temporal,
-        region=region,
-        density=density,
-        burn_in=burn_in,
-        step=step,
-        memory=memory,
-        decay=decay,
-    )
+    return generate("cgol", **locals())
 
 
 #: A cell of the soup is alive where a uniform 16-bit number is below ``density * _DENSITY_STEPS``

@@ -22,12 +22,14 @@ from typing import Any
 import numpy as np
 
 from .. import _validate
+from ._docs import shared_parameters
 from ._engine import generate
 from ._family import Family, signature_defaults, whole_field
 
 __all__ = ["fourier"]
 
 
+@shared_parameters
 def fourier(
     shape: tuple[int, ...],
     coverage: float,
@@ -43,15 +45,11 @@ def fourier(
 
     Parameters
     ----------
-    shape : tuple of int
-        ``(H, W)`` or ``(T, H, W)``.
-    coverage : float
-        Fraction of hidden pixels, in [0, 1].
-    rng : None, int, SeedSequence or Generator
-        Source of randomness (SPEC 7).
-    match : {"frame", "video", "expected"}
-        Coverage matching, see :func:`occmask.generate`.
-    temporal : {"evolving", "static", "independent"}
+    %(shape)s
+    %(coverage)s
+    %(rng)s
+    %(match)s
+    %(temporal)s
         ``"evolving"``: one 3-D spectrum, blobs change smoothly from frame to
         frame; ``"independent"``: a new 2-D spectrum per frame.
     decay : float, default 3.0
@@ -60,9 +58,7 @@ def fourier(
     time_scale : float, default 0.25
         How slowly an evolving mask changes (> 0): a temporal frequency of ``ft``
         cycles per frame is weighted like ``ft * time_scale`` cycles per pixel.
-    region : ndarray of bool, optional
-        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
-        canvas, see :func:`occmask.generate`.
+    %(region)s
 
     Returns
     -------
@@ -75,17 +71,7 @@ def fourier(
     >>> m.shape, int(m[0].sum())
     ((8, 64, 64), 1229)
     """
-    return generate(
-        "fourier",
-        shape,
-        coverage,
-        rng=rng,
-        match=match,
-        temporal=temporal,
-        region=region,
-        decay=decay,
-        time_scale=time_scale,
-    )
+    return generate("fourier", **locals())
 
 
 def _check(params: dict[str, Any]) -> dict[str, Any]:

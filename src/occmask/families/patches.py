@@ -29,6 +29,7 @@ import numpy as np
 from .. import _validate
 from .._jit import kernel
 from .._torus import lowest_first
+from ._docs import shared_parameters
 from ._engine import generate
 from ._family import Family, signature_defaults, whole_field
 
@@ -40,6 +41,7 @@ _DISTINCT = 1 << 22  # ranks x places below which every rank + place is a distin
 _PLACE_ROWS = 64  # patch heights up to which the field kernel keeps the places of every row of a patch
 
 
+@shared_parameters
 def patches(
     shape: tuple[int, ...],
     coverage: float,
@@ -56,17 +58,13 @@ def patches(
 
     Parameters
     ----------
-    shape : tuple of int
-        ``(H, W)`` or ``(T, H, W)``.
-    coverage : float
-        Fraction of hidden pixels, in [0, 1]. When it is not a whole number of
-        patches, the next patch in the order is hidden partly: a centred square
-        growing in a spiral.
-    rng : None, int, SeedSequence or Generator
-        Source of randomness (SPEC 7).
-    match : {"frame", "video", "expected"}
-        Coverage matching, see :func:`occmask.generate`.
-    temporal : {"evolving", "static", "independent"}
+    %(shape)s
+    %(coverage)s
+        When it is not a whole number of patches, the next patch in the order is
+        hidden partly: a centred square growing in a spiral.
+    %(rng)s
+    %(match)s
+    %(temporal)s
         ``"evolving"``: patch scores drift; ``"static"``: the same patches in every
         frame (VideoMAE's tube masking); ``"independent"``: a new order (and grid
         offset) per frame.
@@ -78,9 +76,7 @@ def patches(
         (0, 0), as a ViT tokenizer's.
     time_scale : float, default 8.0
         Correlation time of the drifting patch scores, in frames (> 0).
-    region : ndarray of bool, optional
-        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
-        canvas, see :func:`occmask.generate`.
+    %(region)s
 
     Returns
     -------
@@ -93,18 +89,7 @@ def patches(
     >>> int(m[0].sum()), int(m[0].reshape(4, 16, 4, 16).all(axis=(1, 3)).sum())  # 4 whole patches
     (1024, 4)
     """
-    return generate(
-        "patches",
-        shape,
-        coverage,
-        rng=rng,
-        match=match,
-        temporal=temporal,
-        region=region,
-        patch=patch,
-        offset=offset,
-        time_scale=time_scale,
-    )
+    return generate("patches", **locals())
 
 
 def _check(params: dict[str, Any]) -> dict[str, Any]:

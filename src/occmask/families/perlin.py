@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 
 from .. import _noise, _validate
+from ._docs import shared_parameters
 from ._engine import generate
 from ._family import Family, signature_defaults, whole_field
 
 __all__ = ["perlin"]
 
 
+@shared_parameters
 def perlin(
     shape: tuple[int, ...],
     coverage: float,
@@ -43,15 +45,11 @@ def perlin(
 
     Parameters
     ----------
-    shape : tuple of int
-        ``(H, W)`` or ``(T, H, W)``.
-    coverage : float
-        Fraction of hidden pixels, in [0, 1].
-    rng : None, int, SeedSequence or Generator
-        Source of randomness (SPEC 7).
-    match : {"frame", "video", "expected"}
-        Coverage matching, see :func:`occmask.generate`.
-    temporal : {"evolving", "static", "independent"}
+    %(shape)s
+    %(coverage)s
+    %(rng)s
+    %(match)s
+    %(temporal)s
         ``"evolving"`` samples 3-D noise (blobs morph over time).
     scale : float, default 16
         Feature size in pixels: the lattice spacing of the first octave, in [0.5, 1e5].
@@ -66,9 +64,7 @@ def perlin(
     periodic : bool, default False
         Make the field tile the canvas (``basis="perlin"`` only). The lattice
         spacing is adjusted so a whole number of cells fits each side.
-    region : ndarray of bool, optional
-        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
-        canvas, see :func:`occmask.generate`.
+    %(region)s
 
     Returns
     -------
@@ -81,21 +77,7 @@ def perlin(
     >>> m.shape, int(m[3].sum())
     ((10, 64, 64), 1229)
     """
-    return generate(
-        "perlin",
-        shape,
-        coverage,
-        rng=rng,
-        match=match,
-        temporal=temporal,
-        region=region,
-        scale=scale,
-        octaves=octaves,
-        persistence=persistence,
-        time_scale=time_scale,
-        basis=basis,
-        periodic=periodic,
-    )
+    return generate("perlin", **locals())
 
 
 #: Lattice spacings in pixels (or frames) that keep the field a stationary noise: below half a

@@ -25,6 +25,7 @@ from .. import _torus, _validate
 from .._jit import kernel
 from .._torus import span as _span
 from .._torus import wrap_offset as _wrap_offset
+from ._docs import shared_parameters
 from ._engine import generate
 from ._family import Family, signature_defaults, whole_field
 
@@ -36,6 +37,7 @@ _SIDE_NORM = 1.0 / (1.0 + _SIDE_TIE)  # keeps a scale in [0, 1]
 _UNIFORMS = 6
 
 
+@shared_parameters
 def rectangles(
     shape: tuple[int, ...],
     coverage: float,
@@ -52,15 +54,11 @@ def rectangles(
 
     Parameters
     ----------
-    shape : tuple of int
-        ``(H, W)`` or ``(T, H, W)``.
-    coverage : float
-        Fraction of hidden pixels, in [0, 1].
-    rng : None, int, SeedSequence or Generator
-        Source of randomness (SPEC 7).
-    match : {"frame", "video", "expected"}
-        Coverage matching, see :func:`occmask.generate`.
-    temporal : {"evolving", "static", "independent"}
+    %(shape)s
+    %(coverage)s
+    %(rng)s
+    %(match)s
+    %(temporal)s
         ``"evolving"``: boxes translate from frame to frame; ``"independent"``:
         new boxes every frame.
     size : float or (float, float), default (8, 24)
@@ -71,9 +69,7 @@ def rectangles(
     speed : float, default 1.0
         Largest speed in pixels per frame, in [0, 1e4]; each box draws a speed in
         ``[0, speed]`` and a uniform direction.
-    region : ndarray of bool, optional
-        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
-        canvas, see :func:`occmask.generate`.
+    %(region)s
 
     Returns
     -------
@@ -86,18 +82,7 @@ def rectangles(
     >>> m.shape, int(m[0].sum())
     ((6, 64, 64), 1229)
     """
-    return generate(
-        "rectangles",
-        shape,
-        coverage,
-        rng=rng,
-        match=match,
-        temporal=temporal,
-        region=region,
-        size=size,
-        aspect=aspect,
-        speed=speed,
-    )
+    return generate("rectangles", **locals())
 
 
 def _check(params: dict[str, Any]) -> dict[str, Any]:

@@ -21,12 +21,14 @@ from .. import _torus, _validate
 from .._jit import kernel
 from .._torus import span as _span
 from .._torus import wrap_offset as _wrap_offset
+from ._docs import shared_parameters
 from ._engine import generate
 from ._family import Family, signature_defaults, whole_field
 
 __all__ = ["triangles"]
 
 
+@shared_parameters
 def triangles(
     shape: tuple[int, ...],
     coverage: float,
@@ -44,15 +46,11 @@ def triangles(
 
     Parameters
     ----------
-    shape : tuple of int
-        ``(H, W)`` or ``(T, H, W)``.
-    coverage : float
-        Fraction of hidden pixels, in [0, 1].
-    rng : None, int, SeedSequence or Generator
-        Source of randomness (SPEC 7).
-    match : {"frame", "video", "expected"}
-        Coverage matching, see :func:`occmask.generate`.
-    temporal : {"evolving", "static", "independent"}
+    %(shape)s
+    %(coverage)s
+    %(rng)s
+    %(match)s
+    %(temporal)s
         ``"evolving"``: triangles move and spin from frame to frame.
     size : float or (float, float), default (8, 24)
         Circumradius in pixels (centroid to farthest vertex), drawn uniformly from
@@ -67,9 +65,7 @@ def triangles(
     spin : float, default 0.05
         Largest angular speed in radians per frame, in [0, pi], drawn in ``[-spin, spin]``
         (a faster turn looks like a slower one the other way).
-    region : ndarray of bool, optional
-        Hide ``coverage`` of this region ((H, W) or (T, H, W)) instead of the
-        canvas, see :func:`occmask.generate`.
+    %(region)s
 
     Returns
     -------
@@ -82,19 +78,7 @@ def triangles(
     >>> m.shape, int(m[0].sum())
     ((6, 64, 64), 1229)
     """
-    return generate(
-        "triangles",
-        shape,
-        coverage,
-        rng=rng,
-        match=match,
-        temporal=temporal,
-        region=region,
-        size=size,
-        aspect=aspect,
-        speed=speed,
-        spin=spin,
-    )
+    return generate("triangles", **locals())
 
 
 #: Largest circumradius: a pixel step still changes the covering scale by about 1e-4, far above

@@ -36,6 +36,8 @@ from .inputs import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
     from .report import Report
     from .shards import PartialReport
 
@@ -278,28 +280,13 @@ def evaluate(
 
 def _part(model: Any, data: Any, given: dict[str, Any], shard: tuple[int, int]) -> PartialReport:
     """Check the arguments of :func:`evaluate` and run the grid on the samples of ``shard``."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from .shards import PartialReport, plan, signature
 
     started = time.perf_counter()
-    timings = {"masks": 0.0, "model": 0.0}
-
-    @contextlib.contextmanager
-    def clock(stage: str) -> Iterator[None]:
-        begin = time.perf_counter()
-        yield
-        timings[stage] += time.perf_counter() - begin
-
+    timings = _Timings()
     setting = checked_setting(**given)
     source = source_of(data)
-    if not callable(model):
-        raise TypeError(f"model must be callable (an nn.Module or a function), got {type(model).__name__}")
-    training = getattr(model, "training", None)
-    if hasattr(model, "eval") and hasattr(model, "to"):
-        model.eval()
-        model.to(setting.device)
-    try:
+    with _evaluating(model, setting.device):
         probe, setting = _dry_run(model, setting, source)
         k = probe.shape[-1]
         t, _, h, w = source.shape
@@ -307,70 +294,146 @@ def _part(model: Any, data: Any, given: dict[str, Any], shard: tuple[int, int]) 
         hidden = [key for key in grid if key[2] > 0]
         per_batch = max(1, setting.batch_size // t)
         first, last = plan(source.n, per_batch, shard)
-        n = last - first
-        logp = {key: np.empty((n, t, k), np.float32) for key in hidden}
-        fields: dict[tuple, dict[str, np.ndarray]] = {key: {} for key in hidden}
-        clean = np.empty((n, t, k), np.float32)
-        labels = np.empty(n, np.int64)
-        n_batches = math.ceil(n / per_batch)
-        workers = _workers()
-        with (
-            ThreadPoolExecutor(max_workers=workers) as pool,
-            _bar(setting.progress, len(hidden) * n_batches) as bar,
-        ):
-            for start, x, y in source.batches(per_batch, first, last):
-                check_labels(y, k, start)
-                stop = start + len(y)
-                rows = slice(start - first, stop - first)
-                labels[rows] = y
-                with clock("model"):
-                    clean[rows] = forward(model, x, setting, f"the clean samples {start}..{stop - 1}")
-                todo = iter(hidden)
-                pending: deque = deque()
-                for key in todo:
-                    pending.append((key, pool.submit(_masks, setting, key, start, x)))
-                    if len(pending) > workers:
-                        break
-                while pending:
-                    key, future = pending.popleft()
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending.append((nxt, pool.submit(_masks, setting, nxt, start, x)))
-                    with clock("masks"):  # waiting for the pool, then applying
-                        masks, found = future.result()
-                        seen = occluded(setting, key, start, x, masks)
-                    with clock("model"):
-                        where = "cell ({}, {}, coverage {:g}), samples {}..{}".format(*key, start, stop - 1)
-                        logp[key][rows] = forward(model, seen, setting, where)
-                    for name, values in found.items():
-                        fields[key].setdefault(name, np.empty((n, t), values.dtype))[rows] = values
-                    bar.set_postfix_str("{} {} {:g}".format(*key))
-                    bar.update()
+        scores = _Scores(hidden, last - first, t, k)
+        _score(model, setting, source, (first, last, per_batch), scores, timings)
+    timings.seconds["grid"] = time.perf_counter() - started
+    return PartialReport(
+        setting, shard, source.n, first, last, scores.labels, scores.cells(grid, setting.region is not None),
+        source.video, (t, h, w), k, signature(setting), probe,
+        {key: round(value, 4) for key, value in timings.seconds.items()},
+    )  # fmt: skip
+
+
+class _Timings:
+    """Seconds the grid spends per stage: ``"masks"`` (waiting for the pool, then applying the masks)
+    and ``"model"`` (forward passes)."""
+
+    def __init__(self) -> None:
+        self.seconds = {"masks": 0.0, "model": 0.0}
+
+    @contextlib.contextmanager
+    def clock(self, stage: str) -> Iterator[None]:
+        """Add the time the ``with`` block takes to ``stage``."""
+        begin = time.perf_counter()
+        yield
+        self.seconds[stage] += time.perf_counter() - begin
+
+
+@contextlib.contextmanager
+def _evaluating(model: Any, device: str) -> Iterator[None]:
+    """The model checked, and a module in eval mode on ``device``, its training flag restored after."""
+    if not callable(model):
+        raise TypeError(f"model must be callable (an nn.Module or a function), got {type(model).__name__}")
+    training = getattr(model, "training", None)
+    if hasattr(model, "eval") and hasattr(model, "to"):
+        model.eval()
+        model.to(device)
+    try:
+        yield
     finally:
         if training is not None and hasattr(model, "train"):
             model.train(training)
-    cells = []
-    for temporal, family, coverage in grid:
-        found = fields[(temporal, family, coverage)] if coverage > 0 else {}
-        if not found:  # coverage 0 (the clean predictions, no mask) or an empty shard
-            zeros = np.zeros((n, t))
-            found = {"realised": zeros, "n_components": zeros.astype(np.int64), "largest_fraction": zeros}
-            if setting.region is not None:
-                found["region_hidden"] = zeros
-        cells.append(
-            Cell(
-                temporal,
-                family,
-                coverage,
-                logp=logp.get((temporal, family, coverage), clean),
-                realised=found["realised"],
-                n_components=found["n_components"],
-                largest_fraction=found["largest_fraction"],
-                region_hidden=found.get("region_hidden"),
+
+
+class _Scores:
+    """What the grid records of a shard's ``n`` samples of ``t`` frames: labels, clean and occluded
+    log-probabilities (``k`` classes), and the descriptors of every hidden cell's masks."""
+
+    def __init__(self, hidden: Sequence[tuple], n: int, t: int, k: int) -> None:
+        self.n, self.t = n, t
+        self.labels = np.empty(n, np.int64)
+        self.clean = np.empty((n, t, k), np.float32)
+        self.logp = {key: np.empty((n, t, k), np.float32) for key in hidden}
+        self.fields: dict[tuple, dict[str, np.ndarray]] = {key: {} for key in hidden}
+
+    def record(self, key: tuple, rows: slice, logp: np.ndarray, found: Mapping[str, np.ndarray]) -> None:
+        """The log-probabilities and mask descriptors of the samples ``rows`` in cell ``key``."""
+        self.logp[key][rows] = logp
+        for name, values in found.items():
+            self.fields[key].setdefault(name, np.empty((self.n, self.t), values.dtype))[rows] = values
+
+    def cells(self, grid: Sequence[tuple[str, str, float]], region: bool) -> list[Cell]:
+        """A cell per key of ``grid``; coverage 0 (the clean predictions, no mask) or an empty shard
+        gets descriptors of zeros (``region_hidden`` too where the grid has a region)."""
+        cells = []
+        for temporal, family, coverage in grid:
+            found = self.fields[(temporal, family, coverage)] if coverage > 0 else {}
+            if not found:
+                zeros = np.zeros((self.n, self.t))
+                found = {"realised": zeros, "n_components": zeros.astype(np.int64), "largest_fraction": zeros}
+                if region:
+                    found["region_hidden"] = zeros
+            cells.append(
+                Cell(
+                    temporal,
+                    family,
+                    coverage,
+                    logp=self.logp.get((temporal, family, coverage), self.clean),
+                    realised=found["realised"],
+                    n_components=found["n_components"],
+                    largest_fraction=found["largest_fraction"],
+                    region_hidden=found.get("region_hidden"),
+                )
             )
-        )
-    timings["grid"] = time.perf_counter() - started
-    return PartialReport(
-        setting, shard, source.n, first, last, labels, cells, source.video, (t, h, w), k, signature(setting),
-        probe, {key: round(value, 4) for key, value in timings.items()},
-    )  # fmt: skip
+        return cells
+
+
+def _score(
+    model: Any,
+    setting: Setting,
+    source: Source,
+    span: tuple[int, int, int],
+    scores: _Scores,
+    timings: _Timings,
+) -> None:
+    """Score the samples ``first..last - 1`` of ``span = (first, last, per_batch)`` clean and in
+    every hidden cell of ``scores``, a batch at a time, into ``scores``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first, last, per_batch = span
+    hidden = list(scores.logp)
+    k = scores.clean.shape[-1]
+    workers = _workers()
+    total = len(hidden) * math.ceil((last - first) / per_batch)
+    with ThreadPoolExecutor(max_workers=workers) as pool, _bar(setting.progress, total) as bar:
+        for start, x, y in source.batches(per_batch, first, last):
+            check_labels(y, k, start)
+            stop = start + len(y)
+            rows = slice(start - first, stop - first)
+            scores.labels[rows] = y
+            with timings.clock("model"):
+                scores.clean[rows] = forward(model, x, setting, f"the clean samples {start}..{stop - 1}")
+            for key, future in _ahead(pool, setting, hidden, start, x, workers):
+                with timings.clock("masks"):  # waiting for the pool, then applying
+                    masks, found = future.result()
+                    seen = occluded(setting, key, start, x, masks)
+                with timings.clock("model"):
+                    where = "cell ({}, {}, coverage {:g}), samples {}..{}".format(*key, start, stop - 1)
+                    logp = forward(model, seen, setting, where)
+                scores.record(key, rows, logp, found)
+                bar.set_postfix_str("{} {} {:g}".format(*key))
+                bar.update()
+
+
+def _ahead(
+    pool: Executor,
+    setting: Setting,
+    keys: Sequence[tuple[str, str, float]],
+    start: int,
+    x: np.ndarray,
+    depth: int,
+) -> Iterator[tuple[tuple[str, str, float], Future]]:
+    """The masks of one batch ``x`` in every cell of ``keys``, in order: each cell's future, made in
+    ``pool`` while up to ``depth`` cells after it are made too."""
+    todo = iter(keys)
+    pending: deque = deque()
+    for key in todo:
+        pending.append((key, pool.submit(_masks, setting, key, start, x)))
+        if len(pending) > depth:
+            break
+    while pending:
+        key, future = pending.popleft()
+        nxt = next(todo, None)
+        if nxt is not None:
+            pending.append((nxt, pool.submit(_masks, setting, nxt, start, x)))
+        yield key, future

@@ -10,9 +10,11 @@ training seed on that seed's masks. Modules: :mod:`~occmask.study.data` (MNIST l
 :mod:`~occmask.study.moving` (Moving MNIST), :mod:`~occmask.study.model` (the CNNs),
 :mod:`~occmask.study.analysis` (decisions: pooled over seeds, Holm-adjusted, the blog's
 claims), :mod:`~occmask.study.context` (what a run measured),
-:mod:`~occmask.study.plots` and :mod:`~occmask.study.report` (outputs, phrasing the
-decisions), :mod:`~occmask.study.config` (presets, seeds) and :mod:`~occmask.study.run`
-(the pipeline).
+:mod:`~occmask.study.tables` (the decisions phrased as tables and sentences),
+:mod:`~occmask.study.sections` (what a run measured, phrased),
+:mod:`~occmask.study.plots` and :mod:`~occmask.study.report` (the outputs: figures, the
+page, the digest, the files), :mod:`~occmask.study.config` (presets, seeds) and
+:mod:`~occmask.study.run` (the pipeline).
 Torch, matplotlib and Pillow are imported only when a run starts.
 """
 

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ... import _validate, calibrate
+from ... import _validate
 from ..._batch import MaskMaker, Seed, _check_seed, _rngs
+from ..._cut import sorted_quantile_curve, target_count, threshold
 from ...families import FAMILIES
 from ...families._engine import (
     _CALIBRATION_MAX_FIELDS,
@@ -221,12 +222,12 @@ def _make(
     frames = 1 if temporal == "static" else n_t
     field_shape = (frames, n_h, n_w)
     early = match == "frame" and regions is None
-    need = max(calibrate.target_count(c, n_h * n_w) for c in coverages) if early else None
+    need = max(target_count(c, n_h * n_w) for c in coverages) if early else None
     field = DEVICE_FIELDS[fam.name](field_shape, _generators(seeds, device), temporal, need, **params)
     if match == "expected":
         curve_shape = field_shape if temporal == "evolving" else (1, n_h, n_w)
         curve = _curve(fam, curve_shape, temporal, tuple(sorted(params.items())), device.type)
-        limits = torch.tensor([calibrate._threshold(curve, c) for c in coverages], device=device)
+        limits = torch.tensor([threshold(curve, c) for c in coverages], device=device)
         return (field < limits[:, None, None, None]).expand(n, n_t, n_h, n_w)
     per_frame = regions is not None and any(r is not None and r.ndim == 3 for r in regions)
     if frames != n_t and per_frame:  # a static field, a region per frame
@@ -276,4 +277,4 @@ def _curve(
     )
     values = torch.sort(fields.reshape(-1)).values
     stride = max(1, values.numel() // _CALIBRATION_VALUES)
-    return calibrate._sorted_quantile_curve(values[stride // 2 :: stride].cpu().numpy())
+    return sorted_quantile_curve(values[stride // 2 :: stride].cpu().numpy())
