@@ -16,15 +16,18 @@ __all__ = ["caveats", "geometry_lines", "geometry_tables", "grids", "ink_lines",
 
 
 def ink_lines(run: Run) -> list[str]:
-    """Per ink share: the share of the canvas each family's masks hide (the same masks for every model)."""
+    """Per ink share: the share of the canvas each family's masks hide (mean over the seeds' masks)."""
     if not run.ink_reports:
         return []
-    report = next(iter(run.ink_reports.values()))
+    first = run.config.archs[0]  # a seed's architectures share its masks
+    seeds = [r for (arch, _, _), r in sorted(run.ink_reports.items()) if arch == first]
     lines = []
-    for share in report.setting.coverages:
-        canvas = {
-            row["family"]: row["realised_coverage"] for row in report.select(coverage=share, level="frame")
-        }
+    for share in seeds[0].setting.coverages:
+        hidden: dict[str, list[float]] = {}
+        for report in seeds:
+            for row in report.select(coverage=share, level="frame"):
+                hidden.setdefault(row["family"], []).append(row["realised_coverage"])
+        canvas = {family: float(np.mean(values)) for family, values in hidden.items()}
         low, high = min(canvas, key=canvas.__getitem__), max(canvas, key=canvas.__getitem__)
         lines.append(
             f"Hiding {share:g} of each frame's ink hides from {canvas[low]:.3f} ({low}) to "
@@ -179,8 +182,9 @@ def setup(run: Run) -> str:
             "from near "
             "the clean level to near chance: a white occluder (fill 1) draws strokes and reaches chance at "
             "far lower coverage than the background (fill 0), which only deletes ink. Temporal modes "
-            f"{', '.join(c.temporal)}. Every model sees the same masks (every model scores each occluded "
-            "batch at once).",
+            f"{', '.join(c.temporal)}. Each training seed draws its own masks, which both architectures of "
+            "the seed score in one pass: pooled over seeds, a comparison averages over the masks' "
+            "randomness, most of a paired difference's variance.",
             *_ink_setup(c),
             "**Levels**: single frames, and videos whose per-frame log-probabilities are pooled by each rule "
             "(`sum_logprob`, `mean_logprob`, `mean_prob`; `sum_logprob` predicts as `mean_logprob`, so its "
