@@ -56,7 +56,9 @@ def test_masks_cut_in_blocks_equal_the_masks_cut_whole(monkeypatch, name, match)
     family = om.FAMILIES[name]
     out = np.zeros(shape, bool)
     rng = np.random.default_rng(7)
-    made = _engine._generate(family, shape, False, 0.35, match, "evolving", family.params({}), None, rng, out)
+    made = _engine.generate_checked(
+        family, shape, False, 0.35, match, "evolving", family.params({}), None, rng, out
+    )
     assert made is out
     np.testing.assert_array_equal(out, whole[0])
     monkeypatch.undo()

@@ -24,7 +24,7 @@ def test_expected_calibration_draws_fields_one_at_a_time(monkeypatch):
         return dataclasses.replace(fam, field=field)
 
     monkeypatch.setattr(_engine, "FAMILIES", {k: counting(f) for k, f in om.FAMILIES.items()})
-    budget = _engine._CALIBRATION_PIXELS
+    budget = _engine.CALIBRATION.pixels
     for shape, temporal in [((6, 512, 512), "evolving"), ((40, 96, 96), "independent"), ((96, 80), "static")]:
         for name in om.FAMILIES:
             _engine._curve.cache_clear()

@@ -85,7 +85,7 @@ def test_generate_takes_the_patches_shortcut_and_gives_the_fields_cut(temporal):
     family = om.FAMILIES["patches"]
     out = np.zeros(shape, bool)
     params = family.params({"patch": 16, "offset": "aligned"})
-    made = _engine._generate(
+    made = _engine.generate_checked(
         family, shape, False, 0.75, "frame", temporal, params, None, np.random.default_rng(5), out
     )
     assert made is out

@@ -26,9 +26,18 @@ from . import _validate
 from ._seeds import generators
 from .calibrate import MATCHES
 from .families import FAMILIES, TEMPORAL
-from .families._engine import _generate
+from .families._engine import generate_checked
 
-__all__ = ["PIXELS_PER_THREAD", "SECONDS_PER_SAMPLE", "MaskMaker", "Seed", "default_threads", "pool"]
+__all__ = [
+    "PIXELS_PER_THREAD",
+    "SECONDS_PER_SAMPLE",
+    "MaskMaker",
+    "Seed",
+    "check_seed",
+    "default_threads",
+    "pool",
+    "rngs",
+]
 
 #: A sample's seed: a non-negative integer (the fast path), a SeedSequence, or None (no mask: all False).
 Seed = int | np.random.SeedSequence | None
@@ -67,7 +76,7 @@ def pool(workers: int) -> ThreadPoolExecutor:
         return _POOL["pool"]
 
 
-def _check_seed(seed: Any) -> Seed:
+def check_seed(seed: Any) -> Seed:
     if seed is None or isinstance(seed, np.random.SeedSequence):
         return seed
     return _validate.integer("seed", seed, low=0, high=2**64 - 1)
@@ -101,7 +110,7 @@ class MaskMaker:
         self.family = FAMILIES[_validate.choice("family", family, FAMILIES)]
         low, high = _validate.number_range("coverage", coverage, low=0.0, high=1.0)
         self.coverage: float | tuple[float, float] = (
-            low if _validate._is_real(_validate._unwrap(coverage)) else (low, high)
+            low if _validate.is_real(_validate.unwrap(coverage)) else (low, high)
         )
         self.match = _validate.choice("match", match, MATCHES)
         self.temporal = _validate.choice("temporal", temporal, TEMPORAL)
@@ -122,8 +131,8 @@ class MaskMaker:
 
     def coverages(self, seeds: Sequence[Seed]) -> list[float | None]:
         """The coverage each seed draws (None for a None seed), without making the masks."""
-        checked = [_check_seed(seed) for seed in seeds]
-        return [None if rng is None else self.coverage_of(rng) for rng in _rngs(checked)]
+        checked = [check_seed(seed) for seed in seeds]
+        return [None if rng is None else self.coverage_of(rng) for rng in rngs(checked)]
 
     def masks(
         self,
@@ -156,7 +165,7 @@ class MaskMaker:
             ``start`` to ``stop - 1`` (e.g. to fill them), once they are made.
         """
         shape3, image = _validate.shape(shape)
-        seeds = [_check_seed(seed) for seed in seeds]
+        seeds = [check_seed(seed) for seed in seeds]
         n = len(seeds)
         for name, given in (("regions", regions), ("coverages", coverages)):
             if given is not None and len(given) != n:
@@ -191,7 +200,7 @@ class MaskMaker:
         return out
 
 
-def _rngs(seeds: Sequence[Seed]) -> Iterator[np.random.Generator | None]:
+def rngs(seeds: Sequence[Seed]) -> Iterator[np.random.Generator | None]:
     """``default_rng(seed)`` of each seed in turn (None stays None); integer seeds share one
     thread-local generator (see :func:`occmask._seeds.generators`): use each before the next."""
     fast = generators([seed for seed in seeds if isinstance(seed, int)])
@@ -223,7 +232,7 @@ class _Job:
     def run(self, start: int, stop: int, out: np.ndarray) -> None:
         """Write the masks of samples ``start`` to ``stop - 1`` into ``out``, then call ``then``."""
         maker = self.maker
-        for index, rng in enumerate(_rngs(self.seeds[start:stop]), start):
+        for index, rng in enumerate(rngs(self.seeds[start:stop]), start):
             if rng is None:
                 out[index] = False  # left alone
                 continue
@@ -231,7 +240,7 @@ class _Job:
             given = None if self.coverages is None else self.coverages[index]
             if given is not None:
                 coverage = given
-            _generate(
+            generate_checked(
                 maker.family, self.shape3, self.image, coverage, maker.match, maker.temporal,
                 maker.params, self.regions[index], rng, out[index],
             )  # fmt: skip

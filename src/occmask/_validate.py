@@ -19,28 +19,33 @@ __all__ = [
     "choice",
     "coverage",
     "integer",
+    "is_real",
     "mask",
     "number",
     "number_range",
     "region",
     "rng",
     "shape",
+    "show",
+    "unwrap",
 ]
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """``repr(value)``, cut to 80 characters: a bad value as an error message quotes it."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _unwrap(value: Any) -> Any:
+def unwrap(value: Any) -> Any:
     """A 0-d numpy array or tensor as the Python number it holds (anything else unchanged)."""
     if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
         return value.item()
     return value
 
 
-def _is_real(value: Any) -> bool:
+def is_real(value: Any) -> bool:
+    """Whether ``value`` is a real number (bools excluded)."""
     if type(value) is float or type(value) is int:  # the usual cases, without the slower ABC check
         return True
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
@@ -62,9 +67,9 @@ def number(
     high_open: bool = False,
 ) -> float:
     """Check a finite real number in an interval (a 0-d array or tensor too); return it as ``float``."""
-    value = _unwrap(value)
-    if not _is_real(value):
-        raise TypeError(f"{name} must be a real number, got {_show(value)} of type {type(value).__name__}")
+    value = unwrap(value)
+    if not is_real(value):
+        raise TypeError(f"{name} must be a real number, got {show(value)} of type {type(value).__name__}")
     value = float(value)
     below = value <= low if low_open else value < low
     above = value >= high if high_open else value > high
@@ -72,16 +77,16 @@ def number(
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
         raise ValueError(
-            f"{name} must be a finite number in {left}{low:g}, {high:g}{right}, got {_show(value)}"
+            f"{name} must be a finite number in {left}{low:g}, {high:g}{right}, got {show(value)}"
         )
     return value
 
 
 def integer(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
     """Check an integer (not a bool, not a float; a 0-d array or tensor too) within ``[low, high]``."""
-    value = _unwrap(value)
+    value = unwrap(value)
     if not _is_int(value):
-        raise TypeError(f"{name} must be an integer, got {_show(value)} of type {type(value).__name__}")
+        raise TypeError(f"{name} must be an integer, got {show(value)} of type {type(value).__name__}")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
         lo = "-inf" if low is None else low
@@ -94,19 +99,19 @@ def number_range(
     name: str, value: Any, *, low: float = -math.inf, high: float = math.inf, low_open: bool = False
 ) -> tuple[float, float]:
     """Check a number or a ``(lo, hi)`` pair with ``lo <= hi``; a number ``v`` means ``(v, v)``."""
-    value = _unwrap(value)
-    if _is_real(value):
+    value = unwrap(value)
+    if is_real(value):
         v = number(name, value, low=low, high=high, low_open=low_open)
         return (v, v)
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise TypeError(f"{name} must be a number or a (low, high) pair, got {_show(value)}")
+        raise TypeError(f"{name} must be a number or a (low, high) pair, got {show(value)}")
     pair = tuple(value)
     if len(pair) != 2:
-        raise ValueError(f"{name} must be a number or a (low, high) pair, got {_show(value)}")
+        raise ValueError(f"{name} must be a number or a (low, high) pair, got {show(value)}")
     lo = number(f"{name}[0]", pair[0], low=low, high=high, low_open=low_open)
     hi = number(f"{name}[1]", pair[1], low=low, high=high, low_open=low_open)
     if lo > hi:
-        raise ValueError(f"{name} must satisfy low <= high, got {_show(value)}")
+        raise ValueError(f"{name} must satisfy low <= high, got {show(value)}")
     return (lo, hi)
 
 
@@ -119,7 +124,7 @@ def choice(name: str, value: Any, allowed: Iterable[str] | Mapping[str, Any]) ->
     """Check that ``value`` is one of the ``allowed`` strings."""
     options = list(allowed)
     if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{name} must be one of {options}, got {_show(value)}")
+        raise ValueError(f"{name} must be one of {options}, got {show(value)}")
     return value
 
 
@@ -129,19 +134,17 @@ def shape(value: Any, name: str = "shape") -> tuple[tuple[int, int, int], bool]:
     Returns the shape as ``(T, H, W)`` and whether the caller asked for an image.
     """
     if _is_int(value) or isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise TypeError(
-            f"{name} must be a tuple (H, W) or (T, H, W) of positive integers, got {_show(value)}"
-        )
+        raise TypeError(f"{name} must be a tuple (H, W) or (T, H, W) of positive integers, got {show(value)}")
     dims = tuple(value)
     if len(dims) not in (2, 3):
         raise ValueError(
-            f"{name} must have 2 dimensions (H, W) or 3 (T, H, W), got {len(dims)} dimensions: {_show(value)}"
+            f"{name} must have 2 dimensions (H, W) or 3 (T, H, W), got {len(dims)} dimensions: {show(value)}"
         )
     for d in dims:
         if not _is_int(d):
-            raise TypeError(f"{name} must contain integers, got {_show(d)} in {_show(value)}")
+            raise TypeError(f"{name} must contain integers, got {show(d)} in {show(value)}")
         if d < 1:
-            raise ValueError(f"{name} must contain positive integers, got {_show(value)}")
+            raise ValueError(f"{name} must contain positive integers, got {show(value)}")
     dims = tuple(int(d) for d in dims)
     if len(dims) == 2:
         return (1, dims[0], dims[1]), True
@@ -163,7 +166,7 @@ def rng(value: Any) -> np.random.Generator:
         return np.random.default_rng(int(value))
     raise TypeError(
         "rng must be None, a non-negative int, a numpy.random.SeedSequence or a numpy.random.Generator, "
-        f"got {_show(value)} of type {type(value).__name__}"
+        f"got {show(value)} of type {type(value).__name__}"
     )
 
 

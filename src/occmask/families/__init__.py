@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 
 from ._engine import field, generate
-from ._family import _TRUSTED, FAMILIES, TEMPORAL, Family, register_family, unregister_family, whole_field
+from ._family import FAMILIES, TEMPORAL, TRUSTED, Family, register_family, unregister_family, whole_field
 
 __all__ = [
     "FAMILIES",
@@ -30,4 +30,4 @@ __all__ = [
 BUILTIN = ("bernoulli", "perlin", "cgol", "triangles", "rectangles", "fourier", "patches")
 
 for _name in BUILTIN:
-    _TRUSTED.append(register_family(importlib.import_module(f"{__name__}.{_name}").FAMILY))
+    TRUSTED.append(register_family(importlib.import_module(f"{__name__}.{_name}").FAMILY))

@@ -10,6 +10,7 @@ parameter set on reference fields.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import importlib
 import itertools
@@ -21,23 +22,38 @@ import numpy as np
 
 from .. import _cut, _validate, calibrate
 from .._two_pass import cut_in_two_passes
-from ._family import FAMILIES, TEMPORAL, Family, _trusted
+from ._family import FAMILIES, TEMPORAL, Family, trusted
 
-__all__ = ["field", "generate"]
+__all__ = ["CALIBRATION", "field", "generate", "generate_checked"]
 
-#: Reference pixels used to estimate a family's field distribution for ``match="expected"``: fields
-#: of the calibration shape until about this many pixels are drawn. At least 8 fields: low-frequency
-#: fields (fourier) differ a lot from one draw to the next, so one large field would give a
-#: threshold far from the distribution's quantile. At most 256: a small shape needs no million
-#: pixels (256 fields of 16 x 16 pixels already put the threshold within about 0.002 of the
-#: coverage), and each field costs a call of the family (Python's overhead, a user's slow field).
-#: Of these pixels, at most ``_CALIBRATION_VALUES`` evenly spaced values are kept (64 per step of
-#: the 4097-point quantile curve; 1 MiB).
-_CALIBRATION_PIXELS = 1 << 20
-_CALIBRATION_VALUES = 1 << 18
-_CALIBRATION_MIN_FIELDS = 8
-_CALIBRATION_MAX_FIELDS = 256
-_CALIBRATION_SEED = 20260905
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """How much of a family's field is drawn to estimate its distribution for ``match="expected"``.
+
+    Fields of the calibration shape are drawn from fixed seeds until about ``pixels`` pixels
+    are drawn. At least ``min_fields``: low-frequency fields (fourier) differ a lot from one
+    draw to the next, so one large field would give a threshold far from the distribution's
+    quantile. At most ``max_fields``: a small shape needs no million pixels (256 fields of
+    16 x 16 pixels already put the threshold within about 0.002 of the coverage), and each
+    field costs a call of the family (Python's overhead, a user's slow field). Of these
+    pixels, at most ``values`` evenly spaced values are kept (64 per step of the 4097-point
+    quantile curve; 1 MiB).
+    """
+
+    pixels: int = 1 << 20
+    values: int = 1 << 18
+    min_fields: int = 8
+    max_fields: int = 256
+    seed: int = 20260905
+
+    def fields(self, size: int) -> int:
+        """How many fields of ``size`` pixels to draw."""
+        return min(max(self.min_fields, round(self.pixels / size)), self.max_fields)
+
+
+#: The one calibration budget, of the Numba engine and the device engine alike.
+CALIBRATION = Calibration()
 
 #: Fields of more pixels than this are made and cut in blocks of about ``_BLOCK_PIXELS`` pixels
 #: (whole frames) by families that can (:attr:`Family.blocks`), with ``match="frame"`` or
@@ -135,15 +151,17 @@ def generate(
     if device is not None:
         # by name, when called: the device engine builds on this module (and torch is optional)
         engine = importlib.import_module("occmask.torch.device")
-        return engine._on_device(
+        return engine.on_device(
             fam, shape3, image, coverage, match, temporal, checked, region, _validate.rng(rng), device
         )
     if region is not None:
         region = _validate.region(region, shape3[1:] if image else shape3)
-    return _generate(fam, shape3, image, coverage, match, temporal, checked, region, _validate.rng(rng))
+    return generate_checked(
+        fam, shape3, image, coverage, match, temporal, checked, region, _validate.rng(rng)
+    )
 
 
-def _generate(
+def generate_checked(
     fam: Family,
     shape3: tuple[int, int, int],
     image: bool,
@@ -219,7 +237,7 @@ def _direct_mask(
     """A family's :attr:`Family.mask` shortcut, or None where it does not apply. A user family's is
     checked once against the cut of its field from a copy of ``rng``."""
     assert fam.mask is not None
-    if _trusted(fam) or fam in _MASK_CHECKED:
+    if trusted(fam) or fam in _MASK_CHECKED:
         return fam.mask(shape, rng, temporal, need, **params)
     trial = copy.deepcopy(rng)
     direct = fam.mask(shape, rng, temporal, need, **params)
@@ -313,8 +331,8 @@ def _field(
 ) -> np.ndarray:
     """Call a family's field and hold it to the contract: float32, the shape asked for, no NaN or -inf.
 
-    The values of the built-in families' fields (``_TRUSTED``) are not scanned."""
-    if need is not None and fam not in _NEED_CHECKED and not _trusted(fam):
+    The values of the built-in families' fields (``TRUSTED``) are not scanned."""
+    if need is not None and fam not in _NEED_CHECKED and not trusted(fam):
         _check_need(fam, shape, rng, temporal, need, params)
     field = fam.field(shape, rng, temporal, need, **params)
     _hold(fam, field, shape, need)
@@ -355,13 +373,13 @@ def _lowest(field: np.ndarray, need: int) -> np.ndarray:
 def _hold(fam: Family, field: Any, shape: tuple[int, ...], need: int | None) -> None:
     """Hold a family's field (or block) to the contract: a float32 ndarray of ``shape``, no NaN or
     -inf, finite where ``need`` is None and at least ``need`` finite values per frame otherwise.
-    Built-in families' values (``_TRUSTED``) are not scanned."""
+    Built-in families' values (``TRUSTED``) are not scanned."""
     if not isinstance(field, np.ndarray) or field.dtype != np.float32 or field.shape != shape:
         raise TypeError(
             f"the field of family {fam.name!r} must return a float32 ndarray of shape {shape}, got "
             f"{type(field).__name__} {getattr(field, 'dtype', '')} {getattr(field, 'shape', '')}"
         )
-    if _trusted(fam):
+    if trusted(fam):
         return
     lowest = field.min()
     if np.isnan(lowest) or lowest == -np.inf:
@@ -443,18 +461,18 @@ def _curve(fam: Family, shape: tuple[int, int, int], temporal: str, params: tupl
 
     Estimated from reference fields drawn with a fixed seed, so it is the same in
     every process whatever the cache state. The fields are drawn one at a time,
-    until about ``_CALIBRATION_PIXELS`` pixels are drawn and at least
-    ``_CALIBRATION_MIN_FIELDS`` fields; at most ``_CALIBRATION_VALUES`` evenly
+    until about ``CALIBRATION.pixels`` pixels are drawn and at least
+    ``CALIBRATION.min_fields`` fields; at most ``CALIBRATION.values`` evenly
     spaced values of them are kept (the field is stationary: every pixel of a
     frame has the same distribution), so the memory is that of one field, or of
     one block of it (:func:`_parts`).
     """
     size = shape[0] * shape[1] * shape[2]
-    n_fields = min(max(_CALIBRATION_MIN_FIELDS, round(_CALIBRATION_PIXELS / size)), _CALIBRATION_MAX_FIELDS)
-    stride = -(-size * n_fields // _CALIBRATION_VALUES)
+    n_fields = CALIBRATION.fields(size)
+    stride = -(-size * n_fields // CALIBRATION.values)
     per_field = -(-size // stride)
     samples = np.empty(n_fields * per_field, np.float32)
-    seeds = np.random.SeedSequence([_CALIBRATION_SEED, *fam.name.encode()]).spawn(n_fields)
+    seeds = np.random.SeedSequence([CALIBRATION.seed, *fam.name.encode()]).spawn(n_fields)
     taken = 0
     for seed in seeds:  # every stride-th value of each field, a block at a time where it has blocks
         for start, block in _parts(fam, shape, np.random.default_rng(seed), temporal, None, dict(params)):

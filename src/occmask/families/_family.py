@@ -22,9 +22,11 @@ from .. import _validate
 __all__ = [
     "FAMILIES",
     "TEMPORAL",
+    "TRUSTED",
     "Family",
     "register_family",
     "signature_defaults",
+    "trusted",
     "unregister_family",
     "whole_field",
 ]
@@ -39,7 +41,7 @@ _FIELD_ARGUMENTS = ("need", "frames")
 
 #: Families whose fields are not scanned for NaN or -inf for every mask: the built-in ones
 #: (``occmask.families`` adds them), whose fields the tests check against references.
-_TRUSTED: list[Family] = []
+TRUSTED: list[Family] = []
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -166,7 +168,7 @@ class Family:
         if not isinstance(checked, dict) or set(checked) != set(self.defaults):
             raise TypeError(
                 f"the check of family {self.name!r} must return the dict of its parameters "
-                f"{sorted(self.defaults)}, got {_validate._show(checked)}"
+                f"{sorted(self.defaults)}, got {_validate.show(checked)}"
             )
         for key, value in checked.items():
             try:
@@ -283,7 +285,7 @@ def unregister_family(name: str) -> Family:
     ('noise_gone', False)
     """
     family = FAMILIES[_validate.choice("name", name, FAMILIES)]
-    if _trusted(family):
+    if trusted(family):
         raise ValueError(
             f"{name!r} is a built-in family; only families added with register_family can be removed"
         )
@@ -291,9 +293,9 @@ def unregister_family(name: str) -> Family:
     return family
 
 
-def _trusted(fam: Family) -> bool:
+def trusted(fam: Family) -> bool:
     """Whether ``fam`` is a built-in family, whose fields the tests check against references."""
-    return any(fam is trusted for trusted in _TRUSTED)
+    return any(fam is known for known in TRUSTED)
 
 
 def signature_defaults(function: Callable) -> dict[str, Any]:

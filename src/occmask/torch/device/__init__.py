@@ -21,18 +21,11 @@ import numpy as np
 import torch
 
 from ... import _validate
-from ..._batch import MaskMaker, Seed, _check_seed, _rngs
+from ..._batch import MaskMaker, Seed, check_seed, rngs
 from ..._cut import sorted_quantile_curve, target_count, threshold
 from ...families import FAMILIES
-from ...families._engine import (
-    _CALIBRATION_MAX_FIELDS,
-    _CALIBRATION_MIN_FIELDS,
-    _CALIBRATION_PIXELS,
-    _CALIBRATION_SEED,
-    _CALIBRATION_VALUES,
-    _generate,
-)
-from ...families._family import Family, _trusted
+from ...families._engine import CALIBRATION, generate_checked
+from ...families._family import Family, trusted
 from .fields import DEVICE_FIELDS
 
 __all__ = ["DEVICE_FIELDS", "masks", "supported"]
@@ -53,10 +46,10 @@ def supported(family: str) -> bool:
 def _field_of(fam: Family) -> Callable[..., torch.Tensor] | None:
     """The device field of a built-in family (None for a family registered by a user, also one that
     replaced a built-in family under its name)."""
-    return DEVICE_FIELDS.get(fam.name) if _trusted(fam) else None
+    return DEVICE_FIELDS.get(fam.name) if trusted(fam) else None
 
 
-def _on_device(
+def on_device(
     fam: Family,
     shape3: tuple[int, int, int],
     image: bool,
@@ -76,7 +69,7 @@ def _on_device(
             region = region.cpu().numpy()
         if region is not None:
             region = _validate.region(region, shape3[1:] if image else shape3)
-        mask = _generate(fam, shape3, image, coverage, match, temporal, params, region, rng)
+        mask = generate_checked(fam, shape3, image, coverage, match, temporal, params, region, rng)
         return torch.from_numpy(mask).to(where)
     regions = None if region is None else [_region(region, shape3, image, where)]
     out = _make(fam, shape3, [coverage], match, temporal, params, regions, [_seed(rng)], where)
@@ -121,7 +114,7 @@ def masks(
     """
     shape3, image = _validate.shape(shape)
     where = _device(device)
-    checked = [_check_seed(seed) for seed in seeds]
+    checked = [check_seed(seed) for seed in seeds]
     n = len(checked)
     for name, given in (("regions", regions), ("coverages", coverages)):
         if given is not None and len(given) != n:
@@ -143,14 +136,14 @@ def masks(
     torch_seeds: list[int] = []
     drawn: list[float] = []
     kept: list[torch.Tensor | None] = []
-    for index, rng in enumerate(_rngs(checked)):
+    for index, rng in enumerate(rngs(checked)):
         if rng is None:
             continue
         coverage = maker.coverage_of(rng)
         replaced = None if coverages is None else coverages[index]
         active.append(index)
         drawn.append(coverage if replaced is None else replaced)
-        torch_seeds.append(_seed(rng))  # now: integer seeds share one generator (see _rngs)
+        torch_seeds.append(_seed(rng))  # now: integer seeds share one generator (see rngs)
         kept.append(given_regions[index])
     out = torch.zeros((n, *shape3), dtype=torch.bool, device=where)
     if active:
@@ -268,13 +261,11 @@ def _curve(
     fam: Family, shape: tuple[int, int, int], temporal: str, params: tuple[tuple[str, Any], ...], kind: str
 ) -> np.ndarray:
     """Quantile curve of the family's device fields of ``shape`` on a device of ``kind``, from fixed
-    seeds (as the Numba path's: about ``_CALIBRATION_PIXELS`` values, 8 to 256 fields)."""
-    size = math.prod(shape)
-    n_fields = min(_CALIBRATION_MAX_FIELDS, max(_CALIBRATION_MIN_FIELDS, -(-_CALIBRATION_PIXELS // size)))
-    seeds = [_CALIBRATION_SEED + i for i in range(n_fields)]
+    seeds, as many as the Numba path's (:data:`occmask.families._engine.CALIBRATION`)."""
+    seeds = [CALIBRATION.seed + i for i in range(CALIBRATION.fields(math.prod(shape)))]
     fields = DEVICE_FIELDS[fam.name](
         shape, _generators(seeds, torch.device(kind)), temporal, None, **dict(params)
     )
     values = torch.sort(fields.reshape(-1)).values
-    stride = max(1, values.numel() // _CALIBRATION_VALUES)
+    stride = max(1, values.numel() // CALIBRATION.values)
     return sorted_quantile_curve(values[stride // 2 :: stride].cpu().numpy())
