@@ -701,7 +701,7 @@ def test_fourier_decay_sets_the_spectrum():
     rng = np.random.default_rng(0)
     fields = fourier._field((400, 16, 16), rng, "independent", None, decay=2.0, time_scale=1.0)
     power = (np.abs(np.fft.rfft2(fields)) ** 2).mean(axis=0)
-    amplitude = fourier._amplitude((1, 16, 16), 2.0, 1.0)[0].astype(np.float64)
+    amplitude = fourier.spectrum_amplitude((1, 16, 16), 2.0, 1.0)[0].astype(np.float64)
     inner = power[1:8, 1:8] / (2.0 * amplitude[1:8, 1:8] ** 2)  # bins that are not their own mirror
     assert abs(inner.mean() - 1.0) < 0.05
     assert inner.std() < 0.2

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,6 +31,7 @@ __all__ = [
     "shape",
     "show",
     "unwrap",
+    "warn",
 ]
 
 
@@ -209,3 +213,18 @@ def region(value: Any, shape: tuple[int, ...], name: str = "region") -> np.ndarr
             f"{tuple(shape)}, got {value.shape}"
         )
     return np.ascontiguousarray(value)
+
+
+def warn(message: str) -> None:
+    """Issue ``message`` as a ``RuntimeWarning`` from the first caller outside the occmask package.
+
+    Parameters
+    ----------
+    message : str
+        The warning's text.
+    """
+    package = os.path.dirname(__file__) + os.sep
+    frame, level = sys._getframe(1), 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, RuntimeWarning, stacklevel=level)

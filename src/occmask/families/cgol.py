@@ -22,9 +22,6 @@ torus.
 from __future__ import annotations
 
 import math
-import os
-import sys
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,7 +35,7 @@ from ._family import Family, signature_defaults, whole_field
 
 __all__ = ["cgol"]
 
-_TIE_SCALE = 8.0  # feature size (pixels) of the smooth field that orders equal distances
+TIE_SCALE = 8.0  # feature size (pixels) of the smooth field that orders equal distances
 
 
 @shared_parameters
@@ -400,21 +397,6 @@ def _life_fields(
     return radius, dead
 
 
-def _warn(message: str) -> None:
-    """Issue ``message`` as a ``RuntimeWarning`` from the first caller outside the occmask package.
-
-    Parameters
-    ----------
-    message : str
-        The warning's text.
-    """
-    package = os.path.dirname(os.path.dirname(__file__)) + os.sep
-    frame, level = sys._getframe(1), 2
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, RuntimeWarning, stacklevel=level)
-
-
 def _blocks(
     shape: tuple[int, int, int],
     rng: np.random.Generator,
@@ -478,7 +460,7 @@ def _blocks(
         rng,
         temporal,
         frames,
-        scale=_TIE_SCALE,
+        scale=TIE_SCALE,
         octaves=1,
         persistence=1.0,
         time_scale=1.0,
@@ -500,7 +482,7 @@ def _blocks(
         dead += died
         yield block
     if dead:
-        _warn(
+        _validate.warn(
             f"cgol: the Life soup had died out in {dead} of {n_t} frame(s) (density={density}, "
             f"burn_in={burn_in}, "
             f"canvas {n_h}x{n_w}); those frames are ordered by the smooth tie-break field alone"

@@ -104,7 +104,7 @@ def _amplitude_frames(
 
 
 @functools.lru_cache(maxsize=64)
-def _amplitude(shape: tuple[int, int, int], decay: float, time_scale: float) -> np.ndarray:
+def spectrum_amplitude(shape: tuple[int, int, int], decay: float, time_scale: float) -> np.ndarray:
     """:func:`_amplitude_frames` of every frame, read-only and cached (for small spectra)."""
     amplitude = _amplitude_frames(shape, decay, time_scale, 0, shape[0])
     amplitude.flags.writeable = False
@@ -118,7 +118,7 @@ def _amplitude_of(
     ``shape`` (every frame of a 2-D spectrum's one frame), cached whole for small spectra and made
     frame by frame for large ones, whose amplitude would weigh half their spectrum."""
     if shape[0] == 1 or shape[0] * shape[1] * (shape[2] // 2 + 1) <= _CACHED_BINS:
-        whole = _amplitude(shape, decay, time_scale)
+        whole = spectrum_amplitude(shape, decay, time_scale)
         return lambda first, stop: whole if shape[0] == 1 else whole[first:stop]
     return functools.partial(_amplitude_frames, shape, decay, time_scale)
 

@@ -112,7 +112,7 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=64)
-def _spiral(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def patch_spiral(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Place of every pixel of a patch, ``(height, width)`` float64 in [0, 1): a spiral from its
     centre; and the pixels (flat indices) in that order.
 
@@ -367,7 +367,7 @@ def _blocks(
         n = min(frames, n_t - first)
         sets = slice(first, first + n) if n_sets > 1 else slice(0, 1)
         yield _patch_field(
-            buffer[:n], offsets[sets], order[first : first + n], *_spiral(ph, pw), need if exact else -1
+            buffer[:n], offsets[sets], order[first : first + n], *patch_spiral(ph, pw), need if exact else -1
         )
 
 

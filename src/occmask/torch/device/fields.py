@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from ... import _validate
 from ...families import bernoulli, cgol, fourier, patches, perlin, rectangles, triangles
 from ...families._family import Family
 
@@ -258,7 +259,7 @@ def _cgol(
     cells = (_rand(gens, (n_soups, n_h, n_w)) < density).reshape(n * n_soups, 1, n_h, n_w)
     ties = _fractal(
         (n_soups, n_h, n_w), gens, "independent" if n_soups > 1 else "static",
-        scale=cgol._TIE_SCALE, octaves=1, persistence=1.0, time_scale=1.0, periodic=True,
+        scale=cgol.TIE_SCALE, octaves=1, persistence=1.0, time_scale=1.0, periodic=True,
     )  # fmt: skip
     ties = 0.4995 + 0.4995 * ties / (1.0 + ties.abs())  # in (0, 1): inside one integer level
     age = torch.where(cells, 0.0, float(memory))
@@ -282,7 +283,7 @@ def _cgol(
     f = torch.clamp(f, max=cap).reshape(n, n_t, n_h, n_w)
     dead = int((ages_t.amin(dim=(2, 3)) >= memory).sum())
     if dead:
-        cgol._warn(
+        _validate.warn(
             f"cgol: the Life soup had died out in {dead} of {n * n_t} frame(s) (density={density}, "
             f"burn_in={burn_in}, canvas {n_h}x{n_w}); those frames are ordered by the smooth "
             "tie-break field alone"
@@ -444,7 +445,9 @@ def _fourier(
     n_t, n_h, n_w = shape
     evolving = temporal == "evolving"
     spectrum_shape = (n_t, n_h, n_w) if evolving else (1, n_h, n_w)
-    amplitude = torch.tensor(fourier._amplitude(spectrum_shape, decay, time_scale), device=_device(gens))
+    amplitude = torch.tensor(
+        fourier.spectrum_amplitude(spectrum_shape, decay, time_scale), device=_device(gens)
+    )
     parts = _randn(gens, (2, n_t, n_h, n_w // 2 + 1))
     spectrum = torch.complex(parts[:, 0], parts[:, 1]) * amplitude
     dims = (1, 2, 3) if evolving else (2, 3)
@@ -489,6 +492,6 @@ def _patches(
     y = torch.arange(n_h, device=device)[None, None, :, None] + shift[..., 0, None, None]
     x = torch.arange(n_w, device=device)[None, None, None, :] + shift[..., 1, None, None]
     index = (y // ph) * grid_w + x // pw  # (n, T, H, W)
-    place = torch.tensor(patches._spiral(ph, pw)[0], dtype=torch.float32, device=device)
+    place = torch.tensor(patches.patch_spiral(ph, pw)[0], dtype=torch.float32, device=device)
     ranks = torch.gather(rank, 2, index.reshape(n, n_t, -1)).reshape(n, n_t, n_h, n_w)
     return ranks + place[y % ph, x % pw]
