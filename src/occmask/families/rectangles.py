@@ -269,6 +269,8 @@ def _boxes(
     return centers, halves, velocity
 
 
+#: What the mask shortcut writes into the pixels new to the last box painted (:func:`_paint`).
+_NEW = 2
 #: Boxes a mask shortcut paints at most: float32 holds every integer up to 2**24, so up to there
 #: a box's values never reach the next box but one (:func:`_last_box`).
 _EXACT_BOXES = 1 << 24
@@ -321,8 +323,8 @@ def _paint(
     to the box that reaches ``need``, of which the pixels the field's cut keeps (:func:`_last_box`).
 
     ``out`` holds 0 where no box covers the pixel and 1 where one does, but for
-    the pixels new to the last box painted, which hold its label (:func:`_label`),
-    so that the new pixels of the last two boxes are known. ``previous[t]`` is the
+    the pixels new to the last box painted, which hold ``_NEW`` (none of them lies
+    in the box before), so that the new pixels of the last two boxes are known. ``previous[t]`` is the
     last box painted in frame ``t`` (``_BOX`` values, index -1 where none was).
     Once a frame is done it holds 0 and 1 only and ``covered[t]`` is ``need``.
     Returns whether every frame is done.
@@ -333,29 +335,27 @@ def _paint(
     box = np.empty(_BOX)
     for t in range(n_t):
         frame = out[t]
+        slot, before = 0, (0, 0, 0)  # the box's slot of axes, and the box before's counts (other slot)
+        if previous[t, 0] >= 0 and covered[t] < need:
+            before = _cover(previous[t], n_h, n_w, axes, 1)
         for k in range(centers.shape[1]):
             if covered[t] >= need:
                 break
             _place(box, centers, halves, velocity, first_index, k, t, moving, n_h, n_w)
-            n_rows, n_cols, n_runs = _cover(box, n_h, n_w, axes, 0)
-            new = _recolour(frame, rows[0, :n_rows], runs[0, :n_runs], 0, _label(box))
+            n_rows, n_cols, n_runs = _cover(box, n_h, n_w, axes, slot)
+            new = _recolour(frame, rows[slot, :n_rows], runs[slot, :n_runs], 0, _NEW)
             if covered[t] + new >= need:
-                _last_box(frame, need - covered[t], box, (n_rows, n_cols, n_runs, new), previous[t], axes)
+                counts = (n_rows, n_cols, n_runs, new)
+                _last_box(frame, need - covered[t], box, counts, previous[t], before, axes, slot)
                 covered[t] = need
                 break
-            if previous[t, 0] >= 0:  # the box before is known no more: its label is the next box's
-                p_rows, _, p_runs = _cover(previous[t], n_h, n_w, axes, 1)
-                _recolour(frame, rows[1, :p_rows], runs[1, :p_runs], _label(previous[t]), 1)
+            if previous[t, 0] >= 0:  # the box before's new pixels need be known no more
+                p_rows, _, p_runs = before
+                _recolour(frame, rows[1 - slot, :p_rows], runs[1 - slot, :p_runs], _NEW, 1)
             previous[t] = box
             covered[t] += new
+            slot, before = 1 - slot, (n_rows, n_cols, n_runs)
     return bool((covered >= need).all())
-
-
-@kernel
-def _label(box: np.ndarray) -> int:
-    """What :func:`_paint` writes into the pixels new to a box: 2 or 3 by its index, so that two
-    boxes in a row have two labels."""
-    return 2 + int(box[0]) % 2
 
 
 @kernel
@@ -384,7 +384,9 @@ def _last_box(
     box: np.ndarray,
     counts: tuple[int, int, int, int],
     previous: np.ndarray,
+    before: tuple[int, int, int],
     axes: tuple,
+    slot: int,
 ) -> None:
     """Of the pixels new to ``box``, the box that brings a frame to its ``need`` pixels when
     ``still`` are missing, keep those the field's cut keeps, as :func:`occmask._torus._trim` does.
@@ -394,9 +396,9 @@ def _last_box(
     then pixel index). These are the box's new pixels, and those new to the box
     before it (``previous``, index -1 where none was) whose value rounds up to
     ``float32(index)``: the only ones while the indices are below
-    ``_EXACT_BOXES``. ``counts``: the box's rows, columns and column runs in the
-    first slot of ``axes`` (:func:`_cover`), and its new pixels; the second slot
-    is room for the box before.
+    ``_EXACT_BOXES``. ``counts``: the box's rows, columns and column runs in slot
+    ``slot`` of ``axes`` (:func:`_cover`), and its new pixels; ``before``: the
+    rows, columns and runs of the box before, in the other slot.
 
     The values are put in as many buckets of equal width over ``[index, index + 1]``
     as there are candidates: those below the bucket of the cut are kept, those
@@ -406,17 +408,17 @@ def _last_box(
     n_w = frame.shape[1]
     rows, row_scales, _, col_scales, runs = axes
     n_rows, n_cols, n_runs, new = counts
-    low, label = box[0], np.uint8(_label(box))
-    rounded = _rounded_up(frame, box, previous, axes)
+    low, new_pixel = box[0], np.uint8(_NEW)
+    rounded = _rounded_up(frame, box, previous, before, axes, 1 - slot)
     m = new + rounded.size
     buckets = np.empty((n_rows, n_cols), np.int64)  # a new pixel's bucket; m for the others
     for a in range(n_rows):
-        line, sy, b = frame[rows[0, a]], row_scales[0, a], 0
+        line, sy, b = frame[rows[slot, a]], row_scales[slot, a], 0
         for r in range(n_runs):
-            run = line[runs[0, r, 0] : runs[0, r, 1]]
-            scales, into = col_scales[0, b : b + run.size], buckets[a, b : b + run.size]
+            run = line[runs[slot, r, 0] : runs[slot, r, 1]]
+            scales, into = col_scales[slot, b : b + run.size], buckets[a, b : b + run.size]
             for j in range(run.size):  # branch-free: vectorised
-                into[j] = _bucket(low + _scale(sy, scales[j]), low, m) if run[j] == label else m
+                into[j] = _bucket(low + _scale(sy, scales[j]), low, m) if run[j] == new_pixel else m
             b += run.size
     sizes = np.zeros(m + 1, np.int64)
     sizes[0] = rounded.size  # the box before's candidates: the lowest value
@@ -431,17 +433,17 @@ def _last_box(
     value = np.empty(1, np.float32)
     bits = value.view(np.uint32)
     for a in range(n_rows):
-        line, sy, b = frame[rows[0, a]], row_scales[0, a], 0
+        line, sy, b = frame[rows[slot, a]], row_scales[slot, a], 0
         for r in range(n_runs):
-            first = runs[0, r, 0]
-            run, into = line[first : runs[0, r, 1]], buckets[a, b : b + runs[0, r, 1] - first]
+            first = runs[slot, r, 0]
+            run, into = line[first : runs[slot, r, 1]], buckets[a, b : b + runs[slot, r, 1] - first]
             for j in range(run.size):  # branch-free: vectorised
                 kept = np.uint8(1) if into[j] < edge else np.uint8(0)
                 run[j] = kept if (into[j] != edge) & (into[j] != m) else run[j]
             for j in range(run.size):
                 if into[j] == edge:
-                    value[0] = low + _scale(sy, col_scales[0, b + j])
-                    keys[n] = (np.int64(bits[0]) << 32) | (rows[0, a] * n_w + first + j)
+                    value[0] = low + _scale(sy, col_scales[slot, b + j])
+                    keys[n] = (np.int64(bits[0]) << 32) | (rows[slot, a] * n_w + first + j)
                     n += 1
             b += run.size
     flat = frame.reshape(-1)
@@ -458,32 +460,39 @@ def _last_box(
 
 
 @kernel
-def _rounded_up(frame: np.ndarray, box: np.ndarray, previous: np.ndarray, axes: tuple) -> np.ndarray:
-    """The pixels new to the box before ``box`` (``previous``, index -1 where none was) whose
-    value rounds up to ``float32(index)`` of ``box``, as places; its new pixels are set to 1.
-    Its rows and columns go to the second slot of ``axes``."""
-    n_h, n_w = frame.shape
+def _rounded_up(
+    frame: np.ndarray,
+    box: np.ndarray,
+    previous: np.ndarray,
+    counts: tuple[int, int, int],
+    axes: tuple,
+    slot: int,
+) -> np.ndarray:
+    """The pixels new to the box before ``box`` (``previous``, index -1 where none was; its
+    rows, columns and runs ``counts`` in slot ``slot`` of ``axes``) whose value rounds up to
+    ``float32(index)`` of ``box``, as places; its new pixels are set to 1."""
+    n_w = frame.shape[1]
     if previous[0] < 0:
         return np.empty(0, np.int64)
     rows, row_scales, cols, col_scales, runs = axes
-    n_rows, n_cols, n_runs = _cover(previous, n_h, n_w, axes, 1)
-    before, top = np.uint8(_label(previous)), np.float32(box[0])
+    n_rows, n_cols, n_runs = counts
+    new_pixel, top = np.uint8(_NEW), np.float32(box[0])
     found = np.empty(0, np.int64)
     # where its highest value is below float32(index), none is
     if n_rows > 0 and n_cols > 0:
-        highest = _scale(row_scales[1, :n_rows].max(), col_scales[1, :n_cols].max())
+        highest = _scale(row_scales[slot, :n_rows].max(), col_scales[slot, :n_cols].max())
         if np.float32(previous[0] + highest) == top:
             found = np.empty(n_rows * n_cols, np.int64)
             n = 0
             for a in range(n_rows):
-                line = frame[rows[1, a]]
+                line = frame[rows[slot, a]]
                 for b in range(n_cols):
-                    value = np.float32(previous[0] + _scale(row_scales[1, a], col_scales[1, b]))
-                    if line[cols[1, b]] == before and value == top:
-                        found[n] = rows[1, a] * n_w + cols[1, b]
+                    value = np.float32(previous[0] + _scale(row_scales[slot, a], col_scales[slot, b]))
+                    if line[cols[slot, b]] == new_pixel and value == top:
+                        found[n] = rows[slot, a] * n_w + cols[slot, b]
                         n += 1
             found = found[:n]
-    _recolour(frame, rows[1, :n_rows], runs[1, :n_runs], before, 1)
+    _recolour(frame, rows[slot, :n_rows], runs[slot, :n_runs], new_pixel, 1)
     return found
 
 
