@@ -271,8 +271,8 @@ def _boxes(
 
 #: What the mask shortcut writes into the pixels new to the last box painted (:func:`_paint`).
 _NEW = 2
-#: Boxes a mask shortcut paints at most: float32 holds every integer up to 2**24, so up to there
-#: a box's values never reach the next box but one (:func:`_last_box`).
+#: Boxes the mask shortcut paints at most: float32 holds every integer up to 2**24, so up to there
+#: a box's values (its index plus a scale) reach at most the next box's index (:func:`_last_box`).
 _EXACT_BOXES = 1 << 24
 
 
@@ -324,10 +324,10 @@ def _paint(
 
     ``out`` holds 0 where no box covers the pixel and 1 where one does, but for
     the pixels new to the last box painted, which hold ``_NEW`` (none of them lies
-    in the box before), so that the new pixels of the last two boxes are known. ``previous[t]`` is the
-    last box painted in frame ``t`` (``_BOX`` values, index -1 where none was).
-    Once a frame is done it holds 0 and 1 only and ``covered[t]`` is ``need``.
-    Returns whether every frame is done.
+    in the box before), so that the new pixels of the last two boxes are known.
+    ``previous[t]`` is the last box painted in frame ``t`` (``_BOX`` values, index
+    -1 where none was). Once a frame is done it holds 0 and 1 only and
+    ``covered[t]`` is ``need``. Returns whether every frame is done.
     """
     n_t, n_h, n_w = out.shape
     axes = _axes(n_h, n_w)
