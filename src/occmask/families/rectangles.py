@@ -122,20 +122,24 @@ def _draw(
     """Draw a batch of boxes into the uncovered pixels of ``out`` (T, H, W).
 
     ``out`` holds ``inf`` where no earlier box covered the pixel; its frame ``t``
-    is frame ``first_frame + t`` of the field (:func:`_place`). A pixel at offset
-    ``(dy, dx)`` from a box's centre is covered at scale ``max(|dy| / hh, |dx| / hw)``
-    (:func:`_cover`), its value the box's index plus :func:`_scale`. A frame is done
+    is frame ``first_frame + t`` of the field, with the batch ``s = first_frame + t``
+    (one batch per frame) or ``s = 0`` (shared, moving with ``velocity`` when
+    ``moving``: :func:`_centre`). A pixel at offset ``(dy, dx)`` from a box's
+    centre is covered at scale ``max(|dy| / hh, |dx| / hw)`` (:func:`_axis`), its
+    value the box's index plus :func:`_scale`. A frame is done
     once at most ``stop`` pixels are uncovered. Returns the number of pixels still
     uncovered per frame, and the index of the last shape drawn in each frame (-1
     where none was).
     """
     n_t, n_h, n_w = out.shape
-    axes = _axes(n_h, n_w)
-    rows, row_scales, cols, col_scales, _ = axes
-    box = np.empty(_BOX)
+    rows, row_scales = np.empty(n_h, np.int64), np.empty(n_h)  # what a box covers (_axis)
+    cols, col_scales = np.empty(n_w, np.int64), np.empty(n_w)
     remaining = np.zeros(n_t, np.int64)
     last = np.full(n_t, -1.0)
     for t in range(n_t):
+        frame = first_frame + t
+        s = frame if centers.shape[0] > 1 else 0
+        time = float(frame) if moving else 0.0
         left = 0
         for i in range(n_h):
             for j in range(n_w):
@@ -144,15 +148,19 @@ def _draw(
         for k in range(centers.shape[1]):
             if left <= stop:
                 break
-            _place(box, centers, halves, velocity, first_index, k, first_frame + t, moving, n_h, n_w)
-            last[t] = box[0]
-            n_rows, n_cols, _ = _cover(box, n_h, n_w, axes, 0)
+            index = first_index + k
+            last[t] = index
+            cy, cx = _centre(
+                centers[s, k, 0], centers[s, k, 1], velocity[s, k, 0], velocity[s, k, 1], time, n_h, n_w
+            )
+            n_rows = _axis(cy, halves[s, k, 0], n_h, False, rows, row_scales)
+            n_cols = _axis(cx, halves[s, k, 1], n_w, True, cols, col_scales)
             for a in range(n_rows):
-                line, sy = out[t, rows[0, a]], row_scales[0, a]
+                line, sy = out[t, rows[a]], row_scales[a]
                 for b in range(n_cols):
-                    col = cols[0, b]
+                    col = cols[b]
                     if line[col] == np.inf:
-                        line[col] = box[0] + _scale(sy, col_scales[0, b])
+                        line[col] = index + _scale(sy, col_scales[b])
                         left -= 1
         remaining[t] = left
     return remaining, last
@@ -163,27 +171,12 @@ _BOX = 5
 
 
 @kernel
-def _place(
-    box: np.ndarray,
-    centers: np.ndarray,
-    halves: np.ndarray,
-    velocity: np.ndarray,
-    first_index: float,
-    k: int,
-    frame: int,
-    moving: bool,
-    n_h: int,
-    n_w: int,
-) -> None:
-    """Box ``k`` of a batch (:func:`_boxes`), the shape ``first_index + k``, in frame ``frame``
-    of the field, into ``box`` (``_BOX`` values): of set ``frame`` where the batch has a set per
-    frame, else of set 0, moved to the frame when ``moving``."""
-    s = frame if centers.shape[0] > 1 else 0
-    time = float(frame) if moving else 0.0
-    box[0] = first_index + k
-    box[1] = (centers[s, k, 0] + velocity[s, k, 0] * time) % n_h
-    box[2] = (centers[s, k, 1] + velocity[s, k, 1] * time) % n_w
-    box[3], box[4] = halves[s, k, 0], halves[s, k, 1]
+def _centre(
+    cy: float, cx: float, vy: float, vx: float, time: float, n_h: int, n_w: int
+) -> tuple[float, float]:
+    """The centre (y, x) at ``time`` (in frames) of a box centred on ``(cy, cx)`` at time 0 with
+    velocity ``(vy, vx)``, on the torus (scalars: a call with arrays costs more than the work)."""
+    return (cy + vy * time) % n_h, (cx + vx * time) % n_w
 
 
 @kernel
@@ -334,14 +327,18 @@ def _paint(
     rows, _, _, _, runs = axes
     box = np.empty(_BOX)
     for t in range(n_t):
-        frame = out[t]
+        frame, s = out[t], t if centers.shape[0] > 1 else 0
+        time = float(t) if moving else 0.0
         slot, before = 0, (0, 0, 0)  # the box's slot of axes, and the box before's counts (other slot)
         if previous[t, 0] >= 0 and covered[t] < need:
             before = _cover(previous[t], n_h, n_w, axes, 1)
         for k in range(centers.shape[1]):
             if covered[t] >= need:
                 break
-            _place(box, centers, halves, velocity, first_index, k, t, moving, n_h, n_w)
+            cy, cx = _centre(
+                centers[s, k, 0], centers[s, k, 1], velocity[s, k, 0], velocity[s, k, 1], time, n_h, n_w
+            )
+            box[0], box[1], box[2], box[3], box[4] = first_index + k, cy, cx, halves[s, k, 0], halves[s, k, 1]
             n_rows, n_cols, n_runs = _cover(box, n_h, n_w, axes, slot)
             new = _recolour(frame, rows[slot, :n_rows], runs[slot, :n_runs], 0, _NEW)
             if covered[t] + new >= need:
