@@ -420,7 +420,8 @@ def _last_box(
     sizes = np.zeros(m + 1, np.int64)
     sizes[0] = rounded.size  # the box before's candidates: the lowest value
     for bucket in buckets.reshape(-1):
-        sizes[bucket] += 1
+        if bucket < m:
+            sizes[bucket] += 1
     edge, below = 0, 0  # the bucket of the cut, and the candidates below it
     while below + sizes[edge] < still + rounded.size:
         below += sizes[edge]
