@@ -141,13 +141,15 @@ def rectangles_cases():
 
 def check_rectangles_shortcut(shape, coverage, size, aspect, speed, temporal, seed):
     """The shortcut's mask is the cut of the full field from the same seed, and it leaves the
-    generator where the field drawn with ``need`` leaves it."""
+    generator where the field drawn with ``need`` leaves it (boxes of any size painted)."""
     frames = 1 if temporal == "static" else shape[0]
     shape = (frames, *shape[1:])
     need = target_count(coverage, shape[1] * shape[2])
     params = {"size": size, "aspect": aspect, "speed": speed}
     rng, trial = np.random.default_rng(seed), np.random.default_rng(seed)
-    mask = rectangles._mask(shape, rng, temporal, need, **params)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rectangles, "_PAINT_AREA", 0.0)
+        mask = rectangles._mask(shape, rng, temporal, need, **params)
     rectangles._field(shape, trial, temporal, need, **params)
     field = om.field("rectangles", shape, rng=seed, temporal=temporal, **params)
     assert mask is not None
@@ -212,14 +214,27 @@ def test_rectangles_paint_kernel_equals_the_fields_cut_at_any_index(seed, first)
 def test_rectangles_shortcut_declines_past_the_exact_indices(monkeypatch):
     """Where the boxes would pass float32's exact integers the shortcut gives None with the
     generator as it was, and generate cuts the field."""
-    monkeypatch.setattr(rectangles, "_EXACT_BOXES", 16)
-    shape, params = (1, 64, 64), {"size": (1.0, 2.0), "aspect": (0.5, 2.0), "speed": 1.0}
+    shape, params = (1, 64, 64), {"size": (8.0, 16.0), "aspect": (0.5, 2.0), "speed": 1.0}
+    assert rectangles._mask(shape, np.random.default_rng(3), "evolving", 2000, **params) is not None
+    monkeypatch.setattr(rectangles, "_EXACT_BOXES", 16)  # fewer than a batch
     rng = np.random.default_rng(3)
     state = rng.bit_generator.state
     assert rectangles._mask(shape, rng, "evolving", 2000, **params) is None
     assert rng.bit_generator.state == state
     mask = om.rectangles(shape, 0.5, rng=3, **params)
     np.testing.assert_array_equal(mask, om.cut(om.field("rectangles", shape, rng=3, **params), 0.5))
+
+
+@pytest.mark.parametrize(("size", "painted"), [((4.0, 12.0), False), ((5.0, 15.0), True), (8.0, True)])
+def test_rectangles_shortcut_declines_small_boxes_without_drawing(size, painted):
+    """Boxes below ``_PAINT_AREA`` pixels on average are cut from the field, where painting them
+    is no faster: the shortcut gives None and leaves the generator as it was."""
+    rng = np.random.default_rng(4)
+    state = rng.bit_generator.state
+    params = om.FAMILIES["rectangles"].params({"size": size})
+    mask = rectangles._mask((2, 32, 32), rng, "evolving", 300, **params)
+    assert (mask is not None) == painted
+    assert (rng.bit_generator.state == state) != painted
 
 
 @pytest.mark.parametrize(
@@ -244,7 +259,7 @@ def test_generate_paints_rectangles_for_exact_frames_without_a_region(monkeypatc
         return paint(*args)
 
     monkeypatch.setattr(rectangles, "_paint", spy)
-    shape, params = (3, 24, 24), {"size": (4.0, 9.0)}
+    shape, params = (3, 24, 24), {"size": (8.0, 12.0)}
     mask = om.rectangles(shape, 0.4, rng=2, **params, **kwargs)
     assert bool(calls) == painted
     if "match" not in kwargs:

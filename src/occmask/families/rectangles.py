@@ -193,21 +193,29 @@ def _axes(n_h: int, n_w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 
 @kernel
-def _cover(box: np.ndarray, n_h: int, n_w: int, axes: tuple, slot: int) -> tuple[int, int, int]:
-    """The rows and the columns that a box (``_BOX`` values) covers, into slot ``slot`` of
-    ``axes`` (:func:`_axes`), with the scale at which it covers each: ``|dy| / hh`` for a row,
-    ``|dx| * (1 / hw)`` for a column (:func:`_axis`); and the columns as runs of consecutive
-    pixels, ``(first, stop)`` pairs. The box covers every pixel of a covered row and a covered
-    column. Returns the numbers of rows, columns and runs."""
-    rows, row_scales, cols, col_scales, runs = axes
-    n_rows = _axis(box[1], box[3], n_h, False, rows[slot], row_scales[slot])
-    n_cols = _axis(box[2], box[4], n_w, True, cols[slot], col_scales[slot])
+def _cover(
+    box: np.ndarray,
+    n_h: int,
+    n_w: int,
+    rows: np.ndarray,
+    row_scales: np.ndarray,
+    cols: np.ndarray,
+    col_scales: np.ndarray,
+    runs: np.ndarray,
+) -> tuple[int, int, int]:
+    """The rows and the columns that a box (``_BOX`` values) covers, into ``rows`` and ``cols``,
+    with the scale at which it covers each into ``row_scales`` and ``col_scales``: ``|dy| / hh``
+    for a row, ``|dx| * (1 / hw)`` for a column (:func:`_axis`); and the columns as runs of
+    consecutive pixels, ``(first, stop)`` pairs, into ``runs``. The box covers every pixel of a
+    covered row and a covered column. Returns the numbers of rows, columns and runs."""
+    n_rows = _axis(box[1], box[3], n_h, False, rows, row_scales)
+    n_cols = _axis(box[2], box[4], n_w, True, cols, col_scales)
     n_runs = 0
-    for b in range(n_cols):
-        if n_runs > 0 and cols[slot, b] == runs[slot, n_runs - 1, 1]:
-            runs[slot, n_runs - 1, 1] += 1
+    for pixel in cols[:n_cols]:
+        if n_runs > 0 and pixel == runs[n_runs - 1, 1]:
+            runs[n_runs - 1, 1] += 1
         else:
-            runs[slot, n_runs, 0], runs[slot, n_runs, 1] = cols[slot, b], cols[slot, b] + 1
+            runs[n_runs, 0], runs[n_runs, 1] = pixel, pixel + 1
             n_runs += 1
     return n_rows, n_cols, n_runs
 
@@ -264,6 +272,9 @@ def _boxes(
 
 #: What the mask shortcut writes into the pixels new to the last box painted (:func:`_paint`).
 _NEW = 2
+#: Mean area of a box (pixels) from which the mask shortcut paints: a box costs it a few calls more
+#: than the field, so below about an 8 x 8 box (sides 4 to 12 pixels) it is no faster.
+_PAINT_AREA = 64.0
 #: Boxes the mask shortcut paints at most: float32 holds every integer up to 2**24, so up to there
 #: a box's values (its index plus a scale) reach at most the next box's index (:func:`_last_box`).
 _EXACT_BOXES = 1 << 24
@@ -283,13 +294,16 @@ def _mask(
     the field from the same boxes: in each frame the boxes in draw order while they cover fewer
     than ``need`` pixels, then of the box that reaches it the pixels the cut keeps (:func:`_paint`).
     The work is about the pixels the boxes cover, not a float32 field's four bytes a pixel, filled,
-    trimmed and cut. None, with ``rng`` as it was, where the boxes would number more than
-    ``_EXACT_BOXES``."""
+    trimmed and cut. None, with ``rng`` as it was, where boxes are smaller than ``_PAINT_AREA`` on
+    average or would number more than ``_EXACT_BOXES``."""
+    uniforms, mean_area, geometry = _shapes(shape, size, aspect, speed)
+    if mean_area < _PAINT_AREA:
+        return None
     state = rng.bit_generator.state
     out = np.zeros(shape, np.uint8)
     covered = np.zeros(shape[0], np.int64)
     previous = np.full((shape[0], _BOX), -1.0)  # per frame the last box painted (index -1: none yet)
-    source = _torus.batches(shape, rng, temporal, need, *_shapes(shape, size, aspect, speed))
+    source = _torus.batches(shape, rng, temporal, need, uniforms, mean_area, geometry)
     while True:
         first, boxes = next(source)
         if first + boxes[0].shape[1] > _EXACT_BOXES:
@@ -324,14 +338,14 @@ def _paint(
     """
     n_t, n_h, n_w = out.shape
     axes = _axes(n_h, n_w)
-    rows, _, _, _, runs = axes
+    rows, row_scales, cols, col_scales, runs = axes
     box = np.empty(_BOX)
     for t in range(n_t):
         frame, s = out[t], t if centers.shape[0] > 1 else 0
         time = float(t) if moving else 0.0
         slot, before = 0, (0, 0, 0)  # the box's slot of axes, and the box before's counts (other slot)
         if previous[t, 0] >= 0 and covered[t] < need:
-            before = _cover(previous[t], n_h, n_w, axes, 1)
+            before = _cover(previous[t], n_h, n_w, rows[1], row_scales[1], cols[1], col_scales[1], runs[1])
         for k in range(centers.shape[1]):
             if covered[t] >= need:
                 break
@@ -339,7 +353,9 @@ def _paint(
                 centers[s, k, 0], centers[s, k, 1], velocity[s, k, 0], velocity[s, k, 1], time, n_h, n_w
             )
             box[0], box[1], box[2], box[3], box[4] = first_index + k, cy, cx, halves[s, k, 0], halves[s, k, 1]
-            n_rows, n_cols, n_runs = _cover(box, n_h, n_w, axes, slot)
+            n_rows, n_cols, n_runs = _cover(
+                box, n_h, n_w, rows[slot], row_scales[slot], cols[slot], col_scales[slot], runs[slot]
+            )
             new = _recolour(frame, rows[slot, :n_rows], runs[slot, :n_runs], 0, _NEW)
             if covered[t] + new >= need:
                 counts = (n_rows, n_cols, n_runs, new)
