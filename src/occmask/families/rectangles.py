@@ -126,10 +126,9 @@ def _draw(
     (one batch per frame) or ``s = 0`` (shared, moving with ``velocity`` when
     ``moving``: :func:`_centre`). A pixel at offset ``(dy, dx)`` from a box's
     centre is covered at scale ``max(|dy| / hh, |dx| / hw)`` (:func:`_axis`), its
-    value the box's index plus :func:`_scale`. A frame is done
-    once at most ``stop`` pixels are uncovered. Returns the number of pixels still
-    uncovered per frame, and the index of the last shape drawn in each frame (-1
-    where none was).
+    value the box's index plus :func:`_scale`. A frame is done once at most
+    ``stop`` pixels are uncovered. Returns the number of pixels still uncovered per
+    frame, and the index of the last shape drawn in each frame (-1 where none was).
     """
     n_t, n_h, n_w = out.shape
     rows, row_scales = np.empty(n_h, np.int64), np.empty(n_h)  # what a box covers (_axis)
