@@ -14,7 +14,7 @@ import numpy as np
 
 from ._jit import kernel
 
-__all__ = ["MAX_SPEED", "drop", "lowest_first", "span", "wrap_offset"]
+__all__ = ["MAX_SPEED", "batches", "drop", "lowest_first", "span", "wrap_offset"]
 
 #: Largest speed in pixels per frame of a moving shape. A shape's place in frame ``t`` is
 #: ``(centre + velocity * t) % side`` in float64: far above this (about 1e20 and up) the product
@@ -85,26 +85,47 @@ def drop(
     n_t, n_h, n_w = shape
     area = n_h * n_w
     stop = 0 if need is None else area - need
-    # expected shapes to leave at most `stop` pixels uncovered, with some margin
-    batch = area / mean_area * (math.log(area / (stop + 0.5)) + 0.5)
-    batch = min(_MAX_BATCH, max(8, math.ceil(batch)))
-    n_sets = n_t if temporal == "independent" else 1
     moving = temporal == "evolving"
-    batches: list[tuple[np.ndarray, ...]] = []  # the shapes of every batch drawn so far
+    source = batches(shape, rng, temporal, need, uniforms, mean_area, geometry)
+    drawn: list[tuple[float, tuple[np.ndarray, ...]]] = []  # every batch drawn so far
     buffer = np.empty((min(frames, n_t), n_h, n_w), np.float32)
     for start in range(0, n_t, frames):
         out = buffer[: n_t - start]
         out.fill(np.inf)
         last = np.full(len(out), -1.0)
         for index in itertools.count():
-            if index == len(batches):
-                u = np.ascontiguousarray(rng.random((batch, n_sets, uniforms)).transpose(1, 0, 2))
-                batches.append(geometry(u))
-            remaining, drew = draw(out, *batches[index], float(index * batch), moving, stop, start)
+            if index == len(drawn):
+                drawn.append(next(source))
+            first, shapes = drawn[index]
+            remaining, drew = draw(out, *shapes, first, moving, stop, start)
             np.maximum(last, drew, out=last)
             if (remaining <= stop).all():
                 break
         yield out if need is None else _trim(out, need, area - remaining, last)
+
+
+def batches(
+    shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    temporal: str,
+    need: int | None,
+    uniforms: int,
+    mean_area: float,
+    geometry: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+) -> Iterator[tuple[float, tuple[np.ndarray, ...]]]:
+    """The shapes that :func:`drop` drops, batch after batch, each drawn from ``rng`` when it is
+    asked for (the arguments are :func:`drop`'s): the index of the batch's first shape, as the
+    draw kernels take it, and ``geometry`` of its uniforms."""
+    n_t, n_h, n_w = shape
+    area = n_h * n_w
+    stop = 0 if need is None else area - need
+    # expected shapes to leave at most `stop` pixels uncovered, with some margin
+    batch = area / mean_area * (math.log(area / (stop + 0.5)) + 0.5)
+    batch = min(_MAX_BATCH, max(8, math.ceil(batch)))
+    n_sets = n_t if temporal == "independent" else 1
+    for index in itertools.count():
+        u = np.ascontiguousarray(rng.random((batch, n_sets, uniforms)).transpose(1, 0, 2))
+        yield float(index * batch), geometry(u)
 
 
 @kernel
