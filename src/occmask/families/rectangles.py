@@ -32,8 +32,8 @@ from ._family import Family, signature_defaults, whole_field
 
 __all__ = ["rectangles"]
 
-_SIDE_TIE = 1e-3  # weight of the other axis' scale, which orders pixels on one side of a shrunk box
-_SIDE_NORM = 1.0 / (1.0 + _SIDE_TIE)  # keeps a scale in [0, 1]
+SIDE_TIE = 1e-3  # weight of the other axis' scale, which orders pixels on one side of a shrunk box
+SIDE_NORM = 1.0 / (1.0 + SIDE_TIE)  # keeps a scale in [0, 1]
 #: Uniform numbers per box: centre (2), side length, aspect ratio, heading, speed.
 _UNIFORMS = 6
 
@@ -228,8 +228,8 @@ def _axis(
 @kernel
 def _scale(sy: float, sx: float) -> float:
     """A pixel's scale in its box from its row's and its column's: the larger, then the other
-    (``_SIDE_TIE``), in [0, 1]."""
-    return (max(sy, sx) + _SIDE_TIE * min(sy, sx)) * _SIDE_NORM
+    (``SIDE_TIE``), in [0, 1]."""
+    return (max(sy, sx) + SIDE_TIE * min(sy, sx)) * SIDE_NORM
 
 
 @kernel

@@ -371,7 +371,7 @@ def _rectangles(
         inside = torch.maximum(sy, sx)
         return torch.where(
             inside <= 1.0,
-            (inside + rectangles._SIDE_TIE * torch.minimum(sy, sx)) * rectangles._SIDE_NORM,
+            (inside + rectangles.SIDE_TIE * torch.minimum(sy, sx)) * rectangles.SIDE_NORM,
             2.0,
         )
 
