@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import occmask as om
-from occmask._occlude import mean_values
+from occmask._fill import mean_values
 
 DTYPES = [np.uint8, np.int16, np.float32, np.float64, np.bool_]
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .. import _validate
+from .._fill import mean_values, occlude_array
 from .._occlude import (
     KERNEL_DTYPES,
     check_feather,
@@ -23,8 +24,6 @@ from .._occlude import (
     fill_array,
     fill_shape,
     mean_axes,
-    mean_values,
-    occlude_array,
     resolve,
     special_fill,
     unrepresentable,

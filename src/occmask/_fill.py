@@ -1,0 +1,303 @@
+"""The kernels that read and write the data in memory: the one-pass fill and the channel means.
+
+Shared by the numpy and torch adapters, which check everything first (with the
+rules of :mod:`occmask._occlude`). :func:`occlude_array` writes a mask and a
+fill into a numpy array in one pass: the data is seen as ``L`` blocks of ``C``
+channels and ``S`` pixels, and each block takes one row of the mask and one row
+of fill values (one per channel, or one for all). Channels-first blocks ``(C, S)``
+are filled one channel at a time (:func:`_fill_where`). Channels-last blocks
+``(S, C)`` are filled on the bits of the data, one pixel at a time: a pixel of 1,
+2, 4 or 8 bytes is one unsigned word (:func:`_fill_where` again), a pixel of 3
+bytes (RGB ``uint8``) is filled 8 at a time as three 64-bit words
+(:func:`_fill_triples`), and wider pixels word by word (:func:`_fill_pixels`);
+none of them branches per pixel, so they run about as fast as the same data
+channels first. :func:`mean_values` gives the means of a ``"mean"`` fill,
+summing channels-last data in its own memory order (:func:`_channel_sums`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ._jit import kernel
+from ._occlude import KERNEL_DTYPES
+
+__all__ = ["mean_values", "occlude_array"]
+
+#: The unsigned dtype of each size in bytes: the words a channels-last pixel is read and written as.
+_WORDS = {size: np.dtype(f"u{size}") for size in (1, 2, 4, 8)}
+
+
+class _Blocks(NamedTuple):
+    """``x`` as ``n_l`` blocks of ``n_c`` channels and ``n_s`` pixels, channels ``last`` or first.
+
+    ``lead`` is None where one row of fill values serves every block, else the
+    shapes that give each block its own row: ``values`` reshaped to ``lead[0]``
+    (its axes of ``S``, all of size 1, dropped), broadcast to ``lead[1]``.
+    """
+
+    n_l: int
+    n_c: int
+    n_s: int
+    last: bool
+    lead: tuple[tuple[int, ...], tuple[int, ...]] | None
+
+
+def occlude_array(
+    x: np.ndarray,
+    mask: np.ndarray,
+    values: np.ndarray,
+    view: tuple[int, ...],
+    channel: int | None,
+    out: np.ndarray | None,
+) -> np.ndarray:
+    """Set ``x`` to ``values`` where ``mask`` is True, into ``out`` (a new array if None).
+
+    Everything is checked already: ``mask`` is a bool array that broadcasts as
+    ``view`` (from :func:`occmask._occlude.resolve`), ``values`` has ``x``'s dtype
+    and a shape from :func:`occmask._occlude.fill_shape`, and ``out`` is None or
+    an array of ``x``'s shape and dtype.
+    """
+    blocks = None
+    if (
+        x.dtype in KERNEL_DTYPES
+        and x.flags.c_contiguous
+        and x.size
+        and (out is None or out.flags.c_contiguous)
+    ):
+        blocks = _blocks(x.shape, view, channel, values.shape)
+    if blocks is None:
+        hidden = mask.reshape(view)
+        if out is None:
+            result = np.where(hidden, values, x)  # one pass
+            return result if result.dtype == x.dtype else result.astype(x.dtype)  # np.where's is native
+        if out is not x:
+            np.copyto(out, x)
+        np.copyto(out, values, where=hidden)
+        return out
+    result = np.empty_like(x) if out is None else out
+    rows = np.ascontiguousarray(mask).reshape(-1, blocks.n_s)
+    if blocks.lead is None:
+        fill = values.reshape(1, -1)  # one value, or one per channel
+    else:
+        fill = np.broadcast_to(values.reshape(blocks.lead[0]), blocks.lead[1]).reshape(blocks.n_l, -1)
+    if blocks.last:
+        _fill_last(x, rows, fill, blocks, result)
+    else:
+        shape = (blocks.n_l, blocks.n_c, blocks.n_s)
+        _fill_where(x.reshape(shape), rows, fill, result.reshape(shape))
+    return result
+
+
+def _fill_last(x: np.ndarray, rows: np.ndarray, fill: np.ndarray, blocks: _Blocks, out: np.ndarray) -> None:
+    """Channels-last blocks filled on their bits: each pixel as words of the widest unsigned dtype
+    that divides it (see the module's docstring)."""
+    n_l, n_c, n_s = blocks.n_l, blocks.n_c, blocks.n_s
+    word = _WORDS[math.gcd(8, n_c * x.itemsize)]
+    triples = word.itemsize == 1 and n_c == 3 and n_s % 8 == 0  # 8 pixels in 3 words
+    pixels = _pixels(fill, n_c, word, triples)
+    if pixels.shape[1] == 1:  # a pixel is a word: the select of one channel first
+        shape = (n_l, 1, n_s)
+        _fill_where(x.view(word).reshape(shape), rows, pixels, out.view(word).reshape(shape))
+    elif triples:
+        source, target = x.reshape(n_l, -1).view(np.uint64), out.reshape(n_l, -1).view(np.uint64)
+        _fill_triples(source, rows.view(np.uint64), pixels, target)
+    else:
+        source, target = x.view(word).reshape(n_l, -1), out.view(word).reshape(n_l, -1)
+        _fill_pixels(source, rows.view(np.uint8), pixels, target)
+
+
+def _pixels(fill: np.ndarray, n_c: int, word: np.dtype, triples: bool) -> np.ndarray:
+    """The rows of fill values (one value, or one per channel) as whole pixels in ``word``\\ s: for
+    :func:`_fill_triples` 8 pixels in 3 64-bit words. One row (the usual case) is cached."""
+    if fill.shape[0] == 1:
+        return _one_pixel(fill.tobytes(), fill.dtype, n_c, word, triples)
+    return _as_pixels(fill, n_c, word, triples)
+
+
+@functools.lru_cache(maxsize=64)
+def _one_pixel(data: bytes, dtype: np.dtype, n_c: int, word: np.dtype, triples: bool) -> np.ndarray:
+    return _as_pixels(np.frombuffer(data, dtype).reshape(1, -1), n_c, word, triples)
+
+
+def _as_pixels(fill: np.ndarray, n_c: int, word: np.dtype, triples: bool) -> np.ndarray:
+    pixels = np.broadcast_to(fill[:, None], (fill.shape[0], 8 if triples else 1, n_c))
+    return np.ascontiguousarray(pixels).reshape(fill.shape[0], -1).view(np.uint64 if triples else word)
+
+
+@functools.lru_cache(maxsize=256)
+def _blocks(
+    x_shape: tuple[int, ...], view: tuple[int, ...], channel: int | None, values_shape: tuple[int, ...]
+) -> _Blocks | None:
+    """How :func:`occlude_array` sees ``x`` (:class:`_Blocks`), or None where no kernel applies.
+
+    The mask must span every axis after its first one (the leading axes it
+    repeats over excepted) but the channel, and the fill vary only along the
+    channel and the axes before the pixels of a block.
+    """
+    n = len(x_shape)
+    values = (1,) * (n - len(values_shape)) + values_shape
+    spanned = [a for a in range(n) if a != channel]
+    first = next((a for a in spanned if view[a] != 1), n)  # the mask repeats over the axes before it
+    if any(view[a] != x_shape[a] for a in spanned if a >= first):
+        return None
+    varies = [a for a in spanned if values[a] != 1]
+    if channel is None or (channel == n - 1 and first < channel):  # channels last, or none
+        cut = max(first, varies[-1] + 1 if varies else 0)  # blocks are the axes from here on
+        if cut > spanned[-2]:  # the fill varies along the pixels
+            return None
+        last = channel is not None
+    else:
+        if any(channel < a < first for a in spanned) or any(a > channel for a in varies):
+            return None
+        cut, last = channel, False
+    n_c = 1 if channel is None else x_shape[channel]
+    n_s = math.prod(x_shape[a] for a in spanned if a >= cut)
+    lead = None
+    if varies:
+        kept = tuple(values[a] for a in range(n) if a < cut or a == channel)
+        lead = (kept if channel is not None else (*kept, 1), (*x_shape[:cut], n_c))
+    return _Blocks(math.prod(x_shape[:cut]), n_c, n_s, last, lead)
+
+
+@kernel
+def _fill_where(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """``out[l, c, s] = values[l % V, c % W]`` where ``mask[l % M, s]``, else ``x[l, c, s]`` (``x``,
+    ``out``: L, C, S; ``values``: V, W)."""
+    n_l, n_c, n_s = x.shape
+    n_m = mask.shape[0]
+    n_v, n_w = values.shape
+    for i in range(n_l):
+        hidden, fill = mask[i % n_m], values[i % n_v]
+        for c in range(n_c):
+            value, source, target = fill[c % n_w], x[i, c], out[i, c]
+            for s in range(n_s):
+                target[s] = value if hidden[s] else source[s]
+
+
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_ONES = np.uint64(0x0101010101010101)
+_BYTE = np.uint64(0xFF)
+_SHIFTS = tuple(np.uint64(8 * j) for j in range(8))
+_SEVEN = np.uint64(7)
+
+
+@kernel
+def _fill_triples(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """Pixels of 3 bytes, 8 at a time: ``x``, ``out`` (L, 3 G) 64-bit words, ``mask`` (M, G) words of
+    8 mask bytes (any non-zero byte hides its pixel), ``values`` (V, 3) words of 8 pixels of fill.
+    Each mask byte is spread over its pixel's 3 bytes by multiplications (no table, no branch, so
+    the loop is vectorised) and each word is ``a ^ ((a ^ fill) & hidden)``."""
+    n_l = x.shape[0]
+    n_m, n_g = mask.shape
+    n_v = values.shape[0]
+    s1, s2, s3, s4, s5, s6, s7 = _SHIFTS[1:]
+    for i in range(n_l):
+        hidden, fill, source, target = mask[i % n_m], values[i % n_v], x[i], out[i]
+        v0, v1, v2 = fill[0], fill[1], fill[2]
+        for g in range(n_g):
+            w = hidden[g]
+            w = (((w & _LOW7) + _LOW7) | w) >> _SEVEN & _ONES  # each byte 1 if it was non-zero
+            b0, b1, b2, b3 = w & _BYTE, (w >> s1) & _BYTE, (w >> s2) & _BYTE, (w >> s3) & _BYTE
+            b4, b5, b6, b7 = (w >> s4) & _BYTE, (w >> s5) & _BYTE, (w >> s6) & _BYTE, w >> s7
+            # bytes of the 3 words: pixels 0 0 0 1 1 1 2 2 | 2 3 3 3 4 4 4 5 | 5 5 6 6 6 7 7 7
+            m0 = b0 * np.uint64(0x010101) | b1 * np.uint64(0x010101000000) | b2 * np.uint64(0x0101 << 48)
+            m1 = b2 | b3 * np.uint64(0x01010100) | b4 * np.uint64(0x010101 << 32) | b5 * np.uint64(1 << 56)
+            m2 = b5 * np.uint64(0x0101) | b6 * np.uint64(0x010101 << 16) | b7 * np.uint64(0x010101 << 40)
+            base = 3 * g
+            a, b, c = source[base], source[base + 1], source[base + 2]
+            target[base] = a ^ ((a ^ v0) & (m0 * _BYTE))
+            target[base + 1] = b ^ ((b ^ v1) & (m1 * _BYTE))
+            target[base + 2] = c ^ ((c ^ v2) & (m2 * _BYTE))
+
+
+@kernel
+def _fill_pixels(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """Pixels of ``P`` words: ``x``, ``out`` (L, S P) words, ``mask`` (M, S) bytes (non-zero: hidden),
+    ``values`` (V, P) words of one pixel of fill; each word is ``a ^ ((a ^ fill) & hidden)``. 2, 3
+    and 4 words, the usual cases, are written out: a loop over them runs several times slower."""
+    n_l = x.shape[0]
+    n_m, n_s = mask.shape
+    n_v, n_p = values.shape
+    for i in range(n_l):
+        hidden, fill, source, target = mask[i % n_m], values[i % n_v], x[i], out[i]
+        zero = fill[0] ^ fill[0]
+        if n_p == 2:
+            v0, v1 = fill[0], fill[1]
+            for s in range(n_s):
+                k = zero - (hidden[s] != 0)
+                a, b = source[2 * s], source[2 * s + 1]
+                target[2 * s] = a ^ ((a ^ v0) & k)
+                target[2 * s + 1] = b ^ ((b ^ v1) & k)
+        elif n_p == 3:
+            v0, v1, v2 = fill[0], fill[1], fill[2]
+            for s in range(n_s):
+                k = zero - (hidden[s] != 0)
+                a, b, c = source[3 * s], source[3 * s + 1], source[3 * s + 2]
+                target[3 * s] = a ^ ((a ^ v0) & k)
+                target[3 * s + 1] = b ^ ((b ^ v1) & k)
+                target[3 * s + 2] = c ^ ((c ^ v2) & k)
+        elif n_p == 4:
+            v0, v1, v2, v3 = fill[0], fill[1], fill[2], fill[3]
+            for s in range(n_s):
+                k = zero - (hidden[s] != 0)
+                a, b, c, d = source[4 * s], source[4 * s + 1], source[4 * s + 2], source[4 * s + 3]
+                target[4 * s] = a ^ ((a ^ v0) & k)
+                target[4 * s + 1] = b ^ ((b ^ v1) & k)
+                target[4 * s + 2] = c ^ ((c ^ v2) & k)
+                target[4 * s + 3] = d ^ ((d ^ v3) & k)
+        else:
+            for s in range(n_s):
+                k = zero - (hidden[s] != 0)
+                for p in range(n_p):
+                    a = source[n_p * s + p]
+                    target[n_p * s + p] = a ^ ((a ^ fill[p]) & k)
+
+
+def mean_values(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """``x``'s mean over ``axes`` (kept as axes of size 1), in float64 (complex128 for complex data,
+    whose imaginary part it keeps). Channels-last data whose axes run just before the channel,
+    (..., H, W, C), is summed by :func:`_channel_sums` (numpy reduces it several times slower than
+    (..., C, H, W)); integers of 1 or 2 bytes exactly, in int64, as numpy's float64 sums are."""
+    n = x.ndim
+    if (
+        axes
+        and x.flags.c_contiguous
+        and x.dtype in KERNEL_DTYPES
+        and x.dtype.kind != "b"
+        and axes == tuple(range(axes[0], n - 1))
+        and x.size > 0
+    ):
+        n_l, n_s, n_c = math.prod(x.shape[: axes[0]]), math.prod(x.shape[axes[0] : n - 1]), x.shape[-1]
+        exact = x.dtype.kind in "iu" and x.itemsize <= 2
+        sums = np.zeros((n_l, n_c), np.int64 if exact else np.float64)
+        _channel_sums(x.reshape(n_l, n_s * n_c), sums)
+        kept = tuple(1 if a in axes else size for a, size in enumerate(x.shape))
+        return (sums / n_s).reshape(kept)
+    return x.mean(axis=axes, keepdims=True, dtype=np.complex128 if x.dtype.kind == "c" else np.float64)
+
+
+@kernel
+def _channel_sums(x: np.ndarray, sums: np.ndarray) -> None:
+    """``sums[l, c] += x[l, s C + c]`` over ``s``: channels-last blocks (L, S C), summed in ``sums``'
+    dtype, one channel at a time in 4 independent sums (which the processor adds side by side)."""
+    n_l, n_c = sums.shape
+    zero = sums[0, 0] - sums[0, 0]
+    for i in range(n_l):
+        block, total = x[i], sums[i]
+        n_s = block.size // n_c
+        n_4 = n_s // 4 * 4
+        for c in range(n_c):
+            t0 = t1 = t2 = t3 = zero
+            for s in range(0, n_4, 4):
+                t0 += block[s * n_c + c]
+                t1 += block[(s + 1) * n_c + c]
+                t2 += block[(s + 2) * n_c + c]
+                t3 += block[(s + 3) * n_c + c]
+            for s in range(n_4, n_s):
+                t0 += block[s * n_c + c]
+            total[c] += (t0 + t1) + (t2 + t3)
