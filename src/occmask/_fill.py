@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -28,12 +29,11 @@ from ._occlude import KERNEL_DTYPES
 
 __all__ = ["mean_values", "occlude_array"]
 
-#: The unsigned dtype of each size in bytes: the words a channels-last pixel is read and written as.
-_WORDS = {size: np.dtype(f"u{size}") for size in (1, 2, 4, 8)}
-
 
 class _Blocks(NamedTuple):
-    """``x`` as ``n_l`` blocks of ``n_c`` channels and ``n_s`` pixels, channels ``last`` or first.
+    """``x`` as ``n_l`` blocks of ``n_c`` channels and ``n_s`` pixels, and the kernel that fills them:
+    ``how`` is "first" (channels first), or for channels last "word" (a pixel is one ``word``),
+    "triples" (pixels of 3 bytes, 8 at a time) or "pixels" (pixels of several ``word``\\ s).
 
     ``lead`` is None where one row of fill values serves every block, else the
     shapes that give each block its own row: ``values`` reshaped to ``lead[0]``
@@ -43,7 +43,8 @@ class _Blocks(NamedTuple):
     n_l: int
     n_c: int
     n_s: int
-    last: bool
+    how: str
+    word: np.dtype
     lead: tuple[tuple[int, ...], tuple[int, ...]] | None
 
 
@@ -69,9 +70,11 @@ def occlude_array(
         and x.size
         and (out is None or out.flags.c_contiguous)
     ):
-        blocks = _blocks(x.shape, view, channel, values.shape)
+        blocks = _blocks(x.shape, x.itemsize, view, channel, values.shape)
     if blocks is None:
         hidden = mask.reshape(view)
+        if channel == x.ndim - 1 and x.shape[channel] > 1:  # numpy broadcasts a last axis slowly
+            hidden = np.repeat(hidden, x.shape[channel], axis=channel)
         if out is None:
             result = np.where(hidden, values, x)  # one pass
             return result if result.dtype == x.dtype else result.astype(x.dtype)  # np.where's is native
@@ -80,58 +83,52 @@ def occlude_array(
         np.copyto(out, values, where=hidden)
         return out
     result = np.empty_like(x) if out is None else out
-    rows = np.ascontiguousarray(mask).reshape(-1, blocks.n_s)
-    if blocks.lead is None:
+    n_l, n_c, n_s, how, word, lead = blocks
+    rows = np.ascontiguousarray(mask).reshape(-1, n_s)
+    if lead is None:
         fill = values.reshape(1, -1)  # one value, or one per channel
     else:
-        fill = np.broadcast_to(values.reshape(blocks.lead[0]), blocks.lead[1]).reshape(blocks.n_l, -1)
-    if blocks.last:
-        _fill_last(x, rows, fill, blocks, result)
-    else:
-        shape = (blocks.n_l, blocks.n_c, blocks.n_s)
+        fill = np.broadcast_to(values.reshape(lead[0]), lead[1]).reshape(n_l, -1)
+    if how == "first":
+        shape = (n_l, n_c, n_s)
         _fill_where(x.reshape(shape), rows, fill, result.reshape(shape))
+    elif how == "triples":
+        _fill_triples(x.reshape(n_l, -1), rows, fill, result.reshape(n_l, -1))
+    elif how == "word":  # as one channel first
+        shape = (n_l, 1, n_s)
+        pixels = _pixels(fill, n_c, word)
+        _fill_where(x.view(word).reshape(shape), rows, pixels, result.view(word).reshape(shape))
+    else:
+        pixels = _pixels(fill, n_c, word)
+        source, target = x.view(word).reshape(n_l, -1), result.view(word).reshape(n_l, -1)
+        _fill_pixels(source, rows.view(np.uint8), pixels, target)
     return result
 
 
-def _fill_last(x: np.ndarray, rows: np.ndarray, fill: np.ndarray, blocks: _Blocks, out: np.ndarray) -> None:
-    """Channels-last blocks filled on their bits: each pixel as words of the widest unsigned dtype
-    that divides it (see the module's docstring)."""
-    n_l, n_c, n_s = blocks.n_l, blocks.n_c, blocks.n_s
-    word = _WORDS[math.gcd(8, n_c * x.itemsize)]
-    triples = word.itemsize == 1 and n_c == 3 and n_s % 8 == 0  # 8 pixels in 3 words
-    pixels = _pixels(fill, n_c, word, triples)
-    if pixels.shape[1] == 1:  # a pixel is a word: the select of one channel first
-        shape = (n_l, 1, n_s)
-        _fill_where(x.view(word).reshape(shape), rows, pixels, out.view(word).reshape(shape))
-    elif triples:
-        source, target = x.reshape(n_l, -1).view(np.uint64), out.reshape(n_l, -1).view(np.uint64)
-        _fill_triples(source, rows.view(np.uint64), pixels, target)
-    else:
-        source, target = x.view(word).reshape(n_l, -1), out.view(word).reshape(n_l, -1)
-        _fill_pixels(source, rows.view(np.uint8), pixels, target)
-
-
-def _pixels(fill: np.ndarray, n_c: int, word: np.dtype, triples: bool) -> np.ndarray:
-    """The rows of fill values (one value, or one per channel) as whole pixels in ``word``\\ s: for
-    :func:`_fill_triples` 8 pixels in 3 64-bit words. One row (the usual case) is cached."""
+def _pixels(fill: np.ndarray, n_c: int, word: np.dtype) -> np.ndarray:
+    """The rows of fill values (one value, or one per channel) as rows of whole pixels in ``word``\\ s.
+    One row (the usual case) is cached."""
     if fill.shape[0] == 1:
-        return _one_pixel(fill.tobytes(), fill.dtype, n_c, word, triples)
-    return _as_pixels(fill, n_c, word, triples)
+        return _one_pixel(fill.tobytes(), fill.dtype, n_c, word)
+    return _whole_pixels(fill, n_c, word)
 
 
 @functools.lru_cache(maxsize=64)
-def _one_pixel(data: bytes, dtype: np.dtype, n_c: int, word: np.dtype, triples: bool) -> np.ndarray:
-    return _as_pixels(np.frombuffer(data, dtype).reshape(1, -1), n_c, word, triples)
+def _one_pixel(data: bytes, dtype: np.dtype, n_c: int, word: np.dtype) -> np.ndarray:
+    return _whole_pixels(np.frombuffer(data, dtype).reshape(1, -1), n_c, word)
 
 
-def _as_pixels(fill: np.ndarray, n_c: int, word: np.dtype, triples: bool) -> np.ndarray:
-    pixels = np.broadcast_to(fill[:, None], (fill.shape[0], 8 if triples else 1, n_c))
-    return np.ascontiguousarray(pixels).reshape(fill.shape[0], -1).view(np.uint64 if triples else word)
+def _whole_pixels(fill: np.ndarray, n_c: int, word: np.dtype) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(fill, (fill.shape[0], n_c))).view(word)
 
 
 @functools.lru_cache(maxsize=256)
 def _blocks(
-    x_shape: tuple[int, ...], view: tuple[int, ...], channel: int | None, values_shape: tuple[int, ...]
+    x_shape: tuple[int, ...],
+    itemsize: int,
+    view: tuple[int, ...],
+    channel: int | None,
+    values_shape: tuple[int, ...],
 ) -> _Blocks | None:
     """How :func:`occlude_array` sees ``x`` (:class:`_Blocks`), or None where no kernel applies.
 
@@ -150,18 +147,23 @@ def _blocks(
         cut = max(first, varies[-1] + 1 if varies else 0)  # blocks are the axes from here on
         if cut > spanned[-2]:  # the fill varies along the pixels
             return None
-        last = channel is not None
     else:
         if any(channel < a < first for a in spanned) or any(a > channel for a in varies):
             return None
-        cut, last = channel, False
+        cut = channel
     n_c = 1 if channel is None else x_shape[channel]
     n_s = math.prod(x_shape[a] for a in spanned if a >= cut)
+    word = np.dtype(f"u{math.gcd(8, n_c * itemsize)}")  # the widest unsigned word that divides a pixel
+    how = "first"
+    if channel is not None and channel == n - 1 and cut < channel:
+        how = "word" if word.itemsize == n_c * itemsize else "pixels"
+        if n_c * itemsize == 3 and n_s % 8 == 0 and sys.byteorder == "little":
+            how = "triples"
     lead = None
     if varies:
         kept = tuple(values[a] for a in range(n) if a < cut or a == channel)
         lead = (kept if channel is not None else (*kept, 1), (*x_shape[:cut], n_c))
-    return _Blocks(math.prod(x_shape[:cut]), n_c, n_s, last, lead)
+    return _Blocks(math.prod(x_shape[:cut]), n_c, n_s, how, word, lead)
 
 
 @kernel
@@ -183,30 +185,34 @@ _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _ONES = np.uint64(0x0101010101010101)
 _BYTE = np.uint64(0xFF)
 _SHIFTS = tuple(np.uint64(8 * j) for j in range(8))
-_SEVEN = np.uint64(7)
 
 
 @kernel
 def _fill_triples(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
-    """Pixels of 3 bytes, 8 at a time: ``x``, ``out`` (L, 3 G) 64-bit words, ``mask`` (M, G) words of
-    8 mask bytes (any non-zero byte hides its pixel), ``values`` (V, 3) words of 8 pixels of fill.
-    Each mask byte is spread over its pixel's 3 bytes by multiplications (no table, no branch, so
-    the loop is vectorised) and each word is ``a ^ ((a ^ fill) & hidden)``."""
+    """Pixels of 3 bytes, 8 at a time as 3 64-bit words (little-endian): ``x``, ``out`` (L, 3 S) bytes,
+    ``mask`` (M, S) with S a multiple of 8 (any non-zero byte hides its pixel), ``values`` (V, W) the
+    fill (one byte, or one per channel). Each mask byte is spread over its pixel's 3 bytes by
+    multiplications (no table, no branch: the loop is vectorised) and each word of data is
+    ``a ^ ((a ^ fill) & hidden)``."""
     n_l = x.shape[0]
-    n_m, n_g = mask.shape
-    n_v = values.shape[0]
+    n_m = mask.shape[0]
+    n_v, n_w = values.shape
     s1, s2, s3, s4, s5, s6, s7 = _SHIFTS[1:]
     for i in range(n_l):
-        hidden, fill, source, target = mask[i % n_m], values[i % n_v], x[i], out[i]
-        v0, v1, v2 = fill[0], fill[1], fill[2]
-        for g in range(n_g):
+        source, target = x[i].view(np.uint64), out[i].view(np.uint64)
+        hidden, fill = mask[i % n_m].view(np.uint64), values[i % n_v]
+        p = np.uint64(0)  # one pixel of fill (its bytes: int8 and bool too), spread over 8 below
+        for c in range(3):
+            p |= (np.uint64(fill[c % n_w]) & _BYTE) << _SHIFTS[c]
+        v0, v1, v2 = p | p << s3 | p << s6, p >> s2 | p << s1 | p << s4 | p << s7, p >> s1 | p << s2 | p << s5
+        for g in range(hidden.size):
             w = hidden[g]
-            w = (((w & _LOW7) + _LOW7) | w) >> _SEVEN & _ONES  # each byte 1 if it was non-zero
+            w = (((w & _LOW7) + _LOW7) | w) >> np.uint64(7) & _ONES  # each byte 1 if it was non-zero
             b0, b1, b2, b3 = w & _BYTE, (w >> s1) & _BYTE, (w >> s2) & _BYTE, (w >> s3) & _BYTE
             b4, b5, b6, b7 = (w >> s4) & _BYTE, (w >> s5) & _BYTE, (w >> s6) & _BYTE, w >> s7
             # bytes of the 3 words: pixels 0 0 0 1 1 1 2 2 | 2 3 3 3 4 4 4 5 | 5 5 6 6 6 7 7 7
-            m0 = b0 * np.uint64(0x010101) | b1 * np.uint64(0x010101000000) | b2 * np.uint64(0x0101 << 48)
-            m1 = b2 | b3 * np.uint64(0x01010100) | b4 * np.uint64(0x010101 << 32) | b5 * np.uint64(1 << 56)
+            m0 = b0 * np.uint64(0x010101) | b1 * np.uint64(0x010101 << 24) | b2 * np.uint64(0x0101 << 48)
+            m1 = b2 | b3 * np.uint64(0x010101 << 8) | b4 * np.uint64(0x010101 << 32) | b5 * np.uint64(1 << 56)
             m2 = b5 * np.uint64(0x0101) | b6 * np.uint64(0x010101 << 16) | b7 * np.uint64(0x010101 << 40)
             base = 3 * g
             a, b, c = source[base], source[base + 1], source[base + 2]
