@@ -309,10 +309,10 @@ def noise_values(noise: Noise, shape: tuple[int, ...], rng: np.random.Generator,
     """Noise for data of ``shape`` and dtype kind ``kind`` (float64; whole numbers for integer data)."""
     if noise.mean is not None and noise.std is not None:
         values = rng.normal(noise.mean, noise.std, shape)
-        return values if kind in "fc" else np.rint(values)
+        return values if kind in "fc" else np.rint(values, out=values)  # in place: no second array
     assert noise.low is not None and noise.high is not None  # set where mean and std are not
     values = rng.uniform(noise.low, noise.high, shape)
-    return values if kind in "fc" else np.floor(values)
+    return values if kind in "fc" else np.floor(values, out=values)
 
 
 def feather_weights(mask: np.ndarray, feather: float) -> np.ndarray:
