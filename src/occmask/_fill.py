@@ -232,17 +232,18 @@ def _fill_pixels(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.nd
     for i in range(n_l):
         hidden, fill, source, target = mask[i % n_m], values[i % n_v], x[i], out[i]
         zero = fill[0] ^ fill[0]
+        ones = ~zero
         if n_p == 2:
             v0, v1 = fill[0], fill[1]
             for s in range(n_s):
-                k = zero - (hidden[s] != 0)
+                k = ones if hidden[s] != 0 else zero
                 a, b = source[2 * s], source[2 * s + 1]
                 target[2 * s] = a ^ ((a ^ v0) & k)
                 target[2 * s + 1] = b ^ ((b ^ v1) & k)
         elif n_p == 3:
             v0, v1, v2 = fill[0], fill[1], fill[2]
             for s in range(n_s):
-                k = zero - (hidden[s] != 0)
+                k = ones if hidden[s] != 0 else zero
                 a, b, c = source[3 * s], source[3 * s + 1], source[3 * s + 2]
                 target[3 * s] = a ^ ((a ^ v0) & k)
                 target[3 * s + 1] = b ^ ((b ^ v1) & k)
@@ -250,7 +251,7 @@ def _fill_pixels(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.nd
         elif n_p == 4:
             v0, v1, v2, v3 = fill[0], fill[1], fill[2], fill[3]
             for s in range(n_s):
-                k = zero - (hidden[s] != 0)
+                k = ones if hidden[s] != 0 else zero
                 a, b, c, d = source[4 * s], source[4 * s + 1], source[4 * s + 2], source[4 * s + 3]
                 target[4 * s] = a ^ ((a ^ v0) & k)
                 target[4 * s + 1] = b ^ ((b ^ v1) & k)
@@ -258,7 +259,7 @@ def _fill_pixels(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.nd
                 target[4 * s + 3] = d ^ ((d ^ v3) & k)
         else:
             for s in range(n_s):
-                k = zero - (hidden[s] != 0)
+                k = ones if hidden[s] != 0 else zero
                 for p in range(n_p):
                     a = source[n_p * s + p]
                     target[n_p * s + p] = a ^ ((a ^ fill[p]) & k)
