@@ -185,40 +185,52 @@ _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _ONES = np.uint64(0x0101010101010101)
 _BYTE = np.uint64(0xFF)
 _SHIFTS = tuple(np.uint64(8 * j) for j in range(8))
+#: For each of the 3 words of 8 pixels of 3 bytes, the pixels whose bytes it holds (the first, and a mask
+#: of as many bits as there are), and the multiplier that copies each pixel's bit to the low bit of each
+#: of its bytes in the word (byte k of word q is of pixel (8 q + k) // 3; no two terms overlap).
+_TRIPLES = tuple(
+    (
+        np.uint64(8 * q // 3),
+        np.uint64((1 << ((8 * q + 7) // 3 - 8 * q // 3 + 1)) - 1),
+        np.uint64(sum(1 << (8 * k - ((8 * q + k) // 3 - 8 * q // 3)) for k in range(8))),
+    )
+    for q in range(3)
+)
 
 
 @kernel
 def _fill_triples(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
     """Pixels of 3 bytes, 8 at a time as 3 64-bit words (little-endian): ``x``, ``out`` (L, 3 S) bytes,
     ``mask`` (M, S) with S a multiple of 8 (any non-zero byte hides its pixel), ``values`` (V, W) the
-    fill (one byte, or one per channel). Each mask byte is spread over its pixel's 3 bytes by
-    multiplications (no table, no branch: the loop is vectorised) and each word of data is
-    ``a ^ ((a ^ fill) & hidden)``."""
+    fill (one byte, or one per channel). The 8 mask bytes become 8 bits, each word's bits are copied
+    to its bytes by a multiplication (see ``_TRIPLES``), so there is no table and no branch and the
+    loop is vectorised; each word of data is ``a ^ ((a ^ fill) & hidden)``."""
     n_l = x.shape[0]
     n_m = mask.shape[0]
     n_v, n_w = values.shape
-    s1, s2, s3, s4, s5, s6, s7 = _SHIFTS[1:]
     for i in range(n_l):
         source, target = x[i].view(np.uint64), out[i].view(np.uint64)
         hidden, fill = mask[i % n_m].view(np.uint64), values[i % n_v]
         p = np.uint64(0)  # one pixel of fill (its bytes: int8 and bool too), spread over 8 below
         for c in range(3):
             p |= (np.uint64(fill[c % n_w]) & _BYTE) << _SHIFTS[c]
-        v0, v1, v2 = p | p << s3 | p << s6, p >> s2 | p << s1 | p << s4 | p << s7, p >> s1 | p << s2 | p << s5
+        v0 = p | p << _SHIFTS[3] | p << _SHIFTS[6]
+        v1 = p >> _SHIFTS[2] | p << _SHIFTS[1] | p << _SHIFTS[4] | p << _SHIFTS[7]
+        v2 = p >> _SHIFTS[1] | p << _SHIFTS[2] | p << _SHIFTS[5]
         for g in range(hidden.size):
             w = hidden[g]
             w = (((w & _LOW7) + _LOW7) | w) >> np.uint64(7) & _ONES  # each byte 1 if it was non-zero
-            b0, b1, b2, b3 = w & _BYTE, (w >> s1) & _BYTE, (w >> s2) & _BYTE, (w >> s3) & _BYTE
-            b4, b5, b6, b7 = (w >> s4) & _BYTE, (w >> s5) & _BYTE, (w >> s6) & _BYTE, w >> s7
-            # bytes of the 3 words: pixels 0 0 0 1 1 1 2 2 | 2 3 3 3 4 4 4 5 | 5 5 6 6 6 7 7 7
-            m0 = b0 * np.uint64(0x010101) | b1 * np.uint64(0x010101 << 24) | b2 * np.uint64(0x0101 << 48)
-            m1 = b2 | b3 * np.uint64(0x010101 << 8) | b4 * np.uint64(0x010101 << 32) | b5 * np.uint64(1 << 56)
-            m2 = b5 * np.uint64(0x0101) | b6 * np.uint64(0x010101 << 16) | b7 * np.uint64(0x010101 << 40)
+            w |= w >> np.uint64(7)  # bit j: pixel j is hidden (no multiplication: it would overflow)
+            w |= w >> np.uint64(14)
+            bits = (w | w >> np.uint64(28)) & _BYTE
+            h0 = (((bits >> _TRIPLES[0][0]) & _TRIPLES[0][1]) * _TRIPLES[0][2] & _ONES) * _BYTE
+            h1 = (((bits >> _TRIPLES[1][0]) & _TRIPLES[1][1]) * _TRIPLES[1][2] & _ONES) * _BYTE
+            h2 = (((bits >> _TRIPLES[2][0]) & _TRIPLES[2][1]) * _TRIPLES[2][2] & _ONES) * _BYTE
             base = 3 * g
             a, b, c = source[base], source[base + 1], source[base + 2]
-            target[base] = a ^ ((a ^ v0) & (m0 * _BYTE))
-            target[base + 1] = b ^ ((b ^ v1) & (m1 * _BYTE))
-            target[base + 2] = c ^ ((c ^ v2) & (m2 * _BYTE))
+            target[base] = a ^ ((a ^ v0) & h0)
+            target[base + 1] = b ^ ((b ^ v1) & h1)
+            target[base + 2] = c ^ ((c ^ v2) & h2)
 
 
 @kernel
