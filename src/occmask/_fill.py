@@ -33,7 +33,8 @@ __all__ = ["mean_values", "occlude_array"]
 class _Blocks(NamedTuple):
     """``x`` as ``n_l`` blocks of ``n_c`` channels and ``n_s`` pixels, and the kernel that fills them:
     ``how`` is "first" (channels first), or for channels last "word" (a pixel is one ``word``),
-    "triples" (pixels of 3 bytes, 8 at a time) or "pixels" (pixels of several ``word``\\ s).
+    "triples" (pixels of 3 bytes, 8 at a time), "pixels" (pixels of several ``word``\\ s) or
+    "paste" (a fill of the data's shape).
 
     ``lead`` is None where one row of fill values serves every block, else the
     shapes that give each block its own row: ``values`` reshaped to ``lead[0]``
@@ -85,6 +86,10 @@ def occlude_array(
     result = np.empty_like(x) if out is None else out
     n_l, n_c, n_s, how, word, lead = blocks
     rows = np.ascontiguousarray(mask).reshape(-1, n_s)
+    if how == "paste":
+        shape = (n_l, n_s, n_c)
+        _paste_last(x.reshape(shape), rows.view(np.uint8), values.reshape(shape), result.reshape(shape))
+        return result
     if lead is None:
         fill = values.reshape(1, -1)  # one value, or one per channel
     else:
@@ -143,6 +148,10 @@ def _blocks(
     if any(view[a] != x_shape[a] for a in spanned if a >= first):
         return None
     varies = [a for a in spanned if values[a] != 1]
+    if channel == n - 1 and first <= n - 3 and values == x_shape:  # a fill of x's shape (noise)
+        # blocks of one frame: a fill drawn channels first and seen channels last still merges into them
+        n_l, n_s = math.prod(x_shape[: n - 3]), x_shape[n - 3] * x_shape[n - 2]
+        return _Blocks(n_l, x_shape[channel], n_s, "paste", np.dtype("u1"), None)
     if channel is None or (channel == n - 1 and first < channel):  # channels last, or none
         cut = max(first, varies[-1] + 1 if varies else 0)  # blocks are the axes from here on
         if cut > spanned[-2]:  # the fill varies along the pixels
@@ -231,6 +240,21 @@ def _fill_triples(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.n
             target[base] = a ^ ((a ^ v0) & h0)
             target[base + 1] = b ^ ((b ^ v1) & h1)
             target[base + 2] = c ^ ((c ^ v2) & h2)
+
+
+@kernel
+def _paste_last(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """``out[l, s, c] = values[l, s, c]`` where ``mask[l % M, s]`` (a non-zero byte), else ``x[l, s, c]``
+    (``x``, ``values``, ``out``: L, S, C; ``values`` in any memory order): a fill of the data's shape,
+    such as noise, into channels-last data, where numpy would broadcast the mask along its last axis."""
+    n_l, n_s, n_c = x.shape
+    n_m = mask.shape[0]
+    for i in range(n_l):
+        hidden, source, fill, target = mask[i % n_m], x[i], values[i], out[i]
+        for s in range(n_s):
+            h = hidden[s] != 0
+            for c in range(n_c):
+                target[s, c] = fill[s, c] if h else source[s, c]
 
 
 @kernel
