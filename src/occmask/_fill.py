@@ -11,8 +11,10 @@ are filled one channel at a time (:func:`_fill_where`). Channels-last blocks
 bytes (RGB ``uint8``) is filled 8 at a time as three 64-bit words
 (:func:`_fill_triples`), and wider pixels word by word (:func:`_fill_pixels`);
 none of them branches per pixel, so they run about as fast as the same data
-channels first. :func:`mean_values` gives the means of a ``"mean"`` fill,
-summing channels-last data in its own memory order (:func:`_channel_sums`).
+channels first. A fill of the data's own shape (noise) goes into channels-last
+data through :func:`_paste_last`, in any memory order. :func:`mean_values` gives
+the means of a ``"mean"`` fill, summing channels-last data in its own memory
+order (:func:`_channel_sums`).
 """
 
 from __future__ import annotations
