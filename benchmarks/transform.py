@@ -89,7 +89,7 @@ import numpy as np
 
 import occmask as om
 from occmask import _cut
-from occmask._occlude import occlude_array
+from occmask._fill import occlude_array
 
 #: (B, C, H, W) of the batch of the peers' rows: 64 RGB images of 224 x 224, float32.
 BATCH = (64, 3, 224, 224)

@@ -52,6 +52,15 @@ BOOL_ENTRY_POINTS = [
         "occlude",
         lambda m: om.occlude(np.arange(m.size * 2.0).reshape(m.shape[0], 2, *m.shape[1:]), m, layout="TCHW"),
     ),
+    *(
+        (
+            f"occlude channels last {dtype.__name__}",
+            lambda m, dtype=dtype: om.occlude(
+                (np.arange(m.size * 3) % 100).astype(dtype).reshape(*m.shape, 3), m, [7, 8, 9], layout="THWC"
+            ),
+        )
+        for dtype in (np.uint8, np.float32)  # 8 pixels at a time (when W is a multiple of 8), or one
+    ),
     ("occlude fill array", lambda m: om.occlude(np.ones(m.shape), m, fill=np.full(m.shape, -1.0))),
     (
         "occlude out",

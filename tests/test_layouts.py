@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import occmask as om
-from occmask._occlude import mean_values
+from occmask._fill import mean_values
 
 DTYPES = [np.uint8, np.int16, np.float32, np.float64, np.bool_]
 
@@ -39,6 +39,8 @@ def test_channels_last_kernel_equals_a_loop(lead, size, channels, dtype, per_cha
     shape = (*lead, *size, channels)
     x = (rng.random(shape) * 100).astype(dtype)
     mask_shape = (*lead, *size) if lead and rng.random() < 0.5 else size  # per frame, or one for all
+    if rng.random() < 0.2:
+        mask_shape = (*mask_shape[:-2], 1, mask_shape[-1])  # one row for every row
     mask = rng.random(mask_shape) < 0.4
     fill = [1, 0, 1, 0, 1][:channels] if per_channel and channels > 1 else 1
     layout = "BTHWC"[-len(shape) :] if len(shape) > 3 else "HWC"
@@ -51,8 +53,8 @@ def test_channels_last_kernel_equals_a_loop(lead, size, channels, dtype, per_cha
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize("aligned", [True, False])
 def test_eight_pixels_at_a_time_equals_a_loop(dtype, channels, aligned):
-    """Rows of a multiple of 8 pixels take the 64-bit word kernel, memory not aligned to 8 bytes
-    the loop: both give the obvious result."""
+    """Rows of a multiple of 8 pixels (RGB uint8 ones take the 8-pixel kernel), in memory aligned to
+    8 bytes or not: the obvious result."""
     rng = np.random.default_rng(channels)
     shape = (3, 8, 6, channels)  # (T, H, W, C): 48 pixels per frame
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
@@ -64,6 +66,70 @@ def test_eight_pixels_at_a_time_equals_a_loop(dtype, channels, aligned):
             got = om.occlude(x, mask, fill, layout="THWC")
             want = reference(x, np.broadcast_to(mask, shape[:-1]), fill)
             np.testing.assert_array_equal(got, want)
+
+
+KERNEL_CASES = [np.uint8, np.int8, np.bool_, np.uint16, np.int16, np.float32, np.int32, np.float64, np.int64]
+
+
+@pytest.mark.parametrize("dtype", KERNEL_CASES)
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 6])
+@settings(max_examples=20, deadline=None)
+@given(
+    lead=st.lists(st.integers(1, 3), max_size=2),
+    size=st.tuples(st.integers(1, 6), st.sampled_from([1, 3, 8, 16])),
+    order=st.sampled_from(["last", "last", "first", "none"]),
+    fill_kind=st.sampled_from(["one", "per channel", "per sample", "whole", "whole, channels first"]),
+    memory=st.sampled_from(["new", "out", "in place", "read-only", "strided", "big-endian"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_every_kernel_equals_np_where(lead, size, channels, dtype, order, fill_kind, memory, seed):
+    """Each fill kernel (channels first; channels last as one word, 8 RGB bytes at a time or several
+    words per pixel, a fill of the data's shape) and the numpy fallback against ``np.where`` on the
+    broadcast mask: any layout, a fill of one value, one per channel, one per channel and leading
+    index (a "mean" fill of a batch) or one per element (noise, in any memory order), masks whose
+    bytes are any non-zero value or that repeat a row, and every kind of memory."""
+    rng = np.random.default_rng(seed)
+    channels = 1 if order == "none" else channels
+    letters = {"last": "HWC", "first": "CHW", "none": "HW"}[order]
+    sizes = dict(zip("HWC", (*size, channels), strict=True))
+    shape = (*lead, *(sizes[letter] for letter in letters))
+    x = (rng.random(shape) * 200 - (0 if np.dtype(dtype).kind in "ub" else 100)).astype(dtype)
+    mask_shape = (*lead, *size) if lead and rng.random() < 0.5 else size  # per frame, or one for all
+    if rng.random() < 0.2:
+        mask_shape = (*mask_shape[:-2], 1, mask_shape[-1])  # one row for every row
+    mask = rng.integers(0, 4, mask_shape).astype(np.uint8).view(bool)  # bytes 2 and 3 are True too
+    c_axis = len(lead) + letters.index("C") if "C" in letters else None
+    fill_shape = [1] * len(shape)
+    if fill_kind != "one" and c_axis is not None:
+        fill_shape[c_axis] = channels
+    if fill_kind == "per sample":
+        fill_shape[: len(lead)] = lead
+    if fill_kind.startswith("whole"):  # (noise, an image)
+        fill_shape = list(shape)
+    fill = (rng.random(fill_shape) * 100 - (0 if np.dtype(dtype).kind in "ub" else 50)).astype(dtype)
+    if fill_kind == "whole, channels first" and c_axis is not None:  # seen in another memory order
+        fill = np.moveaxis(np.ascontiguousarray(np.moveaxis(fill, c_axis, 0)), 0, c_axis)
+    view = [1] * len(shape)
+    spatial = [a for a in range(len(shape)) if a != c_axis][-len(mask_shape) :]
+    for axis, length in zip(spatial, mask_shape, strict=True):
+        view[axis] = length
+    want = np.where(mask.reshape(view), fill, x)
+    out = None
+    if memory == "out":
+        out = np.empty_like(x)
+    elif memory == "in place":
+        out = x = x.copy()
+    elif memory == "read-only":
+        x.flags.writeable = False
+    elif memory == "strided":
+        x = np.repeat(x, 2, axis=-1)[..., ::2]
+    elif memory == "big-endian":
+        x = x.astype(x.dtype.newbyteorder())
+    layout = "BT"[2 - len(lead) :] + letters
+    got = om.occlude(x, mask, fill if fill.size > 1 else fill.item(), layout=layout, out=out)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == x.dtype
+    assert out is None or got is out
 
 
 @settings(max_examples=30, deadline=None)

@@ -20,7 +20,7 @@ from occmask.families import BUILTIN
 
 #: Modules with kernels: the shared ones, and every built-in family's module.
 MODULES = [
-    "occmask._occlude",
+    "occmask._fill",
     "occmask._cut",
     "occmask.describe",
     "occmask._noise",
@@ -55,7 +55,7 @@ def test_kernels_are_cached_nogil_and_serial():
 
 
 ENTRY_KERNELS = {
-    "occmask._occlude._fill_where",
+    "occmask._fill._fill_where",
     "occmask._cut.cut_rows",
     "occmask.describe._label",
     "occmask.describe._measure",

@@ -1,11 +1,11 @@
-"""What the numpy and torch adapters share: layouts, fill rules and the fill kernel.
+"""What the numpy and torch adapters share: layouts and fill rules.
 
 A leaf module (it imports neither adapter). :func:`resolve` finds how a mask
 broadcasts against data of a given shape and layout, :func:`fill_array` and
-:func:`fill_shape` turn a ``fill`` into values of the data's dtype and shape,
+:func:`fill_shape` turn a ``fill`` into values of the data's dtype and shape, and
 :class:`Noise`, :func:`special_fill` and :func:`mean_axes` describe the fills
-computed from the data or drawn at random, and :func:`occlude_array` writes an
-already checked mask and fill into a numpy array (the one-pass kernel where it applies).
+computed from the data or drawn at random. The kernels that write an already
+checked mask and fill into memory are in :mod:`occmask._fill`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from typing import Any
 import numpy as np
 
 from . import _validate
-from ._jit import kernel
 
 __all__ = ["KERNEL_DTYPES", "Noise", "check_layout", "computed_fill", "feather_weights", "fill_array"]
-__all__ += ["fill_shape", "mean_axes", "mean_values", "noise_values", "occlude_array", "resolve"]
-__all__ += ["special_fill", "unrepresentable"]
+__all__ += ["fill_shape", "mean_axes", "noise_values", "resolve", "special_fill", "unrepresentable"]
 
 LETTERS = "BTCHW"
 #: dtypes the one-pass kernels handle (others go through numpy): float32/64, (u)int8 to (u)int64, bool
@@ -294,49 +292,6 @@ def mean_axes(ndim: int, mask_ndim: int, channel: int | None, layout: str | None
     return tuple(a for a, letter in enumerate(letters) if letter in "THW")
 
 
-def mean_values(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """``x``'s mean over ``axes`` (kept as axes of size 1), in float64 (complex128 for complex data,
-    whose imaginary part it keeps). Channels-last data whose axes run just before the channel,
-    (..., H, W, C), is summed by a kernel: numpy reduces it several times slower than (..., C, H, W)."""
-    wide = np.complex128 if x.dtype.kind == "c" else np.float64
-    n = x.ndim
-    if (
-        axes
-        and x.flags.c_contiguous
-        and x.dtype in KERNEL_DTYPES
-        and x.dtype.kind != "b"
-        and axes == tuple(range(axes[0], n - 1))
-        and x.size > 0
-    ):
-        n_l, n_s = math.prod(x.shape[: axes[0]]), math.prod(x.shape[axes[0] : n - 1])
-        sums = np.zeros((n_l, x.shape[-1]))
-        _channel_sums(x.reshape(n_l, n_s, x.shape[-1]), sums)
-        kept = tuple(1 if a in axes else size for a, size in enumerate(x.shape))
-        return (sums / n_s).reshape(kept)
-    return x.mean(axis=axes, keepdims=True, dtype=wide)
-
-
-@kernel
-def _channel_sums(x: np.ndarray, sums: np.ndarray) -> None:
-    """``sums[l, c] += x[l, s, c]`` over ``s`` (float64 sums of channels-last blocks ``(L, S, C)``)."""
-    n_l, n_s, n_c = x.shape
-    for i in range(n_l):
-        block, total = x[i], sums[i]
-        if n_c == 3:  # RGB, written out: independent sums the processor can add side by side
-            r = g = b = 0.0
-            for s in range(n_s):
-                r += block[s, 0]
-                g += block[s, 1]
-                b += block[s, 2]
-            total[0] += r
-            total[1] += g
-            total[2] += b
-            continue
-        for s in range(n_s):
-            for c in range(n_c):
-                total[c] += block[s, c]
-
-
 def computed_fill(fill: Any, shape: tuple[int, ...], kind: str, rng: Any, mean: Any) -> Any:
     """The values of a ``"noise"`` fill (drawn from ``rng``) or a ``"mean"`` fill (``mean()``, the
     adapter's own), or ``fill`` itself; ``rng`` is checked even where it is not used."""
@@ -354,10 +309,10 @@ def noise_values(noise: Noise, shape: tuple[int, ...], rng: np.random.Generator,
     """Noise for data of ``shape`` and dtype kind ``kind`` (float64; whole numbers for integer data)."""
     if noise.mean is not None and noise.std is not None:
         values = rng.normal(noise.mean, noise.std, shape)
-        return values if kind in "fc" else np.rint(values)
+        return values if kind in "fc" else np.rint(values, out=values)  # in place: no second array
     assert noise.low is not None and noise.high is not None  # set where mean and std are not
     values = rng.uniform(noise.low, noise.high, shape)
-    return values if kind in "fc" else np.floor(values)
+    return values if kind in "fc" else np.floor(values, out=values)
 
 
 def feather_weights(mask: np.ndarray, feather: float) -> np.ndarray:
@@ -404,196 +359,3 @@ def blend_array(x: np.ndarray, weights: np.ndarray, values: np.ndarray, out: np.
         return mixed.astype(x.dtype, copy=False)
     np.copyto(out, mixed, casting="unsafe")
     return out
-
-
-def occlude_array(
-    x: np.ndarray,
-    mask: np.ndarray,
-    values: np.ndarray,
-    view: tuple[int, ...],
-    channel: int | None,
-    out: np.ndarray | None,
-) -> np.ndarray:
-    """Set ``x`` to ``values`` where ``mask`` is True, into ``out`` (a new array if None).
-
-    Everything is checked already: ``mask`` is a bool array that broadcasts as
-    ``view`` (from :func:`resolve`), ``values`` has ``x``'s dtype and a shape from
-    :func:`fill_shape`, and ``out`` is None or an array of ``x``'s shape and dtype.
-    """
-    blocks = _blocks(x, out, view, channel, values)
-    if blocks is not None:  # the common case: one pass in a kernel
-        result = np.empty_like(x) if out is None else out
-        n_l, n_c, n_s, last = blocks
-        rows = np.ascontiguousarray(mask).reshape(-1, n_s)
-        if last and _fill_by_words(x, rows, values, n_c, result):
-            return result
-        kernel = _fill_where_last if last else _fill_where
-        shape = (n_l, n_s, n_c) if last else (n_l, n_c, n_s)
-        kernel(x.reshape(shape), rows, values.ravel(), result.reshape(shape))
-        return result
-    hidden = mask.reshape(view)
-    if out is None:
-        result = np.where(hidden, values, x)  # one pass
-        return (
-            result if result.dtype == x.dtype else result.astype(x.dtype)
-        )  # byte order: np.where's is native
-    if out is not x:
-        np.copyto(out, x)
-    np.copyto(out, values, where=hidden)
-    return out
-
-
-def _blocks(
-    x: np.ndarray, out: np.ndarray | None, view: tuple[int, ...], channel: int | None, values: np.ndarray
-) -> tuple[int, int, int, bool] | None:
-    """``x`` as ``L`` blocks of ``C`` channels and ``S`` pixels, and whether the channel axis comes last
-    (then for :func:`_fill_where_last`, else :func:`_fill_where`), or None when no kernel applies.
-
-    They apply to contiguous arrays of the usual dtypes, a scalar or per-channel
-    fill, and a mask that spans every axis after its first one (the leading axes
-    it repeats over excepted) but the channel.
-    """
-    if (
-        x.dtype not in KERNEL_DTYPES
-        or not x.flags.c_contiguous
-        or x.size == 0
-        or (out is not None and not out.flags.c_contiguous)
-    ):
-        return None
-    blocks = _block_shape(x.shape, view, channel)
-    per_channel = channel is not None and values.ndim == x.ndim and values.shape[channel] == values.size
-    return blocks if blocks is not None and (values.size == 1 or per_channel) else None
-
-
-@functools.lru_cache(maxsize=256)
-def _block_shape(
-    x_shape: tuple[int, ...], view: tuple[int, ...], channel: int | None
-) -> tuple[int, int, int, bool] | None:
-    spanned = [a for a in range(len(x_shape)) if a != channel]
-    first = next(
-        (a for a in spanned if view[a] != 1), len(x_shape)
-    )  # the mask repeats over the axes before it
-    if any(view[a] != x_shape[a] for a in spanned if a >= first):
-        return None
-    if channel is None:
-        return math.prod(x_shape[:first]), 1, math.prod(x_shape[first:]), False
-    if channel == len(x_shape) - 1 and first < channel:  # (..., H, W, C): channels side by side
-        return math.prod(x_shape[:first]), x_shape[channel], math.prod(x_shape[first:channel]), True
-    if any(channel < a < first for a in spanned):  # repeats after the channel
-        return None
-    return math.prod(x_shape[:channel]), x_shape[channel], math.prod(x_shape[channel + 1 :]), False
-
-
-@kernel
-def _fill_where(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
-    """``out[l, c, s] = values[c]`` (or ``values[0]`` for all) where ``mask[l % M, s]``, else ``x[l, c, s]``
-    (``x``, ``out``: L, C, S)."""
-    n_l, n_c, n_s = x.shape
-    n_m = mask.shape[0]
-    for i in range(n_l):
-        hidden = mask[i % n_m]
-        for c in range(n_c):
-            value, source, target = values[c % values.size], x[i, c], out[i, c]
-            for s in range(n_s):
-                target[s] = value if hidden[s] else source[s]
-
-
-def _fill_by_words(x: np.ndarray, rows: np.ndarray, values: np.ndarray, n_c: int, out: np.ndarray) -> bool:
-    """Channels-last data filled 8 pixels at a time, as 64-bit words (:func:`_fill_words`); False
-    where that does not apply: rows of pixels that are not a whole number of 8, or memory that is
-    not aligned to 8 bytes (then :func:`_fill_where_last` does it)."""
-    if rows.shape[1] % 8:
-        return False
-    words = [a.reshape(-1).view(np.uint64) for a in (x, rows, out)]
-    if not all(w.flags.aligned for w in words):
-        return False
-    source, hidden, target = words
-    n_l = x.size // (rows.shape[1] * n_c)
-    _fill_words(
-        source.reshape(n_l, -1),
-        hidden.reshape(rows.shape[0], -1),
-        _fill_pattern(values.tobytes(), x.dtype, n_c),
-        _word_masks(n_c * x.dtype.itemsize),
-        target.reshape(n_l, -1),
-    )
-    return True
-
-
-@functools.lru_cache(maxsize=64)
-def _fill_pattern(values: bytes, dtype: np.dtype, n_c: int) -> np.ndarray:
-    """The fill of 8 pixels of ``n_c`` channels (one value, or one per channel) as 64-bit words."""
-    one = np.broadcast_to(np.frombuffer(values, dtype=dtype), (8, n_c))
-    return np.ascontiguousarray(one).reshape(-1).view(np.uint64)
-
-
-@functools.lru_cache(maxsize=16)
-def _word_masks(pixel: int) -> np.ndarray:
-    """For each of the 256 patterns of 8 hidden-or-not pixels (as :func:`_pack` numbers them), the
-    ``pixel``-byte pixels' bytes all ones where hidden, as ``pixel`` 64-bit words."""
-    bits = (np.arange(256)[:, None] >> np.arange(8)) & 1  # pattern, pixel
-    table = np.repeat(bits.astype(np.uint8) * np.uint8(255), pixel, axis=1)
-    return np.ascontiguousarray(table).view(np.uint64)
-
-
-@kernel
-def _pack(word: np.uint64) -> np.uint64:
-    """The low bits of the 8 bytes of ``word`` (each 0 or 1) as one number in [0, 256): byte j to bit j."""
-    word |= word >> np.uint64(7)
-    word |= word >> np.uint64(14)
-    word |= word >> np.uint64(28)
-    return word & np.uint64(255)
-
-
-@kernel
-def _fill_words(
-    x: np.ndarray, mask: np.ndarray, values: np.ndarray, table: np.ndarray, out: np.ndarray
-) -> None:
-    """``out = x`` with each hidden pixel's bytes taken from ``values``, 8 pixels (P words) at a time:
-    ``x``, ``out`` (L, G * P) words, ``mask`` (M, G) words of 8 mask bytes, ``values`` the P words of 8
-    pixels of fill, ``table`` (256, P) the bytes of each pattern of hidden pixels (no branch: each
-    word is ``a ^ ((a ^ fill) & hidden)``)."""
-    n_l = x.shape[0]
-    n_m, n_g = mask.shape
-    n_p = values.size
-    for i in range(n_l):
-        hidden, source, target = mask[i % n_m], x[i], out[i]
-        if n_p == 3:  # 8 pixels of 3 bytes (uint8 RGB), the usual case, written out
-            v0, v1, v2 = values[0], values[1], values[2]
-            flat = table.reshape(-1)
-            for g in range(n_g):
-                at, base = 3 * _pack(hidden[g]), 3 * g
-                a, b, c = source[base], source[base + 1], source[base + 2]
-                target[base] = a ^ ((a ^ v0) & flat[at])
-                target[base + 1] = b ^ ((b ^ v1) & flat[at + 1])
-                target[base + 2] = c ^ ((c ^ v2) & flat[at + 2])
-            continue
-        for g in range(n_g):
-            row, base = table[_pack(hidden[g])], g * n_p
-            for w in range(n_p):
-                a = source[base + w]
-                target[base + w] = a ^ ((a ^ values[w]) & row[w])
-
-
-@kernel
-def _fill_where_last(x: np.ndarray, mask: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
-    """``out[l, s, c] = values[c]`` (or ``values[0]`` for all) where ``mask[l % M, s]``, else
-    ``x[l, s, c]`` (``x``, ``out``: L, S, C): channels last, each pixel's channels side by side.
-    Three channels (RGB), the usual case, are written out one by one: a loop over them runs
-    several times slower."""
-    n_l, n_s, n_c = x.shape
-    n_m = mask.shape[0]
-    n_v = values.size
-    for i in range(n_l):
-        hidden, source, target = mask[i % n_m], x[i], out[i]
-        if n_c == 3:
-            v0, v1, v2 = values[0], values[1 % n_v], values[2 % n_v]
-            for s in range(n_s):
-                h = hidden[s]
-                target[s, 0] = v0 if h else source[s, 0]
-                target[s, 1] = v1 if h else source[s, 1]
-                target[s, 2] = v2 if h else source[s, 2]
-            continue
-        for s in range(n_s):
-            h = hidden[s]
-            for c in range(n_c):
-                target[s, c] = values[c % n_v] if h else source[s, c]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate
+from ._fill import mean_values, occlude_array
 from ._occlude import (
     Noise,
     blend_array,
@@ -24,8 +25,6 @@ from ._occlude import (
     fill_array,
     fill_shape,
     mean_axes,
-    mean_values,
-    occlude_array,
     resolve,
 )
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .. import _validate
+from .._fill import mean_values, occlude_array
 from .._occlude import (
     KERNEL_DTYPES,
     check_feather,
@@ -23,8 +24,6 @@ from .._occlude import (
     fill_array,
     fill_shape,
     mean_axes,
-    mean_values,
-    occlude_array,
     resolve,
     special_fill,
     unrepresentable,
@@ -301,14 +300,20 @@ def _blend(
     return torch.where(weights >= 1, fill, torch.where(weights <= 0, data, mixed)).to(x.dtype)
 
 
-def _mean_fill(x: torch.Tensor, mask_ndim: int, channel: int | None, layout: str | None) -> torch.Tensor:
-    """Each sample's mean per channel (see :func:`occmask._occlude.mean_axes`), rounded for integer data."""
+def _mean_fill(
+    x: torch.Tensor, mask_ndim: int, channel: int | None, layout: str | None
+) -> torch.Tensor | np.ndarray:
+    """Each sample's mean per channel (see :func:`occmask._occlude.mean_axes`), rounded for integer data:
+    for CPU data that numpy can share, a numpy array summed in the data's memory order (so that the
+    one-pass kernel writes it too), else a tensor on ``x``'s device."""
     if x.numel() == 0:
         return torch.zeros((), dtype=x.dtype, device=x.device)
     axes = mean_axes(x.ndim, mask_ndim, channel, layout)
-    if numpy_order(x, None, None) is not None and axes:  # contiguous CPU data: numpy's and the kernel's
-        mean = torch.from_numpy(mean_values(x.numpy(), axes))
-        return mean if _is_float(x.dtype) else torch.round(mean)
+    order = numpy_order(x, None, channel)
+    if order is not None and axes:
+        data = x.permute(order).numpy()
+        mean = mean_values(data, tuple(sorted(order.index(a) for a in axes))).transpose(_inverse(order))
+        return mean if _is_float(x.dtype) else np.rint(mean)
     wide = torch.float32 if x.device.type == "mps" else torch.float64
     if x.dtype.is_complex:  # the mean of complex data keeps its imaginary part
         wide = torch.complex64 if x.device.type == "mps" else torch.complex128
