@@ -88,3 +88,56 @@ def test_adapters_share_a_leaf_module():
     assert edges["occmask._fill"] <= {"occmask._jit", "occmask._occlude"}  # the kernels beside the rules
     assert not edges["occmask._validate"]  # a leaf too
     assert "occmask.apply" not in edges["occmask.torch"]
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def borrowed(name: str, path: Path, known: dict[str, Path]) -> list[str]:
+    """The private names (``_x``) of the package's other modules that ``name`` uses: imported, or
+    read as an attribute of a module it imported."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules, found = {}, []  # local name -> module it is bound to
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            for alias in node.names:
+                target = f"{base}.{alias.name}"
+                if target in known:
+                    modules[alias.asname or alias.name] = target
+                elif base in known and base != name and _private(alias.name):
+                    found.append(f"{base}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in known and alias.asname:
+                    modules[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and _private(node.attr):
+            module = modules.get(node.value.id)
+            if module is not None and module != name:
+                found.append(f"{module}.{node.attr}")
+    return found
+
+
+def test_borrowed_finds_private_names_imported_or_read():
+    known = {"occmask": ROOT, "occmask.a": ROOT / "a.py", "occmask.b": ROOT / "b.py"}
+    source = "from . import b\nfrom .b import _x, y\nb._z\nb.w\n"
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a.py"
+        path.write_text(source, encoding="utf-8")
+        assert borrowed("occmask.a", path, known) == ["occmask.b._x", "occmask.b._z"]
+
+
+def test_no_module_uses_another_modules_private_names():
+    """A name that other modules use is part of its module's (internal) interface: no underscore.
+    Private *modules* (``occmask._cut``) are the package's internals and fine to import."""
+    known = modules()
+    found = {name: borrowed(name, path, known) for name, path in known.items()}
+    assert not {name: used for name, used in found.items() if used}

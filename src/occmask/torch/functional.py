@@ -65,7 +65,7 @@ def _numpy_dtype(dtype: torch.dtype) -> np.dtype | None:
         return None
 
 
-def _is_float(dtype: torch.dtype) -> bool:
+def is_float(dtype: torch.dtype) -> bool:
     return dtype.is_floating_point or dtype.is_complex
 
 
@@ -79,7 +79,7 @@ def _fill_values(fill: Any, dtype: torch.dtype) -> np.ndarray:
     if np_dtype is not None:
         return fill_array(fill, np_dtype)
     values = fill_array(fill, np.dtype(np.float64))
-    if _is_float(dtype):
+    if is_float(dtype):
         wide = torch.as_tensor(values)
         narrow = wide.to(dtype).double()  # float8 formats may saturate or turn to NaN instead of inf
         if bool(
@@ -94,12 +94,12 @@ def _cast_cannot_fail(src: torch.dtype, dst: torch.dtype) -> bool:
     """Whether every value of ``src`` converts to ``dst`` under the adapter's rules."""
     if src == dst or src == torch.bool:
         return True
-    if _is_float(dst):
+    if is_float(dst):
         if src.is_complex and not dst.is_complex:
             return False
-        top = torch.finfo(src).max if _is_float(src) else torch.iinfo(src).max
+        top = torch.finfo(src).max if is_float(src) else torch.iinfo(src).max
         return top <= torch.finfo(dst).max
-    if _is_float(src) or dst == torch.bool:
+    if is_float(src) or dst == torch.bool:
         return False
     s, d = torch.iinfo(src), torch.iinfo(dst)
     return d.min <= s.min and s.max <= d.max
@@ -114,7 +114,7 @@ def _fill_tensor(fill: torch.Tensor, x: torch.Tensor, channel: int | None) -> to
     cast = values.to(x.dtype)
     if not _cast_cannot_fail(fill.dtype, x.dtype):
         # Only here does the check wait for the device: the cast may overflow or round.
-        if _is_float(x.dtype):
+        if is_float(x.dtype):
             bad = torch.isfinite(values) & ~torch.isfinite(cast)
         else:
             bad = cast.to(values.dtype) != values
@@ -233,7 +233,7 @@ def _occlude(
     feather = check_feather(feather, "b" if x.dtype == torch.bool else "f")
     frames = mask  # the mask as given, (..., H, W): soft edges are measured in its frames
     if not isinstance(fill, torch.Tensor):
-        kind = "f" if _is_float(x.dtype) else "i"
+        kind = "f" if is_float(x.dtype) else "i"
         fill = computed_fill(
             fill, tuple(x.shape), kind, rng, lambda: _mean_fill(x, mask.ndim, channel, layout)
         )
@@ -284,7 +284,7 @@ def _blend(
 ) -> torch.Tensor:
     """``x`` with ``values`` blended in by the soft-edge weights of ``mask`` (see
     :func:`occmask._occlude.feather_weights`; computed on the CPU, moved to ``x``'s device once)."""
-    if _is_float(x.dtype) and x.dtype.itemsize >= 4:
+    if is_float(x.dtype) and x.dtype.itemsize >= 4:
         wide = x.dtype
     else:
         wide = torch.float32 if x.device.type == "mps" else torch.float64
@@ -295,7 +295,7 @@ def _blend(
         weights = torch.from_numpy(found).to(device=x.device, dtype=wide, non_blocking=True)
     data, fill = x.to(wide), values.to(wide)
     mixed = data * (1 - weights) + fill * weights
-    if not _is_float(x.dtype):
+    if not is_float(x.dtype):
         mixed = torch.round(mixed)
     return torch.where(weights >= 1, fill, torch.where(weights <= 0, data, mixed)).to(x.dtype)
 
@@ -313,12 +313,12 @@ def _mean_fill(
     if order is not None and axes:
         data = x.permute(order).numpy()
         mean = mean_values(data, tuple(sorted(order.index(a) for a in axes))).transpose(_inverse(order))
-        return mean if _is_float(x.dtype) else np.rint(mean)
+        return mean if is_float(x.dtype) else np.rint(mean)
     wide = torch.float32 if x.device.type == "mps" else torch.float64
     if x.dtype.is_complex:  # the mean of complex data keeps its imaginary part
         wide = torch.complex64 if x.device.type == "mps" else torch.complex128
     mean = x.to(wide).mean(dim=axes, keepdim=True) if axes else x.to(wide)
-    return mean if _is_float(x.dtype) else torch.round(mean)
+    return mean if is_float(x.dtype) else torch.round(mean)
 
 
 def numpy_order(x: torch.Tensor, out: torch.Tensor | None, channel: int | None) -> tuple[int, ...] | None:

@@ -13,7 +13,7 @@ from .. import _validate
 from .._batch import MaskMaker
 from .._occlude import Noise, check_layout, fill_array, noise_values, special_fill
 from .device import masks as device_masks
-from .functional import SlicedFill, _is_float, occlude
+from .functional import SlicedFill, is_float, occlude
 from .structure import Parsed, parse
 
 __all__ = ["Occlude"]
@@ -479,7 +479,7 @@ class Occlude(nn.Module):
             return self.fill
         batch = layout.index("B") if "B" in layout else None
         shape = tuple(n for axis, n in enumerate(x.shape) if axis != batch)
-        kind = "f" if _is_float(x.dtype) else "i"
+        kind = "f" if is_float(x.dtype) else "i"
         noise = [
             np.zeros(shape) if seed is None else noise_values(special, shape, _noise_rng(seed), kind)
             for seed in seeds
