@@ -193,3 +193,32 @@ def test_a_field_that_breaks_the_contract_is_refused():
     om.register_family(listed)
     with pytest.raises(TypeError, match="parameter 'period' of family 'test_list' must be hashable"):
         om.generate("test_list", (8, 8), 0.5)
+
+
+def test_remembered_parameters_keep_types_apart_and_are_copies():
+    fam = om.FAMILIES["rectangles"]
+    first = fam.params({"speed": 1, "size": (10, 20)})
+    first["speed"] = -5.0  # the caller's copy: the remembered one is untouched
+    assert fam.params({"speed": 1, "size": (10, 20)})["speed"] == 1.0
+    same_hashes = ({"speed": True, "size": (10, 20)}, {"speed": 1, "size": (True, 20)},
+                   {"speed": np.bool_(True), "size": (10, 20)})  # fmt: skip
+    for bad in same_hashes:  # equal to the remembered set as Python compares values
+        with pytest.raises(TypeError, match=r"speed|size"):
+            fam.params(bad)
+    assert fam.params({"speed": np.float64(1)})["speed"] == 1.0
+
+
+def test_a_user_familys_check_runs_every_time():
+    calls = []
+
+    def check(params):
+        calls.append(params)
+        return params
+
+    def field(shape, rng, temporal, need, k):
+        return rng.random(shape, np.float32)
+
+    noise = om.Family("memo_doc", "i.i.d.", field, defaults={"k": 1}, check=check)
+    noise.params({"k": 2})
+    noise.params({"k": 2})
+    assert len(calls) == 2

@@ -30,6 +30,7 @@ __all__ = [
     "rng",
     "shape",
     "show",
+    "typed",
     "unwrap",
     "warn",
 ]
@@ -130,6 +131,14 @@ def choice(name: str, value: Any, allowed: Iterable[str] | Mapping[str, Any]) ->
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {options}, got {show(value)}")
     return value
+
+
+def typed(value: Any) -> Any:
+    """``value`` with its type, and a tuple's items with theirs: a key under which ``1``,
+    ``1.0``, ``True`` and ``numpy.float64(1)`` stay apart (their hashes are equal)."""
+    if type(value) is tuple:
+        return (tuple, *(typed(v) for v in value))
+    return (type(value), value)
 
 
 def shape(value: Any, name: str = "shape") -> tuple[tuple[int, int, int], bool]:

@@ -158,7 +158,23 @@ class Family:
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
 
     def params(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge ``given`` over the defaults, rejecting unknown names, and validate."""
+        """Merge ``given`` over the defaults, rejecting unknown names, and validate.
+
+        A built-in family's checks are pure, so its checked parameters are remembered by the
+        given values and their types (``1``, ``1.0`` and ``True`` stay apart): a mask made
+        again with the same parameters skips the checks.
+        """
+        key = _memo_key(self, given)
+        if key is not None and key in _CHECKED:
+            return dict(_CHECKED[key])
+        checked = self._check_params(given)
+        if key is not None:
+            if len(_CHECKED) >= _CHECKED_MAX:
+                _CHECKED.clear()
+            _CHECKED[key] = dict(checked)
+        return checked
+
+    def _check_params(self, given: Mapping[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(given) - set(self.defaults))
         if unknown:
             raise TypeError(
@@ -178,6 +194,24 @@ class Family:
                     f"parameter {key!r} of family {self.name!r} must be hashable, got {value!r}"
                 ) from None
         return checked
+
+
+#: Checked parameters of built-in families by :func:`_memo_key` (at most ``_CHECKED_MAX`` sets).
+_CHECKED: dict[tuple, dict[str, Any]] = {}
+_CHECKED_MAX = 1024
+
+
+def _memo_key(fam: Family, given: Mapping[str, Any]) -> tuple | None:
+    """``given`` as a key of :data:`_CHECKED` for a built-in family; None where it is not one
+    (a user family, or a value that cannot be a key)."""
+    if not trusted(fam):
+        return None
+    try:
+        key = (fam, *sorted((name, _validate.typed(value)) for name, value in given.items()))
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def whole_field(blocks: Callable[..., Iterator[np.ndarray]]) -> Callable[..., np.ndarray]:
