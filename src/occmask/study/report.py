@@ -125,9 +125,9 @@ def render_report(run: Run, decisions: Decisions, figures: dict[str, str]) -> st
         f"![accuracy curves]({figures['curves']})",
         f"![gaps per seed]({figures['gaps']})",
         "## What the masks hide: geometry explained",
-        f"Fill 0, masks {c.temporal[0]}, single frames, the first videos' masks rebuilt and described; "
-        "accuracy "
-        "and confidence are means over an architecture's seeds. Which descriptor accounts for the families' "
+        f"Fill 0, masks {c.temporal[0]}, single frames: every seed's masks of the first videos rebuilt "
+        "and described, each frame joined to that seed's outcome (the tables' accuracy and confidence are "
+        "means over an architecture's seeds). Which descriptor accounts for the families' "
         "gaps at matched canvas coverage: frame accuracy regressed on the descriptor alone, over every "
         "family's frames; the share of the families' squared gaps to Bernoulli that the fit reproduces "
         "(1: all of them), and what is left of each gap once the ink hidden is accounted for [95% bootstrap "
