@@ -60,7 +60,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "seeds": 3,
         "archs": tuple(ARCHS),
         "fills": (0.0, 1.0),
-        "videos": 350,
+        "videos": 400,
         "frames": 5,
         "epochs": 5,
         "n_boot": 200,
