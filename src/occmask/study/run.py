@@ -226,6 +226,8 @@ def run_study(config: StudyConfig) -> StudyResult:
     from .report import robust_table, write_outputs
 
     _check_device(config.device)
+    from tqdm.auto import tqdm
+
     from .model import Stacked, layer_table
 
     timings: dict[str, float] = {}
@@ -244,15 +246,21 @@ def run_study(config: StudyConfig) -> StudyResult:
                     models[(arch, s)], histories[(arch, s)], sizes = _train_model(digits, config, a, s)
         with _timer(timings, "evaluate"):  # each seed's models score its masks at once: masks made once
             shape = test.frames.shape[1:]
+            grids = [(fill, False) for fill in config.fills]
+            if config.ink_shares:  # fill 0 deletes the hidden ink; white on white ink changes nothing
+                grids.append((0.0, True))
+            bar = tqdm(total=config.seeds * len(grids), desc="grids", disable=not config.progress)
             for s in range(config.seeds):
                 keys = [(arch, s) for arch in config.archs]
                 stack = Stacked([models[key] for key in keys])
-                for fill in config.fills:
-                    found = split(_evaluate(stack, test, config, fill, s), len(keys), shape)
-                    reports |= {(arch, s, fill): r for (arch, _), r in zip(keys, found, strict=True)}
-                if config.ink_shares:  # fill 0 deletes the hidden ink; white on white ink changes nothing
-                    found = split(_evaluate(stack, test, config, 0.0, s, ink_matched=True), len(keys), shape)
-                    ink_reports |= {(arch, s, 0.0): r for (arch, _), r in zip(keys, found, strict=True)}
+                for fill, ink_matched in grids:
+                    found = split(
+                        _evaluate(stack, test, config, fill, s, ink_matched=ink_matched), len(keys), shape
+                    )
+                    for (arch, _), report in zip(keys, found, strict=True):
+                        (ink_reports if ink_matched else reports)[(arch, s, fill)] = report
+                    bar.update()
+            bar.close()
     layers = {arch: layer_table(models[(arch, 0)]) for arch in config.archs}
     run = Run(
         config=config,

@@ -184,7 +184,7 @@ def setup(run: Run) -> str:
             "far lower coverage than the background (fill 0), which only deletes ink. Temporal modes "
             f"{', '.join(c.temporal)}. Each training seed draws its own masks, which both architectures of "
             "the seed score in one pass: pooled over seeds, a comparison averages over the masks' "
-            "randomness, most of a paired difference's variance.",
+            "randomness as well as the training's.",
             *_ink_setup(c),
             "**Levels**: single frames, and videos whose per-frame log-probabilities are pooled by each rule "
             "(`sum_logprob`, `mean_logprob`, `mean_prob`; `sum_logprob` predicts as `mean_logprob`, so its "
