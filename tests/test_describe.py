@@ -16,7 +16,22 @@ def scipy_labels(mask, connectivity):
     return np.stack([ndimage.label(frame, STRUCTURE[connectivity])[0] for frame in mask])
 
 
+def scipy_labels_3d(mask, connectivity):
+    """scipy's labels of the video as a volume: the plane's neighbours and the same pixel in
+    the adjacent frames."""
+    structure = np.zeros((3, 3, 3), bool)
+    structure[1] = STRUCTURE[connectivity]
+    structure[0, 1, 1] = structure[2, 1, 1] = True
+    return ndimage.label(mask, structure)
+
+
 masks = hnp.arrays(np.bool_, hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=20))
+#: Rows of more than one 64-pixel word (runs and contacts across words), widths next to the
+#: word boundaries favoured.
+widths = st.sampled_from([63, 64, 65, 127, 128, 129, 191]) | st.integers(1, 200)
+wide_masks = st.tuples(st.integers(1, 3), st.integers(1, 6), widths).flatmap(
+    lambda shape: hnp.arrays(np.bool_, shape)
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -39,13 +54,19 @@ def test_labels_equal_scipy_on_family_masks(family, connectivity, coverage):
 @settings(max_examples=80, deadline=None)
 @given(mask=masks, connectivity=st.sampled_from([4, 8]))
 def test_spatiotemporal_labels_equal_scipy_3d(mask, connectivity):
-    structure = np.zeros((3, 3, 3), bool)
-    structure[1] = STRUCTURE[connectivity]
-    structure[0, 1, 1] = structure[2, 1, 1] = True  # the same pixel in the adjacent frames
-    expected, n = ndimage.label(mask, structure)
+    expected, n = scipy_labels_3d(mask, connectivity)
     labels, count = om.label(mask, connectivity, spatiotemporal=True)
     np.testing.assert_array_equal(labels, expected)
     assert count == n
+
+
+@settings(max_examples=100, deadline=None)
+@given(mask=wide_masks, connectivity=st.sampled_from([4, 8]))
+def test_labels_and_descriptors_equal_scipy_on_wide_masks(mask, connectivity):
+    np.testing.assert_array_equal(om.label(mask, connectivity)[0], scipy_labels(mask, connectivity))
+    expected = scipy_labels_3d(mask, connectivity)[0]
+    np.testing.assert_array_equal(om.label(mask, connectivity, spatiotemporal=True)[0], expected)
+    check_descriptors(mask, connectivity)
 
 
 def test_image_label_returns_an_int():
@@ -81,10 +102,7 @@ def check_descriptors(mask, connectivity):
         edges = sum(a != b for a, b in zip(frame[1:].ravel(), frame[:-1].ravel(), strict=True))
         edges += sum(a != b for a, b in zip(frame[:, 1:].ravel(), frame[:, :-1].ravel(), strict=True))
         assert d.boundary[t] == edges
-    structure = np.zeros((3, 3, 3), bool)
-    structure[1] = STRUCTURE[connectivity]
-    structure[0, 1, 1] = structure[2, 1, 1] = True
-    labels3, n3 = ndimage.label(mask, structure)
+    labels3, n3 = scipy_labels_3d(mask, connectivity)
     assert d.n_components_3d == n3
     assert d.largest_component_3d == (np.bincount(labels3.ravel())[1:].max() if n3 else 0)
 

@@ -30,74 +30,146 @@ def _find(parent: np.ndarray, i: int) -> int:
     return i
 
 
-@kernel
-def _find_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Runs of hidden pixels in raster order: ``starts``, ``ends`` (exclusive) and, for
-    each of the T*H rows, the index of its first run (``first``, length T*H + 1).
+# A row is handled as bits, 64 pixels to a word (pixel j of the row is bit j % 64 of word
+# j // 64): runs and the places where two rows' runs touch are found with a few word
+# operations and one step per run or contact, with no branch per pixel.
+_ONE = np.uint64(1)
+_TOP = np.uint64(63)
 
-    Any non-zero byte of ``mask`` is hidden, as in numpy: a bool array viewed from
-    other bytes must not add edges (a row never has more than ``n_w + 1``).
-    """
-    n_t, n_h, n_w = mask.shape
-    capacity = n_t * n_h * ((n_w + 1) // 2)
-    starts = np.empty(capacity, np.int32)
-    ends = np.empty(capacity, np.int32)
-    first = np.empty(n_t * n_h + 1, np.int64)
-    edges = np.empty(n_w + 2, np.int32)  # a row's edges: start, end, start, end, ...
+
+@kernel
+def _popcount(x: np.uint64) -> int:
+    """Set bits of a word. The compiler turns the loop into one ``popcnt``; written without
+    the usual multiply, which overflows, so it also runs as plain Python."""
     n = 0
+    while x:
+        x &= x - _ONE
+        n += 1
+    return n
+
+
+@kernel
+def _lowest(x: np.uint64) -> int:
+    """Index of the lowest set bit of a non-zero word (one ``tzcnt``)."""
+    return _popcount((x & (~x + _ONE)) - _ONE)
+
+
+@kernel
+def _pack(mask: np.ndarray) -> np.ndarray:
+    """The mask's rows as words, shape (T*H, ceil(W/64)). Any non-zero byte of ``mask`` is
+    hidden, as in numpy: a bool array viewed from other bytes reads as its truth values."""
+    n_t, n_h, n_w = mask.shape
+    n_words = (n_w + 63) // 64
+    bits = np.empty((n_t * n_h, n_words), np.uint64)
     for t in range(n_t):
         for i in range(n_h):
-            first[t * n_h + i] = n
             row = mask[t, i].view(np.uint8)
-            # branch-free: write every position, advance the counter only at an edge
-            m = 0
-            before = np.uint8(0)
-            for j in range(n_w):
-                here = np.uint8(row[j] != 0)
-                edges[m] = j
-                m += here != before
-                before = here
-            edges[m] = n_w  # closes a run that reaches the right edge
-            m += before != 0
-            for e in range(0, m, 2):
-                starts[n] = edges[e]
-                ends[n] = edges[e + 1]
-                n += 1
-    first[n_t * n_h] = n
-    return starts[:n], ends[:n], first
+            for w in range(n_words):
+                word = np.uint64(0)
+                for j in range(min(64, n_w - 64 * w)):
+                    word |= np.uint64(row[64 * w + j] != 0) << np.uint64(j)
+                bits[t * n_h + i, w] = word
+    return bits
+
+
+@kernel
+def _find_runs(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of hidden pixels in raster order: ``starts``, ``ends`` (exclusive) and, for each
+    of the T*H rows, the index of its first run (``first``, length T*H + 1). Also each
+    row's run starts as bits (``heads``, the shape of ``bits``) and, per word, how many
+    runs of its row start in the words before it (``before``)."""
+    n_rows, n_words = bits.shape
+    heads = np.empty_like(bits)
+    tails = np.empty_like(bits)  # the last pixel of each run
+    before = np.empty(bits.shape, np.int32)
+    first = np.empty(n_rows + 1, np.int64)
+    n = 0
+    for r in range(n_rows):
+        first[r] = n
+        left = np.uint64(0)  # the last pixel of the word before
+        for w in range(n_words):
+            x = bits[r, w]
+            right = bits[r, w + 1] & _ONE if w + 1 < n_words else np.uint64(0)
+            heads[r, w] = x & ~((x << _ONE) | left)
+            tails[r, w] = x & ~((x >> _ONE) | (right << _TOP))
+            left = x >> _TOP
+            before[r, w] = n - first[r]
+            n += _popcount(heads[r, w])
+    first[n_rows] = n
+    starts = np.empty(n, np.int32)
+    ends = np.empty(n, np.int32)
+    k = m = 0
+    for r in range(n_rows):
+        for w in range(n_words):
+            head, tail = heads[r, w], tails[r, w]
+            while head:
+                starts[k] = 64 * w + _lowest(head)
+                head &= head - _ONE
+                k += 1
+            while tail:
+                ends[m] = 64 * w + _lowest(tail) + 1
+                tail &= tail - _ONE
+                m += 1
+    return starts, ends, first, heads, before
+
+
+@kernel
+def _grown(bits: np.ndarray, r: int, w: int, grow: bool) -> np.uint64:
+    """Word ``w`` of row ``r``, each run grown by one pixel to the right when ``grow``."""
+    x = bits[r, w]
+    if grow:
+        x |= x << _ONE
+        if w > 0:
+            x |= bits[r, w - 1] >> _TOP
+    return x
+
+
+@kernel
+def _run_at(runs: tuple, r: int, p: int) -> int:
+    """Index of the run of row ``r`` that holds pixel ``p`` (or, grown, reaches it)."""
+    _, _, first, heads, before = runs
+    w = p >> 6
+    up_to_p = (np.uint64(2) << np.uint64(p & 63)) - _ONE
+    return first[r] + before[r, w] + _popcount(heads[r, w] & up_to_p) - 1
 
 
 @kernel
 def _link(
-    starts: np.ndarray,
-    ends: np.ndarray,
-    first: np.ndarray,
+    bits: np.ndarray,
+    runs: tuple,
     row_a: int,
     row_b: int,
-    slack: int,
+    eight: bool,
+    fresh: bool,
     parent: np.ndarray,
     size: np.ndarray,
-) -> tuple[int, int, int]:
+) -> tuple[int, int]:
     """Union the runs of row ``row_b`` with the touching runs of row ``row_a``. Returns how
-    many columns both rows hide, how many unions joined two components, and the
-    largest component they made.
+    many unions joined two components and the largest component they made.
 
-    Runs touch when they share a column (``slack=0``) or also a corner (``slack=1``).
-    Each run of ``row_b`` keeps its root while it meets the runs above it in turn;
-    the smaller index becomes the root (first in raster order).
+    Runs touch where they share a column, or also a corner (``eight``): where they
+    share a column once both are grown by one pixel to the right. Each place where a
+    run of each row overlaps starts at the start of one of them or after a column that
+    is not shared, so one step per touching pair of runs. ``fresh``: the runs of
+    ``row_b`` are still their own roots. The smaller index becomes the root (first in
+    raster order).
     """
-    a, a_end = first[row_a], first[row_a + 1]
-    shared = joined = largest = 0
-    for b in range(first[row_b], first[row_b + 1]):
-        if a == a_end:
-            break
-        start, end = starts[b], ends[b]
-        while a < a_end and ends[a] + slack <= start:  # runs above that end before this one
-            a += 1
-        root = _find(parent, b)
-        while a < a_end and starts[a] < end + slack:
-            shared += max(0, min(ends[a], end) - max(starts[a], start))
-            other = _find(parent, a)
+    heads = runs[3]
+    joined = largest = 0
+    shared_before = np.uint64(0)
+    last_b = root = -1
+    for w in range(bits.shape[1]):
+        shared = _grown(bits, row_a, w, eight) & _grown(bits, row_b, w, eight)
+        places = shared & (~((shared << _ONE) | shared_before) | heads[row_a, w] | heads[row_b, w])
+        shared_before = shared >> _TOP
+        while places:
+            p = 64 * w + _lowest(places)
+            places &= places - _ONE
+            b = _run_at(runs, row_b, p)
+            if b != last_b:
+                last_b = b
+                root = b if fresh else _find(parent, b)
+            other = _find(parent, _run_at(runs, row_a, p))
             if other != root:
                 low, high = min(other, root), max(other, root)
                 parent[high] = low
@@ -105,44 +177,43 @@ def _link(
                 root = low
                 joined += 1
                 largest = max(largest, size[low])
-            if ends[a] > end:  # it may touch the next run too
-                break
-            a += 1
-    return shared, joined, largest
+    return joined, largest
 
 
 @kernel
 def _connect(
-    n_t: int, n_h: int, n_w: int, eight: bool, starts: np.ndarray, ends: np.ndarray, first: np.ndarray
+    bits: np.ndarray, runs: tuple, n_t: int, n_w: int, eight: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Union-find over runs, frame by frame. Returns the parents, the component sizes at
-    the roots, and per frame: the hidden pixels, the number of components (runs less
-    the unions that joined two), the largest component and the boundary length."""
+    """Union-find over the runs of :func:`_find_runs`, frame by frame. Returns the parents,
+    the component sizes at the roots, and per frame: the hidden pixels, the number of
+    components (runs less the unions that joined two), the largest component and the
+    boundary length."""
+    starts, ends, first = runs[:3]
+    n_h = bits.shape[0] // n_t
     parent = np.arange(starts.size)
     size = (ends - starts).astype(np.int64)
     hidden = np.zeros(n_t, np.int64)
     counts = np.zeros(n_t, np.int64)
     largest = np.zeros(n_t, np.int64)
     boundary = np.zeros(n_t, np.int64)
-    slack = 1 if eight else 0
     for t in range(n_t):
         # scalars, not array elements, in the loops: the compiler keeps them in registers
-        joined = previous = frame_hidden = frame_largest = frame_boundary = 0
+        joined = frame_hidden = frame_largest = frame_boundary = 0
         for i in range(n_h):
             row = t * n_h + i
-            here = 0
             for r in range(first[row], first[row + 1]):
-                here += size[r]
                 frame_largest = max(frame_largest, size[r])
-                # left and right edges inside the frame (ints: a sum of numpy bools would be an OR)
-                frame_boundary += int(starts[r] > 0) + int(ends[r] < n_w)
+            if first[row + 1] > first[row]:  # left and right edges inside the frame
+                frame_boundary += 2 * (first[row + 1] - first[row])
+                frame_boundary -= int(starts[first[row]] == 0) + int(ends[first[row + 1] - 1] == n_w)
+            for w in range(bits.shape[1]):
+                frame_hidden += _popcount(bits[row, w])
+                if i > 0:  # top and bottom edges inside the frame
+                    frame_boundary += _popcount(bits[row, w] ^ bits[row - 1, w])
             if i > 0:
-                shared, unions, made = _link(starts, ends, first, row - 1, row, slack, parent, size)
+                unions, made = _link(bits, runs, row - 1, row, eight, True, parent, size)
                 joined += unions
                 frame_largest = max(frame_largest, made)
-                frame_boundary += previous + here - 2 * shared  # top and bottom edges inside the frame
-            frame_hidden += here
-            previous = here
         hidden[t], largest[t], boundary[t] = frame_hidden, frame_largest, frame_boundary
         counts[t] = first[(t + 1) * n_h] - first[t * n_h] - joined
     return parent, size, hidden, counts, largest, boundary
@@ -150,21 +221,20 @@ def _connect(
 
 @kernel
 def _link_time(
+    bits: np.ndarray,
+    runs: tuple,
     n_t: int,
-    n_h: int,
-    first: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
     parent: np.ndarray,
     size: np.ndarray,
 ) -> tuple[int, int]:
-    """Also union runs that hide the same pixel in consecutive frames. Returns how many
-    unions joined two components and the largest component they made."""
+    """Also union runs that hide the same pixel in consecutive frames (no corners across
+    time). Returns how many unions joined two components and the largest they made."""
+    n_h = bits.shape[0] // n_t
     joined = largest = 0
     for t in range(1, n_t):
         for i in range(n_h):
-            same = np.int64(0)  # no corners across time; not the literal 0 (one compilation of _link)
-            _, unions, made = _link(starts, ends, first, (t - 1) * n_h + i, t * n_h + i, same, parent, size)
+            row = t * n_h + i
+            unions, made = _link(bits, runs, row - n_h, row, False, False, parent, size)
             joined += unions
             largest = max(largest, made)
     return joined, largest
@@ -176,12 +246,13 @@ def _measure(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Per-frame hidden pixels, component count, largest component and boundary
     length, and (optionally) the 3-D component count and largest 3-D component."""
-    n_t, n_h, n_w = mask.shape
-    starts, ends, first = _find_runs(mask)
-    parent, size, hidden, counts, largest, boundary = _connect(n_t, n_h, n_w, eight, starts, ends, first)
+    n_t, _, n_w = mask.shape
+    bits = _pack(mask)
+    runs = _find_runs(bits)
+    parent, size, hidden, counts, largest, boundary = _connect(bits, runs, n_t, n_w, eight)
     count_3d = largest_3d = 0
     if spatiotemporal:
-        joined, made = _link_time(n_t, n_h, first, starts, ends, parent, size)
+        joined, made = _link_time(bits, runs, n_t, parent, size)
         count_3d = counts.sum() - joined
         largest_3d = max(largest.max(), made)
     return hidden, counts, largest, boundary, count_3d, largest_3d
@@ -194,10 +265,12 @@ def _label(
     """Label components into ``labels`` (T, H, W), numbered from 1 in raster order of
     their first pixel, per frame (``counts[t]``) or over the video (``counts[0]``)."""
     n_t, n_h, n_w = mask.shape
-    starts, ends, first = _find_runs(mask)
-    parent, size = _connect(n_t, n_h, n_w, eight, starts, ends, first)[:2]
+    bits = _pack(mask)
+    runs = _find_runs(bits)
+    starts, ends, first = runs[:3]
+    parent, size = _connect(bits, runs, n_t, n_w, eight)[:2]
     if spatiotemporal:
-        _link_time(n_t, n_h, first, starts, ends, parent, size)
+        _link_time(bits, runs, n_t, parent, size)
     run_label = np.empty(starts.size, np.int32)
     labels[:] = 0
     counts[:] = 0
