@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import occmask as om
-from occmask import _cut, calibrate
+from occmask import _cut, _validate, calibrate
 from occmask.families import _family
 
 describe_module = importlib.import_module("occmask.describe")
@@ -133,3 +133,29 @@ def test_bad_input_is_named(call, error, words):
     message = str(info.value)
     for word in words:
         assert word in message, f"{word!r} missing from the message: {message}"
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda: _validate.number("x", float("inf")), ValueError),
+        (lambda: _validate.number("x", float("-inf")), ValueError),
+        (lambda: _validate.number("x", float("nan")), ValueError),
+        (lambda: _validate.number("x", 1.0, high=1.0, high_open=True), ValueError),
+        (lambda: _validate.number("x", 0.0, low=0.0, low_open=True), ValueError),
+        (lambda: _validate.number("x", 1.5, high=1.0), ValueError),
+        (lambda: _validate.integer("x", 2**64, high=2**64 - 1), ValueError),
+        (lambda: _validate.integer("x", -1, low=0), ValueError),
+        (lambda: _validate.integer("x", True), TypeError),
+    ],
+)
+def test_the_checks_short_cuts_refuse_what_the_full_checks_refuse(call, error):
+    """Plain floats and ints take a short path through the checks: the same values fail on it."""
+    with pytest.raises(error, match="x must"):
+        call()
+
+
+def test_the_checks_short_cuts_return_the_value():
+    assert _validate.number("x", 0.25, low=0.0, high=1.0) == 0.25
+    assert _validate.number("x", 0.0, low=0.0, high=1.0) == 0.0
+    assert _validate.integer("x", 2**64 - 1, low=0, high=2**64 - 1) == 2**64 - 1

@@ -132,6 +132,8 @@ class MaskMaker:
     def coverages(self, seeds: Sequence[Seed]) -> list[float | None]:
         """The coverage each seed draws (None for a None seed), without making the masks."""
         checked = [check_seed(seed) for seed in seeds]
+        if not isinstance(self.coverage, tuple):  # nothing to draw
+            return [None if seed is None else self.coverage for seed in checked]
         return [None if rng is None else self.coverage_of(rng) for rng in rngs(checked)]
 
     def masks(
@@ -194,7 +196,8 @@ class MaskMaker:
         try:
             job.run(bounds[0], bounds[1], out)
         finally:
-            wait(others)
+            if others:  # (wait takes microseconds even on nothing)
+                wait(others)
         for done in others:
             done.result()  # raises what a thread raised
         return out

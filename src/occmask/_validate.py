@@ -72,6 +72,13 @@ def number(
     high_open: bool = False,
 ) -> float:
     """Check a finite real number in an interval (a 0-d array or tensor too); return it as ``float``."""
+    if (
+        type(value) is float
+        and low <= value <= high
+        and abs(value) < math.inf
+        and not (low_open or high_open)
+    ):
+        return value  # the usual case, in a few comparisons (NaN fails them)
     value = unwrap(value)
     if not is_real(value):
         raise TypeError(f"{name} must be a real number, got {show(value)} of type {type(value).__name__}")
@@ -89,6 +96,8 @@ def number(
 
 def integer(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
     """Check an integer (not a bool, not a float; a 0-d array or tensor too) within ``[low, high]``."""
+    if type(value) is int and (low is None or value >= low) and (high is None or value <= high):
+        return value  # the usual case, in a few comparisons
     value = unwrap(value)
     if not _is_int(value):
         raise TypeError(f"{name} must be an integer, got {show(value)} of type {type(value).__name__}")
