@@ -73,7 +73,7 @@ def test_shuffle_picks_every_subset_equally_often():
     n_frames, n, k = 20_000, 5, 2
     out = np.empty((n_frames, n), np.float32)
     with np.errstate(over="ignore"):
-        bernoulli._shuffle(np.uint64(12345), k, out, 0, bernoulli._scratch(n))
+        bernoulli._shuffle(np.uint64(12345), k, out, 0, np.empty(n, np.uint16))
     hidden = np.isfinite(out)
     assert (hidden.sum(axis=1) == k).all()
     codes = hidden @ (1 << np.arange(n))
@@ -83,15 +83,40 @@ def test_shuffle_picks_every_subset_equally_often():
     assert chi2 < 27.9, f"chi-square {chi2:.1f} with 9 degrees of freedom (p < 0.001 above 27.9)"
 
 
-def test_bernoulli_large_frames_are_iid_noise_drawn_directly():
-    """Above 2**19 pixels a frame is the Generator's uniform float32 noise, cut like any field."""
-    shape = (1, 725, 724)  # 524,900 pixels
+@settings(max_examples=40, deadline=None)
+@given(
+    n_frames=st.integers(1, 3), n=st.integers(1, 41), first=st.integers(0, 5), key=st.integers(0, 2**63 - 1)
+)
+def test_uniform_equals_python_reference(n_frames, n, first, key):
+    """Frame t's SplitMix64 stream, two 24-bit values from each number, high bits first."""
+    golden = 0x9E3779B97F4A7C15
+    expected = np.empty((n_frames, n), np.float32)
+    for t in range(n_frames):
+        state = splitmix64_reference((key + (first + t) * golden) & MASK64)
+        for i in range(n):
+            bits = splitmix64_reference((state + (i // 2 + 1) * golden) & MASK64)
+            expected[t, i] = (bits >> 40 if i % 2 == 0 else (bits >> 8) & 0xFFFFFF) / 2**24
+    out = np.full((n_frames, n), np.nan, np.float32)
+    with np.errstate(over="ignore"):
+        bernoulli._uniform(np.uint64(key), out, first)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_bernoulli_large_frames_are_iid_noise_from_the_stream():
+    """Above 2**16 pixels a frame is the stream's uniform noise (whatever the need), cut like any
+    field: uniform (Kolmogorov-Smirnov) and the exact count."""
+    shape = (2, 257, 256)
     assert shape[1] * shape[2] > bernoulli._SHUFFLE_PIXELS
-    field = bernoulli._field(shape, np.random.default_rng(4), "evolving", 1000)
-    np.testing.assert_array_equal(field, np.random.default_rng(4).random(shape, dtype=np.float32))
-    mask = om.generate("bernoulli", shape[1:], 0.3, rng=4)
-    np.testing.assert_array_equal(mask, om.cut(om.field("bernoulli", shape[1:], rng=4), 0.3))
-    assert mask.sum() == round(0.3 * mask.size)
+    key = np.uint64(np.random.default_rng(4).integers(0, 2**63, dtype=np.int64))
+    with np.errstate(over="ignore"):
+        expected = bernoulli._uniform(key, np.empty((2, shape[1] * shape[2]), np.float32), 0)
+    for need in (None, 1000):
+        field = bernoulli._field(shape, np.random.default_rng(4), "evolving", need)
+        np.testing.assert_array_equal(field.reshape(2, -1), expected)
+    assert scipy.stats.kstest(expected.ravel(), "uniform").pvalue > 1e-3
+    mask = om.generate("bernoulli", shape, 0.3, rng=4)
+    np.testing.assert_array_equal(mask, om.cut(om.field("bernoulli", shape, rng=4), 0.3))
+    assert (mask.sum(axis=(1, 2)) == round(0.3 * shape[1] * shape[2])).all()
 
 
 def test_bernoulli_field_is_iid_uniform_and_free_of_ties():

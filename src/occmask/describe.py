@@ -129,7 +129,7 @@ def _run_at(runs: tuple, r: int, p: int) -> int:
     """Index of the run of row ``r`` that holds pixel ``p`` (or, grown, reaches it)."""
     _, _, first, heads, before = runs
     w = p >> 6
-    up_to_p = (np.uint64(2) << np.uint64(p & 63)) - _ONE
+    up_to_p = ~np.uint64(0) >> np.uint64(63 - (p & 63))  # bits 0 to p % 64
     return first[r] + before[r, w] + _popcount(heads[r, w] & up_to_p) - 1
 
 

@@ -14,9 +14,10 @@ their ranks, the others ``+inf``. The shuffle's random numbers come from a
 counter-based generator (SplitMix64; Steele, Lea & Flood 2014) keyed by a seed
 drawn from ``rng``, so step ``r`` of frame ``t`` draws the same number whether
 the shuffle stops after ``need`` steps or runs to the end. Frames of more than
-``2**19`` pixels take i.i.d. uniform noise from ``rng`` directly: there the
-shuffle's random accesses miss the processor's caches, and drawing and cutting
-every pixel is faster.
+``2**16`` pixels are i.i.d. uniform noise from the same stream, two values of
+24 bits from each 64-bit number, cut like any field: there the shuffle's random
+accesses miss the processor's caches, and drawing and cutting every pixel is
+faster.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from ._family import Family, whole_field
 
 __all__ = ["bernoulli"]
 
-#: Largest frame made by the shuffle; larger frames are i.i.d. uniform noise drawn directly.
-_SHUFFLE_PIXELS = 1 << 19
+#: Largest frame made by the shuffle (its scratch, of uint16, stays in the processor's caches);
+#: larger frames are i.i.d. uniform noise (:func:`_uniform`).
+_SHUFFLE_PIXELS = 1 << 16
 
 
 @shared_parameters
@@ -91,7 +93,7 @@ def _mix(z: np.uint64) -> np.uint64:
 def _shuffle(key: np.uint64, steps: int, out: np.ndarray, first: int, order: np.ndarray) -> np.ndarray:
     """The first ``steps`` steps of a Fisher–Yates shuffle of every frame's pixels: in ``out`` (F, N)
     float32, frames ``first`` on, the pixel picked at step ``r`` gets ``r``, the others ``+inf``.
-    ``order`` (N,) is scratch (:func:`_scratch`)."""
+    ``order`` (N,) is scratch, of integers that hold every pixel index."""
     ranks = np.empty(steps, np.float32)  # one pass, no int64 temporary
     for r in range(steps):
         ranks[r] = r  # exact: steps <= _SHUFFLE_PIXELS
@@ -125,7 +127,7 @@ def _shuffle_frame(
     Step ``r`` picks uniformly among the ``N - r`` pixels not picked yet, with
     Lemire's multiply-shift and rejection (exact) on 32-bit draws of the
     SplitMix64 stream of frame ``t`` under ``key``. ``order`` (N,) is scratch, of integers that
-    hold every pixel index (:func:`_scratch`).
+    hold every pixel index.
     """
     n = out.size
     for i in range(n):
@@ -153,32 +155,49 @@ def _shuffle_frame(
         out[picked] = values[r]
 
 
-def _scratch(n: int) -> np.ndarray:
-    """Scratch for the order of a frame's ``n`` pixels: uint16 where they fit (a frame of 256 x 256
-    pixels: the shuffle's random accesses stay in half the cache, about 20% faster), else int32."""
-    return np.empty(n, np.uint16 if n <= 1 << 16 else np.int32)
+@kernel
+def _uniform(key: np.uint64, out: np.ndarray, first: int) -> np.ndarray:
+    """I.i.d. uniform values in [0, 1) on a grid of ``2**-24`` in every frame of ``out`` (F, N)
+    float32, frames ``first`` on: frame ``t``'s SplitMix64 stream under ``key`` (as the shuffle's),
+    two values from each 64-bit number, high bits first."""
+    scale = np.float32(2.0**-24)
+    low = np.uint64(0xFFFFFF)
+    for t in range(out.shape[0]):
+        state = _mix(key + np.uint64(first + t) * _GOLDEN)
+        row = out[t]
+        pairs = row.size // 2
+        for i in range(pairs):  # no loop-carried state: the compiler vectorizes it
+            bits = _mix(state + np.uint64(i + 1) * _GOLDEN)
+            row[2 * i] = np.float32(bits >> np.uint64(40)) * scale
+            row[2 * i + 1] = np.float32((bits >> np.uint64(8)) & low) * scale
+        if row.size % 2:
+            row[row.size - 1] = (
+                np.float32(_mix(state + np.uint64(pairs + 1) * _GOLDEN) >> np.uint64(40)) * scale
+            )
+    return out
 
 
 def _blocks(
     shape: tuple[int, int, int], rng: np.random.Generator, temporal: str, need: int | None, frames: int
 ) -> Iterator[np.ndarray]:
-    """The i.i.d. field, ``frames`` frames at a time (:attr:`occmask.Family.blocks`): the shuffle's key
-    first, then each block's uniforms, the stream of one draw."""
+    """The i.i.d. field, ``frames`` frames at a time (:attr:`occmask.Family.blocks`): the key of the
+    frames' streams first, then (small frames' full field only) each block's uniforms, the stream
+    of one draw."""
     n_frames, n = shape[0], shape[1] * shape[2]
     buffer = np.empty((min(frames, n_frames), n), np.float32)
-    key = None if n > _SHUFFLE_PIXELS else np.uint64(rng.integers(0, 2**63, dtype=np.int64))
+    key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
+    order = np.empty(n, np.uint16) if n <= _SHUFFLE_PIXELS else None  # the shuffle's scratch
     for first in range(0, n_frames, frames):
         block = buffer[: min(frames, n_frames - first)]
-        if key is None:
-            rng.random(dtype=np.float32, out=block)
-        elif need is not None:  # the hidden pixels and their ranks only
-            with np.errstate(over="ignore"):  # the generator wraps mod 2**64 (numpy warns without the JIT)
-                _shuffle(key, need, block, first, _scratch(n))
-        else:  # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties (sorted
-            rng.random(dtype=np.float32, out=block)  # by numpy: Numba's sort takes seconds to compile)
-            block.sort(axis=1)
-            with np.errstate(over="ignore"):
-                _shuffle_sorted(key, block, first, _scratch(n))
+        with np.errstate(over="ignore"):  # the generator wraps mod 2**64 (numpy warns without the JIT)
+            if order is None:
+                _uniform(key, block, first)
+            elif need is not None:  # the hidden pixels and their ranks only
+                _shuffle(key, need, block, first, order)
+            else:  # sorted i.i.d. uniforms along the order: an i.i.d. uniform field, free of ties
+                rng.random(dtype=np.float32, out=block)  # (sorted by numpy: Numba's sort takes seconds
+                block.sort(axis=1)  # to compile)
+                _shuffle_sorted(key, block, first, order)
         yield block.reshape(len(block), *shape[1:])
 
 
