@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import occmask as om
+from occmask import _seeds
 from occmask.calibrate import target_count
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -260,3 +261,33 @@ def test_check_family_names_nondeterminism_as_such(family_named):
     family_named("unseeded_check", unseeded)
     with pytest.raises((AssertionError, ValueError), match=r"gave another mask|draw only from its rng"):
         testing.check_family("unseeded_check", max_examples=5)
+
+
+def test_an_integer_seeds_generator_is_the_calls_own():
+    """``rng=int`` borrows a spare generator for the call: a family whose field makes masks of its own
+    from integer seeds (borrowing more) draws what it would from ``default_rng(seed)``, and a call that
+    fails hands its generator back."""
+
+    def nested(shape, rng, temporal, need):
+        inner = om.generate("bernoulli", shape, 0.5, rng=3)  # borrows another generator
+        return (inner + rng.random(shape)).astype(np.float32)
+
+    def broken(shape, rng, temporal, need):
+        raise RuntimeError("no field today")
+
+    om.register_family(om.Family("nested", "a family that makes masks", nested))
+    om.register_family(om.Family("broken", "a family that fails", broken))
+    try:
+        om.generate("bernoulli", (16, 16), 0.5, rng=0)  # a spare to borrow
+        by_int = om.generate("nested", (2, 16, 16), 0.4, rng=11)
+        by_generator = om.generate("nested", (2, 16, 16), 0.4, rng=np.random.default_rng(11))
+        np.testing.assert_array_equal(by_int, by_generator)
+        spares = len(_seeds._LOCAL.spares)
+        with pytest.raises(RuntimeError, match="no field today"):
+            om.generate("broken", (16, 16), 0.5, rng=1)
+        assert len(_seeds._LOCAL.spares) == spares  # handed back
+        assert om.generate("bernoulli", (16, 16), 0.5, rng=1).sum() == 128
+        assert len(_seeds._LOCAL.spares) == spares
+    finally:
+        om.unregister_family("nested")
+        om.unregister_family("broken")

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._jit import kernel
 
-__all__ = ["generators"]
+__all__ = ["borrow", "generators", "hand_back"]
 
 _INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
 _INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED
@@ -30,7 +30,7 @@ _XSHIFT = 16
 _POOL = 4  # words of a SeedSequence's pool
 _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645  # PCG's 128-bit LCG multiplier
 _MASK128 = (1 << 128) - 1
-_LOCAL = threading.local()  # each thread's reused Generator
+_LOCAL = threading.local()  # each thread's reused Generator, and its spares (borrow)
 
 
 @kernel
@@ -86,14 +86,36 @@ def generators(seeds: Sequence[int]) -> Iterator[np.random.Generator]:
     rng = getattr(_LOCAL, "rng", None)
     if rng is None:
         rng = _LOCAL.rng = np.random.Generator(np.random.PCG64(0))
-    bits = rng.bit_generator
-    for w0, w1, w2, w3 in words.tolist():
-        inc = ((((w2 << 64) | w3) << 1) | 1) & _MASK128
-        state = (inc + ((w0 << 64) | w1)) & _MASK128  # pcg64_srandom_r: one LCG step from 0, plus
-        bits.state = {  # the seed, and another step
-            "bit_generator": "PCG64",
-            "state": {"state": (state * _PCG_MULT + inc) & _MASK128, "inc": inc},
-            "has_uint32": 0,
-            "uinteger": 0,
-        }
+    for row in words.tolist():
+        _seat(rng, row)
         yield rng
+
+
+def borrow(seed: int) -> np.random.Generator:
+    """A generator in the state of ``numpy.random.default_rng(seed)`` (``seed`` an int in
+    ``[0, 2**64)``), in about half the time: one of this thread's spare generators, or a new one.
+    Hand it back with :func:`hand_back` once done with it, and keep no reference to it."""
+    spares = _LOCAL.__dict__.setdefault("spares", [])
+    rng = spares.pop() if spares else np.random.Generator(np.random.PCG64(0))
+    words = np.empty((1, 4), dtype=np.uint64)
+    _pcg64_words(np.array([seed], dtype=np.uint64), words)
+    _seat(rng, words[0].tolist())
+    return rng
+
+
+def hand_back(rng: np.random.Generator) -> None:
+    """Give back a generator of :func:`borrow` (in the thread that borrowed it)."""
+    _LOCAL.spares.append(rng)
+
+
+def _seat(rng: np.random.Generator, words: list[int]) -> None:
+    """Set ``rng``'s PCG64 state as ``PCG64(SeedSequence)`` does from the sequence's four words."""
+    w0, w1, w2, w3 = words
+    inc = ((((w2 << 64) | w3) << 1) | 1) & _MASK128
+    state = (inc + ((w0 << 64) | w1)) & _MASK128  # pcg64_srandom_r: one LCG step from 0, plus
+    rng.bit_generator.state = {  # the seed, and another step
+        "bit_generator": "PCG64",
+        "state": {"state": (state * _PCG_MULT + inc) & _MASK128, "inc": inc},
+        "has_uint32": 0,
+        "uinteger": 0,
+    }

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import _cut, _validate, calibrate
+from .._seeds import borrow, hand_back
 from .._two_pass import cut_in_two_passes
 from ._family import FAMILIES, TEMPORAL, Family, trusted
 
@@ -156,9 +157,15 @@ def generate(
         )
     if region is not None:
         region = _validate.region(region, shape3[1:] if image else shape3)
-    return generate_checked(
-        fam, shape3, image, coverage, match, temporal, checked, region, _validate.rng(rng)
-    )
+    if type(rng) is not int or not 0 <= rng < 2**64:
+        return generate_checked(
+            fam, shape3, image, coverage, match, temporal, checked, region, _validate.rng(rng)
+        )
+    gen = borrow(rng)  # default_rng(rng), faster: an integer seed's generator ends with the call
+    try:
+        return generate_checked(fam, shape3, image, coverage, match, temporal, checked, region, gen)
+    finally:
+        hand_back(gen)
 
 
 def generate_checked(
