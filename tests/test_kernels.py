@@ -1,6 +1,7 @@
 """Every family kernel against a slow, obvious reference."""
 
 import math
+import sys
 
 import numpy as np
 import opensimplex
@@ -823,9 +824,14 @@ def test_seeded_generators_equal_default_rng(seeds):
 @settings(max_examples=40, deadline=None)
 @given(st.one_of(st.integers(0, 2**32 + 1), st.integers(0, 2**64 - 1)))
 def test_a_borrowed_generator_equals_default_rng(seed):
-    rng = _seeds.borrow(seed)
-    try:
-        assert rng.bit_generator.state == np.random.default_rng(seed).bit_generator.state
-        assert np.array_equal(rng.random(3), np.random.default_rng(seed).random(3))
-    finally:
-        _seeds.hand_back(rng)
+    """By the hashing kernel, and by numpy's own seeding before Numba is loaded."""
+    for numba_loaded in (True, False):
+        with pytest.MonkeyPatch.context() as patch:
+            if not numba_loaded:
+                patch.delitem(sys.modules, "numba")
+            rng = _seeds.borrow(seed)
+        try:
+            assert rng.bit_generator.state == np.random.default_rng(seed).bit_generator.state
+            assert np.array_equal(rng.random(3), np.random.default_rng(seed).random(3))
+        finally:
+            _seeds.hand_back(rng)

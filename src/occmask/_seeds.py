@@ -14,6 +14,7 @@ transform's batches). The constants and steps are those of numpy's
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 
@@ -94,9 +95,15 @@ def generators(seeds: Sequence[int]) -> Iterator[np.random.Generator]:
 def borrow(seed: int) -> np.random.Generator:
     """A generator in the state of ``numpy.random.default_rng(seed)`` (``seed`` an int in
     ``[0, 2**64)``), in about half the time: one of this thread's spare generators, or a new one.
-    Hand it back with :func:`hand_back` once done with it, and keep no reference to it."""
+    Hand it back with :func:`hand_back` once done with it, and keep no reference to it.
+
+    Until Numba is loaded (by some kernel), the state is numpy's own: loading the hashing kernel
+    first would add about 0.1 s to the first mask of a process."""
     spares = _LOCAL.__dict__.setdefault("spares", [])
     rng = spares.pop() if spares else np.random.Generator(np.random.PCG64(0))
+    if "numba" not in sys.modules:
+        rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
+        return rng
     words = np.empty((1, 4), dtype=np.uint64)
     _pcg64_words(np.array([seed], dtype=np.uint64), words)
     _seat(rng, words[0].tolist())
