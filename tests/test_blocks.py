@@ -261,7 +261,8 @@ def test_a_region_video_cut_stays_a_few_times_the_mask(per_frame):
     shape = (5, 1024, 1024)  # above _BLOCKS_ABOVE pixels
     disc = np.hypot(*np.mgrid[-512:512, -512:512]) < 400
     region = np.stack([disc] * shape[0]) if per_frame else disc
-    om.generate("bernoulli", (2, 8, 8), 0.4, rng=0, match="video", region=disc[:8, :8])  # compile
+    small = disc[256:512, 255:512]  # frames of more than 2**16 pixels, as below: the same kernels
+    om.generate("bernoulli", (2, *small.shape), 0.4, rng=0, match="video", region=small)  # compile
     tracemalloc.start()
     try:
         mask = om.generate("bernoulli", shape, 0.4, rng=0, match="video", region=region)
