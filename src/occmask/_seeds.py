@@ -31,7 +31,7 @@ _XSHIFT = 16
 _POOL = 4  # words of a SeedSequence's pool
 _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645  # PCG's 128-bit LCG multiplier
 _MASK128 = (1 << 128) - 1
-_LOCAL = threading.local()  # each thread's reused Generator, and its spares (borrow)
+_LOCAL = threading.local()  # each thread's spare generators (borrow)
 
 
 @kernel
@@ -79,17 +79,16 @@ def generators(seeds: Sequence[int]) -> Iterator[np.random.Generator]:
     """Yield a generator in the state of ``numpy.random.default_rng(seed)`` for each seed in turn.
 
     The seeds are integers in ``[0, 2**64)``. It is the same ``Generator`` object
-    every time (one per thread), reset for the next seed: use each one up before
-    asking for the next.
+    every time (one of the thread's spares, see :func:`borrow`), reset for the next
+    seed: use each one up before asking for the next.
     """
-    words = np.empty((len(seeds), 4), dtype=np.uint64)
-    _pcg64_words(np.array(seeds, dtype=np.uint64), words)
-    rng = getattr(_LOCAL, "rng", None)
-    if rng is None:
-        rng = _LOCAL.rng = np.random.Generator(np.random.PCG64(0))
-    for row in words.tolist():
-        _seat(rng, row)
-        yield rng
+    rng = _spare()
+    try:
+        for row in _words(seeds):
+            _seat(rng, row)
+            yield rng
+    finally:
+        hand_back(rng)
 
 
 def borrow(seed: int) -> np.random.Generator:
@@ -99,20 +98,30 @@ def borrow(seed: int) -> np.random.Generator:
 
     Until Numba is loaded (by some kernel), the state is numpy's own: loading the hashing kernel
     first would add about 0.1 s to the first mask of a process."""
-    spares = _LOCAL.__dict__.setdefault("spares", [])
-    rng = spares.pop() if spares else np.random.Generator(np.random.PCG64(0))
+    rng = _spare()
     if "numba" not in sys.modules:
         rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
-        return rng
-    words = np.empty((1, 4), dtype=np.uint64)
-    _pcg64_words(np.array([seed], dtype=np.uint64), words)
-    _seat(rng, words[0].tolist())
+    else:
+        _seat(rng, _words([seed])[0])
     return rng
 
 
 def hand_back(rng: np.random.Generator) -> None:
-    """Give back a generator of :func:`borrow` (in the thread that borrowed it)."""
-    _LOCAL.spares.append(rng)
+    """Give back a generator of :func:`borrow`: a spare of the thread that hands it back."""
+    _LOCAL.__dict__.setdefault("spares", []).append(rng)
+
+
+def _spare() -> np.random.Generator:
+    """One of this thread's spare generators (taken from them), or a new one."""
+    spares = _LOCAL.__dict__.setdefault("spares", [])
+    return spares.pop() if spares else np.random.Generator(np.random.PCG64(0))
+
+
+def _words(seeds: Sequence[int]) -> list[list[int]]:
+    """``SeedSequence(seed).generate_state(4, np.uint64)`` of each seed, as Python ints."""
+    words = np.empty((len(seeds), 4), dtype=np.uint64)
+    _pcg64_words(np.array(seeds, dtype=np.uint64), words)
+    return words.tolist()
 
 
 def _seat(rng: np.random.Generator, words: list[int]) -> None:
